@@ -1,0 +1,306 @@
+//! Analysis: totals, savings, waste, break-even, reconciliation and budgets, computed from the
+//! priced records with exact decimals. Report writers only format what this produces.
+
+mod budget;
+mod plans;
+mod reconcile;
+mod tables;
+mod waste;
+
+pub use budget::{BudgetReport, DayOverCap, MonthOverBudget};
+pub use plans::{BreakEven, UnusedQuota, WeekdayQuota};
+pub use reconcile::{BalanceGap, Reconciliation};
+pub use tables::{DayRow, KeyRow, ModelRow, SavingsRow};
+pub use waste::{ThinkingShare, Waste};
+
+use crate::catalog::Catalog;
+use crate::money::{share_text, Money};
+use crate::record::UsageRecord;
+use crate::reprice::Repriced;
+use crate::scenario::{Action, ScenarioSet};
+use chrono::NaiveDate;
+use schemars::JsonSchema;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+pub struct Summary {
+    pub schema_version: u32,
+    pub currency: String,
+    /// IANA time zone of day boundaries and quota resets.
+    pub time_zone: String,
+    pub period: Period,
+    pub input: InputCounts,
+    pub actual: Actual,
+    pub scenarios: Vec<ScenarioSummary>,
+    pub waste: Waste,
+    pub break_even: Vec<BreakEven>,
+    pub reconciliation: Reconciliation,
+    pub budget: BudgetReport,
+    pub models: Vec<ModelRow>,
+    pub keys: Vec<KeyRow>,
+    /// Models the catalog does not know, with their record counts. Their records count at the
+    /// billed cost in the log, or not at all when the log has none.
+    pub unknown_models: Vec<NamedCount>,
+    /// Records of known models the catalog could not price, by model and reason.
+    pub unpriced: Vec<Unpriced>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+pub struct Period {
+    pub start: Option<NaiveDate>,
+    pub end: Option<NaiveDate>,
+    pub days: u32,
+}
+
+#[derive(Debug, Clone, Default, Serialize, JsonSchema, PartialEq)]
+pub struct InputCounts {
+    pub files: u64,
+    /// Lines read; always records + duplicates + quarantined + skipped (+ out_of_period).
+    pub lines: u64,
+    pub records: u64,
+    pub duplicates: u64,
+    /// Lines whose id was seen before with different usage (also counted in quarantined).
+    pub conflicts: u64,
+    pub quarantined: u64,
+    /// Lines that carry no usage (blank lines, CSV headers, Claude Code user turns).
+    pub skipped: u64,
+    /// Records outside --since/--until.
+    pub out_of_period: u64,
+    /// Records whose timestamps had no offset and were read as UTC.
+    pub assumed_utc: u64,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+pub struct Actual {
+    /// What the logs say was billed; computed from the catalog where a log has no cost.
+    pub cost: Money,
+    pub billed_in_logs: Money,
+    pub computed_from_catalog: Money,
+    pub tokens: TokenTotals,
+    pub images: u64,
+    pub requests: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, JsonSchema, PartialEq)]
+pub struct TokenTotals {
+    pub input: u64,
+    pub output: u64,
+    pub thinking: u64,
+    pub cache_read: u64,
+    pub cache_write: u64,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+pub struct ScenarioSummary {
+    pub name: String,
+    pub kind: String,
+    /// Total under the scenario, fixed fees included.
+    pub cost: Money,
+    /// Plan fees prorated over the period (subscriptions only).
+    pub fixed_cost: Money,
+    /// actual.cost - cost; negative when the scenario costs more.
+    pub savings: Money,
+    /// savings / actual.cost as a decimal share (0.31 = 31%), 6 places.
+    pub savings_pct: Option<String>,
+    pub records_changed: u64,
+    pub not_applied: Vec<NotAppliedRow>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+pub struct NotAppliedRow {
+    pub model: String,
+    pub reason: String,
+    pub records: u64,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+pub struct NamedCount {
+    pub model: String,
+    pub records: u64,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+pub struct Unpriced {
+    pub model: String,
+    pub reason: String,
+    pub records: u64,
+}
+
+/// Everything the writers need besides the summary.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    pub summary: Summary,
+    pub by_day: Vec<DayRow>,
+    pub savings: Vec<SavingsRow>,
+}
+
+pub struct Context<'a> {
+    pub catalog: &'a Catalog,
+    pub set: &'a ScenarioSet,
+    pub tz_name: &'a str,
+    pub since: Option<NaiveDate>,
+    pub until: Option<NaiveDate>,
+    pub input: InputCounts,
+    pub warnings: Vec<String>,
+}
+
+pub fn analyze(records: &[UsageRecord], rp: &Repriced, cx: Context<'_>) -> Analysis {
+    let period = period(rp, cx.since, cx.until);
+    let mut tokens = TokenTotals::default();
+    let mut images = 0u64;
+    let mut requests: BTreeMap<String, u64> = BTreeMap::new();
+    let (mut billed, mut computed) = (Money::ZERO, Money::ZERO);
+    let mut unknown: BTreeMap<String, u64> = BTreeMap::new();
+    let mut unpriced: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for (r, p) in records.iter().zip(&rp.priced) {
+        tokens.input += r.tokens.input;
+        tokens.output += r.tokens.output;
+        tokens.thinking += r.tokens.thinking;
+        tokens.cache_read += r.tokens.cache_read;
+        tokens.cache_write += r.tokens.cache_write;
+        images += u64::from(r.images);
+        *requests.entry(r.status.as_str().to_string()).or_default() += 1;
+        if p.billed_in_log {
+            billed += p.actual;
+        } else {
+            computed += p.actual;
+        }
+        match (p.model, &p.unpriced) {
+            (None, _) => *unknown.entry(r.model.clone()).or_default() += 1,
+            (Some(m), Some(reason)) if !p.billed_in_log => {
+                *unpriced.entry((cx.catalog.models()[m].id.clone(), reason.clone())).or_default() += 1
+            }
+            _ => {}
+        }
+    }
+    let actual_cost = billed + computed;
+    let fees = plans::fees(cx.set, &period);
+    let mut scenarios = Vec::new();
+    for (i, s) in cx.set.scenarios.iter().enumerate() {
+        let variable: Money = rp.priced.iter().map(|p| p.scenario[i]).sum();
+        let fixed = fees[i];
+        let cost = variable + fixed;
+        let savings = actual_cost - cost;
+        let not_applied = rp
+            .not_applied
+            .iter()
+            .filter(|((j, _, _), _)| *j == i)
+            .map(|((_, model, reason), n)| NotAppliedRow { model: model.clone(), reason: reason.clone(), records: *n })
+            .collect();
+        scenarios.push(ScenarioSummary {
+            name: s.name.clone(),
+            kind: s.action.kind().to_string(),
+            cost,
+            fixed_cost: fixed,
+            savings,
+            savings_pct: savings.share_of(actual_cost).map(|d| share_text(d, 6)),
+            records_changed: rp.priced.iter().filter(|p| p.via[i].is_some()).count() as u64,
+            not_applied,
+        });
+    }
+    let plan_report = plans::analyze(records, rp, cx.set, cx.catalog, &period);
+    let waste = waste::analyze(records, rp, cx.catalog, cx.set.retry_window_seconds, plan_report.unused);
+    let reconciliation = reconcile::analyze(records, rp, &cx.set.key_names);
+    let budget = budget::analyze(records, rp, &cx.set.budget, &cx.set.key_names);
+    let (models, keys) = tables::models_and_keys(records, rp, cx.catalog, &cx.set.key_names);
+    let by_day = tables::by_day(rp, cx.set, &period);
+    let savings_rows = tables::savings(rp, cx.catalog, cx.set, &period);
+    let summary = Summary {
+        schema_version: SCHEMA_VERSION,
+        currency: cx.catalog.currency().to_string(),
+        time_zone: cx.tz_name.to_string(),
+        period,
+        input: InputCounts { records: records.len() as u64, ..cx.input },
+        actual: Actual {
+            cost: actual_cost,
+            billed_in_logs: billed,
+            computed_from_catalog: computed,
+            tokens,
+            images,
+            requests,
+        },
+        scenarios,
+        waste,
+        break_even: plan_report.break_even,
+        reconciliation,
+        budget,
+        models,
+        keys,
+        unknown_models: unknown.into_iter().map(|(model, records)| NamedCount { model, records }).collect(),
+        unpriced: unpriced
+            .into_iter()
+            .map(|((model, reason), records)| Unpriced { model, reason, records })
+            .collect(),
+        warnings: cx.warnings,
+    };
+    Analysis { summary, by_day, savings: savings_rows }
+}
+
+fn period(rp: &Repriced, since: Option<NaiveDate>, until: Option<NaiveDate>) -> Period {
+    let first = rp.priced.iter().map(|p| p.day).min();
+    let last = rp.priced.iter().map(|p| p.day).max();
+    let start = since.or(first);
+    let end = until.or(last);
+    let days = match (start, end) {
+        (Some(s), Some(e)) if e >= s => (e - s).num_days() as u32 + 1,
+        _ => 0,
+    };
+    Period { start, end, days }
+}
+
+/// Every calendar day of the period.
+pub fn days(period: &Period) -> Vec<NaiveDate> {
+    match period.start {
+        Some(s) => s.iter_days().take(period.days as usize).collect(),
+        None => Vec::new(),
+    }
+}
+
+/// Plans of the subscription scenarios, by scenario index.
+pub fn plan_of(set: &ScenarioSet, i: usize) -> Option<&crate::catalog::PlanEntry> {
+    match &set.scenarios[i].action {
+        Action::Subscription(p) => Some(p),
+        _ => None,
+    }
+}
+
+/// An api key as reports may show it: its label from `key_names`, or its last four characters.
+pub fn key_label(key: Option<&str>, names: &BTreeMap<String, String>) -> String {
+    match key {
+        None => "(none)".to_string(),
+        Some(k) => match names.get(k) {
+            Some(label) => label.clone(),
+            None => {
+                let chars: Vec<char> = k.chars().collect();
+                if k.starts_with('-') || k.starts_with('/') || (chars.len() <= 8 && !k.starts_with("sk-")) {
+                    // Claude Code project folders and short key names are not secrets.
+                    k.to_string()
+                } else {
+                    let tail: String = chars[chars.len().saturating_sub(4)..].iter().collect();
+                    format!("...{tail}")
+                }
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_masked_or_labelled() {
+        let mut names = BTreeMap::new();
+        names.insert("sk-live-abcdef123456".to_string(), "marketing".to_string());
+        assert_eq!(key_label(Some("sk-live-abcdef123456"), &names), "marketing");
+        assert_eq!(key_label(Some("sk-proj-zzzzzzzz9876"), &names), "...9876");
+        assert_eq!(key_label(Some("sk-ab"), &names), "...k-ab");
+        assert_eq!(key_label(Some("batch"), &names), "batch");
+        assert_eq!(key_label(None, &names), "(none)");
+        assert_eq!(key_label(Some("-home-dev-shop"), &names), "-home-dev-shop");
+    }
+}

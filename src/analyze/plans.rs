@@ -1,0 +1,256 @@
+//! Subscription plans: prorated fees, unused daily quota, and break-even volumes.
+
+use super::{days, plan_of, Period};
+use crate::catalog::{Catalog, PlanUnit};
+use crate::money::{share_text, Money};
+use crate::record::{Kind, Status, UsageRecord};
+use crate::reprice::Repriced;
+use crate::scenario::ScenarioSet;
+use chrono::{Datelike, NaiveDate, Weekday};
+use rust_decimal::Decimal;
+use schemars::JsonSchema;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+pub struct UnusedQuota {
+    pub plan: String,
+    pub days: u32,
+    pub quota_units: u64,
+    pub used_units: u64,
+    pub unused_units: u64,
+    /// unused / quota, decimal share, 6 places.
+    pub unused_share: String,
+    /// The part of the prorated fee that paid for unused units.
+    pub unused_value: Money,
+    pub by_day: Vec<QuotaDay>,
+    pub by_weekday: Vec<WeekdayQuota>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+pub struct QuotaDay {
+    pub day: NaiveDate,
+    pub weekday: String,
+    pub quota_units: u64,
+    /// Units the day's usage asked for; may exceed the quota (the overflow is paid).
+    pub demand_units: u64,
+    pub used_units: u64,
+    pub unused_units: u64,
+    pub unused_value: Money,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+pub struct WeekdayQuota {
+    pub weekday: String,
+    pub days: u32,
+    pub quota_units: u64,
+    pub unused_units: u64,
+    /// This weekday's unused units as a share of the whole period's quota.
+    pub share_of_quota: String,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+pub struct BreakEven {
+    pub plan: String,
+    pub model: String,
+    /// Image size class for image models.
+    pub size: Option<String>,
+    /// Average pay-as-you-go price per unit observed in the logs.
+    pub unit_price: Money,
+    pub observed_units: u64,
+    /// Units per month above which the plan is cheaper (monthly fee / unit price), 2 places.
+    pub units_per_month: String,
+}
+
+pub struct PlanReport {
+    pub unused: Vec<UnusedQuota>,
+    pub break_even: Vec<BreakEven>,
+}
+
+fn days_in_month(d: NaiveDate) -> u32 {
+    let (y, m) = (d.year(), d.month());
+    let next = if m == 12 { NaiveDate::from_ymd_opt(y + 1, 1, 1) } else { NaiveDate::from_ymd_opt(y, m + 1, 1) };
+    next.and_then(|n| n.pred_opt()).map_or(30, |l| l.day())
+}
+
+/// The fee for the days of `days` that fall in each month: fee x days / days-in-month, computed
+/// once per month so a full month costs exactly the monthly fee.
+pub fn prorate(fee: Money, days: &[NaiveDate]) -> Money {
+    let mut per_month: BTreeMap<(i32, u32), (u32, u32)> = BTreeMap::new();
+    for d in days {
+        let e = per_month.entry((d.year(), d.month())).or_insert((0, days_in_month(*d)));
+        e.0 += 1;
+    }
+    per_month
+        .values()
+        .map(|(n, dim)| {
+            (fee.times(u64::from(*n))).divided_by(Decimal::from(*dim)).unwrap_or(Money::ZERO)
+        })
+        .sum()
+}
+
+/// Prorated plan fee per scenario (zero for the others).
+pub fn fees(set: &ScenarioSet, period: &Period) -> Vec<Money> {
+    let all = days(period);
+    (0..set.scenarios.len())
+        .map(|i| plan_of(set, i).map_or(Money::ZERO, |p| prorate(p.monthly_fee, &all)))
+        .collect()
+}
+
+pub fn analyze(
+    records: &[UsageRecord],
+    rp: &Repriced,
+    set: &ScenarioSet,
+    catalog: &Catalog,
+    period: &Period,
+) -> PlanReport {
+    let all = days(period);
+    let mut unused = Vec::new();
+    let mut break_even = Vec::new();
+    let mut seen_plans: Vec<&str> = Vec::new();
+    for i in 0..set.scenarios.len() {
+        let Some(plan) = plan_of(set, i) else { continue };
+        if seen_plans.contains(&plan.id.as_str()) {
+            continue;
+        }
+        seen_plans.push(&plan.id);
+        if let Some(q) = plan.daily_quota {
+            unused.push(unused_quota(&plan.id, q, plan.monthly_fee, &all, &rp.plan_days[i]));
+        }
+        // Break-even at observed prices, per covered model (and image size).
+        let mut obs: BTreeMap<(String, Option<String>), (Money, u64)> = BTreeMap::new();
+        for (r, p) in records.iter().zip(&rp.priced) {
+            let Some(m) = p.model.map(|m| &catalog.models()[m]) else { continue };
+            if !plan.models.contains(&m.id) || r.status != Status::Ok {
+                continue;
+            }
+            let units = match plan.unit {
+                PlanUnit::Images if r.kind == Kind::Image => u64::from(r.images),
+                PlanUnit::Images => 0,
+                PlanUnit::Requests => 1,
+            };
+            if units == 0 {
+                continue;
+            }
+            let size = (r.kind == Kind::Image)
+                .then(|| r.image_size.unwrap_or(crate::catalog::DEFAULT_IMAGE_SIZE).tier().to_string());
+            let e = obs.entry((m.id.clone(), size)).or_insert((Money::ZERO, 0));
+            e.0 += p.actual - p.extras_cost;
+            e.1 += units;
+        }
+        for ((model, size), (cost, units)) in obs {
+            let Some(unit_price) = cost.divided_by(Decimal::from(units)) else { continue };
+            let per_month = plan.monthly_fee.divided_by(unit_price.decimal());
+            break_even.push(BreakEven {
+                plan: plan.id.clone(),
+                model,
+                size,
+                unit_price,
+                observed_units: units,
+                units_per_month: per_month.map_or_else(|| "n/a".to_string(), |m| m.display(2)),
+            });
+        }
+    }
+    PlanReport { unused, break_even }
+}
+
+fn unused_quota(plan: &str, quota: u64, fee: Money, all: &[NaiveDate], used: &BTreeMap<NaiveDate, u64>) -> UnusedQuota {
+    let mut by_day = Vec::new();
+    let mut per_month_unused: BTreeMap<(i32, u32), (u64, u32)> = BTreeMap::new();
+    let mut weekdays: BTreeMap<u32, (u32, u64, u64)> = BTreeMap::new();
+    let (mut used_total, mut unused_total) = (0u64, 0u64);
+    for d in all {
+        let demand = used.get(d).copied().unwrap_or(0);
+        let u = demand.min(quota);
+        let left = quota - u;
+        used_total += u;
+        unused_total += left;
+        let dim = days_in_month(*d);
+        let value = fee
+            .times(left)
+            .divided_by(Decimal::from(quota) * Decimal::from(dim))
+            .unwrap_or(Money::ZERO);
+        per_month_unused.entry((d.year(), d.month())).or_insert((0, dim)).0 += left;
+        let w = weekdays.entry(d.weekday().num_days_from_monday()).or_insert((0, 0, 0));
+        w.0 += 1;
+        w.1 += quota;
+        w.2 += left;
+        by_day.push(QuotaDay {
+            day: *d,
+            weekday: d.weekday().to_string(),
+            quota_units: quota,
+            demand_units: demand,
+            used_units: u,
+            unused_units: left,
+            unused_value: value,
+        });
+    }
+    let quota_total = quota * all.len() as u64;
+    let unused_value = per_month_unused
+        .values()
+        .map(|(left, dim)| {
+            fee.times(*left).divided_by(Decimal::from(quota) * Decimal::from(*dim)).unwrap_or(Money::ZERO)
+        })
+        .sum();
+    let share = |n: u64| {
+        if quota_total == 0 {
+            share_text(Decimal::ZERO, 6)
+        } else {
+            share_text(Decimal::from(n) / Decimal::from(quota_total), 6)
+        }
+    };
+    UnusedQuota {
+        plan: plan.to_string(),
+        days: all.len() as u32,
+        quota_units: quota_total,
+        used_units: used_total,
+        unused_units: unused_total,
+        unused_share: share(unused_total),
+        unused_value,
+        by_day,
+        by_weekday: weekdays
+            .into_iter()
+            .map(|(w, (days, q, left))| WeekdayQuota {
+                weekday: Weekday::try_from(w as u8).map(|w| w.to_string()).unwrap_or_default(),
+                days,
+                quota_units: q,
+                unused_units: left,
+                share_of_quota: share(left),
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
+    }
+
+    #[test]
+    fn a_full_month_costs_exactly_the_fee() {
+        let march: Vec<NaiveDate> = d("2026-03-01").iter_days().take(31).collect();
+        assert_eq!(prorate(Money::parse("19.99").expect("m"), &march).exact(), "19.99");
+        let feb: Vec<NaiveDate> = d("2026-02-01").iter_days().take(28).collect();
+        assert_eq!(prorate(Money::parse("19.99").expect("m"), &feb).exact(), "19.99");
+        let half: Vec<NaiveDate> = d("2026-04-01").iter_days().take(15).collect();
+        assert_eq!(prorate(Money::parse("20").expect("m"), &half).exact(), "10");
+    }
+
+    #[test]
+    fn weekday_only_usage_leaves_two_sevenths_unused() {
+        // Four whole weeks from Monday 2026-03-02; 100 images used every weekday.
+        let all: Vec<NaiveDate> = d("2026-03-02").iter_days().take(28).collect();
+        let used: BTreeMap<NaiveDate, u64> =
+            all.iter().filter(|x| x.weekday().num_days_from_monday() < 5).map(|x| (*x, 100)).collect();
+        let u = unused_quota("google-ai-pro", 100, Money::parse("19.99").expect("m"), &all, &used);
+        assert_eq!((u.quota_units, u.used_units, u.unused_units), (2800, 2000, 800));
+        assert_eq!(u.unused_share, "0.285714");
+        // 8 unused days of March at 19.99/31 each.
+        assert_eq!(u.unused_value.display(6), "5.158710");
+        let sat = u.by_weekday.iter().find(|w| w.weekday == "Sat").expect("Saturday");
+        assert_eq!((sat.days, sat.unused_units, sat.share_of_quota.as_str()), (4, 400, "0.142857"));
+    }
+}

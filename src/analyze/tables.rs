@@ -1,0 +1,155 @@
+//! Per-day, per-model, per-key and per-substitution tables.
+
+use super::{days, key_label, plan_of, plans::prorate, Period};
+use crate::catalog::Catalog;
+use crate::money::Money;
+use crate::record::UsageRecord;
+use crate::reprice::Repriced;
+use crate::scenario::ScenarioSet;
+use chrono::NaiveDate;
+use schemars::JsonSchema;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DayRow {
+    pub day: NaiveDate,
+    pub records: u64,
+    pub actual: Money,
+    /// Cost under each scenario, plan fees prorated onto the day.
+    pub scenarios: Vec<Money>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SavingsRow {
+    pub scenario: String,
+    pub day: NaiveDate,
+    pub model: String,
+    /// The model or tier the records were re-priced on ("" when unchanged, "plan fee").
+    pub via: String,
+    pub records: u64,
+    pub actual: Money,
+    pub cost: Money,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+pub struct ModelRow {
+    /// Catalog id, or the logged name when the catalog does not know it.
+    pub model: String,
+    pub records: u64,
+    pub images: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub thinking_tokens: u64,
+    pub cost: Money,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+pub struct KeyRow {
+    /// Label or last four characters; never the whole key.
+    pub key: String,
+    pub records: u64,
+    pub cost: Money,
+}
+
+pub fn by_day(rp: &Repriced, set: &ScenarioSet, period: &Period) -> Vec<DayRow> {
+    let n = set.scenarios.len();
+    let mut rows: BTreeMap<NaiveDate, DayRow> = days(period)
+        .into_iter()
+        .map(|d| (d, DayRow { day: d, records: 0, actual: Money::ZERO, scenarios: vec![Money::ZERO; n] }))
+        .collect();
+    for p in &rp.priced {
+        let row = rows
+            .entry(p.day)
+            .or_insert_with(|| DayRow { day: p.day, records: 0, actual: Money::ZERO, scenarios: vec![Money::ZERO; n] });
+        row.records += 1;
+        row.actual += p.actual;
+        for (i, c) in p.scenario.iter().enumerate() {
+            row.scenarios[i] += *c;
+        }
+    }
+    for i in 0..n {
+        if let Some(plan) = plan_of(set, i) {
+            for row in rows.values_mut() {
+                row.scenarios[i] += prorate(plan.monthly_fee, &[row.day]);
+            }
+        }
+    }
+    rows.into_values().collect()
+}
+
+pub fn savings(rp: &Repriced, catalog: &Catalog, set: &ScenarioSet, period: &Period) -> Vec<SavingsRow> {
+    let name = |m: Option<usize>| m.map(|i| catalog.models()[i].id.clone());
+    let mut acc: BTreeMap<(usize, NaiveDate, String, String), (u64, Money, Money)> = BTreeMap::new();
+    for p in &rp.priced {
+        let model = name(p.model).unwrap_or_else(|| "(unknown)".to_string());
+        for i in 0..set.scenarios.len() {
+            let via = match (&set.scenarios[i].action, p.via[i]) {
+                (_, None) => String::new(),
+                (crate::scenario::Action::Batch, Some(_)) => "batch tier".to_string(),
+                (crate::scenario::Action::Subscription(plan), Some(_)) => format!("{} quota", plan.id),
+                (_, v) => name(v).unwrap_or_default(),
+            };
+            let e = acc.entry((i, p.day, model.clone(), via)).or_insert((0, Money::ZERO, Money::ZERO));
+            e.0 += 1;
+            e.1 += p.actual;
+            e.2 += p.scenario[i];
+        }
+    }
+    let all = days(period);
+    for i in 0..set.scenarios.len() {
+        if let Some(plan) = plan_of(set, i) {
+            for d in &all {
+                acc.insert((i, *d, format!("({})", plan.id), "plan fee".to_string()), (0, Money::ZERO, prorate(plan.monthly_fee, &[*d])));
+            }
+        }
+    }
+    acc.into_iter()
+        .map(|((i, day, model, via), (records, actual, cost))| SavingsRow {
+            scenario: set.scenarios[i].name.clone(),
+            day,
+            model,
+            via,
+            records,
+            actual,
+            cost,
+        })
+        .collect()
+}
+
+pub fn models_and_keys(
+    records: &[UsageRecord],
+    rp: &Repriced,
+    catalog: &Catalog,
+    names: &BTreeMap<String, String>,
+) -> (Vec<ModelRow>, Vec<KeyRow>) {
+    let mut models: BTreeMap<String, ModelRow> = BTreeMap::new();
+    let mut keys: BTreeMap<String, KeyRow> = BTreeMap::new();
+    for (r, p) in records.iter().zip(&rp.priced) {
+        let id = p.model.map_or_else(|| r.model.clone(), |m| catalog.models()[m].id.clone());
+        let m = models.entry(id.clone()).or_insert_with(|| ModelRow {
+            model: id,
+            records: 0,
+            images: 0,
+            input_tokens: 0,
+            output_tokens: 0,
+            thinking_tokens: 0,
+            cost: Money::ZERO,
+        });
+        m.records += 1;
+        m.images += u64::from(r.images);
+        m.input_tokens += r.tokens.input;
+        m.output_tokens += r.tokens.output;
+        m.thinking_tokens += r.tokens.thinking;
+        m.cost += p.actual;
+        let label = key_label(r.api_key.as_deref(), names);
+        let k = keys.entry(label.clone()).or_insert_with(|| KeyRow { key: label, records: 0, cost: Money::ZERO });
+        k.records += 1;
+        k.cost += p.actual;
+    }
+    let mut models: Vec<ModelRow> = models.into_values().collect();
+    models.sort_by(|a, b| b.cost.cmp(&a.cost).then_with(|| a.model.cmp(&b.model)));
+    let mut keys: Vec<KeyRow> = keys.into_values().collect();
+    keys.sort_by(|a, b| b.cost.cmp(&a.cost).then_with(|| a.key.cmp(&b.key)));
+    (models, keys)
+}

@@ -1,0 +1,298 @@
+//! The price catalog: which models exist, under which names they appear in logs, and what they
+//! cost on a given day.
+
+mod lookup;
+pub mod litellm;
+mod pricing;
+mod render;
+pub mod types;
+
+pub use lookup::normalize_name;
+pub use render::{render_history, render_list};
+pub use pricing::{PriceError, PricingInput, Tier, DEFAULT_IMAGE_SIZE};
+pub use types::*;
+
+use crate::error::ConfigError;
+use crate::money::Money;
+use chrono::NaiveDate;
+use std::collections::HashMap;
+use std::path::Path;
+
+pub const DEFAULT_TOML: &str = include_str!("default.toml");
+
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    pub file: CatalogFile,
+    names: HashMap<String, usize>,
+    /// Where the catalog came from, for the run manifest.
+    pub origin: String,
+}
+
+impl Catalog {
+    pub fn builtin() -> Result<Catalog, ConfigError> {
+        Self::from_toml(DEFAULT_TOML, "built-in")
+    }
+
+    pub fn from_toml(text: &str, origin: &str) -> Result<Catalog, ConfigError> {
+        let file: CatalogFile = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            file: origin.to_string(),
+            message: e.to_string(),
+        })?;
+        Catalog::new(file, origin)
+    }
+
+    /// Loads `--catalog FILE`: TOML in reprice's format, or a LiteLLM price JSON.
+    pub fn load(path: &Path) -> Result<Catalog, ConfigError> {
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            file: origin.clone(),
+            message: e.to_string(),
+        })?;
+        if text.trim_start().starts_with('{') {
+            let file = litellm::import(&text, &origin)?;
+            Catalog::new(file, &origin)
+        } else {
+            Catalog::from_toml(&text, &origin)
+        }
+    }
+
+    pub fn new(mut file: CatalogFile, origin: &str) -> Result<Catalog, ConfigError> {
+        let bad = |message: String| ConfigError::Invalid {
+            file: origin.to_string(),
+            message,
+        };
+        let mut names: HashMap<String, usize> = HashMap::new();
+        let ids: Vec<String> = file.models.iter().map(|m| m.id.clone()).collect();
+        for (i, m) in file.models.iter_mut().enumerate() {
+            if m.prices.is_empty() {
+                return Err(bad(format!("model {}: no [[model.price]]", m.id)));
+            }
+            m.prices.sort_by_key(|p| p.effective);
+            for w in m.prices.windows(2) {
+                if w[0].effective == w[1].effective {
+                    return Err(bad(format!(
+                        "model {}: two prices effective on {}",
+                        m.id, w[0].effective
+                    )));
+                }
+            }
+            for p in &m.prices {
+                check_price(&m.id, p).map_err(bad)?;
+            }
+            for name in std::iter::once(&m.id).chain(m.aliases.iter()) {
+                let key = normalize_name(name);
+                if let Some(&j) = names.get(&key)
+                    && j != i
+                {
+                    return Err(bad(format!(
+                        "name '{name}' is used by both {} and {}",
+                        ids[j], m.id
+                    )));
+                }
+                names.insert(key, i);
+            }
+        }
+        for p in &file.plans {
+            if p.monthly_fee.is_negative() {
+                return Err(bad(format!("plan {}: negative monthly_fee", p.id)));
+            }
+            for id in &p.models {
+                if !file.models.iter().any(|m| &m.id == id) {
+                    return Err(bad(format!("plan {}: unknown model '{id}'", p.id)));
+                }
+            }
+        }
+        for e in &file.extras {
+            if e.price_per_request.is_negative() {
+                return Err(bad(format!("extra {}: negative price", e.id)));
+            }
+        }
+        Ok(Catalog {
+            file,
+            names,
+            origin: origin.to_string(),
+        })
+    }
+
+    pub fn currency(&self) -> &str {
+        &self.file.currency
+    }
+
+    pub fn models(&self) -> &[ModelEntry] {
+        &self.file.models
+    }
+
+    pub fn model(&self, id: &str) -> Option<&ModelEntry> {
+        self.file.models.iter().find(|m| m.id == id)
+    }
+
+    pub fn plan(&self, id: &str) -> Option<&PlanEntry> {
+        self.file.plans.iter().find(|p| p.id == id)
+    }
+
+    /// The catalog model a logged model name refers to.
+    pub fn resolve(&self, logged: &str) -> Option<&ModelEntry> {
+        lookup::candidates(logged)
+            .into_iter()
+            .find_map(|k| self.names.get(&k))
+            .map(|&i| &self.file.models[i])
+    }
+
+    /// The price version in force on `day`: the latest that took effect on or before it. A day
+    /// before the first version is priced at the first one (`before_first` tells).
+    pub fn price_on<'a>(&self, model: &'a ModelEntry, day: NaiveDate) -> (&'a PriceVersion, bool) {
+        let idx = model.prices.partition_point(|p| p.effective <= day);
+        if idx == 0 {
+            (&model.prices[0], true)
+        } else {
+            (&model.prices[idx - 1], false)
+        }
+    }
+
+    pub fn extra_price(&self, id: &str, day: NaiveDate) -> Option<Money> {
+        let mut best: Option<&ExtraEntry> = None;
+        for e in self.file.extras.iter().filter(|e| e.id == id) {
+            let better = match best {
+                None => true,
+                Some(b) => (e.effective <= day && (b.effective > day || e.effective > b.effective))
+                    || (b.effective > day && e.effective < b.effective),
+            };
+            if better {
+                best = Some(e);
+            }
+        }
+        best.map(|e| e.price_per_request)
+    }
+}
+
+fn check_price(id: &str, p: &PriceVersion) -> Result<(), String> {
+    let neg = [
+        p.input_per_m,
+        p.output_per_m,
+        p.thinking_per_m,
+        p.cache_read_per_m,
+        p.cache_write_per_m,
+    ]
+    .into_iter()
+    .flatten()
+    .chain(p.images.iter().map(|i| i.price))
+    .any(|m| m.is_negative());
+    if neg {
+        return Err(format!("model {id}: negative price effective {}", p.effective));
+    }
+    if let Some(d) = p.batch_discount
+        && (d.0.is_sign_negative() || d.0 > rust_decimal::Decimal::ONE)
+    {
+        return Err(format!("model {id}: batch_discount must be within 0..1"));
+    }
+    if p.input_per_m.is_none() && p.output_per_m.is_none() && p.images.is_empty() {
+        return Err(format!(
+            "model {id}: price effective {} has neither token nor image prices",
+            p.effective
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_catalog_loads_with_the_design_ids() {
+        let c = Catalog::builtin().expect("default catalog is valid");
+        for id in [
+            "gemini-3-pro-image",
+            "imagen-4-ultra",
+            "gpt-image-1",
+            "flux-1.1-pro",
+            "flux-pro",
+            "stable-diffusion-3",
+        ] {
+            assert!(c.model(id).is_some(), "{id}");
+        }
+        for id in ["google-ai-pro", "chatgpt-plus"] {
+            assert!(c.plan(id).is_some(), "{id}");
+        }
+        let day = NaiveDate::from_ymd_opt(2026, 3, 1).expect("date");
+        assert_eq!(c.extra_price("web-search-grounding", day).map(|m| m.exact()).as_deref(), Some("0.035"));
+        assert_eq!(c.extra_price("search-standard", day).map(|m| m.exact()).as_deref(), Some("0.006"));
+        assert_eq!(c.extra_price("search-deep", day).map(|m| m.exact()).as_deref(), Some("0.06"));
+    }
+
+    #[test]
+    fn resolves_names_seen_in_logs() {
+        let c = Catalog::builtin().expect("catalog");
+        let cases = [
+            ("gemini-3-pro-image-preview", "gemini-3-pro-image"),
+            ("models/gemini-3-pro-image-preview", "gemini-3-pro-image"),
+            ("google/gemini-3-pro-image-preview", "gemini-3-pro-image"),
+            ("Gemini-3-Pro-Image", "gemini-3-pro-image"),
+            ("claude-sonnet-4-5-20250929", "claude-sonnet-4-5"),
+            ("anthropic/claude-sonnet-4.5", "claude-sonnet-4-5"),
+            ("black-forest-labs/flux-1.1-pro", "flux-1.1-pro"),
+            ("gpt-image-1", "gpt-image-1"),
+            ("imagen-4.0-ultra-generate-001", "imagen-4-ultra"),
+        ];
+        for (logged, id) in cases {
+            assert_eq!(c.resolve(logged).map(|m| m.id.as_str()), Some(id), "{logged}");
+        }
+        assert!(c.resolve("mystery-model-9").is_none());
+    }
+
+    #[test]
+    fn refuses_alias_collisions_and_bad_prices() {
+        let text = r#"
+[[model]]
+id = "a"
+provider = "p"
+kind = "text"
+aliases = ["x"]
+[[model.price]]
+effective = "2025-01-01"
+source = "s"
+input_per_m = "1"
+[[model]]
+id = "b"
+provider = "p"
+kind = "text"
+aliases = ["X"]
+[[model.price]]
+effective = "2025-01-01"
+source = "s"
+input_per_m = "1"
+"#;
+        let e = Catalog::from_toml(text, "t.toml").expect_err("collision");
+        assert_eq!(
+            e.to_string(),
+            "t.toml: name 'X' is used by both a and b"
+        );
+        let neg = text.replace("aliases = [\"X\"]", "").replacen("input_per_m = \"1\"", "input_per_m = \"-1\"", 1);
+        let e = Catalog::from_toml(&neg, "t.toml").expect_err("negative");
+        assert_eq!(e.to_string(), "t.toml: model a: negative price effective 2025-01-01");
+    }
+
+    #[test]
+    fn price_in_force_follows_effective_dates() {
+        let text = r#"
+[[model]]
+id = "m"
+provider = "p"
+kind = "text"
+[[model.price]]
+effective = "2026-03-15"
+source = "new"
+input_per_m = "2"
+[[model.price]]
+effective = "2026-01-01"
+source = "old"
+input_per_m = "1"
+"#;
+        let c = Catalog::from_toml(text, "t").expect("valid");
+        let m = c.model("m").expect("m");
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date");
+        assert_eq!(c.price_on(m, d("2026-03-14")).0.source, "old");
+        assert_eq!(c.price_on(m, d("2026-03-15")).0.source, "new");
+        assert_eq!(c.price_on(m, d("2025-12-31")), (&m.prices[0], true));
+    }
+}

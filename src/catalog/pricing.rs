@@ -1,0 +1,309 @@
+//! What one request costs under one model on one tier. Pure arithmetic on exact decimals.
+
+use super::{Catalog, ImagePrice, ModelEntry, PriceVersion};
+use crate::money::Money;
+use crate::record::{Extras, ImageSize, Kind, Tokens};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Tier {
+    Standard,
+    Batch,
+}
+
+impl Tier {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Standard => "standard",
+            Tier::Batch => "batch",
+        }
+    }
+}
+
+/// The usage of one request, as the pricing needs it.
+#[derive(Clone, Copy, Debug)]
+pub struct PricingInput<'a> {
+    pub kind: Kind,
+    pub tokens: Tokens,
+    pub images: u32,
+    pub image_size: Option<ImageSize>,
+    pub quality: Option<&'a str>,
+    pub extras: Extras,
+    pub day: NaiveDate,
+    /// The token counts were measured by the model being priced. When re-pricing on another
+    /// model, image output is counted with that model's tokens per image instead.
+    pub own_tokens: bool,
+}
+
+/// Size assumed when an image log does not say: the providers' default output.
+pub const DEFAULT_IMAGE_SIZE: ImageSize = ImageSize::Pixels(1024, 1024);
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, thiserror::Error)]
+pub enum PriceError {
+    #[error("{model} has no batch tier")]
+    NoBatchTier { model: String },
+    #[error("{model} has no price for {size} images{}", quality.as_ref().map(|q| format!(" of quality {q}")).unwrap_or_default())]
+    NoImagePrice {
+        model: String,
+        size: String,
+        quality: Option<String>,
+    },
+    #[error("{model} has no {what} price")]
+    NoTokenPrice { model: String, what: &'static str },
+}
+
+impl Catalog {
+    pub fn cost(
+        &self,
+        model: &ModelEntry,
+        u: &PricingInput<'_>,
+        tier: Tier,
+    ) -> Result<Money, PriceError> {
+        let (p, _) = self.price_on(model, u.day);
+        let mut cost = if model.kind == Kind::Image && !p.images.is_empty() {
+            per_image_cost(model, p, u)?
+        } else {
+            token_cost(model, p, u)?
+        };
+        if tier == Tier::Batch {
+            let d = p.batch_discount.ok_or_else(|| PriceError::NoBatchTier {
+                model: model.id.clone(),
+            })?;
+            cost = cost * (Decimal::ONE - d.0);
+        }
+        Ok(cost + self.extras_cost(&u.extras, u.day))
+    }
+
+    /// Whether `model` can price this request at all on `tier`, without computing the total.
+    pub fn can_price(&self, model: &ModelEntry, u: &PricingInput<'_>, tier: Tier) -> bool {
+        self.cost(model, u, tier).is_ok()
+    }
+
+    /// The part of the token cost that thinking tokens make (zero for per-image models).
+    pub fn thinking_cost(&self, model: &ModelEntry, u: &PricingInput<'_>) -> Money {
+        let (p, _) = self.price_on(model, u.day);
+        if model.kind == Kind::Image && !p.images.is_empty() {
+            return Money::ZERO;
+        }
+        p.thinking_per_m
+            .or(p.output_per_m)
+            .map(|price| Money::per_million(u.tokens.thinking, price))
+            .unwrap_or(Money::ZERO)
+    }
+
+    pub fn extras_cost(&self, e: &Extras, day: NaiveDate) -> Money {
+        let mut total = Money::ZERO;
+        for (id, n) in [
+            ("web-search-grounding", e.web_search_grounding),
+            ("search-standard", e.search_standard),
+            ("search-deep", e.search_deep),
+        ] {
+            if n > 0
+                && let Some(p) = self.extra_price(id, day)
+            {
+                total += p.times(u64::from(n));
+            }
+        }
+        total
+    }
+}
+
+fn per_image_cost(model: &ModelEntry, p: &PriceVersion, u: &PricingInput<'_>) -> Result<Money, PriceError> {
+    let mut cost = Money::ZERO;
+    if u.images > 0 {
+        let size = u.image_size.unwrap_or(DEFAULT_IMAGE_SIZE);
+        let quality = u
+            .quality
+            .filter(|q| !q.eq_ignore_ascii_case("auto"))
+            .or(model.default_quality.as_deref());
+        let price = image_price(&p.images, size, quality).ok_or_else(|| PriceError::NoImagePrice {
+            model: model.id.clone(),
+            size: size.to_string(),
+            quality: quality.map(str::to_string),
+        })?;
+        cost += price.times(u64::from(u.images));
+    }
+    if let Some(inp) = p.input_per_m {
+        cost += Money::per_million(u.tokens.input, inp);
+    }
+    Ok(cost)
+}
+
+/// The most specific per-image price: exact pixels, then size class, then any size.
+fn image_price(prices: &[ImagePrice], size: ImageSize, quality: Option<&str>) -> Option<Money> {
+    let exact = size.to_string();
+    let tier = size.tier().to_string();
+    let q_ok = |ip: &ImagePrice| match (&ip.quality, quality) {
+        (None, _) => true,
+        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+        (Some(_), None) => false,
+    };
+    let by = |want: Option<&str>| {
+        prices
+            .iter()
+            .filter(|ip| q_ok(ip))
+            .find(|ip| match (want, ip.size.as_deref()) {
+                (Some(w), Some(s)) => s.eq_ignore_ascii_case(w),
+                (None, None) => true,
+                _ => false,
+            })
+            .map(|ip| ip.price)
+    };
+    by(Some(&exact)).or_else(|| by(Some(&tier))).or_else(|| by(None))
+}
+
+fn image_tokens(p: &PriceVersion, size: ImageSize) -> Option<u64> {
+    let exact = size.to_string();
+    let tier = size.tier().to_string();
+    p.image_output_tokens
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(&exact))
+        .or_else(|| p.image_output_tokens.iter().find(|(k, _)| k.eq_ignore_ascii_case(&tier)))
+        .map(|(_, v)| *v)
+}
+
+fn token_cost(model: &ModelEntry, p: &PriceVersion, u: &PricingInput<'_>) -> Result<Money, PriceError> {
+    let mut t = u.tokens;
+    if model.kind == Kind::Image && u.images > 0 && (!u.own_tokens || t.output == 0) {
+        let size = u.image_size.unwrap_or(DEFAULT_IMAGE_SIZE);
+        let per = image_tokens(p, size).ok_or_else(|| PriceError::NoImagePrice {
+            model: model.id.clone(),
+            size: size.to_string(),
+            quality: None,
+        })?;
+        t.output = per * u64::from(u.images);
+        if !u.own_tokens {
+            t.thinking = 0;
+        }
+    }
+    let missing = |what| PriceError::NoTokenPrice {
+        model: model.id.clone(),
+        what,
+    };
+    let above = match (p.tier_threshold_tokens, &p.above_threshold) {
+        (Some(n), Some(a)) if t.input + t.cache_read + t.cache_write > n => Some(a),
+        _ => None,
+    };
+    let pick = |base: Option<Money>, hi: Option<Money>| above.and(hi).or(base);
+    let input = pick(p.input_per_m, above.and_then(|a| a.input_per_m));
+    let output = pick(p.output_per_m, above.and_then(|a| a.output_per_m));
+    let cache_read = pick(p.cache_read_per_m, above.and_then(|a| a.cache_read_per_m)).or(input);
+    let cache_write = pick(p.cache_write_per_m, above.and_then(|a| a.cache_write_per_m)).or(input);
+    let thinking = p.thinking_per_m.or(output);
+
+    let mut cost = Money::ZERO;
+    for (n, price, what) in [
+        (t.input, input, "input token"),
+        (t.output, output, "output token"),
+        (t.thinking, thinking, "thinking token"),
+        (t.cache_read, cache_read, "cache read"),
+        (t.cache_write, cache_write, "cache write"),
+    ] {
+        if n > 0 {
+            cost += Money::per_million(n, price.ok_or_else(|| missing(what))?);
+        }
+    }
+    Ok(cost)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+
+    fn day() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 3, 10).expect("date")
+    }
+
+    fn image(size: &str, images: u32, output: u64) -> PricingInput<'static> {
+        PricingInput {
+            kind: Kind::Image,
+            tokens: Tokens { output, ..Tokens::default() },
+            images,
+            image_size: ImageSize::parse(size),
+            quality: None,
+            extras: Extras::default(),
+            day: day(),
+            own_tokens: true,
+        }
+    }
+
+    fn cost(c: &Catalog, id: &str, u: &PricingInput<'_>, tier: Tier) -> String {
+        let m = c.model(id).expect("model");
+        c.cost(m, u, tier).map(|m| m.exact()).unwrap_or_else(|e| e.to_string())
+    }
+
+    #[test]
+    fn seed_figures_come_out_exactly() {
+        let c = Catalog::builtin().expect("catalog");
+        assert_eq!(cost(&c, "gemini-3-pro-image", &image("2K", 1, 1120), Tier::Standard), "0.1344");
+        assert_eq!(cost(&c, "gemini-3-pro-image", &image("2K", 1, 1120), Tier::Batch), "0.0672");
+        assert_eq!(cost(&c, "gemini-3-pro-image", &image("4K", 1, 2000), Tier::Standard), "0.24");
+        assert_eq!(cost(&c, "gemini-3-pro-image", &image("4K", 1, 2000), Tier::Batch), "0.12");
+        // Token count derived from the size when the log has none.
+        assert_eq!(cost(&c, "gemini-3-pro-image", &image("1K", 1, 0), Tier::Standard), "0.1344");
+        assert_eq!(cost(&c, "imagen-4-ultra", &image("1K", 10_000, 0), Tier::Standard), "600");
+        let mut high = image("1024x1024", 10_000, 0);
+        high.quality = Some("high");
+        assert_eq!(cost(&c, "gpt-image-1", &high, Tier::Standard), "1670");
+        assert_eq!(cost(&c, "flux-1.1-pro", &image("1024x1024", 1, 0), Tier::Standard), "0.04");
+        assert_eq!(cost(&c, "stable-diffusion-3", &image("1024x1024", 1, 0), Tier::Standard), "0.002");
+        let mut flux = image("1024x1024", 1, 1290);
+        flux.tokens.input = 200;
+        assert_eq!(cost(&c, "flux-pro", &flux, Tier::Standard), "0.0133");
+        // 200 images at 2K.
+        assert_eq!(cost(&c, "gemini-3-pro-image", &image("2K", 200, 0), Tier::Standard), "26.88");
+    }
+
+    #[test]
+    fn thinking_and_cache_prices() {
+        let c = Catalog::builtin().expect("catalog");
+        let mut u = image("2K", 1, 1120);
+        u.tokens.thinking = 1000;
+        u.tokens.input = 100;
+        // 0.1344 + 1000 x 12/M + 100 x 2/M
+        assert_eq!(cost(&c, "gemini-3-pro-image", &u, Tier::Standard), "0.1466");
+        let text = PricingInput {
+            kind: Kind::Text,
+            tokens: Tokens { input: 1000, output: 2000, thinking: 0, cache_read: 10_000, cache_write: 4000 },
+            images: 0,
+            image_size: None,
+            quality: None,
+            extras: Extras::default(),
+            day: day(),
+            own_tokens: true,
+        };
+        // 1000x3 + 2000x15 + 10000x0.30 + 4000x3.75, per million
+        assert_eq!(cost(&c, "claude-sonnet-4-5", &text, Tier::Standard), "0.051");
+        assert_eq!(cost(&c, "claude-sonnet-4-5", &text, Tier::Batch), "0.0255");
+    }
+
+    #[test]
+    fn missing_tiers_and_sizes_are_errors_not_zero() {
+        let c = Catalog::builtin().expect("catalog");
+        assert_eq!(cost(&c, "imagen-4-ultra", &image("1K", 1, 0), Tier::Batch), "imagen-4-ultra has no batch tier");
+        assert_eq!(cost(&c, "imagen-4-ultra", &image("4K", 1, 0), Tier::Standard), "imagen-4-ultra has no price for 4K images");
+        let mut hd = image("1024x1024", 1, 0);
+        hd.quality = Some("hd");
+        assert_eq!(cost(&c, "gpt-image-1", &hd, Tier::Standard), "gpt-image-1 has no price for 1024x1024 images of quality hd");
+    }
+
+    #[test]
+    fn substitutes_count_image_tokens_their_own_way() {
+        let c = Catalog::builtin().expect("catalog");
+        let mut u = image("1024x1024", 2, 5000);
+        u.own_tokens = false;
+        // flux-pro: 2 x 1,290 tokens at $10/M, not the 5,000 the original model reported.
+        assert_eq!(cost(&c, "flux-pro", &u, Tier::Standard), "0.0258");
+    }
+
+    #[test]
+    fn extras_are_added_per_request() {
+        let c = Catalog::builtin().expect("catalog");
+        let mut u = image("2K", 1, 1120);
+        u.extras = Extras { web_search_grounding: 1, search_standard: 2, search_deep: 1 };
+        // 0.1344 + 0.035 + 2 x 0.006 + 0.06
+        assert_eq!(cost(&c, "gemini-3-pro-image", &u, Tier::Standard), "0.2414");
+    }
+}

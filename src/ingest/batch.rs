@@ -1,0 +1,51 @@
+//! OpenAI Batch API output files: `{"id", "custom_id", "response": {"status_code", "request_id",
+//! "body"}, "error"}`. Every line was billed at the batch tier.
+
+use super::build::{finish, LineCtx};
+use super::detect::Probe;
+use super::fields::{count, string};
+use super::response::{parse_body, Draft};
+use crate::record::{Status, UsageRecord};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct BatchResponse<'a> {
+    #[serde(borrow)]
+    status_code: Option<&'a RawValue>,
+    #[serde(borrow)]
+    request_id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    body: Option<&'a RawValue>,
+}
+
+pub fn parse_batch(p: &Probe<'_>, ctx: &LineCtx) -> Result<UsageRecord, String> {
+    let custom_id = string(p.custom_id).ok_or("field custom_id: not a string")?;
+    let resp: BatchResponse = match p.response.filter(|r| r.get() != "null") {
+        Some(r) => serde_json::from_str(r.get()).map_err(|e| format!("field response: {e}"))?,
+        None => BatchResponse::default(),
+    };
+    let mut d = match resp.body.filter(|b| b.get() != "null") {
+        Some(b) => parse_body(b, "response.body")?.draft("response.body")?,
+        None => Draft::default(),
+    };
+    let code = count(resp.status_code, "response.status_code")?;
+    let errored = p.error.is_some_and(|e| e.get() != "null");
+    if errored || (code != 0 && !(200..300).contains(&code)) {
+        d.status = Some(d.status.unwrap_or(Status::Failed));
+    }
+    if d.model.is_none() {
+        d.model = string(p.model);
+    }
+    if d.time.is_none() {
+        d.time = super::fields::time(p.timestamp, "timestamp")?;
+    }
+    if d.time.is_none() {
+        return Err("field response.body.created: missing".to_string());
+    }
+    // custom_id is unique within a batch; the request id ties it to one execution.
+    let rid = string(resp.request_id).or_else(|| string(p.id)).unwrap_or_default();
+    d.id = Some(format!("batch:{custom_id}:{rid}"));
+    finish(d, ctx, string(p.api_key), true, None)
+}

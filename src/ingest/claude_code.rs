@@ -1,0 +1,39 @@
+//! Claude Code session logs (`~/.claude/projects/<project>/<session>.jsonl`). Only assistant
+//! messages carry usage; one message is often written on several lines, so records are keyed
+//! by message id + request id.
+
+use super::build::{finish, LineCtx};
+use super::detect::Probe;
+use super::fields::{money, string, time};
+use super::response::parse_body;
+use crate::record::UsageRecord;
+
+pub enum Outcome {
+    Record(Box<UsageRecord>),
+    /// A line without usage (user turns, summaries, tool results).
+    NotUsage,
+}
+
+pub fn parse_claude_code(p: &Probe<'_>, ctx: &LineCtx) -> Result<Outcome, String> {
+    if string(p.kind).as_deref() != Some("assistant") {
+        return Ok(Outcome::NotUsage);
+    }
+    let Some(msg) = p.message.filter(|m| m.get() != "null") else {
+        return Ok(Outcome::NotUsage);
+    };
+    let body = parse_body(msg, "message")?;
+    let mut d = body.draft("message")?;
+    if d.model.as_deref() == Some("<synthetic>") || d.tokens == Default::default() {
+        return Ok(Outcome::NotUsage);
+    }
+    d.time = time(p.timestamp, "timestamp")?;
+    let mid = d.id.take().ok_or("field message.id: missing")?;
+    let rid = string(p.request_id).unwrap_or_default();
+    d.id = Some(format!("{mid}:{rid}"));
+    if d.billed_cost.is_none() {
+        d.billed_cost = money(p.cost_usd, "costUSD")?;
+    }
+    d.provider = Some("anthropic".to_string());
+    let project = ctx.project.clone().or_else(|| string(p.cwd));
+    finish(d, ctx, project, false, None).map(|r| Outcome::Record(Box::new(r)))
+}

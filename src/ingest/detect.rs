@@ -1,0 +1,167 @@
+//! Which parser a file and each of its lines go to.
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+type Raw<'a> = Option<&'a RawValue>;
+
+/// Input families of DESIGN.md. JSON-lines families are also told apart per line, so a file
+/// that mixes them is read correctly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    /// Response-log envelopes and bare response bodies, one JSON object per line.
+    Envelope,
+    /// OpenAI Batch API output files.
+    Batch,
+    /// Claude Code session logs.
+    ClaudeCode,
+    /// CSV billing exports.
+    Csv,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Envelope => "envelope",
+            Format::Batch => "batch",
+            Format::ClaudeCode => "claude-code",
+            Format::Csv => "csv",
+        }
+    }
+}
+
+/// The family of a whole file, from its first non-blank bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    JsonLines,
+    JsonArray,
+    Csv,
+    Unknown,
+}
+
+pub fn file_kind(head: &[u8]) -> FileKind {
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let first = head.iter().find(|b| !b.is_ascii_whitespace());
+    match first {
+        Some(b'{') => FileKind::JsonLines,
+        Some(b'[') => FileKind::JsonArray,
+        Some(_) => {
+            let line_end = memchr::memchr(b'\n', head).unwrap_or(head.len());
+            let line = &head[..line_end];
+            if memchr::memchr(b',', line).is_some() && std::str::from_utf8(line).is_ok() {
+                FileKind::Csv
+            } else {
+                FileKind::Unknown
+            }
+        }
+        None => FileKind::JsonLines,
+    }
+}
+
+/// Every top-level field any JSON source uses; unknown fields are skipped unparsed.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct Probe<'a> {
+    #[serde(borrow)]
+    pub timestamp: Raw<'a>,
+    #[serde(borrow)]
+    pub api_key: Raw<'a>,
+    #[serde(borrow)]
+    pub request: Raw<'a>,
+    #[serde(borrow)]
+    pub response: Raw<'a>,
+    #[serde(borrow)]
+    pub status: Raw<'a>,
+    #[serde(borrow)]
+    pub model: Raw<'a>,
+    #[serde(borrow)]
+    pub provider: Raw<'a>,
+    #[serde(borrow)]
+    pub id: Raw<'a>,
+    #[serde(borrow)]
+    pub attempt: Raw<'a>,
+    #[serde(borrow)]
+    pub retry_of: Raw<'a>,
+    #[serde(borrow)]
+    pub batch: Raw<'a>,
+    #[serde(borrow)]
+    pub custom_id: Raw<'a>,
+    #[serde(borrow)]
+    pub error: Raw<'a>,
+    #[serde(borrow, rename = "type")]
+    pub kind: Raw<'a>,
+    #[serde(borrow)]
+    pub message: Raw<'a>,
+    #[serde(borrow, rename = "requestId")]
+    pub request_id: Raw<'a>,
+    #[serde(borrow, rename = "sessionId")]
+    pub session_id: Raw<'a>,
+    #[serde(borrow)]
+    pub uuid: Raw<'a>,
+    #[serde(borrow, rename = "costUSD")]
+    pub cost_usd: Raw<'a>,
+    #[serde(borrow)]
+    pub cwd: Raw<'a>,
+    #[serde(borrow)]
+    pub usage: Raw<'a>,
+    #[serde(borrow, rename = "usageMetadata")]
+    pub usage_metadata: Raw<'a>,
+    #[serde(borrow)]
+    pub created: Raw<'a>,
+    #[serde(borrow)]
+    pub candidates: Raw<'a>,
+    #[serde(borrow)]
+    pub data: Raw<'a>,
+    #[serde(borrow)]
+    pub predictions: Raw<'a>,
+}
+
+impl Probe<'_> {
+    pub fn shape(&self) -> Option<Format> {
+        if self.custom_id.is_some() && self.response.is_some() || self.custom_id.is_some() && self.error.is_some() {
+            Some(Format::Batch)
+        } else if self.request.is_some() || self.response.is_some() {
+            Some(Format::Envelope)
+        } else if self.session_id.is_some() || (self.kind.is_some() && self.usage.is_none()) {
+            Some(Format::ClaudeCode)
+        } else if self.usage.is_some()
+            || self.usage_metadata.is_some()
+            || self.candidates.is_some()
+            || self.data.is_some()
+            || self.predictions.is_some()
+        {
+            Some(Format::Envelope)
+        } else {
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(line: &str) -> Option<Format> {
+        serde_json::from_str::<Probe>(line).expect("json").shape()
+    }
+
+    #[test]
+    fn tells_line_shapes_apart() {
+        assert_eq!(shape(r#"{"timestamp":"2026-03-01T00:00:00Z","request":{},"response":{}}"#), Some(Format::Envelope));
+        assert_eq!(shape(r#"{"id":"chatcmpl-1","created":1,"usage":{}}"#), Some(Format::Envelope));
+        assert_eq!(shape(r#"{"id":"b","custom_id":"r1","response":{"body":{}}}"#), Some(Format::Batch));
+        assert_eq!(shape(r#"{"type":"assistant","sessionId":"s","message":{}}"#), Some(Format::ClaudeCode));
+        assert_eq!(shape(r#"{"type":"summary","summary":"x","leafUuid":"u"}"#), Some(Format::ClaudeCode));
+        assert_eq!(shape(r#"{"hello":"world"}"#), None);
+    }
+
+    #[test]
+    fn file_kinds() {
+        assert_eq!(file_kind(b"\xEF\xBB\xBF{\"a\":1}\n"), FileKind::JsonLines);
+        assert_eq!(file_kind(b"  [{\"a\":1}]"), FileKind::JsonArray);
+        assert_eq!(file_kind(b"timestamp,model,cost\n"), FileKind::Csv);
+        assert_eq!(file_kind(b"hello world\n"), FileKind::Unknown);
+        assert_eq!(file_kind(b""), FileKind::JsonLines);
+    }
+}

@@ -1,0 +1,93 @@
+//! Response-log envelopes (`{"timestamp", "api_key", "request", "response", "status"}`) and bare
+//! response bodies that carry their own time.
+
+use super::build::{finish, hash_bytes, LineCtx};
+use super::detect::Probe;
+use super::fields::{count, string, time};
+use super::response::{parse_body, parse_request, strip_search_suffix, Draft};
+use crate::record::{Status, UsageRecord};
+use serde_json::value::RawValue;
+
+pub fn parse_envelope(p: &Probe<'_>, ctx: &LineCtx) -> Result<UsageRecord, String> {
+    let when = time(p.timestamp, "timestamp")?;
+    let mut d = match p.response.filter(|r| r.get() != "null") {
+        Some(body) => parse_body(body, "response")?.draft("response")?,
+        None => Draft::default(),
+    };
+    if let Some(t) = when {
+        d.time = Some(t);
+    }
+    if d.time.is_none() {
+        return Err("field timestamp: missing".to_string());
+    }
+    let http = http_status(p.status)?;
+    if let Some(s) = http {
+        // The response body knows better whether a failure was a policy rejection.
+        if d.status.is_none() || s == Status::Ok {
+            d.status = d.status.or(Some(s));
+        }
+    }
+    if p.error.is_some_and(|e| e.get() != "null") && d.status.is_none() {
+        d.status = Some(Status::Failed);
+    }
+    let mut request_hash = None;
+    if let Some(req) = p.request.filter(|r| r.get() != "null") {
+        parse_request(req)?.apply(&mut d)?;
+        request_hash = Some(hash_bytes(req.get().as_bytes()));
+    }
+    if let Some(m) = string(p.model) {
+        d.model = Some(m);
+    }
+    if let Some(pr) = string(p.provider) {
+        d.provider = Some(pr);
+    }
+    if let Some(id) = string(p.id) {
+        d.id = Some(id);
+    }
+    mark_retry(p, &mut d)?;
+    d.model = d.model.take().map(|m| strip_search_suffix(&m, &mut d.extras));
+    let batch = p.batch.is_some_and(|b| b.get() == "true");
+    finish(d, ctx, string(p.api_key), batch, request_hash)
+}
+
+/// A bare response body on its own line; it must carry its own time (`created`).
+pub fn parse_bare(line: &str, ctx: &LineCtx) -> Result<UsageRecord, String> {
+    let raw: &RawValue = serde_json::from_str(line).map_err(|e| format!("invalid JSON: {e}"))?;
+    let mut d = parse_body(raw, "body")?.draft("body")?;
+    if d.time.is_none() {
+        return Err("field created: missing; a bare response body needs its own time".to_string());
+    }
+    d.model = d.model.take().map(|m| strip_search_suffix(&m, &mut d.extras));
+    finish(d, ctx, None, false, None)
+}
+
+fn http_status(raw: Option<&RawValue>) -> Result<Option<Status>, String> {
+    let Some(raw) = raw.filter(|r| r.get() != "null") else { return Ok(None) };
+    if let Some(s) = string(Some(raw)) {
+        return match s.to_ascii_lowercase().as_str() {
+            "ok" | "success" | "succeeded" | "completed" => Ok(Some(Status::Ok)),
+            "failed" | "error" => Ok(Some(Status::Failed)),
+            "rejected" | "content_policy" | "blocked" => Ok(Some(Status::Rejected)),
+            "retry" => Ok(Some(Status::Retry)),
+            other => match other.parse::<u16>() {
+                Ok(code) => Ok(Some(from_code(code))),
+                Err(_) => Err(format!("field status: '{s}' is not an HTTP status or outcome")),
+            },
+        };
+    }
+    let code = count(Some(raw), "status")?;
+    Ok(Some(from_code(u16::try_from(code).unwrap_or(u16::MAX))))
+}
+
+fn from_code(code: u16) -> Status {
+    if (200..300).contains(&code) { Status::Ok } else { Status::Failed }
+}
+
+fn mark_retry(p: &Probe<'_>, d: &mut Draft) -> Result<(), String> {
+    let attempt = count(p.attempt, "attempt")?;
+    let retry_of = p.retry_of.is_some_and(|r| r.get() != "null");
+    if (attempt > 1 || retry_of) && d.status.is_none_or(|s| s == Status::Ok) {
+        d.status = Some(Status::Retry);
+    }
+    Ok(())
+}

@@ -1,0 +1,186 @@
+//! Finding input files (paths, directories, `-` for stdin) and reading their bytes, gzip or not.
+
+use crate::error::RunError;
+use std::collections::BTreeSet;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Input {
+    Stdin,
+    File { display: String, path: PathBuf },
+}
+
+impl Input {
+    pub fn display(&self) -> &str {
+        match self {
+            Input::Stdin => "-",
+            Input::File { display, .. } => display,
+        }
+    }
+}
+
+/// Extensions read when walking a directory; files named on the command line are always read.
+const LOG_EXTENSIONS: [&str; 6] = ["jsonl", "ndjson", "json", "log", "csv", "gz"];
+
+/// Expands paths into a sorted, de-duplicated list of inputs. Directories are walked
+/// recursively; symlinked directories are followed once (loops are cut, with a warning).
+pub fn expand(paths: &[PathBuf], warnings: &mut Vec<String>) -> Result<Vec<Input>, RunError> {
+    let mut out = BTreeSet::new();
+    for p in paths {
+        if p.as_os_str() == "-" {
+            out.insert(Input::Stdin);
+            continue;
+        }
+        let meta = std::fs::metadata(p).map_err(|e| RunError::Input {
+            path: p.clone(),
+            message: io_reason(&e),
+        })?;
+        if meta.is_dir() {
+            let mut seen = BTreeSet::new();
+            walk(p, &mut out, &mut seen, warnings)?;
+        } else {
+            out.insert(file(p));
+        }
+    }
+    Ok(out.into_iter().collect())
+}
+
+fn file(p: &Path) -> Input {
+    Input::File {
+        display: p.display().to_string(),
+        path: p.to_path_buf(),
+    }
+}
+
+fn walk(
+    dir: &Path,
+    out: &mut BTreeSet<Input>,
+    seen: &mut BTreeSet<PathBuf>,
+    warnings: &mut Vec<String>,
+) -> Result<(), RunError> {
+    let canon = std::fs::canonicalize(dir).map_err(|e| RunError::Input {
+        path: dir.to_path_buf(),
+        message: io_reason(&e),
+    })?;
+    if !seen.insert(canon) {
+        warnings.push(format!("{}: directory already visited (symlink loop?); skipped", dir.display()));
+        return Ok(());
+    }
+    let rd = std::fs::read_dir(dir).map_err(|e| RunError::Input {
+        path: dir.to_path_buf(),
+        message: io_reason(&e),
+    })?;
+    let mut entries: Vec<PathBuf> = Vec::new();
+    for e in rd {
+        let e = e.map_err(|e| RunError::Input {
+            path: dir.to_path_buf(),
+            message: io_reason(&e),
+        })?;
+        entries.push(e.path());
+    }
+    entries.sort();
+    for p in entries {
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if name.starts_with('.') {
+            continue;
+        }
+        let meta = match std::fs::metadata(&p) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                warnings.push(format!("{}: dangling symlink; skipped", p.display()));
+                continue;
+            }
+            Err(e) => {
+                return Err(RunError::Input { path: p, message: io_reason(&e) });
+            }
+        };
+        if meta.is_dir() {
+            walk(&p, out, seen, warnings)?;
+        } else if LOG_EXTENSIONS.iter().any(|x| name.ends_with(&format!(".{x}"))) {
+            out.insert(file(&p));
+        }
+    }
+    Ok(())
+}
+
+/// The bytes of an input, decompressed when they are gzip (told by magic bytes, not the name).
+pub fn read(input: &Input) -> Result<Vec<u8>, RunError> {
+    let (raw, path) = match input {
+        Input::Stdin => {
+            let mut buf = Vec::new();
+            std::io::stdin().lock().read_to_end(&mut buf).map_err(|e| RunError::Input {
+                path: PathBuf::from("-"),
+                message: io_reason(&e),
+            })?;
+            (buf, PathBuf::from("-"))
+        }
+        Input::File { path, .. } => (
+            std::fs::read(path).map_err(|e| RunError::Input {
+                path: path.clone(),
+                message: io_reason(&e),
+            })?,
+            path.clone(),
+        ),
+    };
+    if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::with_capacity(raw.len() * 4);
+        flate2::read::MultiGzDecoder::new(&raw[..])
+            .read_to_end(&mut out)
+            .map_err(|e| RunError::Input {
+                path,
+                message: format!("corrupt or truncated gzip: {e}"),
+            })?;
+        Ok(out)
+    } else {
+        Ok(raw)
+    }
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => e.to_string(),
+    }
+}
+
+/// The Claude Code project a session file belongs to: the folder under `projects/`.
+pub fn claude_project(display: &str) -> Option<String> {
+    let parts: Vec<&str> = display.split(['/', '\\']).collect();
+    let i = parts.iter().position(|p| *p == "projects")?;
+    (i + 2 < parts.len()).then(|| parts[i + 1].to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn project_from_path() {
+        assert_eq!(claude_project("/home/u/.claude/projects/-home-u-app/abc.jsonl").as_deref(), Some("-home-u-app"));
+        assert_eq!(claude_project("logs/session.jsonl"), None);
+    }
+
+    #[test]
+    fn walks_sorted_skips_hidden_and_cuts_loops() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        std::fs::create_dir(d.join("sub")).expect("mkdir");
+        std::fs::write(d.join("b.jsonl"), "").expect("write");
+        std::fs::write(d.join("a.csv"), "").expect("write");
+        std::fs::write(d.join(".hidden.jsonl"), "").expect("write");
+        std::fs::write(d.join("README.md"), "").expect("write");
+        std::fs::write(d.join("sub/c.jsonl.gz"), "").expect("write");
+        std::os::unix::fs::symlink(d, d.join("sub/loop")).expect("symlink");
+        let mut warnings = Vec::new();
+        let got = expand(&[d.to_path_buf()], &mut warnings).expect("expand");
+        let names: Vec<String> = got
+            .iter()
+            .map(|i| i.display().trim_start_matches(&d.display().to_string()).to_string())
+            .collect();
+        assert_eq!(names, ["/a.csv", "/b.jsonl", "/sub/c.jsonl.gz"]);
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].ends_with("sub/loop: directory already visited (symlink loop?); skipped"), "{warnings:?}");
+    }
+}

@@ -1,0 +1,20 @@
+//! reprice: re-price AI API usage logs under other models, providers, batch tiers and
+//! subscription plans, and report savings and waste.
+//!
+//! Data flows one way: `ingest` -> `reprice` -> `analyze` -> `report`. `run` wires them together
+//! for the command line.
+
+pub mod analyze;
+pub mod catalog;
+pub mod cli;
+pub mod error;
+pub mod generate;
+pub mod ingest;
+pub mod money;
+pub mod record;
+pub mod report;
+pub mod reprice;
+pub mod run;
+pub mod scenario;
+pub mod schema;
+pub mod state;

@@ -1,0 +1,177 @@
+//! The one record shape every log source is normalized into.
+
+use crate::money::Money;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use std::sync::Arc;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Text,
+    Image,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Text => "text",
+            Kind::Image => "image",
+        }
+    }
+}
+
+/// What happened to a request. Failed and rejected requests may still have been billed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ok,
+    Failed,
+    /// Refused by a content policy (safety filter, moderation).
+    Rejected,
+    /// A successful repeat of an earlier attempt, as marked by the client in the log.
+    Retry,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Failed => "failed",
+            Status::Rejected => "rejected",
+            Status::Retry => "retry",
+        }
+    }
+}
+
+/// The output size class of an image. Prices and image token counts are keyed by it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ImageSize {
+    K1,
+    K2,
+    K4,
+    Pixels(u32, u32),
+}
+
+impl ImageSize {
+    /// Parses "1K"/"2K"/"4K" and "WIDTHxHEIGHT". Returns None for "auto" and other words.
+    pub fn parse(text: &str) -> Option<ImageSize> {
+        let t = text.trim();
+        match t.to_ascii_uppercase().as_str() {
+            "1K" => return Some(ImageSize::K1),
+            "2K" => return Some(ImageSize::K2),
+            "4K" => return Some(ImageSize::K4),
+            _ => {}
+        }
+        let (w, h) = t.split_once(['x', 'X', '×'])?;
+        let w: u32 = w.trim().parse().ok()?;
+        let h: u32 = h.trim().parse().ok()?;
+        (w > 0 && h > 0).then_some(ImageSize::Pixels(w, h))
+    }
+
+    /// The size class: the long edge up to ~1K, ~2K, or larger.
+    pub fn tier(self) -> ImageSize {
+        match self {
+            ImageSize::Pixels(w, h) => match w.max(h) {
+                0..=1536 => ImageSize::K1,
+                1537..=2560 => ImageSize::K2,
+                _ => ImageSize::K4,
+            },
+            t => t,
+        }
+    }
+}
+
+impl Serialize for ImageSize {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for ImageSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        ImageSize::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("'{s}' is not an image size")))
+    }
+}
+
+impl fmt::Display for ImageSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ImageSize::K1 => f.write_str("1K"),
+            ImageSize::K2 => f.write_str("2K"),
+            ImageSize::K4 => f.write_str("4K"),
+            ImageSize::Pixels(w, h) => write!(f, "{w}x{h}"),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Tokens {
+    pub input: u64,
+    pub output: u64,
+    pub thinking: u64,
+    pub cache_read: u64,
+    pub cache_write: u64,
+}
+
+impl Tokens {
+    pub fn add(&mut self, o: &Tokens) {
+        self.input += o.input;
+        self.output += o.output;
+        self.thinking += o.thinking;
+        self.cache_read += o.cache_read;
+        self.cache_write += o.cache_write;
+    }
+}
+
+/// Priced add-ons counted per request.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Extras {
+    pub web_search_grounding: u32,
+    pub search_standard: u32,
+    pub search_deep: u32,
+}
+
+impl Extras {
+    pub fn is_empty(&self) -> bool {
+        self.web_search_grounding == 0 && self.search_standard == 0 && self.search_deep == 0
+    }
+}
+
+/// Where a record came from: enough to find the line again.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct SourceRef {
+    pub file: Arc<str>,
+    pub line: u64,
+    pub byte: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UsageRecord {
+    /// The provider's id (response id, request id, batch custom_id, message id + request id);
+    /// the deduplication key. None when the log carries none.
+    pub id: Option<String>,
+    pub source: SourceRef,
+    pub time: DateTime<Utc>,
+    /// The log's timestamp had no offset and was read as UTC.
+    pub time_assumed_utc: bool,
+    pub api_key: Option<String>,
+    pub provider: Option<String>,
+    pub model: String,
+    pub kind: Kind,
+    pub status: Status,
+    pub tokens: Tokens,
+    pub images: u32,
+    pub image_size: Option<ImageSize>,
+    pub quality: Option<String>,
+    pub batch: bool,
+    pub extras: Extras,
+    pub billed_cost: Option<Money>,
+    pub remaining_balance: Option<Money>,
+    /// Hash of what was asked (model + request body), to find retries of the same request.
+    pub request_hash: Option<u64>,
+    /// Hash of the whole input line's usage-relevant payload, to tell duplicates from conflicts.
+    pub payload_hash: u64,
+}

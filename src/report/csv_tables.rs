@@ -1,0 +1,81 @@
+//! The CSV tables: savings.csv, by_day.csv, waste.csv. Money is written exactly, text cells are
+//! neutralized against formula injection.
+
+use super::{csv_text, ReportInput, Writer};
+use crate::money::Money;
+use std::io;
+use std::path::Path;
+
+pub struct CsvTables;
+
+fn m(x: Money) -> String {
+    x.exact()
+}
+
+impl Writer for CsvTables {
+    fn files(&self) -> &'static [&'static str] {
+        &["savings.csv", "by_day.csv", "waste.csv"]
+    }
+
+    fn write(&self, input: &ReportInput<'_>, dir: &Path) -> io::Result<()> {
+        let a = input.analysis;
+        let mut w = csv::Writer::from_path(dir.join("savings.csv"))?;
+        w.write_record(["scenario", "day", "model", "via", "records", "actual_cost", "scenario_cost", "savings"])?;
+        for r in &a.savings {
+            w.write_record([
+                csv_text(&r.scenario),
+                r.day.to_string(),
+                csv_text(&r.model),
+                csv_text(&r.via),
+                r.records.to_string(),
+                m(r.actual),
+                m(r.cost),
+                m(r.actual - r.cost),
+            ])?;
+        }
+        w.flush()?;
+
+        let mut w = csv::Writer::from_path(dir.join("by_day.csv"))?;
+        let mut header = vec!["day".to_string(), "records".to_string(), "actual_cost".to_string()];
+        header.extend(input.scenarios.scenarios.iter().map(|s| csv_text(&s.name)));
+        w.write_record(&header)?;
+        for d in &a.by_day {
+            let mut row = vec![d.day.to_string(), d.records.to_string(), m(d.actual)];
+            row.extend(d.scenarios.iter().map(|c| m(*c)));
+            w.write_record(&row)?;
+        }
+        w.flush()?;
+
+        let s = &a.summary.waste;
+        let mut w = csv::Writer::from_path(dir.join("waste.csv"))?;
+        w.write_record(["category", "plan_or_model", "day", "weekday", "quota_units", "used_units", "unused_units", "requests", "cost"])?;
+        for q in &s.unused_quota {
+            for d in &q.by_day {
+                w.write_record([
+                    "unused_quota".to_string(),
+                    csv_text(&q.plan),
+                    d.day.to_string(),
+                    d.weekday.clone(),
+                    d.quota_units.to_string(),
+                    d.used_units.to_string(),
+                    d.unused_units.to_string(),
+                    String::new(),
+                    m(d.unused_value),
+                ])?;
+            }
+        }
+        let rows = [
+            ("failed_billed", s.failed_billed_requests, s.failed_billed_cost),
+            ("rejected_billed", s.rejected_billed_requests, s.rejected_billed_cost),
+            ("retry_billed", s.retry_billed_requests, s.retry_billed_cost),
+        ];
+        for (cat, n, cost) in rows {
+            w.write_record([cat, "", "", "", "", "", "", &n.to_string(), &m(cost)])?;
+        }
+        for t in &s.thinking_by_model {
+            w.write_record(["thinking", &csv_text(&t.model), "", "", "", "", "", "", &m(t.thinking_cost)])?;
+        }
+        w.write_record(["extras", "", "", "", "", "", "", "", &m(s.extras_cost)])?;
+        w.flush()
+    }
+}

@@ -1,0 +1,309 @@
+//! The subcommands, wired from the stages: ingest -> reprice -> analyze -> report.
+
+use crate::analyze::{self, Analysis, Context, InputCounts};
+use crate::catalog::Catalog;
+use crate::cli::{CatalogCommand, RunArgs, ValidateArgs};
+use crate::error::{exit, RunError};
+use crate::ingest::csv_export::{self, CsvMapping};
+use crate::ingest::{self, dedup, source, Quarantined};
+use crate::report::{self, ReportInput};
+use crate::reprice;
+use crate::scenario::ScenarioSet;
+use crate::state;
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+/// Everything a run is configured with, checked before any input is read.
+pub struct Config {
+    pub catalog: Catalog,
+    pub scenarios: ScenarioSet,
+    pub tz: Tz,
+    pub tz_name: String,
+    pub since: Option<NaiveDate>,
+    pub until: Option<NaiveDate>,
+    pub csv_mappings: Vec<CsvMapping>,
+}
+
+fn parse_day(s: &Option<String>, flag: &str) -> Result<Option<NaiveDate>, RunError> {
+    s.as_deref()
+        .map(|t| {
+            NaiveDate::parse_from_str(t, "%Y-%m-%d")
+                .map_err(|_| RunError::Usage(format!("{flag} {t}: expected a date as YYYY-MM-DD")))
+        })
+        .transpose()
+}
+
+pub fn load_catalog(path: Option<&Path>) -> Result<Catalog, RunError> {
+    Ok(match path {
+        Some(p) => Catalog::load(p)?,
+        None => Catalog::builtin()?,
+    })
+}
+
+fn mappings(files: &[PathBuf]) -> Result<Vec<CsvMapping>, RunError> {
+    let mut out = Vec::new();
+    for f in files {
+        out.push(csv_export::load_mapping(f)?);
+    }
+    out.extend(csv_export::builtin_mappings());
+    Ok(out)
+}
+
+pub fn config(args: &RunArgs) -> Result<Config, RunError> {
+    let catalog = load_catalog(args.catalog.as_deref())?;
+    let scenarios = match &args.scenarios {
+        Some(p) => ScenarioSet::load(p, &catalog)?,
+        None => ScenarioSet::builtin(&catalog)?,
+    };
+    let tz: Tz = args
+        .tz
+        .parse()
+        .map_err(|_| RunError::Usage(format!("--tz {}: not an IANA time zone name (e.g. Europe/Berlin)", args.tz)))?;
+    let since = parse_day(&args.since, "--since")?;
+    let until = parse_day(&args.until, "--until")?;
+    if let (Some(a), Some(b)) = (since, until)
+        && b < a
+    {
+        return Err(RunError::Usage(format!("--until {b} is before --since {a}")));
+    }
+    if args.threads == Some(0) {
+        return Err(RunError::Usage("--threads must be at least 1".to_string()));
+    }
+    Ok(Config {
+        catalog,
+        scenarios,
+        tz,
+        tz_name: args.tz.clone(),
+        since,
+        until,
+        csv_mappings: mappings(&args.csv_map)?,
+    })
+}
+
+/// The result of reading, pricing and analyzing, before anything is written.
+pub struct Computed {
+    pub analysis: Analysis,
+    pub records: Vec<crate::record::UsageRecord>,
+    pub repriced: reprice::Repriced,
+    pub quarantine: Vec<Quarantined>,
+    pub files: Vec<ingest::FileReport>,
+}
+
+pub fn compute(args: &RunArgs, cfg: &Config, progress: &Progress) -> Result<Computed, RunError> {
+    let mut warnings = Vec::new();
+    let inputs = source::expand(&args.paths, &mut warnings)?;
+    let opts = ingest::Options { format: args.format, csv_mappings: &cfg.csv_mappings };
+    progress.start(&inputs);
+    let ing = match &args.state {
+        Some(dir) => state::ingest_incremental(dir, &inputs, &opts, &|n| progress.tick(n), &mut warnings)?,
+        None => ingest::ingest(&inputs, &opts, &|n| progress.tick(n))?,
+    };
+    progress.finish();
+    warnings.extend(ing.warnings.iter().cloned());
+    let lines = ing.lines;
+    let skipped = ing.skipped;
+    let d = dedup::dedup(ing.records);
+    let mut quarantine = ing.quarantine;
+    quarantine.extend(d.conflicts.iter().cloned());
+    quarantine.sort();
+    let mut records = d.records;
+    let before = records.len();
+    records.retain(|r| {
+        let day = r.time.with_timezone(&cfg.tz).date_naive();
+        cfg.since.is_none_or(|s| day >= s) && cfg.until.is_none_or(|u| day <= u)
+    });
+    let out_of_period = (before - records.len()) as u64;
+    let assumed_utc = records.iter().filter(|r| r.time_assumed_utc).count() as u64;
+    if assumed_utc > 0 {
+        warnings.push(format!("{assumed_utc} records had timestamps without an offset and were read as UTC"));
+    }
+    let repriced = reprice::reprice(&records, &cfg.catalog, &cfg.scenarios, cfg.tz);
+    let counts = InputCounts {
+        files: ing.files.len() as u64,
+        lines,
+        records: records.len() as u64,
+        duplicates: d.duplicates,
+        conflicts: d.conflicts.len() as u64,
+        quarantined: quarantine.len() as u64,
+        skipped,
+        out_of_period,
+        assumed_utc,
+    };
+    let analysis = analyze::analyze(
+        &records,
+        &repriced,
+        Context {
+            catalog: &cfg.catalog,
+            set: &cfg.scenarios,
+            tz_name: &cfg.tz_name,
+            since: cfg.since,
+            until: cfg.until,
+            input: counts,
+            warnings,
+        },
+    );
+    Ok(Computed { analysis, records, repriced, quarantine, files: ing.files })
+}
+
+pub fn run(args: &RunArgs) -> Result<i32, RunError> {
+    let cfg = config(args)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads.unwrap_or(0))
+        .build()
+        .map_err(|e| RunError::Usage(format!("--threads: {e}")))?;
+    let _lock = match &args.state {
+        Some(dir) => Some(state::Lock::acquire(dir)?),
+        None => None,
+    };
+    let progress = Progress::new(args.quiet);
+    let c = pool.install(|| compute(args, &cfg, &progress))?;
+    let s = &c.analysis.summary;
+    if args.strict && s.input.quarantined > 0 {
+        for q in c.quarantine.iter().take(20) {
+            eprintln!("{}:{}: {}", q.file, q.line, q.reason);
+        }
+        return Err(RunError::Strict { count: s.input.quarantined, path: args.out.clone() });
+    }
+    let input = ReportInput {
+        analysis: &c.analysis,
+        records: &c.records,
+        priced: &c.repriced.priced,
+        catalog: &cfg.catalog,
+        scenarios: &cfg.scenarios,
+        quarantine: &c.quarantine,
+    };
+    let manifest = state::manifest(args, &cfg, &c);
+    state::publish(&args.out, |dir| {
+        for w in report::writers() {
+            w.write(&input, dir)?;
+        }
+        std::fs::write(dir.join("run.json"), &manifest)
+    })?;
+    if let Some(dir) = &args.state {
+        state::commit(dir)?;
+    }
+    if !args.quiet {
+        eprintln!("{}", final_line(s, &args.out));
+    }
+    let mut code = exit::OK;
+    if s.input.quarantined > 0 {
+        code = exit::QUARANTINED;
+    }
+    if s.budget.latest_day_exceeded {
+        code = exit::BUDGET;
+    }
+    Ok(code)
+}
+
+fn final_line(s: &analyze::Summary, out: &Path) -> String {
+    let best = s
+        .scenarios
+        .iter()
+        .max_by(|a, b| a.savings.cmp(&b.savings).then_with(|| b.name.cmp(&a.name)))
+        .filter(|b| b.savings > crate::money::Money::ZERO)
+        .map(|b| format!("; best: {} saves {}", b.name, b.savings.display(2)))
+        .unwrap_or_default();
+    format!(
+        "reprice: {} lines = {} records + {} duplicates + {} quarantined + {} skipped + {} out of period; billed {} {}{best}; reports in {}",
+        s.input.lines,
+        s.input.records,
+        s.input.duplicates,
+        s.input.quarantined,
+        s.input.skipped,
+        s.input.out_of_period,
+        s.actual.cost.display(2),
+        s.currency,
+        out.display()
+    )
+}
+
+pub fn validate(args: &ValidateArgs) -> Result<i32, RunError> {
+    let maps = mappings(&args.csv_map)?;
+    let mut warnings = Vec::new();
+    let inputs = source::expand(&args.paths, &mut warnings)?;
+    for w in &warnings {
+        eprintln!("reprice: warning: {w}");
+    }
+    let ing = ingest::ingest(&inputs, &ingest::Options { format: args.format, csv_mappings: &maps }, &|_| {})?;
+    let d = dedup::dedup(ing.records);
+    let mut bad = ing.quarantine;
+    bad.extend(d.conflicts);
+    bad.sort();
+    for q in &bad {
+        println!("{}:{}: {}", q.file, q.line, q.reason);
+    }
+    eprintln!(
+        "reprice: {} files, {} lines: {} records, {} duplicates, {} bad, {} without usage",
+        ing.files.len(),
+        ing.lines,
+        d.records.len(),
+        d.duplicates,
+        bad.len(),
+        ing.skipped
+    );
+    Ok(if bad.is_empty() { exit::OK } else { exit::QUARANTINED })
+}
+
+pub fn catalog(cmd: &CatalogCommand, path: Option<&Path>) -> Result<i32, RunError> {
+    let c = load_catalog(path)?;
+    let today = chrono::Utc::now().date_naive();
+    match cmd {
+        CatalogCommand::List => print!("{}", crate::catalog::render_list(&c, today)),
+        CatalogCommand::Show { model } => {
+            let m = c
+                .resolve(model)
+                .ok_or_else(|| RunError::Usage(format!("unknown model '{model}' (see `reprice catalog list`)")))?;
+            print!("{}", crate::catalog::render_history(m));
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// A progress bar on a terminal; nothing when piped, under cron, or with --quiet.
+pub struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    pub fn new(quiet: bool) -> Progress {
+        let on = !quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
+        Progress {
+            bar: on.then(|| {
+                let b = indicatif::ProgressBar::new(0);
+                if let Ok(style) = indicatif::ProgressStyle::with_template(
+                    "{spinner} reading {bytes}/{total_bytes} [{bar:30}] {bytes_per_sec} {eta}",
+                ) {
+                    b.set_style(style.progress_chars("=> "));
+                }
+                b
+            }),
+        }
+    }
+
+    fn start(&self, inputs: &[source::Input]) {
+        if let Some(b) = &self.bar {
+            let total: u64 = inputs
+                .iter()
+                .filter_map(|i| match i {
+                    source::Input::File { path, .. } => std::fs::metadata(path).ok().map(|m| m.len()),
+                    source::Input::Stdin => None,
+                })
+                .sum();
+            b.set_length(total);
+        }
+    }
+
+    fn tick(&self, n: u64) {
+        if let Some(b) = &self.bar {
+            b.inc(n);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! The scenarios file format (TOML).
+
+use crate::catalog::PlanEntry;
+use crate::money::Money;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    #[serde(default, rename = "scenario")]
+    pub scenarios: Vec<ScenarioDef>,
+    /// Plans of your own (a negotiated contract, a team subscription), usable by name.
+    #[serde(default, rename = "plan")]
+    pub plans: Vec<PlanEntry>,
+    #[serde(default)]
+    pub budget: Option<BudgetDef>,
+    /// Names to show instead of api keys in reports (key -> label).
+    #[serde(default)]
+    pub key_names: BTreeMap<String, String>,
+    /// Two requests with the same body within this many seconds count as a retry (default 300).
+    #[serde(default)]
+    pub retry_window_seconds: Option<u64>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioDef {
+    pub name: String,
+    /// Re-price every record that has a batch tier at that tier.
+    #[serde(default)]
+    pub batch: bool,
+    /// Catalog model -> substitute model.
+    #[serde(default)]
+    pub substitute: BTreeMap<String, String>,
+    /// Per record, the cheapest catalog model of the same kind and output size.
+    #[serde(default)]
+    pub cheapest: bool,
+    /// With `cheapest`: only these providers or model ids.
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// A plan id from the catalog or this file.
+    #[serde(default)]
+    pub subscription: Option<String>,
+    /// Only records of these api keys.
+    #[serde(default)]
+    pub keys: Vec<String>,
+    /// Only records of these models.
+    #[serde(default)]
+    pub models: Vec<String>,
+    /// Only records made in these hours (0..23, report time zone).
+    #[serde(default)]
+    pub hours: Vec<u32>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetDef {
+    /// Spend cap per api key per day, like NanoGPT's "USD per Day"; "*" applies to every key.
+    #[serde(default)]
+    pub daily_cap: BTreeMap<String, Money>,
+    /// Spend cap per calendar month over all keys.
+    #[serde(default)]
+    pub monthly: Option<Money>,
+}
