@@ -4,7 +4,7 @@
 use crate::cli::GenArgs;
 use crate::error::RunError;
 use crate::ingest::Format;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::io::Write;
 
 /// SplitMix64: tiny, fast, and stable across platforms and releases.
@@ -14,7 +14,7 @@ impl Rng {
     pub fn new(seed: u64) -> Rng {
         Rng(seed ^ 0x5DEE_CE66_D1CE_4E5B)
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -22,7 +22,7 @@ impl Rng {
         z ^ (z >> 31)
     }
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+        self.next_u64() % n.max(1)
     }
     pub fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
         &xs[self.below(xs.len() as u64) as usize]
@@ -50,7 +50,9 @@ const START: i64 = 1_772_323_200;
 const MONTH_SECONDS: i64 = 31 * 86_400;
 
 fn ts(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0).map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).unwrap_or_default()
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
 }
 
 /// One envelope line: a mix of providers, sizes, statuses and keys.
@@ -106,7 +108,8 @@ fn envelope(rng: &mut Rng, i: u64, t: i64, balances: &mut [i64; 4]) -> Value {
         (req, resp, None)
     } else if roll < 80 {
         let req = json!({"instances": [{"prompt": prompt}], "parameters": {"sampleCount": 1, "sampleImageSize": "1K"}});
-        let resp = json!({"predictions": [{"bytesBase64Encoded": "<omitted>", "mimeType": "image/png"}]});
+        let resp =
+            json!({"predictions": [{"bytesBase64Encoded": "<omitted>", "mimeType": "image/png"}]});
         (req, resp, Some("imagen-4.0-ultra-generate-001"))
     } else if roll < 90 {
         let prompt_tokens = 500 + rng.below(3000);
@@ -161,11 +164,22 @@ fn batch(rng: &mut Rng, i: u64, t: i64) -> Value {
 
 fn claude_lines(rng: &mut Rng, i: u64, t: i64, out: &mut Vec<Value>) {
     let session = format!("5e55{:04x}-0000-4000-8000-{:012x}", i / 50 % 0xffff, i / 50);
-    out.push(json!({"type": "user", "sessionId": session, "uuid": format!("u-{i}"), "timestamp": ts(t),
-        "message": {"role": "user", "content": "please refactor the billing module"}}));
-    let model = *rng.pick(&["claude-sonnet-4-5-20250929", "claude-sonnet-4-5-20250929", "claude-opus-4-5-20251101", "claude-haiku-4-5-20251001"]);
+    out.push(
+        json!({"type": "user", "sessionId": session, "uuid": format!("u-{i}"), "timestamp": ts(t),
+        "message": {"role": "user", "content": "please refactor the billing module"}}),
+    );
+    let model = *rng.pick(&[
+        "claude-sonnet-4-5-20250929",
+        "claude-sonnet-4-5-20250929",
+        "claude-opus-4-5-20251101",
+        "claude-haiku-4-5-20251001",
+    ]);
     let body_len = 200 + rng.below(3000) as usize;
-    let text: String = "lorem ipsum dolor sit amet ".chars().cycle().take(body_len).collect();
+    let text: String = "lorem ipsum dolor sit amet "
+        .chars()
+        .cycle()
+        .take(body_len)
+        .collect();
     let usage = json!({"input_tokens": 3 + rng.below(40), "cache_creation_input_tokens": rng.below(20_000),
         "cache_read_input_tokens": rng.below(120_000), "output_tokens": 1 + rng.below(2_000), "service_tier": "standard"});
     let line = json!({"parentUuid": format!("u-{i}"), "isSidechain": false, "userType": "external", "cwd": "/home/dev/shop",
@@ -182,10 +196,26 @@ fn claude_lines(rng: &mut Rng, i: u64, t: i64, out: &mut Vec<Value>) {
 
 fn csv_row(rng: &mut Rng, i: u64, t: i64) -> String {
     let (model, kind, size, quality, images, input, output) = match rng.below(4) {
-        0 => ("gemini-3-pro-image-preview", "image", "2K", "", 1, 150 + rng.below(100), 1120),
+        0 => (
+            "gemini-3-pro-image-preview",
+            "image",
+            "2K",
+            "",
+            1,
+            150 + rng.below(100),
+            1120,
+        ),
         1 => ("gpt-image-1", "image", "1024x1024", "medium", 1, 60, 0),
         2 => ("stable-diffusion-3", "image", "1024x1024", "", 1, 0, 0),
-        _ => ("gpt-5.1", "text", "", "", 0, 400 + rng.below(2000), 100 + rng.below(900)),
+        _ => (
+            "gpt-5.1",
+            "text",
+            "",
+            "",
+            0,
+            400 + rng.below(2000),
+            100 + rng.below(900),
+        ),
     };
     format!(
         "{},{},{},,{},{},{},{},{},0,0,0,{},{},{},false,,\n",
@@ -231,7 +261,9 @@ pub fn generate(w: &mut dyn Write, format: Format, records: u64, seed: u64) -> s
                     again["timestamp"] = json!(ts(t + 5));
                     if let Some(obj) = again["response"].as_object_mut() {
                         for k in ["id", "responseId"] {
-                            if let Some(id) = obj.get(k).and_then(Value::as_str).map(|s| format!("{s}-r")) {
+                            if let Some(id) =
+                                obj.get(k).and_then(Value::as_str).map(|s| format!("{s}-r"))
+                            {
                                 obj.insert(k.to_string(), json!(id));
                             }
                         }
@@ -264,7 +296,12 @@ pub fn run(args: &GenArgs) -> Result<(), RunError> {
         Some(p) => std::fs::File::create(p)
             .map(std::io::BufWriter::new)
             .and_then(|mut f| generate(&mut f, args.format, args.records, args.seed)),
-        None => generate(&mut std::io::BufWriter::new(std::io::stdout().lock()), args.format, args.records, args.seed),
+        None => generate(
+            &mut std::io::BufWriter::new(std::io::stdout().lock()),
+            args.format,
+            args.records,
+            args.seed,
+        ),
     };
     res.map_err(|e| RunError::Output {
         path: args.out.clone().unwrap_or_else(|| "-".into()),

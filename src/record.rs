@@ -6,7 +6,19 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::sync::Arc;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     Text,
@@ -92,7 +104,8 @@ impl Serialize for ImageSize {
 impl<'de> Deserialize<'de> for ImageSize {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        ImageSize::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("'{s}' is not an image size")))
+        ImageSize::parse(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("'{s}' is not an image size")))
     }
 }
 

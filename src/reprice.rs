@@ -2,8 +2,8 @@
 //! Records are independent except for subscriptions, whose daily quota is consumed in time
 //! order; that pass runs after the parallel one.
 
-use crate::catalog::{Catalog, ModelEntry, PricingInput, Tier};
 use crate::catalog::PlanUnit;
+use crate::catalog::{Catalog, ModelEntry, PricingInput, Tier};
 use crate::money::Money;
 use crate::record::{Kind, Status, UsageRecord};
 use crate::scenario::{Action, Filter, Scenario, ScenarioSet};
@@ -34,7 +34,10 @@ pub struct Priced {
 }
 
 /// Why a scenario left records unchanged: (scenario index, model, reason) -> records.
-pub type NotApplied = BTreeMap<(usize, String, String), u64>;
+pub type NotApplied = BTreeMap<Miss, u64>;
+
+/// (scenario index, model, reason).
+pub type Miss = (usize, String, String);
 
 pub struct Repriced {
     pub priced: Vec<Priced>,
@@ -61,8 +64,10 @@ fn tier_of(r: &UsageRecord) -> Tier {
 }
 
 pub fn reprice(records: &[UsageRecord], catalog: &Catalog, set: &ScenarioSet, tz: Tz) -> Repriced {
-    let results: Vec<(Priced, Vec<(usize, String, String)>)> =
-        records.par_iter().map(|r| price_one(r, catalog, set, tz)).collect();
+    let results: Vec<(Priced, Vec<Miss>)> = records
+        .par_iter()
+        .map(|r| price_one(r, catalog, set, tz))
+        .collect();
     let mut not_applied = NotApplied::new();
     let mut priced = Vec::with_capacity(results.len());
     for (p, misses) in results {
@@ -77,20 +82,21 @@ pub fn reprice(records: &[UsageRecord], catalog: &Catalog, set: &ScenarioSet, tz
             plan_days[i] = apply_plan(i, s, plan, records, &mut priced, catalog);
         }
     }
-    Repriced { priced, not_applied, plan_days }
+    Repriced {
+        priced,
+        not_applied,
+        plan_days,
+    }
 }
 
-fn price_one(
-    r: &UsageRecord,
-    catalog: &Catalog,
-    set: &ScenarioSet,
-    tz: Tz,
-) -> (Priced, Vec<(usize, String, String)>) {
+fn price_one(r: &UsageRecord, catalog: &Catalog, set: &ScenarioSet, tz: Tz) -> (Priced, Vec<Miss>) {
     let local = r.time.with_timezone(&tz);
     let day = local.date_naive();
     // Prices take effect on calendar days in UTC, as providers publish them.
     let price_day = r.time.date_naive();
-    let model_idx = catalog.resolve(&r.model).and_then(|m| catalog.models().iter().position(|x| x.id == m.id));
+    let model_idx = catalog
+        .resolve(&r.model)
+        .and_then(|m| catalog.models().iter().position(|x| x.id == m.id));
     let model = model_idx.map(|i| &catalog.models()[i]);
     let own = input_of(r, price_day, true);
     let (list, unpriced) = match model {
@@ -106,7 +112,9 @@ fn price_one(
         actual,
         list,
         billed_in_log: r.billed_cost.is_some(),
-        thinking_cost: model.map(|m| catalog.thinking_cost(m, &own)).unwrap_or(Money::ZERO),
+        thinking_cost: model
+            .map(|m| catalog.thinking_cost(m, &own))
+            .unwrap_or(Money::ZERO),
         extras_cost: catalog.extras_cost(&r.extras, price_day),
         unpriced,
         scenario: vec![actual; set.scenarios.len()],
@@ -161,10 +169,15 @@ fn scenario_cost(
             let d = price.batch_discount.ok_or("no batch tier")?;
             // Batch pricing scales every component, so it scales what was actually paid.
             let variable = p.actual - p.extras_cost;
-            Ok(Some((variable * (rust_decimal::Decimal::ONE - d.0) + p.extras_cost, Some(m.id.clone()))))
+            Ok(Some((
+                variable * (rust_decimal::Decimal::ONE - d.0) + p.extras_cost,
+                Some(m.id.clone()),
+            )))
         }
         Action::Substitute(map) => {
-            let Some(to) = map.get(&m.id) else { return Ok(None) };
+            let Some(to) = map.get(&m.id) else {
+                return Ok(None);
+            };
             let target = catalog.model(to).ok_or("substitute not in catalog")?;
             let cost = catalog
                 .cost(target, &input_of(r, day, false), tier_of(r))
@@ -218,7 +231,9 @@ fn apply_plan(
             continue;
         }
         let units = match plan.unit {
-            PlanUnit::Images if r.kind == Kind::Image => u64::from(r.images.max(u32::from(r.status != Status::Ok))),
+            PlanUnit::Images if r.kind == Kind::Image => {
+                u64::from(r.images.max(u32::from(r.status != Status::Ok)))
+            }
             PlanUnit::Images => 0,
             PlanUnit::Requests => 1,
         };
@@ -226,11 +241,14 @@ fn apply_plan(
             continue;
         }
         let day_used = used.entry(p.day).or_default();
-        let left = plan.daily_quota.map_or(units, |q| q.saturating_sub(*day_used));
+        let left = plan
+            .daily_quota
+            .map_or(units, |q| q.saturating_sub(*day_used));
         let covered = left.min(units);
         *day_used += units;
         let variable = p.actual - p.extras_cost;
-        let uncovered_share = rust_decimal::Decimal::from(units - covered) / rust_decimal::Decimal::from(units);
+        let uncovered_share =
+            rust_decimal::Decimal::from(units - covered) / rust_decimal::Decimal::from(units);
         p.scenario[i] = variable * uncovered_share + p.extras_cost;
         if covered > 0 {
             p.via[i] = Some(mi);

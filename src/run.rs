@@ -3,9 +3,9 @@
 use crate::analyze::{self, Analysis, Context, InputCounts};
 use crate::catalog::Catalog;
 use crate::cli::{CatalogCommand, RunArgs, ValidateArgs};
-use crate::error::{exit, RunError};
+use crate::error::{RunError, exit};
 use crate::ingest::csv_export::{self, CsvMapping};
-use crate::ingest::{self, dedup, source, Quarantined};
+use crate::ingest::{self, Quarantined, dedup, source};
 use crate::report::{self, ReportInput};
 use crate::reprice;
 use crate::scenario::ScenarioSet;
@@ -57,16 +57,20 @@ pub fn config(args: &RunArgs) -> Result<Config, RunError> {
         Some(p) => ScenarioSet::load(p, &catalog)?,
         None => ScenarioSet::builtin(&catalog)?,
     };
-    let tz: Tz = args
-        .tz
-        .parse()
-        .map_err(|_| RunError::Usage(format!("--tz {}: not an IANA time zone name (e.g. Europe/Berlin)", args.tz)))?;
+    let tz: Tz = args.tz.parse().map_err(|_| {
+        RunError::Usage(format!(
+            "--tz {}: not an IANA time zone name (e.g. Europe/Berlin)",
+            args.tz
+        ))
+    })?;
     let since = parse_day(&args.since, "--since")?;
     let until = parse_day(&args.until, "--until")?;
     if let (Some(a), Some(b)) = (since, until)
         && b < a
     {
-        return Err(RunError::Usage(format!("--until {b} is before --since {a}")));
+        return Err(RunError::Usage(format!(
+            "--until {b} is before --since {a}"
+        )));
     }
     if args.threads == Some(0) {
         return Err(RunError::Usage("--threads must be at least 1".to_string()));
@@ -94,10 +98,15 @@ pub struct Computed {
 pub fn compute(args: &RunArgs, cfg: &Config, progress: &Progress) -> Result<Computed, RunError> {
     let mut warnings = Vec::new();
     let inputs = source::expand(&args.paths, &mut warnings)?;
-    let opts = ingest::Options { format: args.format, csv_mappings: &cfg.csv_mappings };
+    let opts = ingest::Options {
+        format: args.format,
+        csv_mappings: &cfg.csv_mappings,
+    };
     progress.start(&inputs);
     let ing = match &args.state {
-        Some(dir) => state::ingest_incremental(dir, &inputs, &opts, &|n| progress.tick(n), &mut warnings)?,
+        Some(dir) => {
+            state::ingest_incremental(dir, &inputs, &opts, &|n| progress.tick(n), &mut warnings)?
+        }
         None => ingest::ingest(&inputs, &opts, &|n| progress.tick(n))?,
     };
     progress.finish();
@@ -117,7 +126,9 @@ pub fn compute(args: &RunArgs, cfg: &Config, progress: &Progress) -> Result<Comp
     let out_of_period = (before - records.len()) as u64;
     let assumed_utc = records.iter().filter(|r| r.time_assumed_utc).count() as u64;
     if assumed_utc > 0 {
-        warnings.push(format!("{assumed_utc} records had timestamps without an offset and were read as UTC"));
+        warnings.push(format!(
+            "{assumed_utc} records had timestamps without an offset and were read as UTC"
+        ));
     }
     let repriced = reprice::reprice(&records, &cfg.catalog, &cfg.scenarios, cfg.tz);
     let counts = InputCounts {
@@ -144,7 +155,13 @@ pub fn compute(args: &RunArgs, cfg: &Config, progress: &Progress) -> Result<Comp
             warnings,
         },
     );
-    Ok(Computed { analysis, records, repriced, quarantine, files: ing.files })
+    Ok(Computed {
+        analysis,
+        records,
+        repriced,
+        quarantine,
+        files: ing.files,
+    })
 }
 
 pub fn run(args: &RunArgs) -> Result<i32, RunError> {
@@ -164,7 +181,10 @@ pub fn run(args: &RunArgs) -> Result<i32, RunError> {
         for q in c.quarantine.iter().take(20) {
             eprintln!("{}:{}: {}", q.file, q.line, q.reason);
         }
-        return Err(RunError::Strict { count: s.input.quarantined, path: args.out.clone() });
+        return Err(RunError::Strict {
+            count: s.input.quarantined,
+            path: args.out.clone(),
+        });
     }
     let input = ReportInput {
         analysis: &c.analysis,
@@ -226,7 +246,14 @@ pub fn validate(args: &ValidateArgs) -> Result<i32, RunError> {
     for w in &warnings {
         eprintln!("reprice: warning: {w}");
     }
-    let ing = ingest::ingest(&inputs, &ingest::Options { format: args.format, csv_mappings: &maps }, &|_| {})?;
+    let ing = ingest::ingest(
+        &inputs,
+        &ingest::Options {
+            format: args.format,
+            csv_mappings: &maps,
+        },
+        &|_| {},
+    )?;
     let d = dedup::dedup(ing.records);
     let mut bad = ing.quarantine;
     bad.extend(d.conflicts);
@@ -243,7 +270,11 @@ pub fn validate(args: &ValidateArgs) -> Result<i32, RunError> {
         bad.len(),
         ing.skipped
     );
-    Ok(if bad.is_empty() { exit::OK } else { exit::QUARANTINED })
+    Ok(if bad.is_empty() {
+        exit::OK
+    } else {
+        exit::QUARANTINED
+    })
 }
 
 pub fn catalog(cmd: &CatalogCommand, path: Option<&Path>) -> Result<i32, RunError> {
@@ -252,9 +283,11 @@ pub fn catalog(cmd: &CatalogCommand, path: Option<&Path>) -> Result<i32, RunErro
     match cmd {
         CatalogCommand::List => print!("{}", crate::catalog::render_list(&c, today)),
         CatalogCommand::Show { model } => {
-            let m = c
-                .resolve(model)
-                .ok_or_else(|| RunError::Usage(format!("unknown model '{model}' (see `reprice catalog list`)")))?;
+            let m = c.resolve(model).ok_or_else(|| {
+                RunError::Usage(format!(
+                    "unknown model '{model}' (see `reprice catalog list`)"
+                ))
+            })?;
             print!("{}", crate::catalog::render_history(m));
         }
     }
@@ -287,7 +320,9 @@ impl Progress {
             let total: u64 = inputs
                 .iter()
                 .filter_map(|i| match i {
-                    source::Input::File { path, .. } => std::fs::metadata(path).ok().map(|m| m.len()),
+                    source::Input::File { path, .. } => {
+                        std::fs::metadata(path).ok().map(|m| m.len())
+                    }
                     source::Input::Stdin => None,
                 })
                 .sum();

@@ -8,7 +8,7 @@
 //! reports are too.
 
 use crate::error::RunError;
-use crate::ingest::{self, source::Input, FileReport, Ingested, Options, Quarantined};
+use crate::ingest::{self, FileReport, Ingested, Options, Quarantined, source::Input};
 use crate::record::UsageRecord;
 use crate::run::{Computed, Config};
 use rayon::prelude::*;
@@ -22,7 +22,10 @@ const LEDGER_NEXT: &str = "ledger.next.json";
 const LEDGER_VERSION: u32 = 1;
 
 fn out_err(path: &Path, e: impl std::fmt::Display) -> RunError {
-    RunError::Output { path: path.to_path_buf(), message: e.to_string() }
+    RunError::Output {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
 }
 
 // ------------------------------------------------------------------------------------ lock
@@ -37,7 +40,11 @@ impl Lock {
         std::fs::create_dir_all(dir).map_err(|e| out_err(dir, e))?;
         let path = dir.join("lock");
         for _ in 0..2 {
-            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
                 Ok(mut f) => {
                     use std::io::Write;
                     writeln!(f, "{}", std::process::id()).map_err(|e| out_err(&path, e))?;
@@ -52,7 +59,10 @@ impl Lock {
                         return Err(RunError::Locked { path, pid });
                     }
                     // The process that took it is gone: a stale lock from a crash or a kill.
-                    eprintln!("reprice: warning: taking over stale lock {} (pid {pid} is not running)", path.display());
+                    eprintln!(
+                        "reprice: warning: taking over stale lock {} (pid {pid} is not running)",
+                        path.display()
+                    );
                     std::fs::remove_file(&path).map_err(|e| out_err(&path, e))?;
                 }
                 Err(e) => return Err(out_err(&path, e)),
@@ -72,7 +82,10 @@ impl Drop for Lock {
 
 /// Writes into a temporary folder beside `out`, then swaps it into place. A run that fails or
 /// is killed before the swap leaves the previous reports as they were.
-pub fn publish(out: &Path, write: impl FnOnce(&Path) -> std::io::Result<()>) -> Result<(), RunError> {
+pub fn publish(
+    out: &Path,
+    write: impl FnOnce(&Path) -> std::io::Result<()>,
+) -> Result<(), RunError> {
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -89,7 +102,10 @@ pub fn publish(out: &Path, write: impl FnOnce(&Path) -> std::io::Result<()>) -> 
     std::fs::create_dir(&tmp).map_err(|e| out_err(&tmp, e))?;
     if let Err(e) = write(&tmp).and_then(|_| sync_dir(&tmp)) {
         let _ = std::fs::remove_dir_all(&tmp);
-        return Err(out_err(out, format!("writing reports failed: {e}; the previous reports are unchanged")));
+        return Err(out_err(
+            out,
+            format!("writing reports failed: {e}; the previous reports are unchanged"),
+        ));
     }
     let had_old = out.exists();
     if had_old {
@@ -141,12 +157,21 @@ fn hex(b: &[u8]) -> String {
 fn load_ledger(dir: &Path, warnings: &mut Vec<String>) -> Ledger {
     let path = dir.join(LEDGER);
     match std::fs::read(&path) {
-        Err(_) => Ledger { version: LEDGER_VERSION, ..Ledger::default() },
+        Err(_) => Ledger {
+            version: LEDGER_VERSION,
+            ..Ledger::default()
+        },
         Ok(bytes) => match serde_json::from_slice::<Ledger>(&bytes) {
             Ok(l) if l.version == LEDGER_VERSION => l,
             _ => {
-                warnings.push(format!("{}: unreadable or from another version; every input is read again", path.display()));
-                Ledger { version: LEDGER_VERSION, ..Ledger::default() }
+                warnings.push(format!(
+                    "{}: unreadable or from another version; every input is read again",
+                    path.display()
+                ));
+                Ledger {
+                    version: LEDGER_VERSION,
+                    ..Ledger::default()
+                }
             }
         },
     }
@@ -162,7 +187,13 @@ pub fn ingest_incremental(
     warnings: &mut Vec<String>,
 ) -> Result<Ingested, RunError> {
     let ledger = load_ledger(dir, warnings);
-    type One = (FileReport, Vec<UsageRecord>, Vec<Quarantined>, Option<(String, Entry)>, Option<String>);
+    type One = (
+        FileReport,
+        Vec<UsageRecord>,
+        Vec<Quarantined>,
+        Option<(String, Entry)>,
+        Option<String>,
+    );
     let per_file: Vec<Result<One, RunError>> = inputs
         .par_iter()
         .map(|input| {
@@ -175,11 +206,14 @@ pub fn ingest_incremental(
                 let ok = (e.offset as usize) <= bytes.len()
                     && hex(&Sha256::digest(&bytes[..e.offset as usize])) == e.prefix_sha256;
                 if !ok {
-                    warning = Some(format!("{key}: changed or truncated since the last run; read again in full"));
+                    warning = Some(format!(
+                        "{key}: changed or truncated since the last run; read again in full"
+                    ));
                 }
                 ok
             });
-            let is_csv = ingest::detect::file_kind(&bytes[..bytes.len().min(65536)]) == ingest::detect::FileKind::Csv
+            let is_csv = ingest::detect::file_kind(&bytes[..bytes.len().min(65536)])
+                == ingest::detect::FileKind::Csv
                 || opts.format == Some(ingest::Format::Csv);
             let (report, records, quarantine) = match prior {
                 Some(e) if !is_csv && matches!(input, Input::File { .. }) => {
@@ -200,8 +234,16 @@ pub fn ingest_incremental(
             // What is settled (complete lines) goes into the next ledger.
             let entry = matches!(input, Input::File { .. }).then(|| {
                 let settled_lines = ingest::split_lines(&bytes[..settled]).len() as u64;
-                let rec: Vec<UsageRecord> = records.iter().filter(|r| r.source.byte < settled as u64).cloned().collect();
-                let qua: Vec<Quarantined> = quarantine.iter().filter(|q| q.byte < settled as u64).cloned().collect();
+                let rec: Vec<UsageRecord> = records
+                    .iter()
+                    .filter(|r| r.source.byte < settled as u64)
+                    .cloned()
+                    .collect();
+                let qua: Vec<Quarantined> = quarantine
+                    .iter()
+                    .filter(|q| q.byte < settled as u64)
+                    .cloned()
+                    .collect();
                 let skipped = settled_lines - rec.len() as u64 - qua.len() as u64;
                 (
                     key.clone(),
@@ -219,7 +261,10 @@ pub fn ingest_incremental(
         })
         .collect();
     let mut out = Ingested::default();
-    let mut next = Ledger { version: LEDGER_VERSION, files: BTreeMap::new() };
+    let mut next = Ledger {
+        version: LEDGER_VERSION,
+        files: BTreeMap::new(),
+    };
     for r in per_file {
         let (report, records, quarantine, entry, warning) = r?;
         out.lines += report.lines;
@@ -243,7 +288,9 @@ pub fn ingest_incremental(
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
     use std::io::Write;
     let mut f = std::fs::File::create(path).map_err(|e| out_err(path, e))?;
-    f.write_all(bytes).and_then(|_| f.sync_all()).map_err(|e| out_err(path, e))
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| out_err(path, e))
 }
 
 /// Makes the staged ledger current; called only after the reports are published.
@@ -278,10 +325,15 @@ struct Origin {
 
 fn origin(path: Option<&Path>, builtin: &str) -> Origin {
     match path {
-        None => Origin { source: "built-in".to_string(), sha256: hex(&Sha256::digest(builtin.as_bytes())) },
+        None => Origin {
+            source: "built-in".to_string(),
+            sha256: hex(&Sha256::digest(builtin.as_bytes())),
+        },
         Some(p) => Origin {
             source: p.display().to_string(),
-            sha256: std::fs::read(p).map(|b| hex(&Sha256::digest(&b))).unwrap_or_default(),
+            sha256: std::fs::read(p)
+                .map(|b| hex(&Sha256::digest(&b)))
+                .unwrap_or_default(),
         },
     }
 }
@@ -300,5 +352,7 @@ pub fn manifest(args: &crate::cli::RunArgs, cfg: &Config, c: &Computed) -> Strin
         inputs: &c.files,
         counts: &c.analysis.summary.input,
     };
-    serde_json::to_string_pretty(&m).map(|s| s + "\n").unwrap_or_default()
+    serde_json::to_string_pretty(&m)
+        .map(|s| s + "\n")
+        .unwrap_or_default()
 }

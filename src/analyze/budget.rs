@@ -33,7 +33,12 @@ pub struct MonthOverBudget {
     pub budget: Money,
 }
 
-pub fn analyze(records: &[UsageRecord], rp: &Repriced, b: &Budget, names: &BTreeMap<String, String>) -> BudgetReport {
+pub fn analyze(
+    records: &[UsageRecord],
+    rp: &Repriced,
+    b: &Budget,
+    names: &BTreeMap<String, String>,
+) -> BudgetReport {
     let mut out = BudgetReport::default();
     let latest = rp.priced.iter().map(|p| p.day).max();
     if !b.daily_cap.is_empty() {
@@ -42,15 +47,23 @@ pub fn analyze(records: &[UsageRecord], rp: &Repriced, b: &Budget, names: &BTree
             *spend.entry((r.api_key.as_deref(), p.day)).or_default() += p.actual;
         }
         for ((key, day), spent) in spend {
-            let cap = key.and_then(|k| b.daily_cap.get(k)).or_else(|| b.daily_cap.get("*"));
+            let cap = key
+                .and_then(|k| b.daily_cap.get(k))
+                .or_else(|| b.daily_cap.get("*"));
             if let Some(cap) = cap
                 && spent > *cap
             {
                 out.latest_day_exceeded |= Some(day) == latest;
-                out.days_over_cap.push(DayOverCap { key: key_label(key, names), day, spent, cap: *cap });
+                out.days_over_cap.push(DayOverCap {
+                    key: key_label(key, names),
+                    day,
+                    spent,
+                    cap: *cap,
+                });
             }
         }
-        out.days_over_cap.sort_by(|a, b| (a.day, &a.key).cmp(&(b.day, &b.key)));
+        out.days_over_cap
+            .sort_by(|a, b| (a.day, &a.key).cmp(&(b.day, &b.key)));
     }
     if let Some(budget) = b.monthly {
         let mut months: BTreeMap<(i32, u32), Money> = BTreeMap::new();
@@ -60,7 +73,11 @@ pub fn analyze(records: &[UsageRecord], rp: &Repriced, b: &Budget, names: &BTree
         for ((y, m), spent) in months {
             if spent > budget {
                 out.latest_day_exceeded |= latest.is_some_and(|l| (l.year(), l.month()) == (y, m));
-                out.months_over_budget.push(MonthOverBudget { month: format!("{y:04}-{m:02}"), spent, budget });
+                out.months_over_budget.push(MonthOverBudget {
+                    month: format!("{y:04}-{m:02}"),
+                    spent,
+                    budget,
+                });
             }
         }
     }

@@ -14,7 +14,7 @@ pub use tables::{DayRow, KeyRow, ModelRow, SavingsRow};
 pub use waste::{ThinkingShare, Waste};
 
 use crate::catalog::Catalog;
-use crate::money::{share_text, Money};
+use crate::money::{Money, share_text};
 use crate::record::UsageRecord;
 use crate::reprice::Repriced;
 use crate::scenario::{Action, ScenarioSet};
@@ -172,7 +172,9 @@ pub fn analyze(records: &[UsageRecord], rp: &Repriced, cx: Context<'_>) -> Analy
         match (p.model, &p.unpriced) {
             (None, _) => *unknown.entry(r.model.clone()).or_default() += 1,
             (Some(m), Some(reason)) if !p.billed_in_log => {
-                *unpriced.entry((cx.catalog.models()[m].id.clone(), reason.clone())).or_default() += 1
+                *unpriced
+                    .entry((cx.catalog.models()[m].id.clone(), reason.clone()))
+                    .or_default() += 1
             }
             _ => {}
         }
@@ -189,7 +191,11 @@ pub fn analyze(records: &[UsageRecord], rp: &Repriced, cx: Context<'_>) -> Analy
             .not_applied
             .iter()
             .filter(|((j, _, _), _)| *j == i)
-            .map(|((_, model, reason), n)| NotAppliedRow { model: model.clone(), reason: reason.clone(), records: *n })
+            .map(|((_, model, reason), n)| NotAppliedRow {
+                model: model.clone(),
+                reason: reason.clone(),
+                records: *n,
+            })
             .collect();
         scenarios.push(ScenarioSummary {
             name: s.name.clone(),
@@ -203,7 +209,13 @@ pub fn analyze(records: &[UsageRecord], rp: &Repriced, cx: Context<'_>) -> Analy
         });
     }
     let plan_report = plans::analyze(records, rp, cx.set, cx.catalog, &period);
-    let waste = waste::analyze(records, rp, cx.catalog, cx.set.retry_window_seconds, plan_report.unused);
+    let waste = waste::analyze(
+        records,
+        rp,
+        cx.catalog,
+        cx.set.retry_window_seconds,
+        plan_report.unused,
+    );
     let reconciliation = reconcile::analyze(records, rp, &cx.set.key_names);
     let budget = budget::analyze(records, rp, &cx.set.budget, &cx.set.key_names);
     let (models, keys) = tables::models_and_keys(records, rp, cx.catalog, &cx.set.key_names);
@@ -214,7 +226,10 @@ pub fn analyze(records: &[UsageRecord], rp: &Repriced, cx: Context<'_>) -> Analy
         currency: cx.catalog.currency().to_string(),
         time_zone: cx.tz_name.to_string(),
         period,
-        input: InputCounts { records: records.len() as u64, ..cx.input },
+        input: InputCounts {
+            records: records.len() as u64,
+            ..cx.input
+        },
         actual: Actual {
             cost: actual_cost,
             billed_in_logs: billed,
@@ -230,14 +245,25 @@ pub fn analyze(records: &[UsageRecord], rp: &Repriced, cx: Context<'_>) -> Analy
         budget,
         models,
         keys,
-        unknown_models: unknown.into_iter().map(|(model, records)| NamedCount { model, records }).collect(),
+        unknown_models: unknown
+            .into_iter()
+            .map(|(model, records)| NamedCount { model, records })
+            .collect(),
         unpriced: unpriced
             .into_iter()
-            .map(|((model, reason), records)| Unpriced { model, reason, records })
+            .map(|((model, reason), records)| Unpriced {
+                model,
+                reason,
+                records,
+            })
             .collect(),
         warnings: cx.warnings,
     };
-    Analysis { summary, by_day, savings: savings_rows }
+    Analysis {
+        summary,
+        by_day,
+        savings: savings_rows,
+    }
 }
 
 fn period(rp: &Repriced, since: Option<NaiveDate>, until: Option<NaiveDate>) -> Period {
@@ -276,7 +302,10 @@ pub fn key_label(key: Option<&str>, names: &BTreeMap<String, String>) -> String 
             Some(label) => label.clone(),
             None => {
                 let chars: Vec<char> = k.chars().collect();
-                if k.starts_with('-') || k.starts_with('/') || (chars.len() <= 8 && !k.starts_with("sk-")) {
+                if k.starts_with('-')
+                    || k.starts_with('/')
+                    || (chars.len() <= 8 && !k.starts_with("sk-"))
+                {
                     // Claude Code project folders and short key names are not secrets.
                     k.to_string()
                 } else {

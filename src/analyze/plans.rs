@@ -1,8 +1,8 @@
 //! Subscription plans: prorated fees, unused daily quota, and break-even volumes.
 
-use super::{days, plan_of, Period};
+use super::{Period, days, plan_of};
 use crate::catalog::{Catalog, PlanUnit};
-use crate::money::{share_text, Money};
+use crate::money::{Money, share_text};
 use crate::record::{Kind, Status, UsageRecord};
 use crate::reprice::Repriced;
 use crate::scenario::ScenarioSet;
@@ -69,7 +69,11 @@ pub struct PlanReport {
 
 fn days_in_month(d: NaiveDate) -> u32 {
     let (y, m) = (d.year(), d.month());
-    let next = if m == 12 { NaiveDate::from_ymd_opt(y + 1, 1, 1) } else { NaiveDate::from_ymd_opt(y, m + 1, 1) };
+    let next = if m == 12 {
+        NaiveDate::from_ymd_opt(y + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(y, m + 1, 1)
+    };
     next.and_then(|n| n.pred_opt()).map_or(30, |l| l.day())
 }
 
@@ -78,13 +82,17 @@ fn days_in_month(d: NaiveDate) -> u32 {
 pub fn prorate(fee: Money, days: &[NaiveDate]) -> Money {
     let mut per_month: BTreeMap<(i32, u32), (u32, u32)> = BTreeMap::new();
     for d in days {
-        let e = per_month.entry((d.year(), d.month())).or_insert((0, days_in_month(*d)));
+        let e = per_month
+            .entry((d.year(), d.month()))
+            .or_insert((0, days_in_month(*d)));
         e.0 += 1;
     }
     per_month
         .values()
         .map(|(n, dim)| {
-            (fee.times(u64::from(*n))).divided_by(Decimal::from(*dim)).unwrap_or(Money::ZERO)
+            (fee.times(u64::from(*n)))
+                .divided_by(Decimal::from(*dim))
+                .unwrap_or(Money::ZERO)
         })
         .sum()
 }
@@ -109,18 +117,28 @@ pub fn analyze(
     let mut break_even = Vec::new();
     let mut seen_plans: Vec<&str> = Vec::new();
     for i in 0..set.scenarios.len() {
-        let Some(plan) = plan_of(set, i) else { continue };
+        let Some(plan) = plan_of(set, i) else {
+            continue;
+        };
         if seen_plans.contains(&plan.id.as_str()) {
             continue;
         }
         seen_plans.push(&plan.id);
         if let Some(q) = plan.daily_quota {
-            unused.push(unused_quota(&plan.id, q, plan.monthly_fee, &all, &rp.plan_days[i]));
+            unused.push(unused_quota(
+                &plan.id,
+                q,
+                plan.monthly_fee,
+                &all,
+                &rp.plan_days[i],
+            ));
         }
         // Break-even at observed prices, per covered model (and image size).
         let mut obs: BTreeMap<(String, Option<String>), (Money, u64)> = BTreeMap::new();
         for (r, p) in records.iter().zip(&rp.priced) {
-            let Some(m) = p.model.map(|m| &catalog.models()[m]) else { continue };
+            let Some(m) = p.model.map(|m| &catalog.models()[m]) else {
+                continue;
+            };
             if !plan.models.contains(&m.id) || r.status != Status::Ok {
                 continue;
             }
@@ -132,14 +150,20 @@ pub fn analyze(
             if units == 0 {
                 continue;
             }
-            let size = (r.kind == Kind::Image)
-                .then(|| r.image_size.unwrap_or(crate::catalog::DEFAULT_IMAGE_SIZE).tier().to_string());
+            let size = (r.kind == Kind::Image).then(|| {
+                r.image_size
+                    .unwrap_or(crate::catalog::DEFAULT_IMAGE_SIZE)
+                    .tier()
+                    .to_string()
+            });
             let e = obs.entry((m.id.clone(), size)).or_insert((Money::ZERO, 0));
             e.0 += p.actual - p.extras_cost;
             e.1 += units;
         }
         for ((model, size), (cost, units)) in obs {
-            let Some(unit_price) = cost.divided_by(Decimal::from(units)) else { continue };
+            let Some(unit_price) = cost.divided_by(Decimal::from(units)) else {
+                continue;
+            };
             let per_month = plan.monthly_fee.divided_by(unit_price.decimal());
             break_even.push(BreakEven {
                 plan: plan.id.clone(),
@@ -154,7 +178,13 @@ pub fn analyze(
     PlanReport { unused, break_even }
 }
 
-fn unused_quota(plan: &str, quota: u64, fee: Money, all: &[NaiveDate], used: &BTreeMap<NaiveDate, u64>) -> UnusedQuota {
+fn unused_quota(
+    plan: &str,
+    quota: u64,
+    fee: Money,
+    all: &[NaiveDate],
+    used: &BTreeMap<NaiveDate, u64>,
+) -> UnusedQuota {
     let mut by_day = Vec::new();
     let mut per_month_unused: BTreeMap<(i32, u32), (u64, u32)> = BTreeMap::new();
     let mut weekdays: BTreeMap<u32, (u32, u64, u64)> = BTreeMap::new();
@@ -170,8 +200,13 @@ fn unused_quota(plan: &str, quota: u64, fee: Money, all: &[NaiveDate], used: &BT
             .times(left)
             .divided_by(Decimal::from(quota) * Decimal::from(dim))
             .unwrap_or(Money::ZERO);
-        per_month_unused.entry((d.year(), d.month())).or_insert((0, dim)).0 += left;
-        let w = weekdays.entry(d.weekday().num_days_from_monday()).or_insert((0, 0, 0));
+        per_month_unused
+            .entry((d.year(), d.month()))
+            .or_insert((0, dim))
+            .0 += left;
+        let w = weekdays
+            .entry(d.weekday().num_days_from_monday())
+            .or_insert((0, 0, 0));
         w.0 += 1;
         w.1 += quota;
         w.2 += left;
@@ -189,7 +224,9 @@ fn unused_quota(plan: &str, quota: u64, fee: Money, all: &[NaiveDate], used: &BT
     let unused_value = per_month_unused
         .values()
         .map(|(left, dim)| {
-            fee.times(*left).divided_by(Decimal::from(quota) * Decimal::from(*dim)).unwrap_or(Money::ZERO)
+            fee.times(*left)
+                .divided_by(Decimal::from(quota) * Decimal::from(*dim))
+                .unwrap_or(Money::ZERO)
         })
         .sum();
     let share = |n: u64| {
@@ -211,7 +248,9 @@ fn unused_quota(plan: &str, quota: u64, fee: Money, all: &[NaiveDate], used: &BT
         by_weekday: weekdays
             .into_iter()
             .map(|(w, (days, q, left))| WeekdayQuota {
-                weekday: Weekday::try_from(w as u8).map(|w| w.to_string()).unwrap_or_default(),
+                weekday: Weekday::try_from(w as u8)
+                    .map(|w| w.to_string())
+                    .unwrap_or_default(),
                 days,
                 quota_units: q,
                 unused_units: left,
@@ -232,9 +271,15 @@ mod tests {
     #[test]
     fn a_full_month_costs_exactly_the_fee() {
         let march: Vec<NaiveDate> = d("2026-03-01").iter_days().take(31).collect();
-        assert_eq!(prorate(Money::parse("19.99").expect("m"), &march).exact(), "19.99");
+        assert_eq!(
+            prorate(Money::parse("19.99").expect("m"), &march).exact(),
+            "19.99"
+        );
         let feb: Vec<NaiveDate> = d("2026-02-01").iter_days().take(28).collect();
-        assert_eq!(prorate(Money::parse("19.99").expect("m"), &feb).exact(), "19.99");
+        assert_eq!(
+            prorate(Money::parse("19.99").expect("m"), &feb).exact(),
+            "19.99"
+        );
         let half: Vec<NaiveDate> = d("2026-04-01").iter_days().take(15).collect();
         assert_eq!(prorate(Money::parse("20").expect("m"), &half).exact(), "10");
     }
@@ -243,14 +288,33 @@ mod tests {
     fn weekday_only_usage_leaves_two_sevenths_unused() {
         // Four whole weeks from Monday 2026-03-02; 100 images used every weekday.
         let all: Vec<NaiveDate> = d("2026-03-02").iter_days().take(28).collect();
-        let used: BTreeMap<NaiveDate, u64> =
-            all.iter().filter(|x| x.weekday().num_days_from_monday() < 5).map(|x| (*x, 100)).collect();
-        let u = unused_quota("google-ai-pro", 100, Money::parse("19.99").expect("m"), &all, &used);
-        assert_eq!((u.quota_units, u.used_units, u.unused_units), (2800, 2000, 800));
+        let used: BTreeMap<NaiveDate, u64> = all
+            .iter()
+            .filter(|x| x.weekday().num_days_from_monday() < 5)
+            .map(|x| (*x, 100))
+            .collect();
+        let u = unused_quota(
+            "google-ai-pro",
+            100,
+            Money::parse("19.99").expect("m"),
+            &all,
+            &used,
+        );
+        assert_eq!(
+            (u.quota_units, u.used_units, u.unused_units),
+            (2800, 2000, 800)
+        );
         assert_eq!(u.unused_share, "0.285714");
         // 8 unused days of March at 19.99/31 each.
         assert_eq!(u.unused_value.display(6), "5.158710");
-        let sat = u.by_weekday.iter().find(|w| w.weekday == "Sat").expect("Saturday");
-        assert_eq!((sat.days, sat.unused_units, sat.share_of_quota.as_str()), (4, 400, "0.142857"));
+        let sat = u
+            .by_weekday
+            .iter()
+            .find(|w| w.weekday == "Sat")
+            .expect("Saturday");
+        assert_eq!(
+            (sat.days, sat.unused_units, sat.share_of_quota.as_str()),
+            (4, 400, "0.142857")
+        );
     }
 }

@@ -37,7 +37,11 @@ pub struct BalanceGap {
     pub amount: Money,
 }
 
-pub fn analyze(records: &[UsageRecord], rp: &Repriced, names: &BTreeMap<String, String>) -> Reconciliation {
+pub fn analyze(
+    records: &[UsageRecord],
+    rp: &Repriced,
+    names: &BTreeMap<String, String>,
+) -> Reconciliation {
     let mut by_key: BTreeMap<Option<&str>, Vec<usize>> = BTreeMap::new();
     for (k, r) in records.iter().enumerate() {
         if r.remaining_balance.is_some() {
@@ -48,7 +52,9 @@ pub fn analyze(records: &[UsageRecord], rp: &Repriced, names: &BTreeMap<String, 
     for (key, ks) in by_key {
         for pair in ks.windows(2) {
             let (a, b) = (&records[pair[0]], &records[pair[1]]);
-            let (Some(before), Some(after)) = (a.remaining_balance, b.remaining_balance) else { continue };
+            let (Some(before), Some(after)) = (a.remaining_balance, b.remaining_balance) else {
+                continue;
+            };
             let billed = b.billed_cost.unwrap_or(rp.priced[pair[1]].actual);
             let drop = before - after;
             out.checked += 1;
@@ -56,7 +62,11 @@ pub fn analyze(records: &[UsageRecord], rp: &Repriced, names: &BTreeMap<String, 
                 out.matched += 1;
                 continue;
             }
-            let (kind, amount) = if drop > billed { ("gap", drop - billed) } else { ("top_up", billed - drop) };
+            let (kind, amount) = if drop > billed {
+                ("gap", drop - billed)
+            } else {
+                ("top_up", billed - drop)
+            };
             if kind == "gap" {
                 out.unexplained += amount;
             } else {

@@ -1,6 +1,6 @@
 //! Per-day, per-model, per-key and per-substitution tables.
 
-use super::{days, key_label, plan_of, plans::prorate, Period};
+use super::{Period, days, key_label, plan_of, plans::prorate};
 use crate::catalog::Catalog;
 use crate::money::Money;
 use crate::record::UsageRecord;
@@ -56,12 +56,25 @@ pub fn by_day(rp: &Repriced, set: &ScenarioSet, period: &Period) -> Vec<DayRow> 
     let n = set.scenarios.len();
     let mut rows: BTreeMap<NaiveDate, DayRow> = days(period)
         .into_iter()
-        .map(|d| (d, DayRow { day: d, records: 0, actual: Money::ZERO, scenarios: vec![Money::ZERO; n] }))
+        .map(|d| {
+            (
+                d,
+                DayRow {
+                    day: d,
+                    records: 0,
+                    actual: Money::ZERO,
+                    scenarios: vec![Money::ZERO; n],
+                },
+            )
+        })
         .collect();
     for p in &rp.priced {
-        let row = rows
-            .entry(p.day)
-            .or_insert_with(|| DayRow { day: p.day, records: 0, actual: Money::ZERO, scenarios: vec![Money::ZERO; n] });
+        let row = rows.entry(p.day).or_insert_with(|| DayRow {
+            day: p.day,
+            records: 0,
+            actual: Money::ZERO,
+            scenarios: vec![Money::ZERO; n],
+        });
         row.records += 1;
         row.actual += p.actual;
         for (i, c) in p.scenario.iter().enumerate() {
@@ -78,19 +91,31 @@ pub fn by_day(rp: &Repriced, set: &ScenarioSet, period: &Period) -> Vec<DayRow> 
     rows.into_values().collect()
 }
 
-pub fn savings(rp: &Repriced, catalog: &Catalog, set: &ScenarioSet, period: &Period) -> Vec<SavingsRow> {
+/// (scenario index, day, model, via).
+type SavingsKey = (usize, NaiveDate, String, String);
+
+pub fn savings(
+    rp: &Repriced,
+    catalog: &Catalog,
+    set: &ScenarioSet,
+    period: &Period,
+) -> Vec<SavingsRow> {
     let name = |m: Option<usize>| m.map(|i| catalog.models()[i].id.clone());
-    let mut acc: BTreeMap<(usize, NaiveDate, String, String), (u64, Money, Money)> = BTreeMap::new();
+    let mut acc: BTreeMap<SavingsKey, (u64, Money, Money)> = BTreeMap::new();
     for p in &rp.priced {
         let model = name(p.model).unwrap_or_else(|| "(unknown)".to_string());
         for i in 0..set.scenarios.len() {
             let via = match (&set.scenarios[i].action, p.via[i]) {
                 (_, None) => String::new(),
                 (crate::scenario::Action::Batch, Some(_)) => "batch tier".to_string(),
-                (crate::scenario::Action::Subscription(plan), Some(_)) => format!("{} quota", plan.id),
+                (crate::scenario::Action::Subscription(plan), Some(_)) => {
+                    format!("{} quota", plan.id)
+                }
                 (_, v) => name(v).unwrap_or_default(),
             };
-            let e = acc.entry((i, p.day, model.clone(), via)).or_insert((0, Money::ZERO, Money::ZERO));
+            let e =
+                acc.entry((i, p.day, model.clone(), via))
+                    .or_insert((0, Money::ZERO, Money::ZERO));
             e.0 += 1;
             e.1 += p.actual;
             e.2 += p.scenario[i];
@@ -100,20 +125,25 @@ pub fn savings(rp: &Repriced, catalog: &Catalog, set: &ScenarioSet, period: &Per
     for i in 0..set.scenarios.len() {
         if let Some(plan) = plan_of(set, i) {
             for d in &all {
-                acc.insert((i, *d, format!("({})", plan.id), "plan fee".to_string()), (0, Money::ZERO, prorate(plan.monthly_fee, &[*d])));
+                acc.insert(
+                    (i, *d, format!("({})", plan.id), "plan fee".to_string()),
+                    (0, Money::ZERO, prorate(plan.monthly_fee, &[*d])),
+                );
             }
         }
     }
     acc.into_iter()
-        .map(|((i, day, model, via), (records, actual, cost))| SavingsRow {
-            scenario: set.scenarios[i].name.clone(),
-            day,
-            model,
-            via,
-            records,
-            actual,
-            cost,
-        })
+        .map(
+            |((i, day, model, via), (records, actual, cost))| SavingsRow {
+                scenario: set.scenarios[i].name.clone(),
+                day,
+                model,
+                via,
+                records,
+                actual,
+                cost,
+            },
+        )
         .collect()
 }
 
@@ -126,7 +156,9 @@ pub fn models_and_keys(
     let mut models: BTreeMap<String, ModelRow> = BTreeMap::new();
     let mut keys: BTreeMap<String, KeyRow> = BTreeMap::new();
     for (r, p) in records.iter().zip(&rp.priced) {
-        let id = p.model.map_or_else(|| r.model.clone(), |m| catalog.models()[m].id.clone());
+        let id = p
+            .model
+            .map_or_else(|| r.model.clone(), |m| catalog.models()[m].id.clone());
         let m = models.entry(id.clone()).or_insert_with(|| ModelRow {
             model: id,
             records: 0,
@@ -143,7 +175,11 @@ pub fn models_and_keys(
         m.thinking_tokens += r.tokens.thinking;
         m.cost += p.actual;
         let label = key_label(r.api_key.as_deref(), names);
-        let k = keys.entry(label.clone()).or_insert_with(|| KeyRow { key: label, records: 0, cost: Money::ZERO });
+        let k = keys.entry(label.clone()).or_insert_with(|| KeyRow {
+            key: label,
+            records: 0,
+            cost: Money::ZERO,
+        });
         k.records += 1;
         k.cost += p.actual;
     }

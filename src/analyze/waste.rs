@@ -2,7 +2,7 @@
 
 use super::plans::UnusedQuota;
 use crate::catalog::Catalog;
-use crate::money::{share_text, Money};
+use crate::money::{Money, share_text};
 use crate::record::{Status, UsageRecord};
 use crate::reprice::Repriced;
 use schemars::JsonSchema;
@@ -80,7 +80,11 @@ pub fn analyze(
         w.thinking_cost += p.thinking_cost;
         w.extras_cost += p.extras_cost;
         if let Some(m) = p.model {
-            let e = thinking.entry(catalog.models()[m].id.clone()).or_insert((0, Money::ZERO, Money::ZERO));
+            let e = thinking.entry(catalog.models()[m].id.clone()).or_insert((
+                0,
+                Money::ZERO,
+                Money::ZERO,
+            ));
             e.0 += r.tokens.thinking;
             e.1 += p.thinking_cost;
             e.2 += p.list.unwrap_or(p.actual);

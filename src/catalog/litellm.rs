@@ -33,9 +33,9 @@ pub fn import(text: &str, origin: &str) -> Result<CatalogFile, ConfigError> {
             match fields.get(name) {
                 None => Ok(None),
                 Some(v) if v.get() == "null" => Ok(None),
-                Some(v) => Money::parse(v.get().trim_matches('"')).map(Some).map_err(|e| {
-                    parse_err(format!("{key}.{name}: {e}"))
-                }),
+                Some(v) => Money::parse(v.get().trim_matches('"'))
+                    .map(Some)
+                    .map_err(|e| parse_err(format!("{key}.{name}: {e}"))),
             }
         };
         let per_m = |name: &str| -> Result<Option<Money>, ConfigError> {
@@ -108,7 +108,8 @@ pub fn import(text: &str, origin: &str) -> Result<CatalogFile, ConfigError> {
             prices: vec![price],
         });
     }
-    let builtin: CatalogFile = toml::from_str(super::DEFAULT_TOML).map_err(|e| parse_err(e.to_string()))?;
+    let builtin: CatalogFile =
+        toml::from_str(super::DEFAULT_TOML).map_err(|e| parse_err(e.to_string()))?;
     let known: Vec<&str> = models.iter().map(|m| m.id.as_str()).collect();
     let plans = builtin
         .plans
@@ -151,20 +152,37 @@ mod tests {
         let ids: Vec<&str> = file.models.iter().map(|m| m.id.as_str()).collect();
         assert_eq!(
             ids,
-            ["gemini-2.5-pro", "gemini-3-pro-image-preview", "gpt-4o", "vertex_ai/imagen-4.0-ultra-generate-001"]
+            [
+                "gemini-2.5-pro",
+                "gemini-3-pro-image-preview",
+                "gpt-4o",
+                "vertex_ai/imagen-4.0-ultra-generate-001"
+            ]
         );
         let c = Catalog::new(file, "litellm.json").expect("valid");
         let gpt = c.model("gpt-4o").expect("gpt-4o");
         let p = &gpt.prices[0];
         assert_eq!(p.input_per_m.map(|m| m.exact()).as_deref(), Some("2.5"));
         assert_eq!(p.output_per_m.map(|m| m.exact()).as_deref(), Some("10"));
-        assert_eq!(p.cache_read_per_m.map(|m| m.exact()).as_deref(), Some("1.25"));
-        assert_eq!(p.batch_discount.map(|r| r.0.normalize().to_string()).as_deref(), Some("0.5"));
+        assert_eq!(
+            p.cache_read_per_m.map(|m| m.exact()).as_deref(),
+            Some("1.25")
+        );
+        assert_eq!(
+            p.batch_discount
+                .map(|r| r.0.normalize().to_string())
+                .as_deref(),
+            Some("0.5")
+        );
 
         let day = NaiveDate::from_ymd_opt(2026, 3, 1).expect("date");
         let u = |input: u64, output: u64, images: u32, size: Option<ImageSize>| PricingInput {
             kind: if images > 0 { Kind::Image } else { Kind::Text },
-            tokens: Tokens { input, output, ..Tokens::default() },
+            tokens: Tokens {
+                input,
+                output,
+                ..Tokens::default()
+            },
             images,
             image_size: size,
             quality: None,
@@ -172,21 +190,57 @@ mod tests {
             day,
             own_tokens: true,
         };
-        let cost = |id: &str, x: &PricingInput, t| c.cost(c.model(id).expect(id), x, t).expect("priced").exact();
-        assert_eq!(cost("gemini-3-pro-image-preview", &u(0, 1120, 1, ImageSize::parse("2K")), Tier::Standard), "0.1344");
-        assert_eq!(cost("vertex_ai/imagen-4.0-ultra-generate-001", &u(0, 0, 3, None), Tier::Standard), "0.18");
-        assert_eq!(cost("gpt-4o", &u(1000, 1000, 0, None), Tier::Batch), "0.00625");
+        let cost = |id: &str, x: &PricingInput, t| {
+            c.cost(c.model(id).expect(id), x, t)
+                .expect("priced")
+                .exact()
+        };
+        assert_eq!(
+            cost(
+                "gemini-3-pro-image-preview",
+                &u(0, 1120, 1, ImageSize::parse("2K")),
+                Tier::Standard
+            ),
+            "0.1344"
+        );
+        assert_eq!(
+            cost(
+                "vertex_ai/imagen-4.0-ultra-generate-001",
+                &u(0, 0, 3, None),
+                Tier::Standard
+            ),
+            "0.18"
+        );
+        assert_eq!(
+            cost("gpt-4o", &u(1000, 1000, 0, None), Tier::Batch),
+            "0.00625"
+        );
         // Above 200k input tokens the higher tier applies to the whole request.
-        assert_eq!(cost("gemini-2.5-pro", &u(200_000, 1000, 0, None), Tier::Standard), "0.26");
-        assert_eq!(cost("gemini-2.5-pro", &u(200_001, 1000, 0, None), Tier::Standard), "0.5150025");
+        assert_eq!(
+            cost("gemini-2.5-pro", &u(200_000, 1000, 0, None), Tier::Standard),
+            "0.26"
+        );
+        assert_eq!(
+            cost("gemini-2.5-pro", &u(200_001, 1000, 0, None), Tier::Standard),
+            "0.5150025"
+        );
         assert!(c.resolve("gemini/gemini-3-pro-image-preview").is_some());
-        assert!(c.plan("google-ai-pro").is_none(), "its model id is not in the import");
+        assert!(
+            c.plan("google-ai-pro").is_none(),
+            "its model id is not in the import"
+        );
     }
 
     #[test]
     fn refuses_a_price_that_is_not_a_number() {
-        let e = import(r#"{"m": {"input_cost_per_token": "abc", "litellm_provider": "x"}}"#, "l.json")
-            .expect_err("bad number");
-        assert_eq!(e.to_string(), "l.json: m.input_cost_per_token: 'abc' is not a decimal");
+        let e = import(
+            r#"{"m": {"input_cost_per_token": "abc", "litellm_provider": "x"}}"#,
+            "l.json",
+        )
+        .expect_err("bad number");
+        assert_eq!(
+            e.to_string(),
+            "l.json: m.input_cost_per_token: 'abc' is not a decimal"
+        );
     }
 }

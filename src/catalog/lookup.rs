@@ -66,6 +66,9 @@ mod tests {
             ]
         );
         assert_eq!(candidates("gpt-image-1-2025-04-23")[1], "gpt-image-1");
-        assert_eq!(candidates("gpt-5.1-chat-latest").last().map(String::as_str), Some("gpt-5.1-chat"));
+        assert_eq!(
+            candidates("gpt-5.1-chat-latest").last().map(String::as_str),
+            Some("gpt-5.1-chat")
+        );
     }
 }

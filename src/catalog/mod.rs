@@ -1,15 +1,15 @@
 //! The price catalog: which models exist, under which names they appear in logs, and what they
 //! cost on a given day.
 
-mod lookup;
 pub mod litellm;
+mod lookup;
 mod pricing;
 mod render;
 pub mod types;
 
 pub use lookup::normalize_name;
+pub use pricing::{DEFAULT_IMAGE_SIZE, PriceError, PricingInput, Tier};
 pub use render::{render_history, render_list};
-pub use pricing::{PriceError, PricingInput, Tier, DEFAULT_IMAGE_SIZE};
 pub use types::*;
 
 use crate::error::ConfigError;
@@ -154,8 +154,10 @@ impl Catalog {
         for e in self.file.extras.iter().filter(|e| e.id == id) {
             let better = match best {
                 None => true,
-                Some(b) => (e.effective <= day && (b.effective > day || e.effective > b.effective))
-                    || (b.effective > day && e.effective < b.effective),
+                Some(b) => {
+                    (e.effective <= day && (b.effective > day || e.effective > b.effective))
+                        || (b.effective > day && e.effective < b.effective)
+                }
             };
             if better {
                 best = Some(e);
@@ -178,7 +180,10 @@ fn check_price(id: &str, p: &PriceVersion) -> Result<(), String> {
     .chain(p.images.iter().map(|i| i.price))
     .any(|m| m.is_negative());
     if neg {
-        return Err(format!("model {id}: negative price effective {}", p.effective));
+        return Err(format!(
+            "model {id}: negative price effective {}",
+            p.effective
+        ));
     }
     if let Some(d) = p.batch_discount
         && (d.0.is_sign_negative() || d.0 > rust_decimal::Decimal::ONE)
@@ -215,9 +220,24 @@ mod tests {
             assert!(c.plan(id).is_some(), "{id}");
         }
         let day = NaiveDate::from_ymd_opt(2026, 3, 1).expect("date");
-        assert_eq!(c.extra_price("web-search-grounding", day).map(|m| m.exact()).as_deref(), Some("0.035"));
-        assert_eq!(c.extra_price("search-standard", day).map(|m| m.exact()).as_deref(), Some("0.006"));
-        assert_eq!(c.extra_price("search-deep", day).map(|m| m.exact()).as_deref(), Some("0.06"));
+        assert_eq!(
+            c.extra_price("web-search-grounding", day)
+                .map(|m| m.exact())
+                .as_deref(),
+            Some("0.035")
+        );
+        assert_eq!(
+            c.extra_price("search-standard", day)
+                .map(|m| m.exact())
+                .as_deref(),
+            Some("0.006")
+        );
+        assert_eq!(
+            c.extra_price("search-deep", day)
+                .map(|m| m.exact())
+                .as_deref(),
+            Some("0.06")
+        );
     }
 
     #[test]
@@ -235,7 +255,11 @@ mod tests {
             ("imagen-4.0-ultra-generate-001", "imagen-4-ultra"),
         ];
         for (logged, id) in cases {
-            assert_eq!(c.resolve(logged).map(|m| m.id.as_str()), Some(id), "{logged}");
+            assert_eq!(
+                c.resolve(logged).map(|m| m.id.as_str()),
+                Some(id),
+                "{logged}"
+            );
         }
         assert!(c.resolve("mystery-model-9").is_none());
     }
@@ -263,13 +287,17 @@ source = "s"
 input_per_m = "1"
 "#;
         let e = Catalog::from_toml(text, "t.toml").expect_err("collision");
+        assert_eq!(e.to_string(), "t.toml: name 'X' is used by both a and b");
+        let neg = text.replace("aliases = [\"X\"]", "").replacen(
+            "input_per_m = \"1\"",
+            "input_per_m = \"-1\"",
+            1,
+        );
+        let e = Catalog::from_toml(&neg, "t.toml").expect_err("negative");
         assert_eq!(
             e.to_string(),
-            "t.toml: name 'X' is used by both a and b"
+            "t.toml: model a: negative price effective 2025-01-01"
         );
-        let neg = text.replace("aliases = [\"X\"]", "").replacen("input_per_m = \"1\"", "input_per_m = \"-1\"", 1);
-        let e = Catalog::from_toml(&neg, "t.toml").expect_err("negative");
-        assert_eq!(e.to_string(), "t.toml: model a: negative price effective 2025-01-01");
     }
 
     #[test]

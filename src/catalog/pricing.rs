@@ -109,7 +109,11 @@ impl Catalog {
     }
 }
 
-fn per_image_cost(model: &ModelEntry, p: &PriceVersion, u: &PricingInput<'_>) -> Result<Money, PriceError> {
+fn per_image_cost(
+    model: &ModelEntry,
+    p: &PriceVersion,
+    u: &PricingInput<'_>,
+) -> Result<Money, PriceError> {
     let mut cost = Money::ZERO;
     if u.images > 0 {
         let size = u.image_size.unwrap_or(DEFAULT_IMAGE_SIZE);
@@ -117,11 +121,12 @@ fn per_image_cost(model: &ModelEntry, p: &PriceVersion, u: &PricingInput<'_>) ->
             .quality
             .filter(|q| !q.eq_ignore_ascii_case("auto"))
             .or(model.default_quality.as_deref());
-        let price = image_price(&p.images, size, quality).ok_or_else(|| PriceError::NoImagePrice {
-            model: model.id.clone(),
-            size: size.to_string(),
-            quality: quality.map(str::to_string),
-        })?;
+        let price =
+            image_price(&p.images, size, quality).ok_or_else(|| PriceError::NoImagePrice {
+                model: model.id.clone(),
+                size: size.to_string(),
+                quality: quality.map(str::to_string),
+            })?;
         cost += price.times(u64::from(u.images));
     }
     if let Some(inp) = p.input_per_m {
@@ -150,7 +155,9 @@ fn image_price(prices: &[ImagePrice], size: ImageSize, quality: Option<&str>) ->
             })
             .map(|ip| ip.price)
     };
-    by(Some(&exact)).or_else(|| by(Some(&tier))).or_else(|| by(None))
+    by(Some(&exact))
+        .or_else(|| by(Some(&tier)))
+        .or_else(|| by(None))
 }
 
 fn image_tokens(p: &PriceVersion, size: ImageSize) -> Option<u64> {
@@ -159,11 +166,19 @@ fn image_tokens(p: &PriceVersion, size: ImageSize) -> Option<u64> {
     p.image_output_tokens
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(&exact))
-        .or_else(|| p.image_output_tokens.iter().find(|(k, _)| k.eq_ignore_ascii_case(&tier)))
+        .or_else(|| {
+            p.image_output_tokens
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(&tier))
+        })
         .map(|(_, v)| *v)
 }
 
-fn token_cost(model: &ModelEntry, p: &PriceVersion, u: &PricingInput<'_>) -> Result<Money, PriceError> {
+fn token_cost(
+    model: &ModelEntry,
+    p: &PriceVersion,
+    u: &PricingInput<'_>,
+) -> Result<Money, PriceError> {
     let mut t = u.tokens;
     if model.kind == Kind::Image && u.images > 0 && (!u.own_tokens || t.output == 0) {
         let size = u.image_size.unwrap_or(DEFAULT_IMAGE_SIZE);
@@ -219,7 +234,10 @@ mod tests {
     fn image(size: &str, images: u32, output: u64) -> PricingInput<'static> {
         PricingInput {
             kind: Kind::Image,
-            tokens: Tokens { output, ..Tokens::default() },
+            tokens: Tokens {
+                output,
+                ..Tokens::default()
+            },
             images,
             image_size: ImageSize::parse(size),
             quality: None,
@@ -231,29 +249,88 @@ mod tests {
 
     fn cost(c: &Catalog, id: &str, u: &PricingInput<'_>, tier: Tier) -> String {
         let m = c.model(id).expect("model");
-        c.cost(m, u, tier).map(|m| m.exact()).unwrap_or_else(|e| e.to_string())
+        c.cost(m, u, tier)
+            .map(|m| m.exact())
+            .unwrap_or_else(|e| e.to_string())
     }
 
     #[test]
     fn seed_figures_come_out_exactly() {
         let c = Catalog::builtin().expect("catalog");
-        assert_eq!(cost(&c, "gemini-3-pro-image", &image("2K", 1, 1120), Tier::Standard), "0.1344");
-        assert_eq!(cost(&c, "gemini-3-pro-image", &image("2K", 1, 1120), Tier::Batch), "0.0672");
-        assert_eq!(cost(&c, "gemini-3-pro-image", &image("4K", 1, 2000), Tier::Standard), "0.24");
-        assert_eq!(cost(&c, "gemini-3-pro-image", &image("4K", 1, 2000), Tier::Batch), "0.12");
+        assert_eq!(
+            cost(
+                &c,
+                "gemini-3-pro-image",
+                &image("2K", 1, 1120),
+                Tier::Standard
+            ),
+            "0.1344"
+        );
+        assert_eq!(
+            cost(&c, "gemini-3-pro-image", &image("2K", 1, 1120), Tier::Batch),
+            "0.0672"
+        );
+        assert_eq!(
+            cost(
+                &c,
+                "gemini-3-pro-image",
+                &image("4K", 1, 2000),
+                Tier::Standard
+            ),
+            "0.24"
+        );
+        assert_eq!(
+            cost(&c, "gemini-3-pro-image", &image("4K", 1, 2000), Tier::Batch),
+            "0.12"
+        );
         // Token count derived from the size when the log has none.
-        assert_eq!(cost(&c, "gemini-3-pro-image", &image("1K", 1, 0), Tier::Standard), "0.1344");
-        assert_eq!(cost(&c, "imagen-4-ultra", &image("1K", 10_000, 0), Tier::Standard), "600");
+        assert_eq!(
+            cost(&c, "gemini-3-pro-image", &image("1K", 1, 0), Tier::Standard),
+            "0.1344"
+        );
+        assert_eq!(
+            cost(
+                &c,
+                "imagen-4-ultra",
+                &image("1K", 10_000, 0),
+                Tier::Standard
+            ),
+            "600"
+        );
         let mut high = image("1024x1024", 10_000, 0);
         high.quality = Some("high");
         assert_eq!(cost(&c, "gpt-image-1", &high, Tier::Standard), "1670");
-        assert_eq!(cost(&c, "flux-1.1-pro", &image("1024x1024", 1, 0), Tier::Standard), "0.04");
-        assert_eq!(cost(&c, "stable-diffusion-3", &image("1024x1024", 1, 0), Tier::Standard), "0.002");
+        assert_eq!(
+            cost(
+                &c,
+                "flux-1.1-pro",
+                &image("1024x1024", 1, 0),
+                Tier::Standard
+            ),
+            "0.04"
+        );
+        assert_eq!(
+            cost(
+                &c,
+                "stable-diffusion-3",
+                &image("1024x1024", 1, 0),
+                Tier::Standard
+            ),
+            "0.002"
+        );
         let mut flux = image("1024x1024", 1, 1290);
         flux.tokens.input = 200;
         assert_eq!(cost(&c, "flux-pro", &flux, Tier::Standard), "0.0133");
         // 200 images at 2K.
-        assert_eq!(cost(&c, "gemini-3-pro-image", &image("2K", 200, 0), Tier::Standard), "26.88");
+        assert_eq!(
+            cost(
+                &c,
+                "gemini-3-pro-image",
+                &image("2K", 200, 0),
+                Tier::Standard
+            ),
+            "26.88"
+        );
     }
 
     #[test]
@@ -266,7 +343,13 @@ mod tests {
         assert_eq!(cost(&c, "gemini-3-pro-image", &u, Tier::Standard), "0.1466");
         let text = PricingInput {
             kind: Kind::Text,
-            tokens: Tokens { input: 1000, output: 2000, thinking: 0, cache_read: 10_000, cache_write: 4000 },
+            tokens: Tokens {
+                input: 1000,
+                output: 2000,
+                thinking: 0,
+                cache_read: 10_000,
+                cache_write: 4000,
+            },
             images: 0,
             image_size: None,
             quality: None,
@@ -275,18 +358,30 @@ mod tests {
             own_tokens: true,
         };
         // 1000x3 + 2000x15 + 10000x0.30 + 4000x3.75, per million
-        assert_eq!(cost(&c, "claude-sonnet-4-5", &text, Tier::Standard), "0.051");
+        assert_eq!(
+            cost(&c, "claude-sonnet-4-5", &text, Tier::Standard),
+            "0.051"
+        );
         assert_eq!(cost(&c, "claude-sonnet-4-5", &text, Tier::Batch), "0.0255");
     }
 
     #[test]
     fn missing_tiers_and_sizes_are_errors_not_zero() {
         let c = Catalog::builtin().expect("catalog");
-        assert_eq!(cost(&c, "imagen-4-ultra", &image("1K", 1, 0), Tier::Batch), "imagen-4-ultra has no batch tier");
-        assert_eq!(cost(&c, "imagen-4-ultra", &image("4K", 1, 0), Tier::Standard), "imagen-4-ultra has no price for 4K images");
+        assert_eq!(
+            cost(&c, "imagen-4-ultra", &image("1K", 1, 0), Tier::Batch),
+            "imagen-4-ultra has no batch tier"
+        );
+        assert_eq!(
+            cost(&c, "imagen-4-ultra", &image("4K", 1, 0), Tier::Standard),
+            "imagen-4-ultra has no price for 4K images"
+        );
         let mut hd = image("1024x1024", 1, 0);
         hd.quality = Some("hd");
-        assert_eq!(cost(&c, "gpt-image-1", &hd, Tier::Standard), "gpt-image-1 has no price for 1024x1024 images of quality hd");
+        assert_eq!(
+            cost(&c, "gpt-image-1", &hd, Tier::Standard),
+            "gpt-image-1 has no price for 1024x1024 images of quality hd"
+        );
     }
 
     #[test]
@@ -302,7 +397,11 @@ mod tests {
     fn extras_are_added_per_request() {
         let c = Catalog::builtin().expect("catalog");
         let mut u = image("2K", 1, 1120);
-        u.extras = Extras { web_search_grounding: 1, search_standard: 2, search_deep: 1 };
+        u.extras = Extras {
+            web_search_grounding: 1,
+            search_standard: 2,
+            search_deep: 1,
+        };
         // 0.1344 + 0.035 + 2 x 0.006 + 0.06
         assert_eq!(cost(&c, "gemini-3-pro-image", &u, Tier::Standard), "0.2414");
     }

@@ -21,12 +21,23 @@ fn prices(p: &PriceVersion) -> String {
         parts.push(format!("{size} image = {n} output tokens"));
     }
     for i in &p.images {
-        let what = [i.size.as_deref(), i.quality.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
-        let what = if what.is_empty() { "any".to_string() } else { what };
+        let what = [i.size.as_deref(), i.quality.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let what = if what.is_empty() {
+            "any".to_string()
+        } else {
+            what
+        };
         parts.push(format!("{what} ${}/image", i.price));
     }
     if let Some(d) = p.batch_discount {
-        parts.push(format!("batch -{}%", (d.0 * rust_decimal::Decimal::from(100)).normalize()));
+        parts.push(format!(
+            "batch -{}%",
+            (d.0 * rust_decimal::Decimal::from(100)).normalize()
+        ));
     }
     if let (Some(n), Some(a)) = (p.tier_threshold_tokens, &p.above_threshold) {
         let hi = [("input", a.input_per_m), ("output", a.output_per_m)]
@@ -45,19 +56,39 @@ pub fn render_list(c: &Catalog, today: NaiveDate) -> String {
     let _ = writeln!(o, "models (prices in force on {today}):");
     for m in c.models() {
         let (p, _) = c.price_on(m, today);
-        let _ = writeln!(o, "  {:<22} {:<18} {:<5} since {}  {}", m.id, m.provider, m.kind.as_str(), p.effective, prices(p));
+        let _ = writeln!(
+            o,
+            "  {:<22} {:<18} {:<5} since {}  {}",
+            m.id,
+            m.provider,
+            m.kind.as_str(),
+            p.effective,
+            prices(p)
+        );
     }
     if !c.file.plans.is_empty() {
         let _ = writeln!(o, "\nplans:");
         for p in &c.file.plans {
-            let quota = p.daily_quota.map_or("unlimited".to_string(), |q| format!("{q} {:?}/day", p.unit).to_lowercase());
-            let _ = writeln!(o, "  {:<22} ${}/month, {quota}, covers {}", p.id, p.monthly_fee, p.models.join(", "));
+            let quota = p.daily_quota.map_or("unlimited".to_string(), |q| {
+                format!("{q} {:?}/day", p.unit).to_lowercase()
+            });
+            let _ = writeln!(
+                o,
+                "  {:<22} ${}/month, {quota}, covers {}",
+                p.id,
+                p.monthly_fee,
+                p.models.join(", ")
+            );
         }
     }
     if !c.file.extras.is_empty() {
         let _ = writeln!(o, "\nextras:");
         for e in &c.file.extras {
-            let _ = writeln!(o, "  {:<22} ${}/request since {}", e.id, e.price_per_request, e.effective);
+            let _ = writeln!(
+                o,
+                "  {:<22} ${}/request since {}",
+                e.id, e.price_per_request, e.effective
+            );
         }
     }
     o
@@ -70,7 +101,13 @@ pub fn render_history(m: &ModelEntry) -> String {
         let _ = writeln!(o, "aliases: {}", m.aliases.join(", "));
     }
     for p in &m.prices {
-        let _ = writeln!(o, "from {}: {}\n    source: {}", p.effective, prices(p), p.source);
+        let _ = writeln!(
+            o,
+            "from {}: {}\n    source: {}",
+            p.effective,
+            prices(p),
+            p.source
+        );
     }
     o
 }
@@ -85,7 +122,9 @@ mod tests {
         let text = render_history(c.model("gemini-3-pro-image").expect("model"));
         assert_eq!(
             text.lines().nth(2),
-            Some("from 2025-11-20: input $2/M; output $120/M; thinking $12/M; 1K image = 1120 output tokens; 2K image = 1120 output tokens; 4K image = 2000 output tokens; batch -50%")
+            Some(
+                "from 2025-11-20: input $2/M; output $120/M; thinking $12/M; 1K image = 1120 output tokens; 2K image = 1120 output tokens; 4K image = 2000 output tokens; batch -50%"
+            )
         );
     }
 }

@@ -1,10 +1,10 @@
 //! OpenAI Batch API output files: `{"id", "custom_id", "response": {"status_code", "request_id",
 //! "body"}, "error"}`. Every line was billed at the batch tier.
 
-use super::build::{finish, LineCtx};
+use super::build::{LineCtx, finish};
 use super::detect::Probe;
 use super::fields::{count, string};
-use super::response::{parse_body, Draft};
+use super::response::{Draft, parse_body};
 use crate::record::{Status, UsageRecord};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -45,7 +45,9 @@ pub fn parse_batch(p: &Probe<'_>, ctx: &LineCtx) -> Result<UsageRecord, String> 
         return Err("field response.body.created: missing".to_string());
     }
     // custom_id is unique within a batch; the request id ties it to one execution.
-    let rid = string(resp.request_id).or_else(|| string(p.id)).unwrap_or_default();
+    let rid = string(resp.request_id)
+        .or_else(|| string(p.id))
+        .unwrap_or_default();
     d.id = Some(format!("batch:{custom_id}:{rid}"));
     finish(d, ctx, string(p.api_key), true, None)
 }

@@ -22,7 +22,9 @@ pub fn finish(
         .model
         .filter(|m| !m.trim().is_empty())
         .ok_or_else(|| "field model: missing".to_string())?;
-    let (time, time_assumed_utc) = d.time.ok_or_else(|| "field timestamp: missing".to_string())?;
+    let (time, time_assumed_utc) = d
+        .time
+        .ok_or_else(|| "field timestamp: missing".to_string())?;
     let mut r = UsageRecord {
         id: d.id,
         source: ctx.source.clone(),
@@ -57,7 +59,13 @@ pub fn payload_hash(r: &UsageRecord) -> u64 {
     h.str(r.api_key.as_deref().unwrap_or(""));
     h.num(r.kind as u64);
     h.num(r.status as u64);
-    for n in [r.tokens.input, r.tokens.output, r.tokens.thinking, r.tokens.cache_read, r.tokens.cache_write] {
+    for n in [
+        r.tokens.input,
+        r.tokens.output,
+        r.tokens.thinking,
+        r.tokens.cache_read,
+        r.tokens.cache_write,
+    ] {
         h.num(n);
     }
     h.num(u64::from(r.images));

@@ -2,7 +2,7 @@
 //! messages carry usage; one message is often written on several lines, so records are keyed
 //! by message id + request id.
 
-use super::build::{finish, LineCtx};
+use super::build::{LineCtx, finish};
 use super::detect::Probe;
 use super::fields::{money, string, time};
 use super::response::parse_body;

@@ -1,7 +1,7 @@
 //! CSV billing exports. Columns are mapped to record fields by a mapping: built-in ones for
 //! known exports, or a TOML file given with `--csv-map`.
 
-use super::build::{finish, LineCtx};
+use super::build::{LineCtx, finish};
 use super::fields::{money_text, time_text};
 use super::response::Draft;
 use crate::error::ConfigError;
@@ -146,10 +146,15 @@ pub struct Bound<'m> {
 
 /// Picks the mapping whose columns best match the header; required columns must be present.
 pub fn bind<'m>(header: &csv::StringRecord, mappings: &'m [CsvMapping]) -> Option<Bound<'m>> {
-    let pos = |name: &str| header.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
+    let pos = |name: &str| {
+        header
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(name))
+    };
     let mut best: Option<Bound<'m>> = None;
     for m in mappings {
-        let (Some(timestamp), Some(model)) = (pos(&m.columns.timestamp), pos(&m.columns.model)) else {
+        let (Some(timestamp), Some(model)) = (pos(&m.columns.timestamp), pos(&m.columns.model))
+        else {
             continue;
         };
         let fields: Vec<_> = m
@@ -159,27 +164,56 @@ pub fn bind<'m>(header: &csv::StringRecord, mappings: &'m [CsvMapping]) -> Optio
             .filter_map(|(f, col)| col.and_then(pos).map(|i| (f, i)))
             .collect();
         if best.as_ref().is_none_or(|b| fields.len() > b.fields.len()) {
-            best = Some(Bound { mapping: m, timestamp, model, fields, width: header.len() });
+            best = Some(Bound {
+                mapping: m,
+                timestamp,
+                model,
+                fields,
+                width: header.len(),
+            });
         }
     }
     best
 }
 
-pub fn parse_row(b: &Bound<'_>, row: &csv::StringRecord, ctx: &LineCtx) -> Result<UsageRecord, String> {
+pub fn parse_row(
+    b: &Bound<'_>,
+    row: &csv::StringRecord,
+    ctx: &LineCtx,
+) -> Result<UsageRecord, String> {
     if row.len() != b.width {
-        return Err(format!("{} columns where the header has {}", row.len(), b.width));
+        return Err(format!(
+            "{} columns where the header has {}",
+            row.len(),
+            b.width
+        ));
     }
     let cell = |i: usize| row.get(i).unwrap_or("").trim();
-    let col = |f: &str| b.fields.iter().find(|(n, _)| *n == f).map(|(_, i)| cell(*i));
+    let col = |f: &str| {
+        b.fields
+            .iter()
+            .find(|(n, _)| *n == f)
+            .map(|(_, i)| cell(*i))
+    };
     let name = |f: &str| {
-        b.mapping.columns.optional().into_iter().find(|(n, _)| *n == f).and_then(|(_, c)| c).unwrap_or(f).to_string()
+        b.mapping
+            .columns
+            .optional()
+            .into_iter()
+            .find(|(n, _)| *n == f)
+            .and_then(|(_, c)| c)
+            .unwrap_or(f)
+            .to_string()
     };
     let num = |f: &str| -> Result<u64, String> {
         match col(f) {
             None | Some("") => Ok(0),
             Some(v) => {
-                let raw = serde_json::value::RawValue::from_string(format!("\"{}\"", v.replace(['"', '\\'], "")))
-                    .map_err(|_| format!("field {}: '{v}' is not a count", name(f)))?;
+                let raw = serde_json::value::RawValue::from_string(format!(
+                    "\"{}\"",
+                    v.replace(['"', '\\'], "")
+                ))
+                .map_err(|_| format!("field {}: '{v}' is not a count", name(f)))?;
                 super::fields::count(Some(&raw), &name(f))
             }
         }
@@ -190,7 +224,9 @@ pub fn parse_row(b: &Bound<'_>, row: &csv::StringRecord, ctx: &LineCtx) -> Resul
         ..Draft::default()
     };
     d.id = col("id").filter(|s| !s.is_empty()).map(str::to_string);
-    d.provider = col("provider").filter(|s| !s.is_empty()).map(str::to_string);
+    d.provider = col("provider")
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
     let mut t = Tokens {
         input: num("input_tokens")?,
         output: num("output_tokens")?,
@@ -200,31 +236,58 @@ pub fn parse_row(b: &Bound<'_>, row: &csv::StringRecord, ctx: &LineCtx) -> Resul
     };
     if b.mapping.input_includes_cached {
         t.input = t.input.checked_sub(t.cache_read).ok_or_else(|| {
-            format!("field {}: cached tokens exceed prompt tokens", name("cache_read_tokens"))
+            format!(
+                "field {}: cached tokens exceed prompt tokens",
+                name("cache_read_tokens")
+            )
         })?;
     }
     if b.mapping.output_includes_thinking {
         t.output = t.output.checked_sub(t.thinking).ok_or_else(|| {
-            format!("field {}: reasoning tokens exceed completion tokens", name("thinking_tokens"))
+            format!(
+                "field {}: reasoning tokens exceed completion tokens",
+                name("thinking_tokens")
+            )
         })?;
     }
     d.tokens = t;
-    d.images = u32::try_from(num("images")?).map_err(|_| format!("field {}: too large", name("images")))?;
+    d.images = u32::try_from(num("images")?)
+        .map_err(|_| format!("field {}: too large", name("images")))?;
     d.image_size = col("image_size").and_then(ImageSize::parse);
-    d.quality = col("quality").filter(|s| !s.is_empty()).map(str::to_ascii_lowercase);
+    d.quality = col("quality")
+        .filter(|s| !s.is_empty())
+        .map(str::to_ascii_lowercase);
     d.kind = match col("kind").map(str::to_ascii_lowercase).as_deref() {
         Some("image") => Some(Kind::Image),
-        Some("text") | Some("") | None => if d.images > 0 { Some(Kind::Image) } else { Some(Kind::Text) },
-        Some(other) => return Err(format!("field {}: '{other}' is not text or image", name("kind"))),
+        Some("text") | Some("") | None => {
+            if d.images > 0 {
+                Some(Kind::Image)
+            } else {
+                Some(Kind::Text)
+            }
+        }
+        Some(other) => {
+            return Err(format!(
+                "field {}: '{other}' is not text or image",
+                name("kind")
+            ));
+        }
     };
-    d.status = Some(match col("status").map(str::to_ascii_lowercase).as_deref() {
-        None | Some("") | Some("ok") | Some("success") | Some("completed") | Some("stop") | Some("length")
-        | Some("tool_calls") => Status::Ok,
-        Some("failed") | Some("error") | Some("cancelled") => Status::Failed,
-        Some("rejected") | Some("content_filter") | Some("blocked") => Status::Rejected,
-        Some("retry") => Status::Retry,
-        Some(other) => return Err(format!("field {}: '{other}' is not a known status", name("status"))),
-    });
+    d.status = Some(
+        match col("status").map(str::to_ascii_lowercase).as_deref() {
+            None | Some("") | Some("ok") | Some("success") | Some("completed") | Some("stop")
+            | Some("length") | Some("tool_calls") => Status::Ok,
+            Some("failed") | Some("error") | Some("cancelled") => Status::Failed,
+            Some("rejected") | Some("content_filter") | Some("blocked") => Status::Rejected,
+            Some("retry") => Status::Retry,
+            Some(other) => {
+                return Err(format!(
+                    "field {}: '{other}' is not a known status",
+                    name("status")
+                ));
+            }
+        },
+    );
     d.extras.web_search_grounding = u32::try_from(num("web_search")?).unwrap_or(u32::MAX);
     d.billed_cost = match col("cost") {
         Some(v) => money_text(v, &name("cost"))?,
@@ -234,7 +297,10 @@ pub fn parse_row(b: &Bound<'_>, row: &csv::StringRecord, ctx: &LineCtx) -> Resul
         Some(v) => money_text(v, &name("remaining_balance"))?,
         None => None,
     };
-    let batch = matches!(col("batch").map(str::to_ascii_lowercase).as_deref(), Some("true" | "1" | "yes"));
+    let batch = matches!(
+        col("batch").map(str::to_ascii_lowercase).as_deref(),
+        Some("true" | "1" | "yes")
+    );
     let key = col("api_key").filter(|s| !s.is_empty()).map(str::to_string);
     finish(d, ctx, key, batch, None)
 }

@@ -27,7 +27,10 @@ pub fn dedup(mut records: Vec<UsageRecord>) -> Deduped {
         };
         match seen.get(&id) {
             None => {
-                seen.insert(id, (r.payload_hash, r.source.file.to_string(), r.source.line));
+                seen.insert(
+                    id,
+                    (r.payload_hash, r.source.file.to_string(), r.source.line),
+                );
                 out.records.push(r);
             }
             Some((h, _, _)) if *h == r.payload_hash => out.duplicates += 1,
@@ -35,7 +38,9 @@ pub fn dedup(mut records: Vec<UsageRecord>) -> Deduped {
                 file: r.source.file.to_string(),
                 line: r.source.line,
                 byte: r.source.byte,
-                reason: format!("conflict: id {id} was already read at {file}:{line} with different usage"),
+                reason: format!(
+                    "conflict: id {id} was already read at {file}:{line} with different usage"
+                ),
                 raw: String::new(),
             }),
         }

@@ -7,7 +7,9 @@ type Raw<'a> = Option<&'a RawValue>;
 
 /// Input families of DESIGN.md. JSON-lines families are also told apart per line, so a file
 /// that mixes them is read correctly.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum, serde::Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum, serde::Serialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Format {
     /// Response-log envelopes and bare response bodies, one JSON object per line.
@@ -119,7 +121,9 @@ pub struct Probe<'a> {
 
 impl Probe<'_> {
     pub fn shape(&self) -> Option<Format> {
-        if self.custom_id.is_some() && self.response.is_some() || self.custom_id.is_some() && self.error.is_some() {
+        if self.custom_id.is_some() && self.response.is_some()
+            || self.custom_id.is_some() && self.error.is_some()
+        {
             Some(Format::Batch)
         } else if self.request.is_some() || self.response.is_some() {
             Some(Format::Envelope)
@@ -148,11 +152,26 @@ mod tests {
 
     #[test]
     fn tells_line_shapes_apart() {
-        assert_eq!(shape(r#"{"timestamp":"2026-03-01T00:00:00Z","request":{},"response":{}}"#), Some(Format::Envelope));
-        assert_eq!(shape(r#"{"id":"chatcmpl-1","created":1,"usage":{}}"#), Some(Format::Envelope));
-        assert_eq!(shape(r#"{"id":"b","custom_id":"r1","response":{"body":{}}}"#), Some(Format::Batch));
-        assert_eq!(shape(r#"{"type":"assistant","sessionId":"s","message":{}}"#), Some(Format::ClaudeCode));
-        assert_eq!(shape(r#"{"type":"summary","summary":"x","leafUuid":"u"}"#), Some(Format::ClaudeCode));
+        assert_eq!(
+            shape(r#"{"timestamp":"2026-03-01T00:00:00Z","request":{},"response":{}}"#),
+            Some(Format::Envelope)
+        );
+        assert_eq!(
+            shape(r#"{"id":"chatcmpl-1","created":1,"usage":{}}"#),
+            Some(Format::Envelope)
+        );
+        assert_eq!(
+            shape(r#"{"id":"b","custom_id":"r1","response":{"body":{}}}"#),
+            Some(Format::Batch)
+        );
+        assert_eq!(
+            shape(r#"{"type":"assistant","sessionId":"s","message":{}}"#),
+            Some(Format::ClaudeCode)
+        );
+        assert_eq!(
+            shape(r#"{"type":"summary","summary":"x","leafUuid":"u"}"#),
+            Some(Format::ClaudeCode)
+        );
         assert_eq!(shape(r#"{"hello":"world"}"#), None);
     }
 

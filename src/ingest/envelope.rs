@@ -1,10 +1,10 @@
 //! Response-log envelopes (`{"timestamp", "api_key", "request", "response", "status"}`) and bare
 //! response bodies that carry their own time.
 
-use super::build::{finish, hash_bytes, LineCtx};
+use super::build::{LineCtx, finish, hash_bytes};
 use super::detect::Probe;
 use super::fields::{count, string, time};
-use super::response::{parse_body, parse_request, strip_search_suffix, Draft};
+use super::response::{Draft, parse_body, parse_request, strip_search_suffix};
 use crate::record::{Status, UsageRecord};
 use serde_json::value::RawValue;
 
@@ -45,7 +45,10 @@ pub fn parse_envelope(p: &Probe<'_>, ctx: &LineCtx) -> Result<UsageRecord, Strin
         d.id = Some(id);
     }
     mark_retry(p, &mut d)?;
-    d.model = d.model.take().map(|m| strip_search_suffix(&m, &mut d.extras));
+    d.model = d
+        .model
+        .take()
+        .map(|m| strip_search_suffix(&m, &mut d.extras));
     let batch = p.batch.is_some_and(|b| b.get() == "true");
     finish(d, ctx, string(p.api_key), batch, request_hash)
 }
@@ -57,12 +60,17 @@ pub fn parse_bare(line: &str, ctx: &LineCtx) -> Result<UsageRecord, String> {
     if d.time.is_none() {
         return Err("field created: missing; a bare response body needs its own time".to_string());
     }
-    d.model = d.model.take().map(|m| strip_search_suffix(&m, &mut d.extras));
+    d.model = d
+        .model
+        .take()
+        .map(|m| strip_search_suffix(&m, &mut d.extras));
     finish(d, ctx, None, false, None)
 }
 
 fn http_status(raw: Option<&RawValue>) -> Result<Option<Status>, String> {
-    let Some(raw) = raw.filter(|r| r.get() != "null") else { return Ok(None) };
+    let Some(raw) = raw.filter(|r| r.get() != "null") else {
+        return Ok(None);
+    };
     if let Some(s) = string(Some(raw)) {
         return match s.to_ascii_lowercase().as_str() {
             "ok" | "success" | "succeeded" | "completed" => Ok(Some(Status::Ok)),
@@ -71,7 +79,9 @@ fn http_status(raw: Option<&RawValue>) -> Result<Option<Status>, String> {
             "retry" => Ok(Some(Status::Retry)),
             other => match other.parse::<u16>() {
                 Ok(code) => Ok(Some(from_code(code))),
-                Err(_) => Err(format!("field status: '{s}' is not an HTTP status or outcome")),
+                Err(_) => Err(format!(
+                    "field status: '{s}' is not an HTTP status or outcome"
+                )),
             },
         };
     }
@@ -80,7 +90,11 @@ fn http_status(raw: Option<&RawValue>) -> Result<Option<Status>, String> {
 }
 
 fn from_code(code: u16) -> Status {
-    if (200..300).contains(&code) { Status::Ok } else { Status::Failed }
+    if (200..300).contains(&code) {
+        Status::Ok
+    } else {
+        Status::Failed
+    }
 }
 
 fn mark_retry(p: &Probe<'_>, d: &mut Draft) -> Result<(), String> {

@@ -14,7 +14,11 @@ pub fn count(raw: Option<&RawValue>, path: &str) -> FieldResult<u64> {
     if text == "null" {
         return Ok(0);
     }
-    let t = text.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(text).trim();
+    let t = text
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(text)
+        .trim();
     if let Ok(n) = t.parse::<u64>() {
         return Ok(n);
     }
@@ -46,7 +50,10 @@ pub fn money(raw: Option<&RawValue>, path: &str) -> FieldResult<Option<Money>> {
     if text == "null" {
         return Ok(None);
     }
-    let t = text.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(text);
+    let t = text
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(text);
     Money::parse(t)
         .map(Some)
         .map_err(|_| format!("field {path}: '{}' is not a decimal", shorten(t)))
@@ -93,13 +100,20 @@ pub fn time_text(s: &str, path: &str) -> FieldResult<(DateTime<Utc>, bool)> {
     if let Ok(t) = DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f %z") {
         return Ok((t.with_timezone(&Utc), false));
     }
-    for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, f) {
             return Ok((Utc.from_utc_datetime(&t), true));
         }
     }
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Ok((Utc.from_utc_datetime(&d.and_time(chrono::NaiveTime::MIN)), true));
+        return Ok((
+            Utc.from_utc_datetime(&d.and_time(chrono::NaiveTime::MIN)),
+            true,
+        ));
     }
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
         return epoch(s, path);
@@ -152,29 +166,72 @@ mod tests {
         assert_eq!(count(Some(&raw("1.29e3")), "u.o"), Ok(1290));
         assert_eq!(count(Some(&raw("null")), "u.o"), Ok(0));
         assert_eq!(count(None, "u.o"), Ok(0));
-        assert_eq!(count(Some(&raw("-5")), "usage.output_tokens"), Err("field usage.output_tokens: -5 is negative".into()));
-        assert_eq!(count(Some(&raw("1.5")), "x"), Err("field x: 1.5 is not a whole number".into()));
-        assert_eq!(count(Some(&raw("\"abc\"")), "x"), Err("field x: \"abc\" is not a count".into()));
-        assert_eq!(count(Some(&raw("99999999999999999999999")), "x"), Err("field x: 99999999999999999999999 is too large".into()));
+        assert_eq!(
+            count(Some(&raw("-5")), "usage.output_tokens"),
+            Err("field usage.output_tokens: -5 is negative".into())
+        );
+        assert_eq!(
+            count(Some(&raw("1.5")), "x"),
+            Err("field x: 1.5 is not a whole number".into())
+        );
+        assert_eq!(
+            count(Some(&raw("\"abc\"")), "x"),
+            Err("field x: \"abc\" is not a count".into())
+        );
+        assert_eq!(
+            count(Some(&raw("99999999999999999999999")), "x"),
+            Err("field x: 99999999999999999999999 is too large".into())
+        );
     }
 
     #[test]
     fn money_is_read_from_text() {
-        assert_eq!(money(Some(&raw("0.0133")), "cost").map(|m| m.map(|m| m.exact())), Ok(Some("0.0133".into())));
-        assert_eq!(money(Some(&raw("1e-6")), "cost").map(|m| m.map(|m| m.exact())), Ok(Some("0.000001".into())));
-        assert_eq!(money(Some(&raw("\"0.04\"")), "cost").map(|m| m.map(|m| m.exact())), Ok(Some("0.04".into())));
-        assert_eq!(money(Some(&raw("\"abc\"")), "cost"), Err("field cost: 'abc' is not a decimal".into()));
+        assert_eq!(
+            money(Some(&raw("0.0133")), "cost").map(|m| m.map(|m| m.exact())),
+            Ok(Some("0.0133".into()))
+        );
+        assert_eq!(
+            money(Some(&raw("1e-6")), "cost").map(|m| m.map(|m| m.exact())),
+            Ok(Some("0.000001".into()))
+        );
+        assert_eq!(
+            money(Some(&raw("\"0.04\"")), "cost").map(|m| m.map(|m| m.exact())),
+            Ok(Some("0.04".into()))
+        );
+        assert_eq!(
+            money(Some(&raw("\"abc\"")), "cost"),
+            Err("field cost: 'abc' is not a decimal".into())
+        );
     }
 
     #[test]
     fn times() {
-        let t = |s: &str| time(Some(&raw(s)), "timestamp").map(|o| o.map(|(t, a)| (t.to_rfc3339(), a)));
-        assert_eq!(t("\"2026-03-08T01:30:00-05:00\""), Ok(Some(("2026-03-08T06:30:00+00:00".into(), false))));
-        assert_eq!(t("\"2026-03-08T06:30:00Z\""), Ok(Some(("2026-03-08T06:30:00+00:00".into(), false))));
-        assert_eq!(t("\"2026-03-08 06:30:00\""), Ok(Some(("2026-03-08T06:30:00+00:00".into(), true))));
-        assert_eq!(t("1772951400"), Ok(Some(("2026-03-08T06:30:00+00:00".into(), false))));
-        assert_eq!(t("1772951400000"), Ok(Some(("2026-03-08T06:30:00+00:00".into(), false))));
-        assert_eq!(t("\"yesterday\""), Err("field timestamp: 'yesterday' is not a time".into()));
+        let t =
+            |s: &str| time(Some(&raw(s)), "timestamp").map(|o| o.map(|(t, a)| (t.to_rfc3339(), a)));
+        assert_eq!(
+            t("\"2026-03-08T01:30:00-05:00\""),
+            Ok(Some(("2026-03-08T06:30:00+00:00".into(), false)))
+        );
+        assert_eq!(
+            t("\"2026-03-08T06:30:00Z\""),
+            Ok(Some(("2026-03-08T06:30:00+00:00".into(), false)))
+        );
+        assert_eq!(
+            t("\"2026-03-08 06:30:00\""),
+            Ok(Some(("2026-03-08T06:30:00+00:00".into(), true)))
+        );
+        assert_eq!(
+            t("1772951400"),
+            Ok(Some(("2026-03-08T06:30:00+00:00".into(), false)))
+        );
+        assert_eq!(
+            t("1772951400000"),
+            Ok(Some(("2026-03-08T06:30:00+00:00".into(), false)))
+        );
+        assert_eq!(
+            t("\"yesterday\""),
+            Err("field timestamp: 'yesterday' is not a time".into())
+        );
     }
 
     proptest! {

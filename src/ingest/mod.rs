@@ -11,7 +11,7 @@ pub mod fields;
 pub mod response;
 pub mod source;
 
-pub use build::{hash_bytes, Fnv};
+pub use build::{Fnv, hash_bytes};
 pub use detect::Format;
 
 use crate::error::RunError;
@@ -70,7 +70,11 @@ enum LineOutcome {
 
 /// Reads and parses every input. Files are read in parallel; results are merged in path order,
 /// so the outcome does not depend on thread count or the order paths were given in.
-pub fn ingest(inputs: &[Input], opts: &Options<'_>, tick: &(dyn Fn(u64) + Sync)) -> Result<Ingested, RunError> {
+pub fn ingest(
+    inputs: &[Input],
+    opts: &Options<'_>,
+    tick: &(dyn Fn(u64) + Sync),
+) -> Result<Ingested, RunError> {
     let per_file: Vec<Result<FileResult, RunError>> = inputs
         .par_iter()
         .map(|input| {
@@ -99,7 +103,11 @@ struct FileResult {
 }
 
 /// Parses one file's bytes. Public for benches and fuzzing: it never panics on any input.
-pub fn parse_bytes(display: &str, bytes: &[u8], opts: &Options<'_>) -> (FileReport, Vec<UsageRecord>, Vec<Quarantined>) {
+pub fn parse_bytes(
+    display: &str,
+    bytes: &[u8],
+    opts: &Options<'_>,
+) -> (FileReport, Vec<UsageRecord>, Vec<Quarantined>) {
     let r = parse_file(display, bytes, 0, 0, opts);
     (r.report, r.records, r.quarantine)
 }
@@ -117,7 +125,13 @@ pub fn parse_bytes_from(
     (r.report, r.records, r.quarantine)
 }
 
-fn parse_file(display: &str, bytes: &[u8], start: usize, lines_before: u64, opts: &Options<'_>) -> FileResult {
+fn parse_file(
+    display: &str,
+    bytes: &[u8],
+    start: usize,
+    lines_before: u64,
+    opts: &Options<'_>,
+) -> FileResult {
     let file: Arc<str> = Arc::from(display);
     let project = source::claude_project(display);
     let kind = match opts.format {
@@ -126,18 +140,36 @@ fn parse_file(display: &str, bytes: &[u8], start: usize, lines_before: u64, opts
         None => detect::file_kind(&bytes[..bytes.len().min(64 * 1024)]),
     };
     let (format, outcomes) = match kind {
-        FileKind::Csv => ("csv".to_string(), csv_lines(&file, bytes, opts.csv_mappings, &project)),
+        FileKind::Csv => (
+            "csv".to_string(),
+            csv_lines(&file, bytes, opts.csv_mappings, &project),
+        ),
         FileKind::JsonLines => (
             "json-lines".to_string(),
-            json_lines(&file, bytes, start.min(bytes.len()), lines_before, opts.format, &project),
+            json_lines(
+                &file,
+                bytes,
+                start.min(bytes.len()),
+                lines_before,
+                opts.format,
+                &project,
+            ),
         ),
         FileKind::JsonArray => (
             "json-array".to_string(),
-            reject_all(&file, bytes, "a JSON array, not JSON lines: write one object per line"),
+            reject_all(
+                &file,
+                bytes,
+                "a JSON array, not JSON lines: write one object per line",
+            ),
         ),
         FileKind::Unknown => (
             "unknown".to_string(),
-            reject_all(&file, bytes, "unrecognized format: neither JSON lines nor a CSV with a header"),
+            reject_all(
+                &file,
+                bytes,
+                "unrecognized format: neither JSON lines nor a CSV with a header",
+            ),
         ),
     };
     let mut report = FileReport {
@@ -171,7 +203,11 @@ fn parse_file(display: &str, bytes: &[u8], start: usize, lines_before: u64, opts
             }
         }
     }
-    FileResult { report, records, quarantine }
+    FileResult {
+        report,
+        records,
+        quarantine,
+    }
 }
 
 fn hex(b: &[u8]) -> String {
@@ -194,7 +230,11 @@ fn cut(s: &str, max: usize) -> String {
 pub fn split_lines(bytes: &[u8]) -> Vec<(u64, u64, &[u8])> {
     let mut out = Vec::new();
     let mut n = 0u64;
-    let body_start = if bytes.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+    let body_start = if bytes.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
     let mut pos = body_start;
     let mut start = body_start;
     for nl in memchr::memchr_iter(b'\n', &bytes[body_start..]) {
@@ -246,12 +286,23 @@ fn json_lines<'b>(
     forced: Option<Format>,
     project: &Option<String>,
 ) -> Outcomes<'b> {
-    let lines = if start == 0 { split_lines(bytes) } else { split_tail(&bytes[start..]) };
+    let lines = if start == 0 {
+        split_lines(bytes)
+    } else {
+        split_tail(&bytes[start..])
+    };
     lines
         .into_par_iter()
         .map(|(line, byte, raw)| {
-            let source = SourceRef { file: file.clone(), line: line + lines_before, byte: byte + start as u64 };
-            let ctx = LineCtx { source: source.clone(), project: project.clone() };
+            let source = SourceRef {
+                file: file.clone(),
+                line: line + lines_before,
+                byte: byte + start as u64,
+            };
+            let ctx = LineCtx {
+                source: source.clone(),
+                project: project.clone(),
+            };
             let o = json_line(raw, &ctx, forced);
             (source, raw, o)
         })
@@ -264,7 +315,12 @@ fn json_line(raw: &[u8], ctx: &LineCtx, forced: Option<Format>) -> LineOutcome {
     }
     let text = match std::str::from_utf8(raw) {
         Ok(t) => t,
-        Err(e) => return LineOutcome::Bad(format!("invalid UTF-8 at byte {} of the line", e.valid_up_to())),
+        Err(e) => {
+            return LineOutcome::Bad(format!(
+                "invalid UTF-8 at byte {} of the line",
+                e.valid_up_to()
+            ));
+        }
     };
     let probe: Probe = match serde_json::from_str(text) {
         Ok(p) => p,
@@ -272,16 +328,24 @@ fn json_line(raw: &[u8], ctx: &LineCtx, forced: Option<Format>) -> LineOutcome {
     };
     let shape = match (forced, probe.shape()) {
         (Some(f), Some(s)) if f != s => {
-            return LineOutcome::Bad(format!("a {} line in a file read as {}", s.as_str(), f.as_str()));
+            return LineOutcome::Bad(format!(
+                "a {} line in a file read as {}",
+                s.as_str(),
+                f.as_str()
+            ));
         }
         (_, Some(s)) => s,
         (Some(f), None) => f,
         (None, None) => {
-            return LineOutcome::Bad("not a usage line: no request/response, usage, custom_id or message".to_string());
+            return LineOutcome::Bad(
+                "not a usage line: no request/response, usage, custom_id or message".to_string(),
+            );
         }
     };
     let r = match shape {
-        Format::Envelope if probe.request.is_some() || probe.response.is_some() => envelope::parse_envelope(&probe, ctx),
+        Format::Envelope if probe.request.is_some() || probe.response.is_some() => {
+            envelope::parse_envelope(&probe, ctx)
+        }
         Format::Envelope => envelope::parse_bare(text, ctx),
         Format::Batch => batch::parse_batch(&probe, ctx),
         Format::ClaudeCode => match claude_code::parse_claude_code(&probe, ctx) {
@@ -321,18 +385,38 @@ fn reject_all<'b>(file: &Arc<str>, bytes: &'b [u8], reason: &str) -> Outcomes<'b
             } else {
                 LineOutcome::Bad(reason.to_string())
             };
-            (SourceRef { file: file.clone(), line, byte }, raw, o)
+            (
+                SourceRef {
+                    file: file.clone(),
+                    line,
+                    byte,
+                },
+                raw,
+                o,
+            )
         })
         .collect()
 }
 
-fn csv_lines<'b>(file: &Arc<str>, bytes: &'b [u8], mappings: &[CsvMapping], project: &Option<String>) -> Outcomes<'b> {
+fn csv_lines<'b>(
+    file: &Arc<str>,
+    bytes: &'b [u8],
+    mappings: &[CsvMapping],
+    project: &Option<String>,
+) -> Outcomes<'b> {
     let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let offset = (bytes.len() - body.len()) as u64;
-    let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(body);
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(body);
     let mut out: Outcomes<'b> = Vec::new();
     let mut rows = rdr.byte_records();
-    let src = |pos: &csv::Position| SourceRef { file: file.clone(), line: pos.line(), byte: pos.byte() + offset };
+    let src = |pos: &csv::Position| SourceRef {
+        file: file.clone(),
+        line: pos.line(),
+        byte: pos.byte() + offset,
+    };
     let slice = |start: u64, end: u64| {
         let s = (start.min(body.len() as u64)) as usize;
         let e = (end.min(body.len() as u64)) as usize;
@@ -347,12 +431,19 @@ fn csv_lines<'b>(file: &Arc<str>, bytes: &'b [u8], mappings: &[CsvMapping], proj
         None => return out,
         Some(Err(e)) => {
             let pos = e.position().cloned().unwrap_or_else(csv::Position::new);
-            out.push((src(&pos), slice(pos.byte(), body.len() as u64), LineOutcome::Bad(format!("CSV header: {e}"))));
+            out.push((
+                src(&pos),
+                slice(pos.byte(), body.len() as u64),
+                LineOutcome::Bad(format!("CSV header: {e}")),
+            ));
             return out;
         }
         Some(Ok(h)) => h,
     };
-    let header_pos = header.position().cloned().unwrap_or_else(csv::Position::new);
+    let header_pos = header
+        .position()
+        .cloned()
+        .unwrap_or_else(csv::Position::new);
     let header_text = csv::StringRecord::from_byte_record(header.clone()).unwrap_or_default();
     let bound = csv_export::bind(&header_text, mappings);
     let header_end = rows.reader().position().byte();
@@ -361,7 +452,11 @@ fn csv_lines<'b>(file: &Arc<str>, bytes: &'b [u8], mappings: &[CsvMapping], proj
         Some(_) => LineOutcome::Skip,
         None => LineOutcome::Bad(format!(
             "CSV header matches no column mapping (needs a timestamp and a model column; built-in: {}; see --csv-map): {}",
-            mappings.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", "),
+            mappings
+                .iter()
+                .map(|m| m.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
             crate::ingest::fields::shorten(&String::from_utf8_lossy(header_raw))
         )),
     };
@@ -394,14 +489,19 @@ fn csv_lines<'b>(file: &Arc<str>, bytes: &'b [u8], mappings: &[CsvMapping], proj
             let o = match (rec, &bound) {
                 (Err(e), _) => LineOutcome::Bad(e),
                 (Ok(_), None) => LineOutcome::Bad("no usable CSV header (see line 1)".to_string()),
-                (Ok(r), Some(b)) if r.iter().all(|c| c.iter().all(u8::is_ascii_whitespace)) && r.len() <= 1 => {
+                (Ok(r), Some(b))
+                    if r.iter().all(|c| c.iter().all(u8::is_ascii_whitespace)) && r.len() <= 1 =>
+                {
                     let _ = b;
                     LineOutcome::Skip
                 }
                 (Ok(r), Some(b)) => match csv::StringRecord::from_byte_record(r) {
                     Err(e) => LineOutcome::Bad(format!("invalid UTF-8 in CSV row: {e}")),
                     Ok(row) => {
-                        let ctx = LineCtx { source: source.clone(), project: project.clone() };
+                        let ctx = LineCtx {
+                            source: source.clone(),
+                            project: project.clone(),
+                        };
                         match csv_export::parse_row(b, &row, &ctx) {
                             Ok(r) => LineOutcome::Record(Box::new(r)),
                             Err(e) => LineOutcome::Bad(e),
@@ -425,7 +525,12 @@ mod tests {
         let got = split_lines(b"\xEF\xBB\xBFab\r\ncd\n\nef");
         assert_eq!(
             got,
-            vec![(1, 3, &b"ab"[..]), (2, 7, &b"cd"[..]), (3, 10, &b""[..]), (4, 11, &b"ef"[..])]
+            vec![
+                (1, 3, &b"ab"[..]),
+                (2, 7, &b"cd"[..]),
+                (3, 10, &b""[..]),
+                (4, 11, &b"ef"[..])
+            ]
         );
         assert!(split_lines(b"").is_empty());
         assert_eq!(split_lines(b"x\n").len(), 1);

@@ -1,7 +1,7 @@
 //! Response bodies of the providers (OpenAI chat/responses/images, Gemini, Anthropic, NanoGPT,
 //! OpenRouter) and the request bodies that say what was asked. Shared by every JSON source.
 
-use super::fields::{count, money, string, time, FieldResult};
+use super::fields::{FieldResult, count, money, string, time};
 use crate::money::Money;
 use crate::record::{Extras, ImageSize, Kind, Status, Tokens};
 use chrono::{DateTime, Utc};
@@ -240,24 +240,45 @@ impl Body<'_> {
                 _ => 0,
             };
             let reasoning = match (&u.completion_tokens_details, &u.output_tokens_details) {
-                (Some(x), _) if x.reasoning_tokens.is_some() => {
-                    count(x.reasoning_tokens, &f("completion_tokens_details.reasoning_tokens"))?
-                }
-                (_, Some(x)) => count(x.reasoning_tokens, &f("output_tokens_details.reasoning_tokens"))?,
+                (Some(x), _) if x.reasoning_tokens.is_some() => count(
+                    x.reasoning_tokens,
+                    &f("completion_tokens_details.reasoning_tokens"),
+                )?,
+                (_, Some(x)) => count(
+                    x.reasoning_tokens,
+                    &f("output_tokens_details.reasoning_tokens"),
+                )?,
                 _ => 0,
             };
-            let cache_write = count(u.cache_creation_input_tokens, &f("cache_creation_input_tokens"))?;
-            let cache_read_anthropic = count(u.cache_read_input_tokens, &f("cache_read_input_tokens"))?;
-            let anthropic = u.cache_creation_input_tokens.is_some() || u.cache_read_input_tokens.is_some();
+            let cache_write = count(
+                u.cache_creation_input_tokens,
+                &f("cache_creation_input_tokens"),
+            )?;
+            let cache_read_anthropic =
+                count(u.cache_read_input_tokens, &f("cache_read_input_tokens"))?;
+            let anthropic =
+                u.cache_creation_input_tokens.is_some() || u.cache_read_input_tokens.is_some();
             let (input, input_path) = if u.prompt_tokens.is_some() {
-                (count(u.prompt_tokens, &f("prompt_tokens"))?, f("prompt_tokens"))
+                (
+                    count(u.prompt_tokens, &f("prompt_tokens"))?,
+                    f("prompt_tokens"),
+                )
             } else {
-                (count(u.input_tokens, &f("input_tokens"))?, f("input_tokens"))
+                (
+                    count(u.input_tokens, &f("input_tokens"))?,
+                    f("input_tokens"),
+                )
             };
             let (output, output_path) = if u.completion_tokens.is_some() {
-                (count(u.completion_tokens, &f("completion_tokens"))?, f("completion_tokens"))
+                (
+                    count(u.completion_tokens, &f("completion_tokens"))?,
+                    f("completion_tokens"),
+                )
             } else {
-                (count(u.output_tokens, &f("output_tokens"))?, f("output_tokens"))
+                (
+                    count(u.output_tokens, &f("output_tokens"))?,
+                    f("output_tokens"),
+                )
             };
             // OpenAI counts cached and reasoning tokens inside the totals; Anthropic reports
             // cache tokens beside input. Records keep the five counts disjoint.
@@ -309,7 +330,11 @@ impl Body<'_> {
             let mut n = 0u32;
             for c in cands {
                 if let Some(content) = &c.content {
-                    n += content.parts.iter().filter(|p| p.inline_data.is_some()).count() as u32;
+                    n += content
+                        .parts
+                        .iter()
+                        .filter(|p| p.inline_data.is_some())
+                        .count() as u32;
                 }
                 if let Some(r) = string(c.finish_reason)
                     && POLICY_FINISH.contains(&r.as_str())
@@ -335,11 +360,16 @@ impl Body<'_> {
         }
         if let Some(e) = self.error.filter(|e| e.get() != "null") {
             let text = e.get();
-            d.status = Some(if text.contains("content_policy") || text.contains("moderation_blocked") || text.contains("safety") {
-                Status::Rejected
-            } else {
-                Status::Failed
-            });
+            d.status = Some(
+                if text.contains("content_policy")
+                    || text.contains("moderation_blocked")
+                    || text.contains("safety")
+                {
+                    Status::Rejected
+                } else {
+                    Status::Failed
+                },
+            );
         } else if string(self.status).as_deref() == Some("failed") {
             d.status = Some(Status::Failed);
         }
@@ -363,7 +393,11 @@ impl Request<'_> {
                     .and_then(|g| g.image_config.as_ref())
                     .and_then(|c| string(c.image_size))
             })
-            .or_else(|| self.parameters.as_ref().and_then(|p| string(p.sample_image_size)));
+            .or_else(|| {
+                self.parameters
+                    .as_ref()
+                    .and_then(|p| string(p.sample_image_size))
+            });
         if let Some(s) = size {
             d.image_size = ImageSize::parse(&s);
             d.kind = Some(Kind::Image);
@@ -380,12 +414,18 @@ impl Request<'_> {
             d.kind = Some(Kind::Image);
         }
         if d.images == 0 && d.kind == Some(Kind::Image) && d.status.is_none() {
-            let asked = count(self.n, "request.n")?
-                .max(self.parameters.as_ref().map_or(Ok(0), |p| count(p.sample_count, "request.parameters.sampleCount"))?);
+            let asked =
+                count(self.n, "request.n")?.max(self.parameters.as_ref().map_or(Ok(0), |p| {
+                    count(p.sample_count, "request.parameters.sampleCount")
+                })?);
             d.images = asked.max(1) as u32;
         }
         if let Some(tools) = &self.tools
-            && tools.iter().any(|t| t.google_search.is_some() || t.google_search_camel.is_some() || t.google_search_retrieval.is_some())
+            && tools.iter().any(|t| {
+                t.google_search.is_some()
+                    || t.google_search_camel.is_some()
+                    || t.google_search_retrieval.is_some()
+            })
         {
             d.extras.web_search_grounding = d.extras.web_search_grounding.max(1);
         }

@@ -64,7 +64,10 @@ fn walk(
         message: io_reason(&e),
     })?;
     if !seen.insert(canon) {
-        warnings.push(format!("{}: directory already visited (symlink loop?); skipped", dir.display()));
+        warnings.push(format!(
+            "{}: directory already visited (symlink loop?); skipped",
+            dir.display()
+        ));
         return Ok(());
     }
     let rd = std::fs::read_dir(dir).map_err(|e| RunError::Input {
@@ -81,7 +84,10 @@ fn walk(
     }
     entries.sort();
     for p in entries {
-        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if name.starts_with('.') {
             continue;
         }
@@ -92,12 +98,18 @@ fn walk(
                 continue;
             }
             Err(e) => {
-                return Err(RunError::Input { path: p, message: io_reason(&e) });
+                return Err(RunError::Input {
+                    path: p,
+                    message: io_reason(&e),
+                });
             }
         };
         if meta.is_dir() {
             walk(&p, out, seen, warnings)?;
-        } else if LOG_EXTENSIONS.iter().any(|x| name.ends_with(&format!(".{x}"))) {
+        } else if LOG_EXTENSIONS
+            .iter()
+            .any(|x| name.ends_with(&format!(".{x}")))
+        {
             out.insert(file(&p));
         }
     }
@@ -109,10 +121,13 @@ pub fn read(input: &Input) -> Result<Vec<u8>, RunError> {
     let (raw, path) = match input {
         Input::Stdin => {
             let mut buf = Vec::new();
-            std::io::stdin().lock().read_to_end(&mut buf).map_err(|e| RunError::Input {
-                path: PathBuf::from("-"),
-                message: io_reason(&e),
-            })?;
+            std::io::stdin()
+                .lock()
+                .read_to_end(&mut buf)
+                .map_err(|e| RunError::Input {
+                    path: PathBuf::from("-"),
+                    message: io_reason(&e),
+                })?;
             (buf, PathBuf::from("-"))
         }
         Input::File { path, .. } => (
@@ -158,7 +173,10 @@ mod tests {
 
     #[test]
     fn project_from_path() {
-        assert_eq!(claude_project("/home/u/.claude/projects/-home-u-app/abc.jsonl").as_deref(), Some("-home-u-app"));
+        assert_eq!(
+            claude_project("/home/u/.claude/projects/-home-u-app/abc.jsonl").as_deref(),
+            Some("-home-u-app")
+        );
         assert_eq!(claude_project("logs/session.jsonl"), None);
     }
 
@@ -177,10 +195,17 @@ mod tests {
         let got = expand(&[d.to_path_buf()], &mut warnings).expect("expand");
         let names: Vec<String> = got
             .iter()
-            .map(|i| i.display().trim_start_matches(&d.display().to_string()).to_string())
+            .map(|i| {
+                i.display()
+                    .trim_start_matches(&d.display().to_string())
+                    .to_string()
+            })
             .collect();
         assert_eq!(names, ["/a.csv", "/b.jsonl", "/sub/c.jsonl.gz"]);
         assert_eq!(warnings.len(), 1);
-        assert!(warnings[0].ends_with("sub/loop: directory already visited (symlink loop?); skipped"), "{warnings:?}");
+        assert!(
+            warnings[0].ends_with("sub/loop: directory already visited (symlink loop?); skipped"),
+            "{warnings:?}"
+        );
     }
 }

@@ -1,7 +1,8 @@
-//! The CSV tables: savings.csv, by_day.csv, waste.csv. Money is written exactly, text cells are
-//! neutralized against formula injection.
+//! The CSV tables: savings.csv, by_day.csv, waste.csv. Money is rounded once, half-even, to six
+//! places (summary.json keeps the exact sums); text cells are neutralized against formula
+//! injection.
 
-use super::{csv_text, ReportInput, Writer};
+use super::{ReportInput, Writer, csv_text};
 use crate::money::Money;
 use std::io;
 use std::path::Path;
@@ -9,7 +10,7 @@ use std::path::Path;
 pub struct CsvTables;
 
 fn m(x: Money) -> String {
-    x.exact()
+    x.display(6)
 }
 
 impl Writer for CsvTables {
@@ -20,7 +21,16 @@ impl Writer for CsvTables {
     fn write(&self, input: &ReportInput<'_>, dir: &Path) -> io::Result<()> {
         let a = input.analysis;
         let mut w = csv::Writer::from_path(dir.join("savings.csv"))?;
-        w.write_record(["scenario", "day", "model", "via", "records", "actual_cost", "scenario_cost", "savings"])?;
+        w.write_record([
+            "scenario",
+            "day",
+            "model",
+            "via",
+            "records",
+            "actual_cost",
+            "scenario_cost",
+            "savings",
+        ])?;
         for r in &a.savings {
             w.write_record([
                 csv_text(&r.scenario),
@@ -36,7 +46,11 @@ impl Writer for CsvTables {
         w.flush()?;
 
         let mut w = csv::Writer::from_path(dir.join("by_day.csv"))?;
-        let mut header = vec!["day".to_string(), "records".to_string(), "actual_cost".to_string()];
+        let mut header = vec![
+            "day".to_string(),
+            "records".to_string(),
+            "actual_cost".to_string(),
+        ];
         header.extend(input.scenarios.scenarios.iter().map(|s| csv_text(&s.name)));
         w.write_record(&header)?;
         for d in &a.by_day {
@@ -48,7 +62,17 @@ impl Writer for CsvTables {
 
         let s = &a.summary.waste;
         let mut w = csv::Writer::from_path(dir.join("waste.csv"))?;
-        w.write_record(["category", "plan_or_model", "day", "weekday", "quota_units", "used_units", "unused_units", "requests", "cost"])?;
+        w.write_record([
+            "category",
+            "plan_or_model",
+            "day",
+            "weekday",
+            "quota_units",
+            "used_units",
+            "unused_units",
+            "requests",
+            "cost",
+        ])?;
         for q in &s.unused_quota {
             for d in &q.by_day {
                 w.write_record([
@@ -65,15 +89,33 @@ impl Writer for CsvTables {
             }
         }
         let rows = [
-            ("failed_billed", s.failed_billed_requests, s.failed_billed_cost),
-            ("rejected_billed", s.rejected_billed_requests, s.rejected_billed_cost),
+            (
+                "failed_billed",
+                s.failed_billed_requests,
+                s.failed_billed_cost,
+            ),
+            (
+                "rejected_billed",
+                s.rejected_billed_requests,
+                s.rejected_billed_cost,
+            ),
             ("retry_billed", s.retry_billed_requests, s.retry_billed_cost),
         ];
         for (cat, n, cost) in rows {
             w.write_record([cat, "", "", "", "", "", "", &n.to_string(), &m(cost)])?;
         }
         for t in &s.thinking_by_model {
-            w.write_record(["thinking", &csv_text(&t.model), "", "", "", "", "", "", &m(t.thinking_cost)])?;
+            w.write_record([
+                "thinking",
+                &csv_text(&t.model),
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                &m(t.thinking_cost),
+            ])?;
         }
         w.write_record(["extras", "", "", "", "", "", "", "", &m(s.extras_cost)])?;
         w.flush()

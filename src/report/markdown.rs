@@ -1,6 +1,6 @@
 //! report.md: what a person reads in a minute. Findings first, then the tables behind them.
 
-use super::{clean_text, ReportInput, Writer};
+use super::{ReportInput, Writer, clean_text};
 use crate::analyze::Summary;
 use crate::money::Money;
 use rust_decimal::Decimal;
@@ -31,7 +31,11 @@ pub fn dollars(m: Money) -> String {
         }
         grouped.push(c);
     }
-    let sign = if m.is_negative() && s != "0.00" { "-" } else { "" };
+    let sign = if m.is_negative() && s != "0.00" {
+        "-"
+    } else {
+        ""
+    };
     format!("{sign}${grouped}.{frac}")
 }
 
@@ -58,7 +62,12 @@ pub fn render(input: &ReportInput<'_>) -> String {
     let _ = writeln!(
         o,
         "Period {period}. {} records from {} files ({} lines: {} duplicates, {} quarantined, {} without usage).\n",
-        s.input.records, s.input.files, s.input.lines, s.input.duplicates, s.input.quarantined, s.input.skipped
+        s.input.records,
+        s.input.files,
+        s.input.lines,
+        s.input.duplicates,
+        s.input.quarantined,
+        s.input.skipped
     );
     let _ = writeln!(o, "## Findings\n");
     for f in findings(s) {
@@ -67,9 +76,16 @@ pub fn render(input: &ReportInput<'_>) -> String {
     let _ = writeln!(o);
 
     let _ = writeln!(o, "## Scenarios\n");
-    let _ = writeln!(o, "| scenario | kind | cost | savings | savings % | records changed |");
+    let _ = writeln!(
+        o,
+        "| scenario | kind | cost | savings | savings % | records changed |"
+    );
     let _ = writeln!(o, "|---|---|---:|---:|---:|---:|");
-    let _ = writeln!(o, "| actual | billed | {} | | | |", s.actual.cost.display(6));
+    let _ = writeln!(
+        o,
+        "| actual | billed | {} | | | |",
+        s.actual.cost.display(6)
+    );
     for sc in &s.scenarios {
         let _ = writeln!(
             o,
@@ -82,7 +98,11 @@ pub fn render(input: &ReportInput<'_>) -> String {
             sc.records_changed
         );
     }
-    let fees: Vec<_> = s.scenarios.iter().filter(|x| !x.fixed_cost.is_zero()).collect();
+    let fees: Vec<_> = s
+        .scenarios
+        .iter()
+        .filter(|x| !x.fixed_cost.is_zero())
+        .collect();
     if !fees.is_empty() {
         let _ = writeln!(o);
         for sc in fees {
@@ -102,70 +122,134 @@ pub fn render(input: &ReportInput<'_>) -> String {
         .savings
         .iter()
         .filter(|r| !r.via.is_empty() && r.via != "plan fee")
-        .fold(std::collections::BTreeMap::<(String, String, String), (u64, Money)>::new(), |mut acc, r| {
-            let e = acc.entry((r.scenario.clone(), r.model.clone(), r.via.clone())).or_default();
-            e.0 += r.records;
-            e.1 += r.actual - r.cost;
-            acc
-        })
+        .fold(
+            std::collections::BTreeMap::<(String, String, String), (u64, Money)>::new(),
+            |mut acc, r| {
+                let e = acc
+                    .entry((r.scenario.clone(), r.model.clone(), r.via.clone()))
+                    .or_default();
+                e.0 += r.records;
+                e.1 += r.actual - r.cost;
+                acc
+            },
+        )
         .into_iter()
         .filter(|(_, (_, sv))| !sv.is_zero())
         .collect();
-    top.sort_by(|a, b| b.1 .1.cmp(&a.1 .1).then_with(|| a.0.cmp(&b.0)));
+    top.sort_by(|a, b| b.1.1.cmp(&a.1.1).then_with(|| a.0.cmp(&b.0)));
     if !top.is_empty() {
         let _ = writeln!(o, "## Top savings\n");
         let _ = writeln!(o, "| scenario | model | re-priced on | records | savings |");
         let _ = writeln!(o, "|---|---|---|---:|---:|");
         for ((sc, model, via), (n, sv)) in top.iter().take(10) {
-            let _ = writeln!(o, "| {} | {} | {} | {} | {} |", cell(sc), cell(model), cell(via), n, sv.display(6));
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} |",
+                cell(sc),
+                cell(model),
+                cell(via),
+                n,
+                sv.display(6)
+            );
         }
         let _ = writeln!(o);
     }
-    let misses: Vec<_> = s.scenarios.iter().flat_map(|sc| sc.not_applied.iter().map(move |n| (sc, n))).collect();
+    let misses: Vec<_> = s
+        .scenarios
+        .iter()
+        .flat_map(|sc| sc.not_applied.iter().map(move |n| (sc, n)))
+        .collect();
     if !misses.is_empty() {
         let _ = writeln!(o, "### Records a scenario could not change\n");
         let _ = writeln!(o, "| scenario | model | reason | records |");
         let _ = writeln!(o, "|---|---|---|---:|");
         for (sc, n) in misses {
-            let _ = writeln!(o, "| {} | {} | {} | {} |", cell(&sc.name), cell(&n.model), cell(&n.reason), n.records);
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} |",
+                cell(&sc.name),
+                cell(&n.model),
+                cell(&n.reason),
+                n.records
+            );
         }
         let _ = writeln!(o);
     }
 
     let _ = writeln!(o, "## Cost by model\n");
-    let _ = writeln!(o, "| model | records | images | input tokens | output tokens | thinking tokens | cost |");
+    let _ = writeln!(
+        o,
+        "| model | records | images | input tokens | output tokens | thinking tokens | cost |"
+    );
     let _ = writeln!(o, "|---|---:|---:|---:|---:|---:|---:|");
     for m in &s.models {
         let _ = writeln!(
             o,
             "| {} | {} | {} | {} | {} | {} | {} |",
-            cell(&m.model), m.records, m.images, m.input_tokens, m.output_tokens, m.thinking_tokens, m.cost.display(6)
+            cell(&m.model),
+            m.records,
+            m.images,
+            m.input_tokens,
+            m.output_tokens,
+            m.thinking_tokens,
+            m.cost.display(6)
         );
     }
     let _ = writeln!(o, "\n## Cost by key\n");
     let _ = writeln!(o, "| key | records | cost |");
     let _ = writeln!(o, "|---|---:|---:|");
     for k in &s.keys {
-        let _ = writeln!(o, "| {} | {} | {} |", cell(&k.key), k.records, k.cost.display(6));
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} |",
+            cell(&k.key),
+            k.records,
+            k.cost.display(6)
+        );
     }
 
     let w = &s.waste;
     let _ = writeln!(o, "\n## Waste\n");
     let _ = writeln!(o, "| what | requests | cost |");
     let _ = writeln!(o, "|---|---:|---:|");
-    let _ = writeln!(o, "| failed but billed | {} | {} |", w.failed_billed_requests, w.failed_billed_cost.display(6));
-    let _ = writeln!(o, "| rejected by content policy but billed | {} | {} |", w.rejected_billed_requests, w.rejected_billed_cost.display(6));
-    let _ = writeln!(o, "| superseded by a retry | {} | {} |", w.retry_billed_requests, w.retry_billed_cost.display(6));
+    let _ = writeln!(
+        o,
+        "| failed but billed | {} | {} |",
+        w.failed_billed_requests,
+        w.failed_billed_cost.display(6)
+    );
+    let _ = writeln!(
+        o,
+        "| rejected by content policy but billed | {} | {} |",
+        w.rejected_billed_requests,
+        w.rejected_billed_cost.display(6)
+    );
+    let _ = writeln!(
+        o,
+        "| superseded by a retry | {} | {} |",
+        w.retry_billed_requests,
+        w.retry_billed_cost.display(6)
+    );
     let _ = writeln!(o, "| thinking tokens | | {} |", w.thinking_cost.display(6));
-    let _ = writeln!(o, "| search and grounding extras | | {} |", w.extras_cost.display(6));
+    let _ = writeln!(
+        o,
+        "| search and grounding extras | | {} |",
+        w.extras_cost.display(6)
+    );
     if !w.thinking_by_model.is_empty() {
-        let _ = writeln!(o, "\n| model | thinking tokens | thinking cost | share of model cost |");
+        let _ = writeln!(
+            o,
+            "\n| model | thinking tokens | thinking cost | share of model cost |"
+        );
         let _ = writeln!(o, "|---|---:|---:|---:|");
         for t in &w.thinking_by_model {
             let _ = writeln!(
                 o,
                 "| {} | {} | {} | {} |",
-                cell(&t.model), t.thinking_tokens, t.thinking_cost.display(6), t.share.as_deref().map(percent).unwrap_or_default()
+                cell(&t.model),
+                t.thinking_tokens,
+                t.thinking_cost.display(6),
+                t.share.as_deref().map(percent).unwrap_or_default()
             );
         }
     }
@@ -173,23 +257,47 @@ pub fn render(input: &ReportInput<'_>) -> String {
         let _ = writeln!(
             o,
             "\n### Unused quota: {}\n\n{} of {} units unused over {} days ({}), worth {} of the fee.\n",
-            cell(&q.plan), q.unused_units, q.quota_units, q.days, percent(&q.unused_share), dollars(q.unused_value)
+            cell(&q.plan),
+            q.unused_units,
+            q.quota_units,
+            q.days,
+            percent(&q.unused_share),
+            dollars(q.unused_value)
         );
-        let _ = writeln!(o, "| weekday | days | quota | unused | share of period quota |");
+        let _ = writeln!(
+            o,
+            "| weekday | days | quota | unused | share of period quota |"
+        );
         let _ = writeln!(o, "|---|---:|---:|---:|---:|");
         for d in &q.by_weekday {
-            let _ = writeln!(o, "| {} | {} | {} | {} | {} |", d.weekday, d.days, d.quota_units, d.unused_units, percent(&d.share_of_quota));
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} |",
+                d.weekday,
+                d.days,
+                d.quota_units,
+                d.unused_units,
+                percent(&d.share_of_quota)
+            );
         }
     }
     if !s.break_even.is_empty() {
         let _ = writeln!(o, "\n## Break-even\n");
-        let _ = writeln!(o, "| plan | model | size | observed price per unit | units | plan is cheaper above (units/month) |");
+        let _ = writeln!(
+            o,
+            "| plan | model | size | observed price per unit | units | plan is cheaper above (units/month) |"
+        );
         let _ = writeln!(o, "|---|---|---|---:|---:|---:|");
         for b in &s.break_even {
             let _ = writeln!(
                 o,
                 "| {} | {} | {} | {} | {} | {} |",
-                cell(&b.plan), cell(&b.model), b.size.as_deref().unwrap_or(""), b.unit_price.display(6), b.observed_units, b.units_per_month
+                cell(&b.plan),
+                cell(&b.model),
+                b.size.as_deref().unwrap_or(""),
+                b.unit_price.display(6),
+                b.observed_units,
+                b.units_per_month
             );
         }
     }
@@ -198,16 +306,28 @@ pub fn render(input: &ReportInput<'_>) -> String {
         let _ = writeln!(
             o,
             "\n## Balance reconciliation\n\n{} balance changes checked, {} matched the billed cost; unexplained drops {}, top-ups {}.\n",
-            r.checked, r.matched, dollars(r.unexplained), dollars(r.top_ups)
+            r.checked,
+            r.matched,
+            dollars(r.unexplained),
+            dollars(r.top_ups)
         );
         if !r.gaps.is_empty() {
-            let _ = writeln!(o, "| key | time | kind | billed | balance before | balance after | amount |");
+            let _ = writeln!(
+                o,
+                "| key | time | kind | billed | balance before | balance after | amount |"
+            );
             let _ = writeln!(o, "|---|---|---|---:|---:|---:|---:|");
             for g in &r.gaps {
                 let _ = writeln!(
                     o,
                     "| {} | {} | {} | {} | {} | {} | {} |",
-                    cell(&g.key), g.time.to_rfc3339(), g.kind, g.billed.display(6), g.balance_before.display(6), g.balance_after.display(6), g.amount.display(6)
+                    cell(&g.key),
+                    g.time.to_rfc3339(),
+                    g.kind,
+                    g.billed.display(6),
+                    g.balance_before.display(6),
+                    g.balance_after.display(6),
+                    g.amount.display(6)
                 );
             }
         }
@@ -216,19 +336,43 @@ pub fn render(input: &ReportInput<'_>) -> String {
     if !b.days_over_cap.is_empty() || !b.months_over_budget.is_empty() {
         let _ = writeln!(o, "\n## Budgets\n");
         for d in &b.days_over_cap {
-            let _ = writeln!(o, "- {} on {}: spent {} against a daily cap of {}", cell(&d.key), d.day, dollars(d.spent), dollars(d.cap));
+            let _ = writeln!(
+                o,
+                "- {} on {}: spent {} against a daily cap of {}",
+                cell(&d.key),
+                d.day,
+                dollars(d.spent),
+                dollars(d.cap)
+            );
         }
         for m in &b.months_over_budget {
-            let _ = writeln!(o, "- {}: spent {} against a monthly budget of {}", m.month, dollars(m.spent), dollars(m.budget));
+            let _ = writeln!(
+                o,
+                "- {}: spent {} against a monthly budget of {}",
+                m.month,
+                dollars(m.spent),
+                dollars(m.budget)
+            );
         }
     }
     if !s.unknown_models.is_empty() || !s.unpriced.is_empty() {
         let _ = writeln!(o, "\n## Not priced by the catalog\n");
         for u in &s.unknown_models {
-            let _ = writeln!(o, "- unknown model `{}`: {} records", cell(&u.model), u.records);
+            let _ = writeln!(
+                o,
+                "- unknown model `{}`: {} records",
+                cell(&u.model),
+                u.records
+            );
         }
         for u in &s.unpriced {
-            let _ = writeln!(o, "- {}: {} ({} records)", cell(&u.model), cell(&u.reason), u.records);
+            let _ = writeln!(
+                o,
+                "- {}: {} ({} records)",
+                cell(&u.model),
+                cell(&u.reason),
+                u.records
+            );
         }
     }
     if !s.warnings.is_empty() {
@@ -249,14 +393,27 @@ pub fn findings(s: &Summary) -> Vec<String> {
         dollars(s.actual.billed_in_logs),
         dollars(s.actual.computed_from_catalog)
     )];
-    let mut best: Vec<_> = s.scenarios.iter().filter(|x| x.savings > Money::ZERO).collect();
+    let mut best: Vec<_> = s
+        .scenarios
+        .iter()
+        .filter(|x| x.savings > Money::ZERO)
+        .collect();
     best.sort_by(|a, b| b.savings.cmp(&a.savings).then_with(|| a.name.cmp(&b.name)));
     for sc in best.iter().take(3) {
         let what = match sc.kind.as_str() {
-            "batch" => format!("moving the {} requests that have a batch tier to it", sc.records_changed),
+            "batch" => format!(
+                "moving the {} requests that have a batch tier to it",
+                sc.records_changed
+            ),
             "subscription" => format!("the {} plan", sc.name),
-            "cheapest" => format!("the cheapest catalog model for each of {} requests", sc.records_changed),
-            _ => format!("scenario {} ({} requests re-priced)", sc.name, sc.records_changed),
+            "cheapest" => format!(
+                "the cheapest catalog model for each of {} requests",
+                sc.records_changed
+            ),
+            _ => format!(
+                "scenario {} ({} requests re-priced)",
+                sc.name, sc.records_changed
+            ),
         };
         out.push(format!(
             "{} would have saved {} ({}): {} instead of {}.",
@@ -267,13 +424,25 @@ pub fn findings(s: &Summary) -> Vec<String> {
             dollars(s.actual.cost)
         ));
     }
-    for sc in s.scenarios.iter().filter(|x| x.savings < Money::ZERO && x.kind == "subscription") {
-        out.push(format!("The {} plan would have cost {} more than pay-as-you-go.", sc.name, dollars(-sc.savings)));
+    for sc in s
+        .scenarios
+        .iter()
+        .filter(|x| x.savings < Money::ZERO && x.kind == "subscription")
+    {
+        out.push(format!(
+            "The {} plan would have cost {} more than pay-as-you-go.",
+            sc.name,
+            dollars(-sc.savings)
+        ));
     }
     for q in &s.waste.unused_quota {
         out.push(format!(
             "{} would have left {} of its {} quota units unused ({}), worth {} of its fee.",
-            q.plan, q.unused_units, q.quota_units, percent(&q.unused_share), dollars(q.unused_value)
+            q.plan,
+            q.unused_units,
+            q.quota_units,
+            percent(&q.unused_share),
+            dollars(q.unused_value)
         ));
     }
     let w = &s.waste;
@@ -285,22 +454,45 @@ pub fn findings(s: &Summary) -> Vec<String> {
         ));
     }
     if !w.thinking_cost.is_zero() {
-        let share = w.thinking_cost.share_of(s.actual.cost).map(|d| percent(&crate::money::share_text(d, 6))).unwrap_or_default();
-        out.push(format!("Thinking tokens cost {} ({} of the bill).", dollars(w.thinking_cost), share));
+        let share = w
+            .thinking_cost
+            .share_of(s.actual.cost)
+            .map(|d| percent(&crate::money::share_text(d, 6)))
+            .unwrap_or_default();
+        out.push(format!(
+            "Thinking tokens cost {} ({} of the bill).",
+            dollars(w.thinking_cost),
+            share
+        ));
     }
     if !s.reconciliation.unexplained.is_zero() {
         out.push(format!(
-            "Balances dropped {} more than the logged costs explain ({} gaps).",
+            "Balances dropped {} more than the logged costs explain (gaps: {}).",
             dollars(s.reconciliation.unexplained),
-            s.reconciliation.gaps.iter().filter(|g| g.kind == "gap").count()
+            s.reconciliation
+                .gaps
+                .iter()
+                .filter(|g| g.kind == "gap")
+                .count()
         ));
     }
     if !s.unknown_models.is_empty() {
         let n: u64 = s.unknown_models.iter().map(|u| u.records).sum();
-        out.push(format!("{} records use models the catalog does not know ({}).", n, s.unknown_models.iter().map(|u| cell(&u.model)).collect::<Vec<_>>().join(", ")));
+        out.push(format!(
+            "{} records use models the catalog does not know ({}).",
+            n,
+            s.unknown_models
+                .iter()
+                .map(|u| cell(&u.model))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
     if s.input.quarantined > 0 {
-        out.push(format!("{} lines were quarantined (see quarantine.jsonl).", s.input.quarantined));
+        out.push(format!(
+            "{} lines were quarantined (see quarantine.jsonl).",
+            s.input.quarantined
+        ));
     }
     if s.budget.latest_day_exceeded {
         out.push("The latest day went over a budget cap.".to_string());

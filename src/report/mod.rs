@@ -55,7 +55,9 @@ pub fn csv_text(s: &str) -> String {
 
 /// Removes control characters from text that came from logs before it reaches a report.
 pub fn clean_text(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { '\u{fffd}' } else { c }).collect()
+    s.chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect()
 }
 
 #[cfg(test)]

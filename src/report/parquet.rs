@@ -25,7 +25,9 @@ fn decimal_column(name: &str, values: &[Option<Money>], scale: u32) -> PolarsRes
         .iter()
         .map(|v| {
             v.map(|m| {
-                let d = m.decimal().round_dp_with_strategy(scale, RoundingStrategy::MidpointNearestEven);
+                let d = m
+                    .decimal()
+                    .round_dp_with_strategy(scale, RoundingStrategy::MidpointNearestEven);
                 let mut d = d;
                 d.rescale(scale);
                 d.mantissa()
@@ -33,7 +35,10 @@ fn decimal_column(name: &str, values: &[Option<Money>], scale: u32) -> PolarsRes
         })
         .collect();
     let ca = Int128Chunked::from_iter_options(name.into(), ints.into_iter());
-    Ok(ca.into_decimal(38, scale as usize)?.into_series().into_column())
+    Ok(ca
+        .into_decimal(38, scale as usize)?
+        .into_series()
+        .into_column())
 }
 
 fn scale_of(values: &[Option<Money>]) -> u32 {
@@ -62,7 +67,9 @@ impl Writer for RecordsParquet {
         let s_billed = all_money(&|k| input.records[k].billed_cost);
         let s_actual = all_money(&|k| Some(input.priced[k].actual));
         let s_list = all_money(&|k| input.priced[k].list);
-        let s_sc: Vec<u32> = (0..n_sc).map(|i| all_money(&|k| Some(input.priced[k].scenario[i]))).collect();
+        let s_sc: Vec<u32> = (0..n_sc)
+            .map(|i| all_money(&|k| Some(input.priced[k].scenario[i])))
+            .collect();
 
         let file = std::fs::File::create(dir.join("records.parquet"))?;
         let mut writer: Option<polars::io::parquet::write::BatchedWriter<std::fs::File>> = None;
@@ -75,26 +82,94 @@ impl Writer for RecordsParquet {
             let pr = &input.priced[start..end];
             let catalog_id = |k: usize| pr[k].model.map(|m| input.catalog.models()[m].id.clone());
             let mut cols = vec![
-                Column::new("id".into(), recs.iter().map(|r| r.id.clone()).collect::<Vec<_>>()),
-                Column::new("file".into(), recs.iter().map(|r| r.source.file.to_string()).collect::<Vec<_>>()),
-                Column::new("line".into(), recs.iter().map(|r| r.source.line).collect::<Vec<_>>()),
-                Column::new("time".into(), recs.iter().map(|r| r.time.to_rfc3339()).collect::<Vec<_>>()),
-                Column::new("day".into(), pr.iter().map(|p| p.day.to_string()).collect::<Vec<_>>()),
-                Column::new("key".into(), recs.iter().map(|r| key_label(r.api_key.as_deref(), names)).collect::<Vec<_>>()),
-                Column::new("provider".into(), recs.iter().map(|r| r.provider.clone()).collect::<Vec<_>>()),
-                Column::new("model_logged".into(), recs.iter().map(|r| r.model.clone()).collect::<Vec<_>>()),
-                Column::new("model".into(), (0..recs.len()).map(catalog_id).collect::<Vec<_>>()),
-                Column::new("kind".into(), recs.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>()),
-                Column::new("status".into(), recs.iter().map(|r| r.status.as_str()).collect::<Vec<_>>()),
-                Column::new("input_tokens".into(), recs.iter().map(|r| r.tokens.input).collect::<Vec<_>>()),
-                Column::new("output_tokens".into(), recs.iter().map(|r| r.tokens.output).collect::<Vec<_>>()),
-                Column::new("thinking_tokens".into(), recs.iter().map(|r| r.tokens.thinking).collect::<Vec<_>>()),
-                Column::new("cache_read_tokens".into(), recs.iter().map(|r| r.tokens.cache_read).collect::<Vec<_>>()),
-                Column::new("cache_write_tokens".into(), recs.iter().map(|r| r.tokens.cache_write).collect::<Vec<_>>()),
-                Column::new("images".into(), recs.iter().map(|r| r.images).collect::<Vec<_>>()),
-                Column::new("image_size".into(), recs.iter().map(|r| r.image_size.map(|s| s.to_string())).collect::<Vec<_>>()),
-                Column::new("quality".into(), recs.iter().map(|r| r.quality.clone()).collect::<Vec<_>>()),
-                Column::new("batch".into(), recs.iter().map(|r| r.batch).collect::<Vec<_>>()),
+                Column::new(
+                    "id".into(),
+                    recs.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "file".into(),
+                    recs.iter()
+                        .map(|r| r.source.file.to_string())
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "line".into(),
+                    recs.iter().map(|r| r.source.line).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "time".into(),
+                    recs.iter().map(|r| r.time.to_rfc3339()).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "day".into(),
+                    pr.iter().map(|p| p.day.to_string()).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "key".into(),
+                    recs.iter()
+                        .map(|r| key_label(r.api_key.as_deref(), names))
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "provider".into(),
+                    recs.iter().map(|r| r.provider.clone()).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "model_logged".into(),
+                    recs.iter().map(|r| r.model.clone()).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "model".into(),
+                    (0..recs.len()).map(catalog_id).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "kind".into(),
+                    recs.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "status".into(),
+                    recs.iter().map(|r| r.status.as_str()).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "input_tokens".into(),
+                    recs.iter().map(|r| r.tokens.input).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "output_tokens".into(),
+                    recs.iter().map(|r| r.tokens.output).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "thinking_tokens".into(),
+                    recs.iter().map(|r| r.tokens.thinking).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "cache_read_tokens".into(),
+                    recs.iter().map(|r| r.tokens.cache_read).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "cache_write_tokens".into(),
+                    recs.iter()
+                        .map(|r| r.tokens.cache_write)
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "images".into(),
+                    recs.iter().map(|r| r.images).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "image_size".into(),
+                    recs.iter()
+                        .map(|r| r.image_size.map(|s| s.to_string()))
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "quality".into(),
+                    recs.iter().map(|r| r.quality.clone()).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "batch".into(),
+                    recs.iter().map(|r| r.batch).collect::<Vec<_>>(),
+                ),
             ];
             let billed: Vec<Option<Money>> = recs.iter().map(|r| r.billed_cost).collect();
             let actual: Vec<Option<Money>> = pr.iter().map(|p| Some(p.actual)).collect();
@@ -108,7 +183,9 @@ impl Writer for RecordsParquet {
             }
             let df = DataFrame::new(recs.len(), cols).map_err(err)?;
             if writer.is_none() {
-                let f = pending.take().ok_or_else(|| io::Error::other("parquet writer lost its file"))?;
+                let f = pending
+                    .take()
+                    .ok_or_else(|| io::Error::other("parquet writer lost its file"))?;
                 writer = Some(ParquetWriter::new(f).batched(df.schema()).map_err(err)?);
             }
             if let Some(w) = writer.as_mut() {
@@ -121,4 +198,3 @@ impl Writer for RecordsParquet {
         Ok(())
     }
 }
-

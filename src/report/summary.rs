@@ -12,7 +12,8 @@ impl Writer for SummaryJson {
     }
 
     fn write(&self, input: &ReportInput<'_>, dir: &Path) -> io::Result<()> {
-        let mut text = serde_json::to_string_pretty(&input.analysis.summary).map_err(io::Error::other)?;
+        let mut text =
+            serde_json::to_string_pretty(&input.analysis.summary).map_err(io::Error::other)?;
         text.push('\n');
         std::fs::write(dir.join("summary.json"), text)
     }

@@ -76,7 +76,11 @@ impl ScenarioSet {
         Self::from_toml(&text, &origin, catalog)
     }
 
-    pub fn from_toml(text: &str, origin: &str, catalog: &Catalog) -> Result<ScenarioSet, ConfigError> {
+    pub fn from_toml(
+        text: &str,
+        origin: &str,
+        catalog: &Catalog,
+    ) -> Result<ScenarioSet, ConfigError> {
         let f: ScenarioFile = toml::from_str(text).map_err(|e| ConfigError::Parse {
             file: origin.to_string(),
             message: e.to_string(),
@@ -105,10 +109,15 @@ impl ScenarioFile {
             if s.name.trim().is_empty() {
                 return Err(bad("a scenario has an empty name".to_string()));
             }
-            let chosen = [s.batch, !s.substitute.is_empty(), s.cheapest, s.subscription.is_some()]
-                .iter()
-                .filter(|b| **b)
-                .count();
+            let chosen = [
+                s.batch,
+                !s.substitute.is_empty(),
+                s.cheapest,
+                s.subscription.is_some(),
+            ]
+            .iter()
+            .filter(|b| **b)
+            .count();
             if chosen != 1 {
                 return Err(bad(format!(
                     "scenario {}: set exactly one of batch, substitute, cheapest, subscription",
@@ -118,7 +127,9 @@ impl ScenarioFile {
             let action = if s.batch {
                 Action::Batch
             } else if s.cheapest {
-                Action::Cheapest { allow: s.allow.clone() }
+                Action::Cheapest {
+                    allow: s.allow.clone(),
+                }
             } else if let Some(plan) = &s.subscription {
                 let p = self
                     .plans
@@ -127,7 +138,11 @@ impl ScenarioFile {
                     .or_else(|| catalog.plan(plan))
                     .ok_or_else(|| bad(format!("scenario {}: unknown plan '{plan}'", s.name)))?;
                 let mut p = p.clone();
-                p.models = p.models.iter().map(|m| model_id(&s.name, m)).collect::<Result<_, _>>()?;
+                p.models = p
+                    .models
+                    .iter()
+                    .map(|m| model_id(&s.name, m))
+                    .collect::<Result<_, _>>()?;
                 Action::Subscription(p)
             } else {
                 let mut map = BTreeMap::new();
@@ -137,9 +152,16 @@ impl ScenarioFile {
                 Action::Substitute(map)
             };
             if let Some(h) = s.hours.iter().find(|h| **h > 23) {
-                return Err(bad(format!("scenario {}: hour {h} is not within 0..23", s.name)));
+                return Err(bad(format!(
+                    "scenario {}: hour {h} is not within 0..23",
+                    s.name
+                )));
             }
-            let models = s.models.iter().map(|m| model_id(&s.name, m)).collect::<Result<_, _>>()?;
+            let models = s
+                .models
+                .iter()
+                .map(|m| model_id(&s.name, m))
+                .collect::<Result<_, _>>()?;
             out.push(Scenario {
                 name: s.name.clone(),
                 action,
@@ -178,22 +200,48 @@ mod tests {
         let c = Catalog::builtin().expect("catalog");
         let s = ScenarioSet::builtin(&c).expect("scenarios");
         let names: Vec<&str> = s.scenarios.iter().map(|s| s.name.as_str()).collect();
-        assert_eq!(names, ["batch", "cheapest", "flux-to-sd3", "gemini-to-imagen", "google-ai-pro", "chatgpt-plus"]);
+        assert_eq!(
+            names,
+            [
+                "batch",
+                "cheapest",
+                "flux-to-sd3",
+                "gemini-to-imagen",
+                "google-ai-pro",
+                "chatgpt-plus"
+            ]
+        );
     }
 
     #[test]
     fn errors_name_the_file_and_the_scenario() {
         let c = Catalog::builtin().expect("catalog");
-        let e = ScenarioSet::from_toml("[[scenario]]\nname = \"x\"\nsubstitute = { \"nope\" = \"sd3\" }\n", "s.toml", &c)
-            .expect_err("unknown model");
+        let e = ScenarioSet::from_toml(
+            "[[scenario]]\nname = \"x\"\nsubstitute = { \"nope\" = \"sd3\" }\n",
+            "s.toml",
+            &c,
+        )
+        .expect_err("unknown model");
         assert_eq!(e.to_string(), "s.toml: scenario x: unknown model 'nope'");
-        let e = ScenarioSet::from_toml("[[scenario]]\nname = \"x\"\nbatch = true\ncheapest = true\n", "s.toml", &c)
-            .expect_err("two actions");
-        assert_eq!(e.to_string(), "s.toml: scenario x: set exactly one of batch, substitute, cheapest, subscription");
-        let e = ScenarioSet::from_toml("[[scenario]]\nname = \"x\"\nsubscription = \"gold\"\n", "s.toml", &c)
-            .expect_err("unknown plan");
+        let e = ScenarioSet::from_toml(
+            "[[scenario]]\nname = \"x\"\nbatch = true\ncheapest = true\n",
+            "s.toml",
+            &c,
+        )
+        .expect_err("two actions");
+        assert_eq!(
+            e.to_string(),
+            "s.toml: scenario x: set exactly one of batch, substitute, cheapest, subscription"
+        );
+        let e = ScenarioSet::from_toml(
+            "[[scenario]]\nname = \"x\"\nsubscription = \"gold\"\n",
+            "s.toml",
+            &c,
+        )
+        .expect_err("unknown plan");
         assert_eq!(e.to_string(), "s.toml: scenario x: unknown plan 'gold'");
-        let e = ScenarioSet::from_toml("[[scenario]]\nname = \"x\"\nbatchh = true\n", "s.toml", &c).expect_err("typo");
+        let e = ScenarioSet::from_toml("[[scenario]]\nname = \"x\"\nbatchh = true\n", "s.toml", &c)
+            .expect_err("typo");
         assert!(e.to_string().starts_with("s.toml: "), "{e}");
         assert!(e.to_string().contains("unknown field `batchh`"), "{e}");
     }
@@ -219,9 +267,14 @@ daily_cap = { "sk-live-1234" = "5.00", "*" = "20" }
 "#;
         let s = ScenarioSet::from_toml(text, "s.toml", &c).expect("valid");
         assert_eq!(s.retry_window_seconds, 60);
-        let Action::Subscription(p) = &s.scenarios[0].action else { panic!("subscription expected") };
+        let Action::Subscription(p) = &s.scenarios[0].action else {
+            panic!("subscription expected")
+        };
         assert_eq!((p.id.as_str(), p.daily_quota), ("team-flux", Some(40)));
-        assert_eq!(s.budget.daily_cap.get("*").map(|m| m.exact()).as_deref(), Some("20"));
+        assert_eq!(
+            s.budget.daily_cap.get("*").map(|m| m.exact()).as_deref(),
+            Some("20")
+        );
         assert_eq!(s.budget.monthly.map(|m| m.exact()).as_deref(), Some("100"));
     }
 }
