@@ -1,0 +1,106 @@
+//! Helpers shared by the integration tests: run the real binary, read what it wrote.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_reprice"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+pub fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub out: PathBuf,
+}
+
+impl Run {
+    pub fn summary(&self) -> Value {
+        let text =
+            std::fs::read_to_string(self.out.join("summary.json")).expect("summary.json written");
+        serde_json::from_str(&text).expect("summary.json is JSON")
+    }
+    pub fn file(&self, name: &str) -> String {
+        std::fs::read_to_string(self.out.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+}
+
+fn finish(o: Output, out: PathBuf) -> Run {
+    Run {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        out,
+    }
+}
+
+/// `reprice run <args> --out <out>`.
+pub fn run_to(out: &Path, args: &[&str]) -> Run {
+    let o = bin()
+        .arg("run")
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .expect("binary runs");
+    finish(o, out.to_path_buf())
+}
+
+pub fn str_at<'a>(v: &'a Value, path: &str) -> &'a str {
+    let mut cur = v;
+    for part in path.split('.') {
+        cur = match part.parse::<usize>() {
+            Ok(i) => &cur[i],
+            Err(_) => &cur[part],
+        };
+    }
+    cur.as_str()
+        .unwrap_or_else(|| panic!("{path} is not a string: {cur}"))
+}
+
+pub fn u64_at(v: &Value, path: &str) -> u64 {
+    let mut cur = v;
+    for part in path.split('.') {
+        cur = match part.parse::<usize>() {
+            Ok(i) => &cur[i],
+            Err(_) => &cur[part],
+        };
+    }
+    cur.as_u64()
+        .unwrap_or_else(|| panic!("{path} is not a count: {cur}"))
+}
+
+pub fn scenario<'a>(v: &'a Value, name: &str) -> &'a Value {
+    v["scenarios"]
+        .as_array()
+        .expect("scenarios")
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("scenario {name}"))
+}
+
+/// input.lines == records + duplicates + quarantined + skipped + out_of_period.
+pub fn assert_accounting(s: &Value) {
+    let lines = u64_at(s, "input.lines");
+    let parts = [
+        "records",
+        "duplicates",
+        "quarantined",
+        "skipped",
+        "out_of_period",
+    ]
+    .iter()
+    .map(|k| u64_at(s, &format!("input.{k}")))
+    .sum::<u64>();
+    assert_eq!(lines, parts, "line accounting: {}", s["input"]);
+}
