@@ -1,0 +1,70 @@
+//! Re-pricing and aggregation throughput, in records, with the built-in catalog and scenarios.
+
+use chrono_tz::Tz;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use reprice::analyze::{Context, InputCounts, analyze};
+use reprice::catalog::Catalog;
+use reprice::generate::generate;
+use reprice::ingest::{Format, Options, dedup, parse_bytes};
+use reprice::record::UsageRecord;
+use reprice::reprice::reprice;
+use reprice::scenario::ScenarioSet;
+use std::hint::black_box;
+
+const RECORDS: u64 = 50_000;
+
+fn records() -> Vec<UsageRecord> {
+    let mut bytes = Vec::new();
+    generate(&mut bytes, Format::Envelope, RECORDS, 42).expect("generate");
+    let opts = Options {
+        format: None,
+        csv_mappings: &[],
+    };
+    let (_, records, _) = parse_bytes("bench.jsonl", &bytes, &opts);
+    // The engine expects deduplicated records in canonical order, as `reprice run` gives it.
+    dedup::dedup(records).records
+}
+
+fn bench_reprice(c: &mut Criterion) {
+    let catalog = Catalog::builtin().expect("catalog");
+    let set = ScenarioSet::builtin(&catalog).expect("scenarios");
+    let recs = records();
+    let mut group = c.benchmark_group("reprice");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(recs.len() as u64));
+    group.bench_function("builtin-scenarios", |b| {
+        b.iter(|| reprice(black_box(&recs), &catalog, &set, Tz::UTC))
+    });
+    group.finish();
+}
+
+fn bench_analyze(c: &mut Criterion) {
+    let catalog = Catalog::builtin().expect("catalog");
+    let set = ScenarioSet::builtin(&catalog).expect("scenarios");
+    let recs = records();
+    let priced = reprice(&recs, &catalog, &set, Tz::UTC);
+    let mut group = c.benchmark_group("analyze");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(recs.len() as u64));
+    group.bench_function("builtin-scenarios", |b| {
+        b.iter(|| {
+            analyze(
+                black_box(&recs),
+                &priced,
+                Context {
+                    catalog: &catalog,
+                    set: &set,
+                    tz_name: "UTC",
+                    since: None,
+                    until: None,
+                    input: InputCounts::default(),
+                    warnings: Vec::new(),
+                },
+            )
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_reprice, bench_analyze);
+criterion_main!(benches);

@@ -1,0 +1,268 @@
+#!/usr/bin/env python3
+"""Prices JSON-lines logs with price.sql (DuckDB, exact DECIMAL) and compares the result with a
+`reprice run` output folder: savings.csv row by row at its 6 places, summary.json totals exactly.
+
+Usage:
+  run.py --catalog default.toml --scenarios s.toml --envelope a.jsonl [--batch b.jsonl]
+         --reprice-out DIR [--threads N] [--memory-limit 4GB] [--timings]
+
+Exit status: 0 when everything matches, 1 on any difference, 2 when duckdb is missing.
+"""
+
+import argparse
+import calendar
+import csv
+import json
+import os
+import sys
+import tempfile
+import time
+import tomllib
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from fractions import Fraction
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def load_duckdb():
+    try:
+        import duckdb
+    except ImportError:
+        return None
+    return duckdb
+
+
+def sql_list(paths):
+    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+
+
+def create_tables(con, catalog, scenarios):
+    """The catalog and scenario files as tables; all amounts go in as text and are cast to
+    DECIMAL by DuckDB, so no figure passes through a float."""
+    con.execute("""
+        CREATE TEMP TABLE cat_model (mid VARCHAR, ord INTEGER, provider VARCHAR, kind VARCHAR,
+                                     default_quality VARCHAR);
+        CREATE TEMP TABLE cat_name (name VARCHAR, mid VARCHAR);
+        CREATE TEMP TABLE cat_price (mid VARCHAR, effective DATE, input_pm DECIMAL(18, 9),
+            output_pm DECIMAL(18, 9), thinking_pm DECIMAL(18, 9), cache_read_pm DECIMAL(18, 9),
+            cache_write_pm DECIMAL(18, 9), batch_discount DECIMAL(10, 9), has_images BOOLEAN);
+        CREATE TEMP TABLE cat_image_price (mid VARCHAR, effective DATE, ord INTEGER, size VARCHAR,
+            quality VARCHAR, price DECIMAL(18, 9));
+        CREATE TEMP TABLE cat_image_tokens (mid VARCHAR, effective DATE, size VARCHAR, tokens BIGINT);
+        CREATE TEMP TABLE cat_extra (id VARCHAR, effective DATE, price DECIMAL(18, 9));
+        CREATE TEMP TABLE plan (pid VARCHAR, fee DECIMAL(18, 9), daily_quota BIGINT, unit VARCHAR);
+        CREATE TEMP TABLE plan_model (pid VARCHAR, mid VARCHAR);
+        CREATE TEMP TABLE scen (sidx INTEGER, name VARCHAR, action VARCHAR, pid VARCHAR);
+        CREATE TEMP TABLE scen_sub (sidx INTEGER, from_mid VARCHAR, to_mid VARCHAR);
+        CREATE TEMP TABLE scen_allow (sidx INTEGER, allow VARCHAR);
+        CREATE TEMP TABLE scen_key (sidx INTEGER, key VARCHAR);
+        CREATE TEMP TABLE scen_model (sidx INTEGER, mid VARCHAR);
+        CREATE TEMP TABLE scen_hour (sidx INTEGER, hour INTEGER);
+    """)
+    names = {}
+    for ord_, m in enumerate(catalog.get("model", [])):
+        con.execute("INSERT INTO cat_model VALUES (?, ?, ?, ?, ?)",
+                    [m["id"], ord_, m["provider"], m["kind"], m.get("default_quality")])
+        for n in [m["id"], *m.get("aliases", [])]:
+            names[n.strip().lower()] = m["id"]
+        for p in m["price"]:
+            eff = str(p["effective"])
+            con.execute("INSERT INTO cat_price VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+                m["id"], eff, p.get("input_per_m"), p.get("output_per_m"),
+                p.get("thinking_per_m"), p.get("cache_read_per_m"), p.get("cache_write_per_m"),
+                p.get("batch_discount"), bool(p.get("image"))])
+            for i, ip in enumerate(p.get("image", [])):
+                con.execute("INSERT INTO cat_image_price VALUES (?, ?, ?, ?, ?, ?)",
+                            [m["id"], eff, i, ip.get("size"), ip.get("quality"), ip["price"]])
+            for size, n in p.get("image_output_tokens", {}).items():
+                con.execute("INSERT INTO cat_image_tokens VALUES (?, ?, ?, ?)", [m["id"], eff, size, n])
+        if any(p.get("above_threshold") for p in m["price"]):
+            raise SystemExit(f"price.sql does not implement tiered prices (model {m['id']})")
+    con.executemany("INSERT INTO cat_name VALUES (?, ?)", list(names.items()))
+    for e in catalog.get("extra", []):
+        con.execute("INSERT INTO cat_extra VALUES (?, ?, ?)",
+                    [e["id"], str(e["effective"]), e["price_per_request"]])
+
+    def mid(name):
+        try:
+            return names[name.strip().lower()]
+        except KeyError:
+            raise SystemExit(f"unknown model {name!r} in the scenarios file")
+
+    plans = {p["id"]: p for p in catalog.get("plan", [])}
+    plans.update({p["id"]: p for p in scenarios.get("plan", [])})
+    used_plans = {}
+    for i, s in enumerate(scenarios.get("scenario", [])):
+        if s.get("batch"):
+            action, pid = "batch", None
+        elif s.get("cheapest"):
+            action, pid = "cheapest", None
+        elif s.get("subscription"):
+            action, pid = "subscription", s["subscription"]
+            used_plans[pid] = plans[pid]
+        else:
+            action, pid = "substitute", None
+        con.execute("INSERT INTO scen VALUES (?, ?, ?, ?)", [i, s["name"], action, pid])
+        for a, b in s.get("substitute", {}).items():
+            con.execute("INSERT INTO scen_sub VALUES (?, ?, ?)", [i, mid(a), mid(b)])
+        for a in s.get("allow", []):
+            con.execute("INSERT INTO scen_allow VALUES (?, ?)", [i, a])
+        for k in s.get("keys", []):
+            con.execute("INSERT INTO scen_key VALUES (?, ?)", [i, k])
+        for m in s.get("models", []):
+            con.execute("INSERT INTO scen_model VALUES (?, ?)", [i, mid(m)])
+        for h in s.get("hours", []):
+            con.execute("INSERT INTO scen_hour VALUES (?, ?)", [i, h])
+    for pid, p in used_plans.items():
+        con.execute("INSERT INTO plan VALUES (?, ?, ?, ?)",
+                    [pid, p["monthly_fee"], p.get("daily_quota"), p.get("unit", "images")])
+        for m in p["models"]:
+            con.execute("INSERT INTO plan_model VALUES (?, ?)", [pid, mid(m)])
+    return used_plans
+
+
+def run_sql(con, envelope, batch):
+    text = open(os.path.join(HERE, "price.sql"), encoding="utf-8").read()
+    empty = None
+    if not batch:
+        # read_json needs a file; an empty one gives an empty table with the declared columns.
+        fd, empty = tempfile.mkstemp(suffix=".jsonl")
+        os.close(fd)
+        batch = [empty]
+    text = text.replace("__ENVELOPE_FILES__", sql_list(envelope)).replace("__BATCH_FILES__", sql_list(batch))
+    try:
+        con.execute(text)
+    finally:
+        if empty:
+            os.unlink(empty)
+
+
+def half_even(d, places=6):
+    return str(Decimal(d).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN))
+
+
+def money_text(d):
+    """A display string like reprice's Money::display(6), with "-0.000000" shown as "0.000000"."""
+    s = half_even(d)
+    return s[1:] if s.startswith("-") and set(s[1:]) <= set("0.") else s
+
+
+def fee_fraction(fee, days):
+    """prorate(): fee x days-in-the-period / days-in-the-month, per month, as an exact fraction."""
+    per_month = {}
+    for d in days:
+        per_month[(d.year, d.month)] = per_month.get((d.year, d.month), 0) + 1
+    return sum((Fraction(Decimal(str(fee))) * n / calendar.monthrange(y, m)[1]
+                for (y, m), n in per_month.items()), Fraction(0))
+
+
+def rounds_to(text, frac):
+    """Whether `text` (reprice's exact decimal of a quotient) is `frac` rounded at its own last
+    digit: reprice keeps 28 significant digits of a non-terminating quotient."""
+    d = Decimal(text)
+    places = max(-d.as_tuple().exponent, 0)
+    return abs(Fraction(d) - frac) <= Fraction(1, 2 * 10**places)
+
+
+def compare(con, out_dir, used_plans):
+    problems = []
+    inexact = con.execute("SELECT scenario, count(*) FROM sav WHERE inexact GROUP BY ALL").fetchall()
+    for name, n in inexact:
+        problems.append(f"{name}: {n} rows have partly covered multi-image requests (not exact in SQL)")
+    # savings.csv, row by row.
+    mine = {}
+    for sidx, sc, day, model, via, records, actual, cost in con.execute(
+            "SELECT sidx, scenario, day, model, via, records, actual, cost FROM sav").fetchall():
+        mine[(sc, str(day), model, via)] = (str(records), money_text(actual), money_text(cost),
+                                            money_text(actual - cost))
+    for sidx, sc, day, model, via, num, den in con.execute(
+            "SELECT sidx, scenario, day, model, via, fee_num, fee_den FROM fee_day").fetchall():
+        fee = Fraction(Decimal(num)) / den
+        with localcontext() as ctx:
+            ctx.prec = 60
+            cost = Decimal(fee.numerator) / Decimal(fee.denominator)
+        mine[(sc, str(day), model, via)] = ("0", "0.000000", money_text(cost), money_text(-cost))
+    theirs = {}
+    with open(os.path.join(out_dir, "savings.csv"), newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            theirs[(row["scenario"], row["day"], row["model"], row["via"])] = (
+                row["records"], row["actual_cost"], row["scenario_cost"], row["savings"])
+    for k in sorted(set(mine) | set(theirs)):
+        a, b = mine.get(k), theirs.get(k)
+        if a != b:
+            problems.append(f"savings.csv {k}: duckdb {a} != reprice {b}")
+    # summary.json, exactly.
+    summary = json.load(open(os.path.join(out_dir, "summary.json"), encoding="utf-8"))
+    (actual_total,) = con.execute("SELECT sum(actual) FROM priced").fetchone()
+    if Decimal(summary["actual"]["cost"]) != actual_total:
+        problems.append(f"actual.cost: duckdb {actual_total} != reprice {summary['actual']['cost']}")
+    days = [d for (d,) in con.execute("SELECT day FROM period_day ORDER BY day").fetchall()]
+    totals = {sc: v for sc, v in con.execute("SELECT scenario, variable FROM totals").fetchall()}
+    by_name = {s["name"]: s for s in summary["scenarios"]}
+    plan_of = {sc: pid for sc, pid in con.execute("SELECT name, pid FROM scen").fetchall()}
+    if set(by_name) != set(totals):
+        problems.append(f"scenario names differ: {sorted(set(by_name) ^ set(totals))}")
+    matched = 0
+    for sc, variable in totals.items():
+        s = by_name.get(sc)
+        if s is None:
+            continue
+        fixed = Fraction(0)
+        if plan_of.get(sc):
+            fixed = fee_fraction(used_plans[plan_of[sc]]["monthly_fee"], days)
+            if not rounds_to(s["fixed_cost"], fixed):
+                problems.append(f"{sc}: fixed_cost {s['fixed_cost']} is not {fixed} rounded")
+        elif Decimal(s["fixed_cost"]) != 0:
+            problems.append(f"{sc}: fixed_cost {s['fixed_cost']} != 0")
+        with localcontext() as ctx:
+            ctx.prec = 80
+            their_variable = Decimal(s["cost"]) - Decimal(s["fixed_cost"])
+            their_savings = Decimal(summary["actual"]["cost"]) - Decimal(s["cost"])
+        ok = their_variable == variable and Decimal(s["savings"]) == their_savings
+        if ok:
+            matched += 1
+        else:
+            problems.append(f"{sc}: cost without fees duckdb {variable} != reprice {their_variable}")
+    return problems, len(theirs), matched
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--catalog", required=True)
+    ap.add_argument("--scenarios", required=True)
+    ap.add_argument("--envelope", action="append", required=True)
+    ap.add_argument("--batch", action="append", default=[])
+    ap.add_argument("--reprice-out", required=True)
+    ap.add_argument("--threads", type=int)
+    ap.add_argument("--memory-limit")
+    ap.add_argument("--timings", action="store_true", help="print the time each step took")
+    args = ap.parse_args()
+    duckdb = load_duckdb()
+    if duckdb is None:
+        print("run.py: the duckdb Python module is not installed", file=sys.stderr)
+        return 2
+    t0 = time.monotonic()
+    con = duckdb.connect(config={k: v for k, v in
+                                 {"threads": args.threads, "memory_limit": args.memory_limit}.items() if v})
+    with open(args.catalog, "rb") as f:
+        catalog = tomllib.load(f)
+    with open(args.scenarios, "rb") as f:
+        scenarios = tomllib.load(f)
+    used_plans = create_tables(con, catalog, scenarios)
+    run_sql(con, [os.path.abspath(p) for p in args.envelope], [os.path.abspath(p) for p in args.batch])
+    t1 = time.monotonic()
+    problems, rows, matched = compare(con, args.reprice_out, used_plans)
+    (records,) = con.execute("SELECT count(*) FROM priced").fetchone()
+    if args.timings:
+        print(f"duckdb: priced {records} records in {t1 - t0:.2f} s; compared in {time.monotonic() - t1:.2f} s")
+    for p in problems[:50]:
+        print(p)
+    if len(problems) > 50:
+        print(f"... and {len(problems) - 50} more differences")
+    print(f"duckdb vs reprice: {records} records, {rows} savings.csv rows, "
+          f"{matched} scenario totals exact; {len(problems)} differences")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
