@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# End-to-end benchmark, side by side on the same generated files:
+#   1. `reprice run` (release build, 20 scenarios from benches/e2e-scenarios.toml) against the
+#      same pricing in DuckDB SQL (tests/differential/price.sql via benches/e2e_duckdb.py) on a
+#      2,000,000-record envelope log; the DuckDB totals must equal reprice's to the last digit.
+#   2. `reprice run` against `ccusage daily --json --offline` (the native binary) on Claude Code
+#      logs of about 400,000 records; the daily token totals must be equal.
+# Prints wall time, throughput and peak memory (/usr/bin/time -v) of each tool, and the ratios.
+#
+# Environment: E2E_DIR (work dir, default /tmp/reprice-e2e), E2E_RECORDS (default 2000000),
+# E2E_CC_RECORDS (default 400000), REPRICE_BIN (a reprice binary to use instead of building the
+# release one). Generated files are reused when present. Exit status 1 when totals differ.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+E2E_DIR=${E2E_DIR:-/tmp/reprice-e2e}
+RECORDS=${E2E_RECORDS:-2000000}
+CC_RECORDS=${E2E_CC_RECORDS:-400000}
+DUCKDB_VERSION=1.5.6
+CCUSAGE_VERSION=20.0.24
+SEED=2026
+FAIL=0
+
+mkdir -p "$E2E_DIR"
+E2E_DIR=$(cd "$E2E_DIR" && pwd)
+RESULTS=$E2E_DIR/results.txt
+say() { echo "$*" | tee -a "$RESULTS"; }
+: >"$RESULTS"
+
+# ---------------------------------------------------------------- tools
+if [ ! -x /usr/bin/time ] || ! /usr/bin/time -v true 2>/dev/null; then
+    apt-get install -y -qq time >/dev/null
+fi
+if ! python3 -c "import duckdb, sys; sys.exit(duckdb.__version__ != '$DUCKDB_VERSION')" 2>/dev/null; then
+    python3 -m pip install --quiet "duckdb==$DUCKDB_VERSION"
+fi
+CCUSAGE=$E2E_DIR/ccusage/node_modules/@ccusage/ccusage-linux-x64/bin/ccusage
+if [ ! -f "$CCUSAGE" ] || ! "$CCUSAGE" --version 2>/dev/null | grep -q "$CCUSAGE_VERSION"; then
+    mkdir -p "$E2E_DIR/ccusage"
+    npm install --silent --no-audit --no-fund --prefix "$E2E_DIR/ccusage" \
+        "ccusage@$CCUSAGE_VERSION" "@ccusage/ccusage-linux-x64@$CCUSAGE_VERSION"
+fi
+# The package ships the binary without its executable bit.
+chmod +x "$CCUSAGE"
+if [ -n "${REPRICE_BIN:-}" ]; then
+    BIN=$REPRICE_BIN
+else
+    (cd "$ROOT" && cargo build --release --quiet)
+    BIN=$ROOT/target/release/reprice
+fi
+
+# ---------------------------------------------------------------- measuring
+# measure NAME CMD...: runs CMD under /usr/bin/time -v; sets WALL (s) and RSS_MB.
+measure() {
+    local name=$1
+    shift
+    local rc=0
+    /usr/bin/time -v -o "$E2E_DIR/$name.time" "$@" >"$E2E_DIR/$name.out" 2>"$E2E_DIR/$name.err" || rc=$?
+    WALL=$(awk -F': ' '/Elapsed \(wall clock\)/ {
+        n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$E2E_DIR/$name.time")
+    RSS_MB=$(awk -F': ' '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$E2E_DIR/$name.time")
+    if [ "$rc" -ne 0 ]; then
+        say "$name exited with $rc; see $E2E_DIR/$name.err and $name.out"
+        tail -20 "$E2E_DIR/$name.out" "$E2E_DIR/$name.err" >&2
+        return "$rc"
+    fi
+}
+
+row() { # TOOL WALL RECORDS BYTES RSS_MB
+    awk -v t="$1" -v w="$2" -v n="$3" -v b="$4" -v m="$5" 'BEGIN {
+        printf "  %-30s %9.2f s %12.0f records/s %9.1f MB/s %8d MB peak RSS\n", t, w, n / w, b / 1e6 / w, m }' | tee -a "$RESULTS"
+}
+ratio() { awk -v a="$2" -v b="$3" -v l="$1" 'BEGIN { printf "  %-40s %.2fx\n", l, a / b }' | tee -a "$RESULTS"; }
+
+# ---------------------------------------------------------------- 1. reprice vs DuckDB
+ENV=$E2E_DIR/envelope-$RECORDS-s$SEED.jsonl
+if [ ! -s "$ENV" ]; then
+    echo "generating $RECORDS envelope records..."
+    "$BIN" gen --records "$RECORDS" --seed "$SEED" --format envelope --out "$ENV.tmp"
+    mv "$ENV.tmp" "$ENV"
+fi
+ENV_BYTES=$(stat -c %s "$ENV")
+SCEN=$ROOT/benches/e2e-scenarios.toml
+rm -rf "$E2E_DIR/reprice-out"
+
+say "== envelope log: $ENV ($ENV_BYTES bytes), 20 scenarios; $(nproc) cores"
+measure reprice-run "$BIN" run "$ENV" --scenarios "$SCEN" --out "$E2E_DIR/reprice-out" --quiet
+R_WALL=$WALL R_RSS=$RSS_MB
+N=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['input']['records'])" "$E2E_DIR/reprice-out/summary.json")
+measure duckdb python3 "$ROOT/benches/e2e_duckdb.py" price --timings \
+    --catalog "$ROOT/src/catalog/default.toml" --scenarios "$SCEN" \
+    --envelope "$ENV" --reprice-out "$E2E_DIR/reprice-out" || FAIL=1
+D_WALL=$WALL D_RSS=$RSS_MB
+say "  records: $N"
+row "reprice run" "$R_WALL" "$N" "$ENV_BYTES" "$R_RSS"
+row "duckdb $DUCKDB_VERSION (SQL+compare)" "$D_WALL" "$N" "$ENV_BYTES" "$D_RSS"
+ratio "time: duckdb / reprice" "$D_WALL" "$R_WALL"
+ratio "peak memory: duckdb / reprice" "$D_RSS" "$R_RSS"
+sed 's/^/  /' "$E2E_DIR/duckdb.out" | tee -a "$RESULTS"
+
+# ---------------------------------------------------------------- 2. reprice vs ccusage
+CC=$E2E_DIR/claude-code-$CC_RECORDS-s$SEED.jsonl
+PROJ=$E2E_DIR/claude/projects/-home-dev-shop
+if [ ! -s "$CC" ]; then
+    echo "generating $CC_RECORDS Claude Code records..."
+    "$BIN" gen --records "$CC_RECORDS" --seed "$SEED" --format claude-code --out "$CC.tmp"
+    mv "$CC.tmp" "$CC"
+    rm -rf "$E2E_DIR/claude"
+fi
+if [ ! -d "$PROJ" ]; then
+    # ccusage reads $CLAUDE_CONFIG_DIR/projects/<project>/<session>.jsonl; 16 session files.
+    mkdir -p "$PROJ"
+    split -n l/16 -d --additional-suffix=.jsonl "$CC" "$PROJ/session-"
+fi
+CC_BYTES=$(stat -c %s "$CC")
+rm -rf "$E2E_DIR/cc-out"
+mkdir -p "$E2E_DIR/home"
+
+say ""
+say "== Claude Code logs: $E2E_DIR/claude ($CC_BYTES bytes)"
+measure reprice-cc "$BIN" run "$E2E_DIR/claude/projects" --out "$E2E_DIR/cc-out" --quiet
+RC_WALL=$WALL RC_RSS=$RSS_MB
+NC=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['input']['records'])" "$E2E_DIR/cc-out/summary.json")
+# An empty HOME so that ccusage sees no other agent's logs; days in UTC like reprice's default.
+measure ccusage env HOME="$E2E_DIR/home" CLAUDE_CONFIG_DIR="$E2E_DIR/claude" TZ=UTC \
+    "$CCUSAGE" daily --json --offline --timezone UTC
+C_WALL=$WALL C_RSS=$RSS_MB
+say "  records (unique messages): $NC"
+row "reprice run" "$RC_WALL" "$NC" "$CC_BYTES" "$RC_RSS"
+row "ccusage $CCUSAGE_VERSION daily" "$C_WALL" "$NC" "$CC_BYTES" "$C_RSS"
+ratio "time: ccusage / reprice" "$C_WALL" "$RC_WALL"
+ratio "peak memory: ccusage / reprice" "$C_RSS" "$RC_RSS"
+python3 "$ROOT/benches/e2e_duckdb.py" claude-days --parquet "$E2E_DIR/cc-out/records.parquet" \
+    --summary "$E2E_DIR/cc-out/summary.json" --ccusage "$E2E_DIR/ccusage.out" \
+    | sed 's/^/  /' | tee -a "$RESULTS" || FAIL=1
+say ""
+say "results: $RESULTS"
+exit "$FAIL"
