@@ -197,9 +197,9 @@ SELECT
     coalesce(jmoney(rs, '$.cost'), CASE WHEN has_usage THEN jmoney(rs, '$.usage.cost') END) AS billed
 FROM s2;
 
--- NanoGPT's web-search suffixes, then the catalog name the logged model resolves to: as logged,
--- without a route prefix, without a release date, without "-latest"; first match wins.
-CREATE OR REPLACE TEMP TABLE rec1 AS
+-- NanoGPT's web-search suffixes come off the model name; then one record per id, the first in
+-- (time, id, file) order; lines without an id are all kept.
+CREATE OR REPLACE TEMP TABLE rec_d AS
 WITH x AS (
     SELECT *,
         CASE WHEN model_raw LIKE '%:online/linkup-deep' THEN 1 ELSE 0 END AS x_deep,
@@ -209,40 +209,37 @@ WITH x AS (
              ELSE model_raw END AS model
     FROM rec0
     WHERE model_raw IS NOT NULL AND trim(model_raw) <> '' AND t IS NOT NULL
-), d AS (
-    -- One record per id: the first in (time, id, file) order; lines without id are all kept.
-    SELECT * FROM x
-    QUALIFY id IS NULL OR row_number() OVER (PARTITION BY id ORDER BY t, filename) = 1
-), c AS (
-    SELECT d.*, lower(trim(d.model)) AS full_name,
-        list_last(string_split(lower(trim(d.model)), '/')) AS bare
-    FROM d
-), cands AS (
-    SELECT id, filename, t, unnest(list_distinct(list_filter([
-        full_name, bare,
-        regexp_replace(regexp_replace(full_name, '^(.+)-[0-9]{8}$', '\1'), '^(.+)-[0-9]{4}-[0-9]{2}-[0-9]{2}$', '\1'),
-        regexp_replace(regexp_replace(regexp_replace(full_name, '^(.+)-[0-9]{8}$', '\1'), '^(.+)-[0-9]{4}-[0-9]{2}-[0-9]{2}$', '\1'), '-latest$', ''),
-        regexp_replace(regexp_replace(bare, '^(.+)-[0-9]{8}$', '\1'), '^(.+)-[0-9]{4}-[0-9]{2}-[0-9]{2}$', '\1'),
-        regexp_replace(regexp_replace(regexp_replace(bare, '^(.+)-[0-9]{8}$', '\1'), '^(.+)-[0-9]{4}-[0-9]{2}-[0-9]{2}$', '\1'), '-latest$', '')
-    ], n -> n <> ''))) AS cand, generate_subscripts(list_distinct(list_filter([
-        full_name, bare,
-        regexp_replace(regexp_replace(full_name, '^(.+)-[0-9]{8}$', '\1'), '^(.+)-[0-9]{4}-[0-9]{2}-[0-9]{2}$', '\1'),
-        regexp_replace(regexp_replace(regexp_replace(full_name, '^(.+)-[0-9]{8}$', '\1'), '^(.+)-[0-9]{4}-[0-9]{2}-[0-9]{2}$', '\1'), '-latest$', ''),
-        regexp_replace(regexp_replace(bare, '^(.+)-[0-9]{8}$', '\1'), '^(.+)-[0-9]{4}-[0-9]{2}-[0-9]{2}$', '\1'),
-        regexp_replace(regexp_replace(regexp_replace(bare, '^(.+)-[0-9]{8}$', '\1'), '^(.+)-[0-9]{4}-[0-9]{2}-[0-9]{2}$', '\1'), '-latest$', '')
-    ], n -> n <> '')), 1) AS prio
-    FROM (SELECT DISTINCT id, filename, t, full_name, bare FROM c)
-), resolved AS (
-    SELECT id, filename, t, arg_min(n.mid, prio) AS mid
-    FROM cands JOIN cat_name n ON n.name = cands.cand
-    GROUP BY ALL
 )
-SELECT c.* EXCLUDE (full_name, bare), r.mid,
-    CAST(c.t AS DATE) AS day,       -- report days and hours in UTC (reprice's default --tz)
-    hour(c.t) AS hour,
-    row_number() OVER (ORDER BY c.t, c.id, c.filename) AS rid
-FROM c LEFT JOIN resolved r
-    ON r.id IS NOT DISTINCT FROM c.id AND r.filename = c.filename AND r.t = c.t;
+SELECT * FROM x
+QUALIFY id IS NULL OR row_number() OVER (PARTITION BY id ORDER BY t, filename) = 1;
+
+-- The catalog model each logged name resolves to, tried as logged, without a route prefix,
+-- without a release date, without "-latest"; the first form the catalog knows wins.
+CREATE OR REPLACE MACRO undated(n) AS
+    regexp_replace(regexp_replace(n, '^(.+)-[0-9]{8}$', '\1'), '^(.+)-[0-9]{4}-[0-9]{2}-[0-9]{2}$', '\1');
+CREATE OR REPLACE TEMP TABLE model_map AS
+WITH names AS (
+    SELECT model, lower(trim(model)) AS full_name, list_last(string_split(lower(trim(model)), '/')) AS bare
+    FROM (SELECT DISTINCT model FROM rec_d)
+), forms AS (
+    SELECT model, list_distinct(list_filter([
+        full_name, bare,
+        undated(full_name), regexp_replace(undated(full_name), '-latest$', ''),
+        undated(bare), regexp_replace(undated(bare), '-latest$', '')], n -> n <> '')) AS forms
+    FROM names
+), cands AS (
+    SELECT model, unnest(forms) AS cand, generate_subscripts(forms, 1) AS prio FROM forms
+)
+SELECT model, arg_min(n.mid, prio) AS mid
+FROM cands JOIN cat_name n ON n.name = cands.cand
+GROUP BY model;
+
+CREATE OR REPLACE TEMP TABLE rec1 AS
+SELECT d.*, m.mid,
+    CAST(d.t AS DATE) AS day,       -- report days and hours in UTC (reprice's default --tz)
+    hour(d.t) AS hour,
+    row_number() OVER () AS rid
+FROM rec_d d LEFT JOIN model_map m USING (model);
 
 -- The price version in force on a record's UTC day: the latest effective on or before it, or
 -- the first one for days before any.
@@ -292,27 +289,34 @@ WITH v AS (
         CASE WHEN r.quality IS NOT NULL AND lower(r.quality) <> 'auto' THEN r.quality ELSE p.default_quality END AS want_quality
     FROM pair p JOIN rec r USING (rid)
     JOIN price_range pv ON pv.mid = p.mid AND r.day >= pv.valid_from AND r.day < pv.valid_to
+), ikey AS (
+    SELECT DISTINCT mid, effective, size_exact, size_tier, coalesce(want_quality, chr(0)) AS wq FROM v
 ), img AS (
     -- The most specific per-image price: exact pixels, then size class, then any size; within
-    -- each, the first listed whose quality fits.
-    SELECT v.rid, v.mid, v.own,
-        arg_min(ip.price, (CASE WHEN lower(ip.size) = lower(v.size_exact) THEN 0
-                                WHEN lower(ip.size) = lower(v.size_tier) THEN 1 ELSE 2 END) * 100000 + ip.ord) AS price
-    FROM v JOIN cat_image_price ip ON ip.mid = v.mid AND ip.effective = v.effective
-    WHERE (ip.quality IS NULL OR (v.want_quality IS NOT NULL AND lower(ip.quality) = lower(v.want_quality)))
-      AND (ip.size IS NULL OR lower(ip.size) IN (lower(v.size_exact), lower(v.size_tier)))
+    -- each, the first listed whose quality fits. Looked up once per distinct request shape.
+    SELECT k.mid, k.effective, k.size_exact, k.size_tier, k.wq,
+        arg_min(ip.price, (CASE WHEN lower(ip.size) = lower(k.size_exact) THEN 0
+                                WHEN lower(ip.size) = lower(k.size_tier) THEN 1 ELSE 2 END) * 100000 + ip.ord) AS image_price
+    FROM ikey k JOIN cat_image_price ip ON ip.mid = k.mid AND ip.effective = k.effective
+    WHERE (ip.quality IS NULL OR (k.wq <> chr(0) AND lower(ip.quality) = lower(k.wq)))
+      AND (ip.size IS NULL OR lower(ip.size) IN (lower(k.size_exact), lower(k.size_tier)))
     GROUP BY ALL
 ), tok AS (
-    SELECT v.rid, v.mid, v.own,
-        arg_min(it.tokens, CASE WHEN lower(it.size) = lower(v.size_exact) THEN 0 ELSE 1 END) AS per_image
-    FROM v JOIN cat_image_tokens it ON it.mid = v.mid AND it.effective = v.effective
-    WHERE lower(it.size) IN (lower(v.size_exact), lower(v.size_tier))
+    SELECT k.mid, k.effective, k.size_exact, k.size_tier,
+        arg_min(it.tokens, CASE WHEN lower(it.size) = lower(k.size_exact) THEN 0 ELSE 1 END) AS per_image
+    FROM (SELECT DISTINCT mid, effective, size_exact, size_tier FROM ikey) k
+    JOIN cat_image_tokens it ON it.mid = k.mid AND it.effective = k.effective
+    WHERE lower(it.size) IN (lower(k.size_exact), lower(k.size_tier))
     GROUP BY ALL
 ), u AS (
-    SELECT v.*, img.price AS image_price, tok.per_image,
+    SELECT v.*, img.image_price, tok.per_image,
         (v.m_kind = 'image' AND v.has_images) AS per_image_model,
         (v.m_kind = 'image' AND v.images > 0 AND (NOT v.own OR v.t_out = 0)) AS counts_image_tokens
-    FROM v LEFT JOIN img USING (rid, mid, own) LEFT JOIN tok USING (rid, mid, own)
+    FROM v
+    LEFT JOIN img ON img.mid = v.mid AND img.effective = v.effective AND img.size_exact = v.size_exact
+        AND img.size_tier = v.size_tier AND img.wq = coalesce(v.want_quality, chr(0))
+    LEFT JOIN tok ON tok.mid = v.mid AND tok.effective = v.effective AND tok.size_exact = v.size_exact
+        AND tok.size_tier = v.size_tier
 ), w AS (
     SELECT u.*,
         CASE WHEN counts_image_tokens THEN per_image * images ELSE t_out END AS e_out,
@@ -338,21 +342,20 @@ WITH v AS (
         END AS variable
     FROM w
 )
+, tiers AS (
+    SELECT *,
+        CASE WHEN batch_discount IS NOT NULL
+             THEN CAST(variable * (1 - batch_discount) AS DECIMAL(38, 18)) + extras_cost END AS batch_cost,
+        variable + extras_cost AS standard_cost
+    FROM base
+)
 SELECT rid, mid, own, ord, provider, m_kind,
-    variable + extras_cost AS standard,
-    CASE WHEN batch_discount IS NOT NULL
-         THEN CAST(variable * (1 - batch_discount) AS DECIMAL(38, 18)) + extras_cost END AS batch,
     -- At the record's own tier; another model without that tier is priced at its standard one.
-    CASE WHEN rec_batch THEN
-        CASE WHEN batch_discount IS NOT NULL
-             THEN CAST(variable * (1 - batch_discount) AS DECIMAL(38, 18)) + extras_cost END
-        ELSE variable + extras_cost END AS at_tier,
-    CASE WHEN rec_batch AND NOT own AND batch_discount IS NULL THEN variable + extras_cost
-         WHEN rec_batch THEN
-        CASE WHEN batch_discount IS NOT NULL
-             THEN CAST(variable * (1 - batch_discount) AS DECIMAL(38, 18)) + extras_cost END
-        ELSE variable + extras_cost END AS at_tier_or_standard
-FROM base;
+    CASE WHEN rec_batch THEN batch_cost ELSE standard_cost END AS at_tier,
+    CASE WHEN NOT rec_batch THEN standard_cost
+         WHEN batch_discount IS NULL AND NOT own THEN standard_cost
+         ELSE batch_cost END AS at_tier_or_standard
+FROM tiers;
 
 -- What was paid: the log's billed cost, else the catalog price at the record's tier.
 CREATE OR REPLACE TEMP TABLE priced AS
@@ -363,61 +366,61 @@ FROM rec r
 LEFT JOIN cost c ON c.rid = r.rid AND c.mid = r.mid AND c.own
 LEFT JOIN cat_model m ON m.mid = r.mid;
 
--- Which records each scenario may change.
-CREATE OR REPLACE TEMP TABLE applies AS
-SELECT s.sidx, p.rid
-FROM scen s CROSS JOIN priced p
-WHERE p.mid IS NOT NULL
-  AND (NOT EXISTS (SELECT 1 FROM scen_key k WHERE k.sidx = s.sidx)
-       OR EXISTS (SELECT 1 FROM scen_key k WHERE k.sidx = s.sidx AND k.key = p.api_key))
-  AND (NOT EXISTS (SELECT 1 FROM scen_model k WHERE k.sidx = s.sidx)
-       OR EXISTS (SELECT 1 FROM scen_model k WHERE k.sidx = s.sidx AND k.mid = p.mid))
-  AND (NOT EXISTS (SELECT 1 FROM scen_hour k WHERE k.sidx = s.sidx)
-       OR EXISTS (SELECT 1 FROM scen_hour k WHERE k.sidx = s.sidx AND k.hour = p.hour));
+-- Which records each scenario may change: empty lists mean all.
+CREATE OR REPLACE TEMP TABLE scen_f AS
+SELECT s.*,
+    coalesce((SELECT list(k.key) FROM scen_key k WHERE k.sidx = s.sidx), []) AS keys,
+    coalesce((SELECT list(k.mid) FROM scen_model k WHERE k.sidx = s.sidx), []) AS models,
+    coalesce((SELECT list(k.hour) FROM scen_hour k WHERE k.sidx = s.sidx), []) AS hours,
+    coalesce((SELECT list(k.allow) FROM scen_allow k WHERE k.sidx = s.sidx), []) AS allow
+FROM scen s;
+CREATE OR REPLACE MACRO passes(s, p) AS
+    p.mid IS NOT NULL
+    AND (len(s.keys) = 0 OR coalesce(list_contains(s.keys, p.api_key), false))
+    AND (len(s.models) = 0 OR list_contains(s.models, p.mid))
+    AND (len(s.hours) = 0 OR list_contains(s.hours, p.hour));
 
 -- Batch: every component scales, so what was actually paid scales (extras do not).
 CREATE OR REPLACE TEMP TABLE sc_batch AS
-SELECT a.sidx, p.rid,
+SELECT s.sidx, p.rid,
     CAST((p.actual - p.extras_cost) * (1 - pv.batch_discount) AS DECIMAL(38, 18)) + p.extras_cost AS cost,
     'batch tier' AS via
-FROM applies a JOIN scen s ON s.sidx = a.sidx AND s.action = 'batch'
-JOIN priced p ON p.rid = a.rid
+FROM scen_f s JOIN priced p ON s.action = 'batch' AND NOT p.batch
 JOIN price_range pv ON pv.mid = p.mid AND p.day >= pv.valid_from AND p.day < pv.valid_to
-WHERE NOT p.batch AND pv.batch_discount IS NOT NULL;
+WHERE pv.batch_discount IS NOT NULL AND passes(s, p);
 
 CREATE OR REPLACE TEMP TABLE sc_sub AS
-SELECT a.sidx, p.rid, c.at_tier_or_standard AS cost, ss.to_mid AS via
-FROM applies a JOIN scen s ON s.sidx = a.sidx AND s.action = 'substitute'
-JOIN priced p ON p.rid = a.rid
-JOIN scen_sub ss ON ss.sidx = a.sidx AND ss.from_mid = p.mid
+SELECT s.sidx, p.rid, c.at_tier_or_standard AS cost, ss.to_mid AS via
+FROM scen_f s JOIN scen_sub ss ON ss.sidx = s.sidx
+JOIN priced p ON p.mid = ss.from_mid
 JOIN cost c ON c.rid = p.rid AND c.mid = ss.to_mid AND NOT c.own
-WHERE c.at_tier_or_standard IS NOT NULL;
+WHERE c.at_tier_or_standard IS NOT NULL AND passes(s, p);
 
 -- Cheapest: the first model in catalog order whose price is strictly below what was paid and
 -- below every model before it.
 CREATE OR REPLACE TEMP TABLE sc_cheap AS
-SELECT a.sidx, p.rid, arg_min(c.at_tier_or_standard, [c.at_tier_or_standard, CAST(c.ord AS DECIMAL(38, 18))]) AS cost,
+SELECT s.sidx, p.rid,
+    arg_min(c.at_tier_or_standard, [c.at_tier_or_standard, CAST(c.ord AS DECIMAL(38, 18))]) AS cost,
     arg_min(c.mid, [c.at_tier_or_standard, CAST(c.ord AS DECIMAL(38, 18))]) AS via
-FROM applies a JOIN scen s ON s.sidx = a.sidx AND s.action = 'cheapest'
-JOIN priced p ON p.rid = a.rid
+FROM scen_f s JOIN priced p ON s.action = 'cheapest'
 JOIN cost c ON c.rid = p.rid AND NOT c.own AND c.m_kind = p.kind
 WHERE c.at_tier_or_standard IS NOT NULL AND c.at_tier_or_standard < p.actual
-  AND (NOT EXISTS (SELECT 1 FROM scen_allow al WHERE al.sidx = a.sidx)
-       OR EXISTS (SELECT 1 FROM scen_allow al WHERE al.sidx = a.sidx AND al.allow IN (c.mid, c.provider)))
-GROUP BY a.sidx, p.rid;
+  AND (len(s.allow) = 0 OR list_contains(s.allow, c.mid) OR list_contains(s.allow, c.provider))
+  AND passes(s, p)
+GROUP BY s.sidx, p.rid;
 
 -- Subscriptions: day by day in time order, usage up to the daily quota is covered by the fee;
 -- the rest stays at pay-as-you-go prices. A failed or rejected image request takes one unit.
 CREATE OR REPLACE TEMP TABLE sc_plan AS
 WITH u AS (
-    SELECT a.sidx, p.rid, p.day, p.t, p.id, p.filename, p.actual, p.extras_cost, pl.pid, pl.daily_quota,
+    SELECT s.sidx, p.rid, p.day, p.t, p.id, p.filename, p.actual, p.extras_cost, pl.pid, pl.daily_quota,
         CASE WHEN pl.unit = 'requests' THEN 1
              WHEN p.kind = 'image' THEN greatest(p.images, CASE WHEN p.status <> 'ok' THEN 1 ELSE 0 END)
              ELSE 0 END AS units
-    FROM applies a JOIN scen s ON s.sidx = a.sidx AND s.action = 'subscription'
-    JOIN plan pl ON pl.pid = s.pid
+    FROM scen_f s JOIN plan pl ON s.action = 'subscription' AND pl.pid = s.pid
     JOIN plan_model pm ON pm.pid = pl.pid
-    JOIN priced p ON p.rid = a.rid AND p.mid = pm.mid
+    JOIN priced p ON p.mid = pm.mid
+    WHERE passes(s, p)
 ), q AS (
     SELECT *,
         coalesce(sum(units) OVER (PARTITION BY sidx, day ORDER BY t, id, filename
@@ -437,26 +440,44 @@ SELECT sidx, rid,
     CASE WHEN covered > 0 THEN pid || ' quota' ELSE '' END AS via
 FROM c;
 
-CREATE OR REPLACE TEMP TABLE sc_all AS
-SELECT s.sidx, s.name AS scenario, p.rid, p.day, coalesce(m.mid, '(unknown)') AS model, p.actual,
-    coalesce(b.cost, su.cost, ch.cost, pl.cost, p.actual) AS cost,
-    CASE WHEN pl.rid IS NOT NULL AND pl.cost IS NULL THEN true ELSE false END AS inexact,
-    coalesce(b.via, su.via, ch.via, pl.via, '') AS via
-FROM scen s CROSS JOIN priced p
-LEFT JOIN cat_model m ON m.mid = p.mid
-LEFT JOIN sc_batch b ON b.sidx = s.sidx AND b.rid = p.rid
-LEFT JOIN sc_sub su ON su.sidx = s.sidx AND su.rid = p.rid
-LEFT JOIN sc_cheap ch ON ch.sidx = s.sidx AND ch.rid = p.rid
-LEFT JOIN sc_plan pl ON pl.sidx = s.sidx AND pl.rid = p.rid;
+-- The records a scenario re-priced (or looked at, for plans); every other record keeps its
+-- actual cost under the scenario.
+CREATE OR REPLACE TEMP TABLE sc_over AS
+SELECT o.sidx, o.rid, o.cost, o.via, p.day, coalesce(p.mid, '(unknown)') AS model, p.actual
+FROM (SELECT sidx, rid, cost, via FROM sc_batch
+      UNION ALL SELECT sidx, rid, cost, via FROM sc_sub
+      UNION ALL SELECT sidx, rid, cost, via FROM sc_cheap
+      UNION ALL SELECT sidx, rid, cost, via FROM sc_plan) o
+JOIN priced p USING (rid);
 
 CREATE OR REPLACE TEMP TABLE sav AS
-SELECT sidx, scenario, day, model, via, count(*) AS records, sum(actual) AS actual, sum(cost) AS cost,
-    bool_or(inexact) AS inexact
-FROM sc_all GROUP BY ALL;
+WITH base AS (
+    SELECT day, coalesce(mid, '(unknown)') AS model, count(*) AS records, sum(actual) AS actual
+    FROM priced GROUP BY ALL
+), over_g AS (
+    SELECT sidx, day, model, via, count(*) AS records, sum(actual) AS actual, sum(cost) AS cost,
+        bool_or(cost IS NULL) AS inexact
+    FROM sc_over GROUP BY ALL
+), over_dm AS (
+    SELECT sidx, day, model, count(*) AS records, sum(actual) AS actual FROM sc_over GROUP BY ALL
+), rest AS (
+    SELECT s.sidx, b.day, b.model, '' AS via,
+        b.records - coalesce(o.records, 0) AS records,
+        b.actual - coalesce(o.actual, 0) AS actual,
+        b.actual - coalesce(o.actual, 0) AS cost,
+        false AS inexact
+    FROM scen s CROSS JOIN base b
+    LEFT JOIN over_dm o ON o.sidx = s.sidx AND o.day = b.day AND o.model = b.model
+)
+SELECT g.sidx, s.name AS scenario, g.day, g.model, g.via, sum(g.records) AS records,
+    sum(g.actual) AS actual, sum(g.cost) AS cost, bool_or(g.inexact) AS inexact
+FROM (SELECT * FROM rest WHERE records > 0 UNION ALL BY NAME SELECT * FROM over_g) g
+JOIN scen s USING (sidx)
+GROUP BY g.sidx, s.name, g.day, g.model, g.via;
 
 CREATE OR REPLACE TEMP TABLE totals AS
 SELECT sidx, scenario, sum(cost) AS variable, bool_or(inexact) AS inexact
-FROM sc_all GROUP BY ALL;
+FROM sav GROUP BY ALL;
 
 -- Plan fees: fee x days / days-in-month for each month of the period (first to last record day).
 CREATE OR REPLACE TEMP TABLE period_day AS
