@@ -84,6 +84,8 @@ SCEN=$ROOT/benches/e2e-scenarios.toml
 rm -rf "$E2E_DIR/reprice-out"
 
 say "== envelope log: $ENV ($ENV_BYTES bytes), 20 scenarios; $(nproc) cores"
+# The machine may be shared: the load says how far the figures can be trusted.
+say "  load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 measure reprice-run "$BIN" run "$ENV" --scenarios "$SCEN" --out "$E2E_DIR/reprice-out" --quiet
 R_WALL=$WALL R_RSS=$RSS_MB
 N=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['input']['records'])" "$E2E_DIR/reprice-out/summary.json")
@@ -118,6 +120,7 @@ mkdir -p "$E2E_DIR/home"
 
 say ""
 say "== Claude Code logs: $E2E_DIR/claude ($CC_BYTES bytes)"
+say "  load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 measure reprice-cc "$BIN" run "$E2E_DIR/claude/projects" --out "$E2E_DIR/cc-out" --quiet
 RC_WALL=$WALL RC_RSS=$RSS_MB
 NC=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['input']['records'])" "$E2E_DIR/cc-out/summary.json")

