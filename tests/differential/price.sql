@@ -94,6 +94,10 @@ SELECT
     filename
 FROM batch_raw;
 
+-- Raw lines are no longer needed; dropping them keeps peak memory down on large logs.
+DROP TABLE env_raw;
+DROP TABLE batch_raw;
+
 -- What the response body says (shared by both sources).
 CREATE OR REPLACE TEMP TABLE body AS
 SELECT *,
@@ -196,6 +200,9 @@ SELECT
     CASE WHEN grounded OR search_tool THEN 1 ELSE 0 END AS x_grounding,
     coalesce(jmoney(rs, '$.cost'), CASE WHEN has_usage THEN jmoney(rs, '$.usage.cost') END) AS billed
 FROM s2;
+
+DROP TABLE body;
+DROP TABLE draft;
 
 -- NanoGPT's web-search suffixes come off the model name; then one record per id, the first in
 -- (time, id, file) order; lines without an id are all kept.
