@@ -99,6 +99,9 @@ pub struct RunArgs {
     /// CSV column mapping (TOML), tried before the built-in ones. Repeatable.
     #[arg(long = "csv-map", value_name = "FILE")]
     pub csv_map: Vec<PathBuf>,
+    /// Also write focus.csv: the bill in FinOps FOCUS 1.2 columns, plus what-if plan rows.
+    #[arg(long)]
+    pub focus: bool,
 }
 
 #[derive(Args, Debug)]

@@ -199,6 +199,9 @@ pub fn run(args: &RunArgs) -> Result<i32, RunError> {
         for w in report::writers() {
             w.write(&input, dir)?;
         }
+        if args.focus {
+            report::Writer::write(&report::focus::FocusCsv, &input, dir)?;
+        }
         std::fs::write(dir.join("run.json"), &manifest)
     })?;
     if let Some(dir) = &args.state {

@@ -2,12 +2,14 @@
 //! priced records with exact decimals. Report writers only format what this produces.
 
 mod budget;
+mod focus_rows;
 mod plans;
 mod reconcile;
 mod tables;
 mod waste;
 
 pub use budget::{BudgetReport, DayOverCap, MonthOverBudget};
+pub use focus_rows::{Commitment, FocusCharge, FocusRow, FocusUnit, focus_rows};
 pub use plans::{BreakEven, UnusedQuota, WeekdayQuota};
 pub use reconcile::{BalanceGap, Reconciliation};
 pub use tables::{DayRow, KeyRow, ModelRow, SavingsRow};

@@ -2,6 +2,8 @@
 //! compute figures; they only format what `analyze` produced.
 
 mod csv_tables;
+pub mod focus;
+mod html;
 mod markdown;
 mod parquet;
 mod quarantine;
@@ -38,6 +40,7 @@ pub fn writers() -> Vec<Box<dyn Writer>> {
         Box::new(summary::SummaryJson),
         Box::new(csv_tables::CsvTables),
         Box::new(markdown::Markdown),
+        Box::new(html::Html),
         Box::new(parquet::RecordsParquet),
         Box::new(quarantine::QuarantineJsonl),
     ]
