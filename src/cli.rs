@@ -37,9 +37,10 @@ pub enum Command {
     Catalog {
         #[command(subcommand)]
         command: CatalogCommand,
-        /// A catalog file instead of the built-in one (TOML, or LiteLLM price JSON).
+        /// A catalog file instead of the built-in one (TOML, or LiteLLM price JSON); repeat it
+        /// to lay TOML overrides on top.
         #[arg(long, global = true, value_name = "FILE")]
-        catalog: Option<PathBuf>,
+        catalog: Vec<PathBuf>,
     },
     /// Write the JSON Schemas of every input, config and output file.
     Schema {
@@ -51,6 +52,9 @@ pub enum Command {
 }
 
 pub const RUN_EXAMPLES: &str = "\
+Exit codes: 0 ok, 1 usage/config, 2 input unreadable, 3 lines quarantined, 4 budget or cap
+exceeded, 5 reports not written, 6 state locked (see `reprice --help`).
+
 Examples:
   reprice run                                   # the shipped sample_logs -> reports/
   reprice run /var/exports/2026-03 --out /srv/cost/2026-03 --tz Europe/Berlin
@@ -66,9 +70,11 @@ pub struct RunArgs {
     /// Where the reports go; replaced as a whole when the run succeeds.
     #[arg(long, default_value = "reports", value_name = "DIR")]
     pub out: PathBuf,
-    /// Price catalog (TOML, or LiteLLM's model_prices_and_context_window.json).
+    /// Price catalog (TOML, or LiteLLM's model_prices_and_context_window.json). Repeat it to
+    /// lay TOML overrides on top: later files replace prices of the same model and date and
+    /// add the rest. `builtin` names the embedded catalog (`--catalog builtin --catalog mine.toml`).
     #[arg(long, value_name = "FILE")]
-    pub catalog: Option<PathBuf>,
+    pub catalog: Vec<PathBuf>,
     /// Scenarios file (TOML); default: the built-in set.
     #[arg(long, value_name = "FILE")]
     pub scenarios: Option<PathBuf>,

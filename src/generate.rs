@@ -56,7 +56,7 @@ fn ts(t: i64) -> String {
 }
 
 /// One envelope line: a mix of providers, sizes, statuses and keys.
-fn envelope(rng: &mut Rng, i: u64, t: i64, balances: &mut [i64; 4]) -> Value {
+fn envelope(rng: &mut Rng, seed: u64, i: u64, t: i64, balances: &mut [i64; 4]) -> Value {
     let k = rng.below(4) as usize;
     let key = KEYS[k];
     let prompt = format!("{} #{}", rng.pick(&PROMPTS), i % 997);
@@ -142,7 +142,7 @@ fn envelope(rng: &mut Rng, i: u64, t: i64, balances: &mut [i64; 4]) -> Value {
     if let Some(m) = model {
         line["model"] = json!(m);
     }
-    line["id"] = json!(format!("req-{i:08x}"));
+    line["id"] = json!(format!("req-{seed:x}-{i:08x}"));
     line
 }
 
@@ -247,16 +247,18 @@ pub fn generate(w: &mut dyn Write, format: Format, records: u64, seed: u64) -> s
     let mut buf = Vec::new();
     for i in 0..records {
         let t = START + i as i64 * step + rng.below(step as u64) as i64;
+        // Ids carry the seed, so logs made with different seeds never share an id.
+        let uid = (seed << 40) ^ i;
         match format {
             Format::Envelope => {
-                let v = envelope(&mut rng, i, t, &mut balances);
+                let v = envelope(&mut rng, seed, i, t, &mut balances);
                 let retry = rng.chance(1) && v["status"] == json!(200);
                 serde_json::to_writer(&mut *w, &v)?;
                 w.write_all(b"\n")?;
                 if retry {
                     // The client sent the same request again a few seconds later.
                     let mut again = v.clone();
-                    again["id"] = json!(format!("req-{i:08x}-r"));
+                    again["id"] = json!(format!("req-{seed:x}-{i:08x}-r"));
                     again["attempt"] = json!(2);
                     again["timestamp"] = json!(ts(t + 5));
                     if let Some(obj) = again["response"].as_object_mut() {
@@ -274,18 +276,18 @@ pub fn generate(w: &mut dyn Write, format: Format, records: u64, seed: u64) -> s
                 }
             }
             Format::Batch => {
-                serde_json::to_writer(&mut *w, &batch(&mut rng, i, t))?;
+                serde_json::to_writer(&mut *w, &batch(&mut rng, uid, t))?;
                 w.write_all(b"\n")?;
             }
             Format::ClaudeCode => {
                 buf.clear();
-                claude_lines(&mut rng, i, t, &mut buf);
+                claude_lines(&mut rng, uid, t, &mut buf);
                 for v in &buf {
                     serde_json::to_writer(&mut *w, v)?;
                     w.write_all(b"\n")?;
                 }
             }
-            Format::Csv => w.write_all(csv_row(&mut rng, i, t).as_bytes())?,
+            Format::Csv => w.write_all(csv_row(&mut rng, uid, t).as_bytes())?,
         }
     }
     w.flush()

@@ -7,9 +7,7 @@ fn main() {
     let code = match cli.command {
         Command::Run(args) => reprice::run::run(&args),
         Command::Validate(args) => reprice::run::validate(&args),
-        Command::Catalog { command, catalog } => {
-            reprice::run::catalog(&command, catalog.as_deref())
-        }
+        Command::Catalog { command, catalog } => reprice::run::catalog(&command, &catalog),
         Command::Schema { out } => reprice::schema::write_all(&out).map(|_| exit::OK),
         Command::Gen(args) => reprice::generate::run(&args).map(|_| exit::OK),
     };

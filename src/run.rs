@@ -35,10 +35,11 @@ fn parse_day(s: &Option<String>, flag: &str) -> Result<Option<NaiveDate>, RunErr
         .transpose()
 }
 
-pub fn load_catalog(path: Option<&Path>) -> Result<Catalog, RunError> {
-    Ok(match path {
-        Some(p) => Catalog::load(p)?,
-        None => Catalog::builtin()?,
+pub fn load_catalog(paths: &[PathBuf]) -> Result<Catalog, RunError> {
+    Ok(if paths.is_empty() {
+        Catalog::builtin()?
+    } else {
+        Catalog::load_all(paths)?
     })
 }
 
@@ -52,7 +53,7 @@ fn mappings(files: &[PathBuf]) -> Result<Vec<CsvMapping>, RunError> {
 }
 
 pub fn config(args: &RunArgs) -> Result<Config, RunError> {
-    let catalog = load_catalog(args.catalog.as_deref())?;
+    let catalog = load_catalog(&args.catalog)?;
     let scenarios = match &args.scenarios {
         Some(p) => ScenarioSet::load(p, &catalog)?,
         None => ScenarioSet::builtin(&catalog)?,
@@ -93,6 +94,10 @@ pub struct Computed {
     pub repriced: reprice::Repriced,
     pub quarantine: Vec<Quarantined>,
     pub files: Vec<ingest::FileReport>,
+    /// Bytes parsed in this run (less than the inputs' size when --state reused earlier work).
+    pub parsed_bytes: u64,
+    /// Messages about this run only (not about the data), for stderr.
+    pub notices: Vec<String>,
 }
 
 pub fn compute(args: &RunArgs, cfg: &Config, progress: &Progress) -> Result<Computed, RunError> {
@@ -103,13 +108,21 @@ pub fn compute(args: &RunArgs, cfg: &Config, progress: &Progress) -> Result<Comp
         csv_mappings: &cfg.csv_mappings,
     };
     progress.start(&inputs);
-    let ing = match &args.state {
+    // What the ledger notices (a file changed since the last run) is said on stderr, not in
+    // the reports: they must be the same as a full run's.
+    let mut notices = Vec::new();
+    let (ing, parsed_bytes) = match &args.state {
         Some(dir) => {
-            state::ingest_incremental(dir, &inputs, &opts, &|n| progress.tick(n), &mut warnings)?
+            state::ingest_incremental(dir, &inputs, &opts, &|n| progress.tick(n), &mut notices)?
         }
-        None => ingest::ingest(&inputs, &opts, &|n| progress.tick(n))?,
+        None => {
+            let ing = ingest::ingest(&inputs, &opts, &|n| progress.tick(n))?;
+            let bytes = ing.files.iter().map(|f| f.bytes).sum();
+            (ing, bytes)
+        }
     };
     progress.finish();
+    state::failpoint("ingested");
     warnings.extend(ing.warnings.iter().cloned());
     let lines = ing.lines;
     let skipped = ing.skipped;
@@ -161,6 +174,8 @@ pub fn compute(args: &RunArgs, cfg: &Config, progress: &Progress) -> Result<Comp
         repriced,
         quarantine,
         files: ing.files,
+        parsed_bytes,
+        notices,
     })
 }
 
@@ -176,6 +191,9 @@ pub fn run(args: &RunArgs) -> Result<i32, RunError> {
     };
     let progress = Progress::new(args.quiet);
     let c = pool.install(|| compute(args, &cfg, &progress))?;
+    for n in &c.notices {
+        eprintln!("reprice: warning: {n}");
+    }
     let s = &c.analysis.summary;
     if args.strict && s.input.quarantined > 0 {
         for q in c.quarantine.iter().take(20) {
@@ -204,11 +222,16 @@ pub fn run(args: &RunArgs) -> Result<i32, RunError> {
         }
         std::fs::write(dir.join("run.json"), &manifest)
     })?;
+    state::failpoint("published");
     if let Some(dir) = &args.state {
         state::commit(dir)?;
     }
     if !args.quiet {
-        eprintln!("{}", final_line(s, &args.out));
+        for w in &s.warnings {
+            eprintln!("reprice: warning: {w}");
+        }
+        let total: u64 = c.files.iter().map(|f| f.bytes).sum();
+        eprintln!("{}", final_line(s, &args.out, c.parsed_bytes, total));
     }
     let mut code = exit::OK;
     if s.input.quarantined > 0 {
@@ -220,7 +243,7 @@ pub fn run(args: &RunArgs) -> Result<i32, RunError> {
     Ok(code)
 }
 
-fn final_line(s: &analyze::Summary, out: &Path) -> String {
+fn final_line(s: &analyze::Summary, out: &Path, parsed: u64, total: u64) -> String {
     let best = s
         .scenarios
         .iter()
@@ -229,7 +252,7 @@ fn final_line(s: &analyze::Summary, out: &Path) -> String {
         .map(|b| format!("; best: {} saves {}", b.name, b.savings.display(2)))
         .unwrap_or_default();
     format!(
-        "reprice: {} lines = {} records + {} duplicates + {} quarantined + {} skipped + {} out of period; billed {} {}{best}; reports in {}",
+        "reprice: {} lines = {} records + {} duplicates + {} quarantined + {} skipped + {} out of period; parsed {parsed} of {total} bytes; billed {} {}{best}; reports in {}",
         s.input.lines,
         s.input.records,
         s.input.duplicates,
@@ -280,8 +303,8 @@ pub fn validate(args: &ValidateArgs) -> Result<i32, RunError> {
     })
 }
 
-pub fn catalog(cmd: &CatalogCommand, path: Option<&Path>) -> Result<i32, RunError> {
-    let c = load_catalog(path)?;
+pub fn catalog(cmd: &CatalogCommand, paths: &[PathBuf]) -> Result<i32, RunError> {
+    let c = load_catalog(paths)?;
     let today = chrono::Utc::now().date_naive();
     match cmd {
         CatalogCommand::List => print!("{}", crate::catalog::render_list(&c, today)),

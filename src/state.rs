@@ -107,10 +107,12 @@ pub fn publish(
             format!("writing reports failed: {e}; the previous reports are unchanged"),
         ));
     }
+    failpoint("written");
     let had_old = out.exists();
     if had_old {
         std::fs::rename(out, &old).map_err(|e| out_err(out, e))?;
     }
+    failpoint("swapping");
     if let Err(e) = std::fs::rename(&tmp, out) {
         if had_old {
             let _ = std::fs::rename(&old, out);
@@ -185,7 +187,7 @@ pub fn ingest_incremental(
     opts: &Options<'_>,
     tick: &(dyn Fn(u64) + Sync),
     warnings: &mut Vec<String>,
-) -> Result<Ingested, RunError> {
+) -> Result<(Ingested, u64), RunError> {
     let ledger = load_ledger(dir, warnings);
     type One = (
         FileReport,
@@ -193,6 +195,7 @@ pub fn ingest_incremental(
         Vec<Quarantined>,
         Option<(String, Entry)>,
         Option<String>,
+        u64,
     );
     let per_file: Vec<Result<One, RunError>> = inputs
         .par_iter()
@@ -215,8 +218,10 @@ pub fn ingest_incremental(
             let is_csv = ingest::detect::file_kind(&bytes[..bytes.len().min(65536)])
                 == ingest::detect::FileKind::Csv
                 || opts.format == Some(ingest::Format::Csv);
+            let mut parsed = bytes.len() as u64;
             let (report, records, quarantine) = match prior {
                 Some(e) if !is_csv && matches!(input, Input::File { .. }) => {
+                    parsed = bytes.len() as u64 - e.offset;
                     let (mut rep, mut recs, mut quar) =
                         ingest::parse_bytes_from(&key, &bytes, e.offset, e.lines, opts);
                     rep.lines += e.lines;
@@ -257,7 +262,7 @@ pub fn ingest_incremental(
                     },
                 )
             });
-            Ok((report, records, quarantine, entry, warning))
+            Ok((report, records, quarantine, entry, warning, parsed))
         })
         .collect();
     let mut out = Ingested::default();
@@ -265,8 +270,10 @@ pub fn ingest_incremental(
         version: LEDGER_VERSION,
         files: BTreeMap::new(),
     };
+    let mut parsed_bytes = 0;
     for r in per_file {
-        let (report, records, quarantine, entry, warning) = r?;
+        let (report, records, quarantine, entry, warning, parsed) = r?;
+        parsed_bytes += parsed;
         out.lines += report.lines;
         out.skipped += report.skipped;
         out.files.push(report);
@@ -279,10 +286,11 @@ pub fn ingest_incremental(
             warnings.push(w);
         }
     }
+    std::fs::create_dir_all(dir).map_err(|e| out_err(dir, e))?;
     let staged = dir.join(LEDGER_NEXT);
     let text = serde_json::to_vec(&next).map_err(|e| out_err(&staged, e))?;
     write_synced(&staged, &text)?;
-    Ok(out)
+    Ok((out, parsed_bytes))
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
@@ -291,6 +299,25 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
     f.write_all(bytes)
         .and_then(|_| f.sync_all())
         .map_err(|e| out_err(path, e))
+}
+
+/// Crash points for tests: with `REPRICE_FAILPOINT=<name>` the process aborts right there, as
+/// a power cut or `kill -9` would, without unwinding or cleaning up. `pause:<name>` sleeps
+/// there for `REPRICE_FAILPOINT_PAUSE_MS` (default 3000) instead, so a test can act meanwhile.
+pub fn failpoint(name: &str) {
+    let Ok(v) = std::env::var("REPRICE_FAILPOINT") else {
+        return;
+    };
+    if v == name {
+        std::process::abort();
+    }
+    if v.strip_prefix("pause:") == Some(name) {
+        let ms = std::env::var("REPRICE_FAILPOINT_PAUSE_MS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(3000);
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
 }
 
 /// Makes the staged ledger current; called only after the reports are published.
@@ -311,7 +338,8 @@ struct Manifest<'a> {
     time_zone: &'a str,
     since: Option<chrono::NaiveDate>,
     until: Option<chrono::NaiveDate>,
-    catalog: Origin,
+    /// The catalog files in the order they were laid on each other.
+    catalog: Vec<Origin>,
     scenarios: Origin,
     inputs: &'a [FileReport],
     counts: &'a crate::analyze::InputCounts,
@@ -321,6 +349,13 @@ struct Manifest<'a> {
 struct Origin {
     source: String,
     sha256: String,
+}
+
+fn origins(paths: &[PathBuf], builtin: &str) -> Vec<Origin> {
+    if paths.is_empty() {
+        return vec![origin(None, builtin)];
+    }
+    paths.iter().map(|p| origin(Some(p), builtin)).collect()
 }
 
 fn origin(path: Option<&Path>, builtin: &str) -> Origin {
@@ -347,7 +382,7 @@ pub fn manifest(args: &crate::cli::RunArgs, cfg: &Config, c: &Computed) -> Strin
         time_zone: &cfg.tz_name,
         since: cfg.since,
         until: cfg.until,
-        catalog: origin(args.catalog.as_deref(), crate::catalog::DEFAULT_TOML),
+        catalog: origins(&args.catalog, crate::catalog::DEFAULT_TOML),
         scenarios: origin(args.scenarios.as_deref(), crate::scenario::BUILTIN_TOML),
         inputs: &c.files,
         counts: &c.analysis.summary.input,

@@ -48,7 +48,19 @@ pub struct Summary {
     pub unknown_models: Vec<NamedCount>,
     /// Records of known models the catalog could not price, by model and reason.
     pub unpriced: Vec<Unpriced>,
+    /// Catalog prices that changed within the logs' dates: records on each side were priced
+    /// at the version in force on their own day.
+    pub price_changes: Vec<PriceChange>,
     pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+pub struct PriceChange {
+    pub model: String,
+    pub effective: NaiveDate,
+    pub source: String,
+    pub records_before: u64,
+    pub records_from: u64,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
@@ -109,6 +121,8 @@ pub struct ScenarioSummary {
     /// savings / actual.cost as a decimal share (0.31 = 31%), 6 places.
     pub savings_pct: Option<String>,
     pub records_changed: u64,
+    /// What the records this scenario changed actually cost.
+    pub changed_actual_cost: Money,
     pub not_applied: Vec<NotAppliedRow>,
 }
 
@@ -207,6 +221,12 @@ pub fn analyze(records: &[UsageRecord], rp: &Repriced, cx: Context<'_>) -> Analy
             savings,
             savings_pct: savings.share_of(actual_cost).map(|d| share_text(d, 6)),
             records_changed: rp.priced.iter().filter(|p| p.via[i].is_some()).count() as u64,
+            changed_actual_cost: rp
+                .priced
+                .iter()
+                .filter(|p| p.via[i].is_some())
+                .map(|p| p.actual)
+                .sum(),
             not_applied,
         });
     }
@@ -251,6 +271,7 @@ pub fn analyze(records: &[UsageRecord], rp: &Repriced, cx: Context<'_>) -> Analy
             .into_iter()
             .map(|(model, records)| NamedCount { model, records })
             .collect(),
+        price_changes: price_changes(records, rp, cx.catalog),
         unpriced: unpriced
             .into_iter()
             .map(|((model, reason), records)| Unpriced {
@@ -266,6 +287,34 @@ pub fn analyze(records: &[UsageRecord], rp: &Repriced, cx: Context<'_>) -> Analy
         by_day,
         savings: savings_rows,
     }
+}
+
+fn price_changes(records: &[UsageRecord], rp: &Repriced, catalog: &Catalog) -> Vec<PriceChange> {
+    let mut days: BTreeMap<usize, Vec<NaiveDate>> = BTreeMap::new();
+    for (r, p) in records.iter().zip(&rp.priced) {
+        if let Some(m) = p.model {
+            // Prices take effect on UTC days, as the re-pricing reads them.
+            days.entry(m).or_default().push(r.time.date_naive());
+        }
+    }
+    let mut out = Vec::new();
+    for (m, ds) in days {
+        let model = &catalog.models()[m];
+        for v in model.prices.iter().skip(1) {
+            let before = ds.iter().filter(|d| **d < v.effective).count() as u64;
+            let from = ds.len() as u64 - before;
+            if before > 0 && from > 0 {
+                out.push(PriceChange {
+                    model: model.id.clone(),
+                    effective: v.effective,
+                    source: v.source.clone(),
+                    records_before: before,
+                    records_from: from,
+                });
+            }
+        }
+    }
+    out
 }
 
 fn period(rp: &Repriced, since: Option<NaiveDate>, until: Option<NaiveDate>) -> Period {

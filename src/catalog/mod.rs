@@ -56,6 +56,33 @@ impl Catalog {
         }
     }
 
+    /// The first file is the base (TOML or LiteLLM JSON); each further TOML file is laid on top.
+    pub fn load_all(paths: &[std::path::PathBuf]) -> Result<Catalog, ConfigError> {
+        let Some((first, rest)) = paths.split_first() else {
+            return Catalog::builtin();
+        };
+        // "builtin" names the embedded catalog, so overrides can be laid on it.
+        let mut base = if first.as_os_str() == "builtin" {
+            Catalog::builtin()?
+        } else {
+            Catalog::load(first)?
+        };
+        for p in rest {
+            let origin = p.display().to_string();
+            let text = std::fs::read_to_string(p).map_err(|e| ConfigError::Read {
+                file: origin.clone(),
+                message: e.to_string(),
+            })?;
+            let overlay: CatalogFile = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                file: origin.clone(),
+                message: e.to_string(),
+            })?;
+            let merged = merge(base.file, overlay);
+            base = Catalog::new(merged, &format!("{} + {origin}", base.origin))?;
+        }
+        Ok(base)
+    }
+
     pub fn new(mut file: CatalogFile, origin: &str) -> Result<Catalog, ConfigError> {
         let bad = |message: String| ConfigError::Invalid {
             file: origin.to_string(),
@@ -165,6 +192,51 @@ impl Catalog {
         }
         best.map(|e| e.price_per_request)
     }
+}
+
+/// Lays `over` on `base`: a model, plan or extra with a known id is updated (prices of the same
+/// effective date replaced, others added; aliases joined), unknown ones are added.
+pub fn merge(mut base: CatalogFile, over: CatalogFile) -> CatalogFile {
+    for m in over.models {
+        match base.models.iter_mut().find(|b| b.id == m.id) {
+            None => base.models.push(m),
+            Some(b) => {
+                b.provider = m.provider;
+                b.kind = m.kind;
+                for a in m.aliases {
+                    if !b.aliases.contains(&a) {
+                        b.aliases.push(a);
+                    }
+                }
+                if m.default_quality.is_some() {
+                    b.default_quality = m.default_quality;
+                }
+                for p in m.prices {
+                    match b.prices.iter_mut().find(|x| x.effective == p.effective) {
+                        Some(x) => *x = p,
+                        None => b.prices.push(p),
+                    }
+                }
+            }
+        }
+    }
+    for p in over.plans {
+        match base.plans.iter_mut().find(|b| b.id == p.id) {
+            Some(b) => *b = p,
+            None => base.plans.push(p),
+        }
+    }
+    for e in over.extras {
+        match base
+            .extras
+            .iter_mut()
+            .find(|b| b.id == e.id && b.effective == e.effective)
+        {
+            Some(b) => *b = e,
+            None => base.extras.push(e),
+        }
+    }
+    base
 }
 
 fn check_price(id: &str, p: &PriceVersion) -> Result<(), String> {

@@ -39,8 +39,9 @@ pub struct ModelEntry {
     /// Quality assumed for per-image prices when a log does not say.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_quality: Option<String>,
-    /// Price versions; each applies from its effective date until the next one.
-    #[serde(rename = "price")]
+    /// Price versions; each applies from its effective date until the next one. An override
+    /// file may leave it out to change only aliases or the default quality.
+    #[serde(default, rename = "price")]
     pub prices: Vec<PriceVersion>,
 }
 

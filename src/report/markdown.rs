@@ -56,7 +56,11 @@ pub fn render(input: &ReportInput<'_>) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "# reprice report\n");
     let period = match (s.period.start, s.period.end) {
-        (Some(a), Some(b)) => format!("{a} to {b} ({} days, {})", s.period.days, s.time_zone),
+        (Some(a), Some(b)) => format!(
+            "{a} to {b} ({}, {})",
+            plural(u64::from(s.period.days), "day"),
+            s.time_zone
+        ),
         _ => "no records".to_string(),
     };
     let _ = writeln!(
@@ -108,10 +112,10 @@ pub fn render(input: &ReportInput<'_>) -> String {
         for sc in fees {
             let _ = writeln!(
                 o,
-                "Plan fee in **{}**: {} for the {} days of the period (the monthly fee prorated by day within each month).",
+                "Plan fee in **{}**: {} for the {} of the period (the monthly fee prorated by day within each month).",
                 cell(&sc.name),
                 dollars(sc.fixed_cost),
-                s.period.days
+                plural(u64::from(s.period.days), "day")
             );
         }
     }
@@ -375,6 +379,25 @@ pub fn render(input: &ReportInput<'_>) -> String {
             );
         }
     }
+    if !s.price_changes.is_empty() {
+        let _ = writeln!(o, "\n## Price changes in the period\n");
+        let _ = writeln!(
+            o,
+            "| model | new price from | records before | records from | source |"
+        );
+        let _ = writeln!(o, "|---|---|---:|---:|---|");
+        for c in &s.price_changes {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} | {} |",
+                cell(&c.model),
+                c.effective,
+                c.records_before,
+                c.records_from,
+                cell(&c.source)
+            );
+        }
+    }
     if !s.warnings.is_empty() {
         let _ = writeln!(o, "\n## Warnings\n");
         for w in &s.warnings {
@@ -400,20 +423,19 @@ pub fn findings(s: &Summary) -> Vec<String> {
         .collect();
     best.sort_by(|a, b| b.savings.cmp(&a.savings).then_with(|| a.name.cmp(&b.name)));
     for sc in best.iter().take(3) {
+        let of_spend = sc
+            .changed_actual_cost
+            .share_of(s.actual.cost)
+            .map(|d| format!(", {} of spend", percent(&crate::money::share_text(d, 6))))
+            .unwrap_or_default();
+        let n = plural(sc.records_changed, "request");
         let what = match sc.kind.as_str() {
-            "batch" => format!(
-                "moving the {} requests that have a batch tier to it",
-                sc.records_changed
-            ),
-            "subscription" => format!("the {} plan", sc.name),
-            "cheapest" => format!(
-                "the cheapest catalog model for each of {} requests",
-                sc.records_changed
-            ),
-            _ => format!(
-                "scenario {} ({} requests re-priced)",
-                sc.name, sc.records_changed
-            ),
+            "batch" => format!("moving the {n} that have a batch tier{of_spend} to it"),
+            "subscription" => format!("the {} plan (covering {n}{of_spend})", cell(&sc.name)),
+            "cheapest" => {
+                format!("the cheapest catalog model of the same kind and size for {n}{of_spend}")
+            }
+            _ => format!("scenario {} ({n} re-priced{of_spend})", cell(&sc.name)),
         };
         out.push(format!(
             "{} would have saved {} ({}): {} instead of {}.",
@@ -479,8 +501,8 @@ pub fn findings(s: &Summary) -> Vec<String> {
     if !s.unknown_models.is_empty() {
         let n: u64 = s.unknown_models.iter().map(|u| u.records).sum();
         out.push(format!(
-            "{} records use models the catalog does not know ({}).",
-            n,
+            "{} use models the catalog does not know ({}).",
+            plural(n, "record"),
             s.unknown_models
                 .iter()
                 .map(|u| cell(&u.model))
@@ -498,6 +520,15 @@ pub fn findings(s: &Summary) -> Vec<String> {
         out.push("The latest day went over a budget cap.".to_string());
     }
     out
+}
+
+/// "1 request", "2 requests".
+pub fn plural(n: u64, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
 
 fn capitalize(s: &str) -> String {

@@ -1,0 +1,494 @@
+//! Unattended runs: incremental state, idempotence, atomic publishing, the lock, exit codes,
+//! time windows and cron-friendly output.
+
+mod common;
+use common::*;
+use std::path::Path;
+use std::process::Stdio;
+
+/// Every file of two report folders, byte for byte.
+fn assert_same_reports(a: &Path, b: &Path) {
+    let names = |d: &Path| {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .expect("read_dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(a), names(b));
+    for n in names(a) {
+        let x = std::fs::read(a.join(&n)).expect("read");
+        let y = std::fs::read(b.join(&n)).expect("read");
+        assert!(
+            x == y,
+            "{n} differs between {} and {}",
+            a.display(),
+            b.display()
+        );
+    }
+}
+
+fn gen_lines(records: u64, seed: u64) -> Vec<u8> {
+    let o = bin()
+        .args([
+            "gen",
+            "--records",
+            &records.to_string(),
+            "--seed",
+            &seed.to_string(),
+            "--format",
+            "envelope",
+        ])
+        .output()
+        .expect("gen");
+    assert!(o.status.success());
+    o.stdout
+}
+
+fn cut_at_line(bytes: &[u8], lines: usize) -> (Vec<u8>, Vec<u8>) {
+    let mut pos = 0;
+    for _ in 0..lines {
+        pos += bytes[pos..]
+            .iter()
+            .position(|b| *b == b'\n')
+            .expect("enough lines")
+            + 1;
+    }
+    (bytes[..pos].to_vec(), bytes[pos..].to_vec())
+}
+
+#[test]
+fn nightly_runs_read_only_new_bytes_and_match_a_full_run() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let logs = d.path().join("logs");
+    std::fs::create_dir(&logs).expect("mkdir");
+    let state = d.path().join("state");
+    let all = gen_lines(300, 11);
+    let (first, rest) = cut_at_line(&all, 200);
+    // Night 1: the first 200 lines, the last of them still being written (no newline yet).
+    let (settled, partial) = cut_at_line(&first, 199);
+    let mut night1 = settled.clone();
+    night1.extend_from_slice(&partial[..partial.len() - 1]);
+    std::fs::write(logs.join("a.jsonl"), &night1).expect("write");
+    std::fs::copy(fixture("formats/nanogpt.jsonl"), logs.join("n.jsonl")).expect("copy");
+    let logs_s = logs.to_str().expect("path");
+    let st = state.to_str().expect("path");
+    let r1 = run_to(&d.path().join("r1"), &[logs_s, "--state", st]);
+    assert!(r1.code == 0 || r1.code == 3, "{}", r1.stderr);
+
+    // Night 2: the line is completed, 100 more lines arrive, and a new file.
+    let mut night2 = first.clone();
+    night2.extend_from_slice(&rest);
+    std::fs::write(logs.join("a.jsonl"), &night2).expect("write");
+    std::fs::copy(fixture("formats/anthropic.jsonl"), logs.join("b.jsonl")).expect("copy");
+    let r2 = run_to(&d.path().join("r2"), &[logs_s, "--state", st]);
+    assert_eq!(r2.code, 0, "{}", r2.stderr);
+    let total: u64 = ["a.jsonl", "b.jsonl", "n.jsonl"]
+        .iter()
+        .map(|f| std::fs::metadata(logs.join(f)).expect("meta").len())
+        .sum();
+    let parsed = (night2.len() - settled.len()) as u64
+        + std::fs::metadata(logs.join("b.jsonl")).expect("meta").len();
+    assert!(
+        r2.stderr
+            .contains(&format!("parsed {parsed} of {total} bytes")),
+        "{}",
+        r2.stderr
+    );
+
+    let full = run_to(&d.path().join("full"), &[logs_s]);
+    assert_eq!(full.code, 0);
+    assert_same_reports(&d.path().join("r2"), &d.path().join("full"));
+
+    // Night 3: nothing new. Nothing is parsed, nothing changes, nothing is counted twice.
+    let r3 = run_to(&d.path().join("r3"), &[logs_s, "--state", st]);
+    assert!(
+        r3.stderr.contains(&format!("parsed 0 of {total} bytes")),
+        "{}",
+        r3.stderr
+    );
+    assert_same_reports(&d.path().join("r3"), &d.path().join("full"));
+}
+
+#[test]
+fn changed_or_truncated_files_are_read_again_with_a_warning() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let log = d.path().join("a.jsonl");
+    let bytes = gen_lines(50, 3);
+    std::fs::write(&log, &bytes).expect("write");
+    let st = d.path().join("state");
+    let args = |out: &str| {
+        vec![
+            log.to_str().expect("p").to_string(),
+            "--state".into(),
+            st.to_str().expect("p").into(),
+            "--out".into(),
+            d.path().join(out).to_str().expect("p").into(),
+        ]
+    };
+    let o = bin().arg("run").args(args("r1")).output().expect("run");
+    assert_eq!(o.status.code(), Some(0));
+    // Truncated to its first 20 lines.
+    let (head, _) = cut_at_line(&bytes, 20);
+    std::fs::write(&log, &head).expect("write");
+    let o = bin().arg("run").args(args("r2")).output().expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("a.jsonl: changed or truncated since the last run; read again in full"),
+        "{err}"
+    );
+    let full = run_to(
+        &d.path().join("full"),
+        &[log.to_str().expect("p"), "--quiet"],
+    );
+    assert_eq!(full.code, 0);
+    assert_same_reports(&d.path().join("r2"), &d.path().join("full"));
+}
+
+#[test]
+fn duplicates_across_files_and_runs_count_once_and_conflicts_are_reported() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let logs = d.path().join("logs");
+    std::fs::create_dir(&logs).expect("mkdir");
+    std::fs::copy(fixture("formats/nanogpt.jsonl"), logs.join("day1.jsonl")).expect("copy");
+    let st = d.path().join("state");
+    let r1 = run_to(
+        &d.path().join("r1"),
+        &[
+            logs.to_str().expect("p"),
+            "--state",
+            st.to_str().expect("p"),
+            "--quiet",
+        ],
+    );
+    assert_eq!(r1.code, 0);
+    // The next export repeats n-1 unchanged and n-2 with a different cost.
+    let text = std::fs::read_to_string(fixture("formats/nanogpt.jsonl")).expect("read");
+    std::fs::write(
+        logs.join("day2.jsonl"),
+        text.replace("\"cost\":\"0.0133\"", "\"cost\":\"0.0150\""),
+    )
+    .expect("write");
+    let r2 = run_to(
+        &d.path().join("r2"),
+        &[
+            logs.to_str().expect("p"),
+            "--state",
+            st.to_str().expect("p"),
+            "--quiet",
+        ],
+    );
+    assert_eq!(r2.code, 3, "a conflict is quarantined");
+    let s = r2.summary();
+    assert_eq!(
+        (
+            u64_at(&s, "input.records"),
+            u64_at(&s, "input.duplicates"),
+            u64_at(&s, "input.conflicts")
+        ),
+        (2, 1, 1)
+    );
+    assert_eq!(str_at(&s, "actual.cost"), "0.0266");
+    let q = r2.file("quarantine.jsonl");
+    assert!(
+        q.contains("conflict: id n-2 has different usage than "),
+        "{q}"
+    );
+    assert_accounting(&s);
+}
+
+#[test]
+fn a_crash_at_any_point_leaves_previous_reports_and_state_and_the_rerun_recovers() {
+    for point in ["ingested", "written", "swapping", "published"] {
+        let d = tempfile::tempdir().expect("tempdir");
+        let logs = d.path().join("logs");
+        std::fs::create_dir(&logs).expect("mkdir");
+        std::fs::write(logs.join("a.jsonl"), gen_lines(100, 5)).expect("write");
+        let out = d.path().join("out");
+        let st = d.path().join("state");
+        let base = [
+            logs.to_str().expect("p"),
+            "--state",
+            st.to_str().expect("p"),
+            "--quiet",
+        ];
+        assert_eq!(run_to(&out, &base).code, 0);
+        let before = std::fs::read(out.join("summary.json")).expect("summary");
+        let ledger_before = std::fs::read(st.join("ledger.json")).expect("ledger");
+
+        std::fs::write(logs.join("b.jsonl"), gen_lines(60, 6)).expect("write");
+        let o = bin()
+            .arg("run")
+            .args(base)
+            .arg("--out")
+            .arg(&out)
+            .env("REPRICE_FAILPOINT", point)
+            .stderr(Stdio::null())
+            .output()
+            .expect("run");
+        assert!(!o.status.success(), "{point}: the process was aborted");
+        // The lock of the dead process is still there; the next run takes it over.
+        assert!(st.join("lock").exists(), "{point}");
+        assert_eq!(
+            std::fs::read(st.join("ledger.json")).expect("ledger"),
+            ledger_before,
+            "{point}: ledger untouched"
+        );
+        match point {
+            "published" => assert_ne!(std::fs::read(out.join("summary.json")).expect("s"), before),
+            // Between the two renames the folder is briefly absent; otherwise it is the old one.
+            "swapping" => assert!(
+                !out.exists() || std::fs::read(out.join("summary.json")).expect("s") == before
+            ),
+            _ => assert_eq!(
+                std::fs::read(out.join("summary.json")).expect("s"),
+                before,
+                "{point}"
+            ),
+        }
+        let rerun = run_to(
+            &out,
+            &[
+                logs.to_str().expect("p"),
+                "--state",
+                st.to_str().expect("p"),
+            ],
+        );
+        assert_eq!(rerun.code, 0, "{point}: {}", rerun.stderr);
+        assert!(
+            rerun.stderr.contains("taking over stale lock"),
+            "{point}: {}",
+            rerun.stderr
+        );
+        let full = run_to(
+            &d.path().join("full"),
+            &[logs.to_str().expect("p"), "--quiet"],
+        );
+        assert_eq!(full.code, 0);
+        assert_same_reports(&out, &d.path().join("full"));
+        assert!(!st.join("lock").exists());
+    }
+}
+
+#[test]
+fn sigkill_at_random_moments_never_leaves_half_written_reports() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let logs = d.path().join("logs");
+    std::fs::create_dir(&logs).expect("mkdir");
+    std::fs::write(logs.join("a.jsonl"), gen_lines(20_000, 9)).expect("write");
+    let out = d.path().join("out");
+    let st = d.path().join("state");
+    let args = [
+        logs.to_str().expect("p"),
+        "--state",
+        st.to_str().expect("p"),
+        "--quiet",
+    ];
+    let full = run_to(
+        &d.path().join("full"),
+        &[logs.to_str().expect("p"), "--quiet"],
+    );
+    assert_eq!(full.code, 0);
+    for delay_ms in [5u64, 40, 120, 300, 700] {
+        let mut child = bin()
+            .arg("run")
+            .args(args)
+            .arg("--out")
+            .arg(&out)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        if out.exists() {
+            // Whatever is published is complete: a summary that parses and all the files.
+            assert!(
+                out.join("summary.json").exists() && out.join("run.json").exists(),
+                "after {delay_ms} ms"
+            );
+            let _: serde_json::Value = serde_json::from_str(
+                &std::fs::read_to_string(out.join("summary.json")).expect("s"),
+            )
+            .expect("whole JSON");
+        }
+    }
+    let rerun = run_to(&out, &args);
+    assert_eq!(rerun.code, 0);
+    assert_same_reports(&out, &d.path().join("full"));
+}
+
+#[test]
+fn two_runs_at_once_the_second_stops_with_a_clear_message() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let log = fixture("formats/gemini.jsonl");
+    let st = d.path().join("state");
+    let mut first = bin()
+        .args([
+            "run",
+            log.to_str().expect("p"),
+            "--quiet",
+            "--state",
+            st.to_str().expect("p"),
+            "--out",
+        ])
+        .arg(d.path().join("a"))
+        .env("REPRICE_FAILPOINT", "pause:ingested")
+        .env("REPRICE_FAILPOINT_PAUSE_MS", "4000")
+        .spawn()
+        .expect("spawn");
+    let lock = st.join("lock");
+    for _ in 0..200 {
+        if lock.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let second = run_to(
+        &d.path().join("b"),
+        &[log.to_str().expect("p"), "--state", st.to_str().expect("p")],
+    );
+    assert_eq!(second.code, 6);
+    assert!(
+        second.stderr.contains(&format!(
+            "another run holds the lock {} (pid {})",
+            lock.display(),
+            first.id()
+        )),
+        "{}",
+        second.stderr
+    );
+    assert!(!d.path().join("b").exists(), "the second run wrote nothing");
+    assert_eq!(first.wait().expect("wait").code(), Some(0));
+    assert!(!lock.exists());
+}
+
+#[test]
+fn strict_fails_before_publishing_and_exit_codes_are_documented() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let log = d.path().join("x.jsonl");
+    let good = std::fs::read_to_string(fixture("formats/gemini.jsonl")).expect("read");
+    std::fs::write(&log, format!("{good}{{\"timestamp\": oops}}\n")).expect("write");
+    let lax = run_to(
+        &d.path().join("lax"),
+        &[log.to_str().expect("p"), "--quiet"],
+    );
+    assert_eq!(lax.code, 3);
+    let q = lax.file("quarantine.jsonl");
+    let entry: serde_json::Value =
+        serde_json::from_str(q.lines().next().expect("one line")).expect("json");
+    assert_eq!(entry["line"], 3);
+    assert_eq!(entry["byte"], good.len());
+    assert_eq!(entry["reason"], "invalid JSON at column 15: expected value");
+    assert_eq!(entry["raw"], "{\"timestamp\": oops}");
+
+    let strict = run_to(
+        &d.path().join("strict"),
+        &[log.to_str().expect("p"), "--strict"],
+    );
+    assert_eq!(strict.code, 3);
+    assert!(
+        strict
+            .stderr
+            .contains(":3: invalid JSON at column 15: expected value"),
+        "{}",
+        strict.stderr
+    );
+    assert!(!d.path().join("strict").exists(), "nothing published");
+
+    let bad_tz = run_to(
+        &d.path().join("tz"),
+        &[log.to_str().expect("p"), "--tz", "Mars/Olympus"],
+    );
+    assert_eq!(bad_tz.code, 1);
+    assert!(
+        bad_tz
+            .stderr
+            .contains("--tz Mars/Olympus: not an IANA time zone name")
+    );
+    assert!(!d.path().join("tz").exists());
+    let missing = run_to(&d.path().join("m"), &["/nonexistent/logs"]);
+    assert_eq!(missing.code, 2);
+    assert_eq!(
+        missing.stderr.trim(),
+        "reprice: /nonexistent/logs: no such file or directory"
+    );
+
+    let help = bin().args(["run", "--help"]).output().expect("help");
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("Exit codes: 0 ok, 1 usage/config, 2 input unreadable, 3 lines quarantined, 4 budget or cap"), "{help}");
+    let top = bin().arg("--help").output().expect("help");
+    assert!(
+        String::from_utf8_lossy(&top.stdout)
+            .contains("4  a budget or daily cap in the scenarios file was exceeded")
+    );
+}
+
+#[test]
+fn day_boundaries_count_each_record_once_and_naive_times_are_utc() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let log = d.path().join("t.jsonl");
+    // 23:00 UTC on March 9 is midnight in Berlin: the first instant of March 10 there.
+    let line = |ts: &str, id: &str| {
+        format!(
+            r#"{{"timestamp":"{ts}","request":{{"model":"gpt-5.1"}},"response":{{"id":"{id}","usage":{{"prompt_tokens":1000000,"completion_tokens":0}}}}}}"#
+        )
+    };
+    std::fs::write(
+        &log,
+        [
+            line("2026-03-09T22:59:59Z", "a"),
+            line("2026-03-09T23:00:00Z", "b"),
+            line("2026-03-10 12:00:00", "c"),
+        ]
+        .join("\n"),
+    )
+    .expect("write");
+    let l = log.to_str().expect("p");
+    let run = |name: &str, extra: &[&str]| {
+        let mut a = vec![l, "--tz", "Europe/Berlin", "--quiet"];
+        a.extend_from_slice(extra);
+        run_to(&d.path().join(name), &a).summary()
+    };
+    let before = run("before", &["--until", "2026-03-09"]);
+    let after = run("after", &["--since", "2026-03-10"]);
+    let all = run("all", &[]);
+    assert_eq!(u64_at(&before, "input.records"), 1);
+    assert_eq!(u64_at(&after, "input.records"), 2);
+    assert_eq!(u64_at(&all, "input.records"), 3);
+    // 1M input tokens of gpt-5.1 = $1.25 each.
+    assert_eq!(str_at(&before, "actual.cost"), "1.25");
+    assert_eq!(str_at(&after, "actual.cost"), "2.5");
+    assert_eq!(u64_at(&all, "input.assumed_utc"), 1);
+    assert_eq!(
+        str_at(&all, "warnings.0"),
+        "1 records had timestamps without an offset and were read as UTC"
+    );
+}
+
+#[test]
+fn cron_output_is_one_plain_line_and_quiet_is_silent() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let log = fixture("formats/gemini.jsonl");
+    let r = run_to(&d.path().join("r"), &[log.to_str().expect("p")]);
+    assert_eq!(r.code, 0);
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", r.stderr);
+    assert!(lines[0].starts_with("reprice: 2 lines = 2 records + 0 duplicates + 0 quarantined + 0 skipped + 0 out of period; parsed "));
+    assert!(
+        !r.stderr.contains('\u{1b}'),
+        "no colors or progress bar when not on a terminal"
+    );
+    assert!(r.stdout.is_empty());
+    let q = run_to(&d.path().join("q"), &[log.to_str().expect("p"), "--quiet"]);
+    assert!(q.stderr.is_empty() && q.stdout.is_empty());
+    let manifest: serde_json::Value = serde_json::from_str(&q.file("run.json")).expect("run.json");
+    assert_eq!(
+        manifest["inputs"][0]["sha256"].as_str().map(str::len),
+        Some(64)
+    );
+    assert_eq!(manifest["catalog"]["source"], "built-in");
+    assert_eq!(manifest["counts"]["records"], 2);
+    assert_eq!(manifest["reprice_version"], env!("CARGO_PKG_VERSION"));
+}
