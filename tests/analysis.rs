@@ -264,7 +264,7 @@ fn batch_scenarios_can_be_limited_to_keys_and_hours() {
     assert_eq!(str_at(b, "savings_pct"), "0.166667");
     let md = r.file("report.md");
     assert!(
-        md.contains("- Moving the 1 requests that have a batch tier to it would have saved $0.07 (16.7%): $0.34 instead of $0.40."),
+        md.contains("- Moving the 1 request with a batch tier (33.3% of spend) to it would have saved $0.07 (16.7%): $0.34 instead of $0.40."),
         "{md}"
     );
 }

@@ -423,19 +423,25 @@ pub fn findings(s: &Summary) -> Vec<String> {
         .collect();
     best.sort_by(|a, b| b.savings.cmp(&a.savings).then_with(|| a.name.cmp(&b.name)));
     for sc in best.iter().take(3) {
-        let of_spend = sc
+        let share = sc
             .changed_actual_cost
             .share_of(s.actual.cost)
-            .map(|d| format!(", {} of spend", percent(&crate::money::share_text(d, 6))))
+            .map(|d| percent(&crate::money::share_text(d, 6)))
             .unwrap_or_default();
         let n = plural(sc.records_changed, "request");
         let what = match sc.kind.as_str() {
-            "batch" => format!("moving the {n} that have a batch tier{of_spend} to it"),
-            "subscription" => format!("the {} plan (covering {n}{of_spend})", cell(&sc.name)),
-            "cheapest" => {
-                format!("the cheapest catalog model of the same kind and size for {n}{of_spend}")
-            }
-            _ => format!("scenario {} ({n} re-priced{of_spend})", cell(&sc.name)),
+            "batch" => format!("moving the {n} with a batch tier ({share} of spend) to it"),
+            "subscription" => format!(
+                "the {} plan (covering {n}, {share} of spend)",
+                cell(&sc.name)
+            ),
+            "cheapest" => format!(
+                "switching {n} ({share} of spend) to the cheapest catalog model of the same kind and size"
+            ),
+            _ => format!(
+                "scenario {} ({n} re-priced, {share} of spend)",
+                cell(&sc.name)
+            ),
         };
         out.push(format!(
             "{} would have saved {} ({}): {} instead of {}.",
