@@ -4,7 +4,7 @@
 use super::build::{LineCtx, finish};
 use super::detect::Probe;
 use super::fields::{count, string};
-use super::response::{Draft, parse_body};
+use super::response::{Draft, parse_body, require_object, require_usage};
 use crate::record::{Status, UsageRecord};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -23,7 +23,10 @@ struct BatchResponse<'a> {
 pub fn parse_batch(p: &Probe<'_>, ctx: &LineCtx) -> Result<UsageRecord, String> {
     let custom_id = string(p.custom_id).ok_or("field custom_id: not a string")?;
     let resp: BatchResponse = match p.response.filter(|r| r.get() != "null") {
-        Some(r) => serde_json::from_str(r.get()).map_err(|e| format!("field response: {e}"))?,
+        Some(r) => {
+            require_object(r, "response")?;
+            serde_json::from_str(r.get()).map_err(|e| format!("field response: {e}"))?
+        }
         None => BatchResponse::default(),
     };
     let mut d = match resp.body.filter(|b| b.get() != "null") {
@@ -49,5 +52,6 @@ pub fn parse_batch(p: &Probe<'_>, ctx: &LineCtx) -> Result<UsageRecord, String> 
         .or_else(|| string(p.id))
         .unwrap_or_default();
     d.id = Some(format!("batch:{custom_id}:{rid}"));
+    require_usage(&d, "response.body")?;
     finish(d, ctx, string(p.api_key), true, None)
 }

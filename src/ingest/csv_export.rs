@@ -218,6 +218,9 @@ pub fn parse_row(
             }
         }
     };
+    if cell(b.timestamp).is_empty() {
+        return Err(format!("field {}: missing", b.mapping.columns.timestamp));
+    }
     let mut d = Draft {
         model: Some(cell(b.model).to_string()),
         time: Some(time_text(cell(b.timestamp), &b.mapping.columns.timestamp)?),
@@ -303,4 +306,30 @@ pub fn parse_row(
     );
     let key = col("api_key").filter(|s| !s.is_empty()).map(str::to_string);
     finish(d, ctx, key, batch, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ingest::{Options, parse_bytes};
+
+    fn reasons(text: &str) -> Vec<(u64, String)> {
+        let maps = super::builtin_mappings();
+        let opts = Options {
+            format: None,
+            csv_mappings: &maps,
+        };
+        let (_, _, q) = parse_bytes("f.csv", text.as_bytes(), &opts);
+        q.into_iter().map(|q| (q.line, q.reason)).collect()
+    }
+
+    #[test]
+    fn empty_timestamp_cell_is_missing_not_unparseable() {
+        assert_eq!(
+            reasons("timestamp,model,output_tokens\n ,gpt-4o,5\n2026-03-06,gpt-4o,-5\n"),
+            vec![
+                (2, "field timestamp: missing".to_string()),
+                (3, "field output_tokens: -5 is negative".to_string()),
+            ]
+        );
+    }
 }

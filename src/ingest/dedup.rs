@@ -3,7 +3,7 @@
 
 use super::Quarantined;
 use crate::record::UsageRecord;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 #[derive(Debug, Default)]
 pub struct Deduped {
@@ -12,13 +12,18 @@ pub struct Deduped {
     pub conflicts: Vec<Quarantined>,
 }
 
-/// Sorts records into their canonical order (time, id, payload, source) and keeps the first of
+/// Sorts records into their canonical order (time, id, source, payload) and keeps the first of
 /// each id. The order makes the choice independent of file order and thread count.
 pub fn dedup(mut records: Vec<UsageRecord>) -> Deduped {
     records.sort_by(|a, b| {
-        (a.time, &a.id, a.payload_hash, &a.source).cmp(&(b.time, &b.id, b.payload_hash, &b.source))
+        // Among lines of the same id and time, the one earliest in path order is kept: files are
+        // sorted by path, so this does not depend on the order they were given or read in.
+        (a.time, &a.id, &a.source, a.payload_hash).cmp(&(b.time, &b.id, &b.source, b.payload_hash))
     });
     let mut seen: HashMap<String, (u64, String, u64)> = HashMap::new();
+    // Payloads already quarantined as conflicts: a copy of one is the same request logged
+    // twice, a duplicate, not a second conflict.
+    let mut conflicting: HashSet<(String, u64)> = HashSet::new();
     let mut out = Deduped::default();
     for r in records {
         let Some(id) = r.id.clone() else {
@@ -34,16 +39,67 @@ pub fn dedup(mut records: Vec<UsageRecord>) -> Deduped {
                 out.records.push(r);
             }
             Some((h, _, _)) if *h == r.payload_hash => out.duplicates += 1,
+            Some(_) if !conflicting.insert((id.clone(), r.payload_hash)) => out.duplicates += 1,
             Some((_, file, line)) => out.conflicts.push(Quarantined {
                 file: r.source.file.to_string(),
                 line: r.source.line,
                 byte: r.source.byte,
+                // Names the kept line, so the two payloads can be compared side by side.
                 reason: format!(
-                    "conflict: id {id} was already read at {file}:{line} with different usage"
+                    "conflict: id {id} has different usage than {file}:{line}, which was kept"
                 ),
                 raw: String::new(),
             }),
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::{Options, csv_export, parse_bytes};
+
+    #[test]
+    fn conflict_keeps_the_first_line_and_names_it() {
+        let line = |out: u32| {
+            format!(
+                r#"{{"timestamp":"2026-03-06T08:00:00Z","id":"r1","request":{{"model":"gpt-4o"}},"response":{{"usage":{{"prompt_tokens":1,"completion_tokens":{out}}}}}}}"#
+            )
+        };
+        let maps = csv_export::builtin_mappings();
+        let opts = Options {
+            format: None,
+            csv_mappings: &maps,
+        };
+        // Two copies of each payload, in both orders: the first line is kept whatever the
+        // payload hashes are, the other payload is one conflict and its copy a duplicate.
+        for (first, second) in [(5, 6), (6, 5)] {
+            let text = format!(
+                "{}\n{}\n{}\n{}\n",
+                line(first),
+                line(first),
+                line(second),
+                line(second)
+            );
+            let (_, records, _) = parse_bytes("f.jsonl", text.as_bytes(), &opts);
+            let d = dedup(records);
+            assert_eq!(d.records.len(), 1);
+            assert_eq!(d.records[0].source.line, 1);
+            assert_eq!(d.duplicates, 2);
+            let reasons: Vec<_> = d
+                .conflicts
+                .iter()
+                .map(|q| (q.line, q.reason.clone()))
+                .collect();
+            assert_eq!(
+                reasons,
+                [(
+                    3,
+                    "conflict: id r1 has different usage than f.jsonl:1, which was kept"
+                        .to_string()
+                )]
+            );
+        }
+    }
 }

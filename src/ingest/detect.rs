@@ -44,15 +44,28 @@ pub enum FileKind {
 
 pub fn file_kind(head: &[u8]) -> FileKind {
     let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
-    let first = head.iter().find(|b| !b.is_ascii_whitespace());
-    match first {
-        Some(b'{') => FileKind::JsonLines,
-        Some(b'[') => FileKind::JsonArray,
-        Some(_) => {
-            let line_end = memchr::memchr(b'\n', head).unwrap_or(head.len());
-            let line = &head[..line_end];
+    // NUL bytes are what a crash leaves in preallocated log blocks, not a format: skipping them
+    // lets the JSON-lines parser quarantine those lines by name instead of the whole file.
+    let blank = |b: &u8| b.is_ascii_whitespace() || *b == 0;
+    let first = head.iter().position(|b| !blank(b));
+    match first.map(|i| (i, head[i])) {
+        Some((_, b'{')) => FileKind::JsonLines,
+        Some((_, b'[')) => FileKind::JsonArray,
+        Some((i, _)) => {
+            let rest = &head[i..];
+            let line_end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+            let line = &rest[..line_end];
             if memchr::memchr(b',', line).is_some() && std::str::from_utf8(line).is_ok() {
                 FileKind::Csv
+            } else if rest
+                .split(|b| *b == b'\n')
+                .skip(1)
+                .find_map(|l| l.iter().find(|b| !blank(b)))
+                == Some(&b'{')
+            {
+                // A damaged first line above JSON objects: the file is JSON lines, and only that
+                // line is bad.
+                FileKind::JsonLines
             } else {
                 FileKind::Unknown
             }
@@ -182,5 +195,13 @@ mod tests {
         assert_eq!(file_kind(b"timestamp,model,cost\n"), FileKind::Csv);
         assert_eq!(file_kind(b"hello world\n"), FileKind::Unknown);
         assert_eq!(file_kind(b""), FileKind::JsonLines);
+        assert_eq!(file_kind(b"\0\0\0"), FileKind::JsonLines);
+        assert_eq!(file_kind(b"\0\0{\"a\":1}\n"), FileKind::JsonLines);
+        assert_eq!(
+            file_kind(b"\x80{\"a\":1}\n{\"a\":1}\n"),
+            FileKind::JsonLines
+        );
+        assert_eq!(file_kind(b"hello\n\n  {\"a\":1}\n"), FileKind::JsonLines);
+        assert_eq!(file_kind(b"hello\nworld\n{\"a\":1}\n"), FileKind::Unknown);
     }
 }

@@ -4,7 +4,7 @@
 use super::build::{LineCtx, finish, hash_bytes};
 use super::detect::Probe;
 use super::fields::{count, string, time};
-use super::response::{Draft, parse_body, parse_request, strip_search_suffix};
+use super::response::{Draft, parse_body, parse_request, require_usage, strip_search_suffix};
 use crate::record::{Status, UsageRecord};
 use serde_json::value::RawValue;
 
@@ -49,6 +49,7 @@ pub fn parse_envelope(p: &Probe<'_>, ctx: &LineCtx) -> Result<UsageRecord, Strin
         .model
         .take()
         .map(|m| strip_search_suffix(&m, &mut d.extras));
+    require_usage(&d, "response")?;
     let batch = p.batch.is_some_and(|b| b.get() == "true");
     finish(d, ctx, string(p.api_key), batch, request_hash)
 }
@@ -64,6 +65,7 @@ pub fn parse_bare(line: &str, ctx: &LineCtx) -> Result<UsageRecord, String> {
         .model
         .take()
         .map(|m| strip_search_suffix(&m, &mut d.extras));
+    require_usage(&d, "body")?;
     finish(d, ctx, None, false, None)
 }
 

@@ -6,6 +6,14 @@ use serde_json::value::RawValue;
 
 pub type FieldResult<T> = Result<T, String>;
 
+/// The largest count one line may report. No request uses a trillion tokens, and keeping every
+/// count below it means ten million records still sum inside a u64 and every cost inside a
+/// Decimal, so totals downstream cannot overflow.
+pub const MAX_COUNT: u64 = 1_000_000_000_000;
+
+/// The largest amount of money one line may report, for the same reason as `MAX_COUNT`.
+pub const MAX_MONEY: i64 = 1_000_000_000_000;
+
 /// A token or image count: a JSON integer, or a string holding one. Negative, fractional or
 /// non-numeric values are errors naming `path`.
 pub fn count(raw: Option<&RawValue>, path: &str) -> FieldResult<u64> {
@@ -20,7 +28,7 @@ pub fn count(raw: Option<&RawValue>, path: &str) -> FieldResult<u64> {
         .unwrap_or(text)
         .trim();
     if let Ok(n) = t.parse::<u64>() {
-        return Ok(n);
+        return within_limit(n, t, path);
     }
     if t.starts_with('-') && t[1..].bytes().all(|b| b.is_ascii_digit()) && t.len() > 1 {
         return Err(format!("field {path}: {t} is negative"));
@@ -33,14 +41,40 @@ pub fn count(raw: Option<&RawValue>, path: &str) -> FieldResult<u64> {
         }
         if d.fract().is_zero() {
             return u64::try_from(d.mantissa() / 10i128.pow(d.scale()))
-                .map_err(|_| format!("field {path}: {t} is too large"));
+                .map_err(|_| too_large(t, path))
+                .and_then(|n| within_limit(n, t, path));
         }
         return Err(format!("field {path}: {t} is not a whole number"));
     }
     if t.bytes().all(|b| b.is_ascii_digit()) && !t.is_empty() {
-        return Err(format!("field {path}: {t} is too large"));
+        return Err(too_large(t, path));
     }
     Err(format!("field {path}: {} is not a count", shorten(text)))
+}
+
+fn too_large(t: &str, path: &str) -> String {
+    format!(
+        "field {path}: {} is too large (limit {MAX_COUNT})",
+        shorten(t)
+    )
+}
+
+fn within_limit(n: u64, t: &str, path: &str) -> FieldResult<u64> {
+    if n > MAX_COUNT {
+        Err(too_large(t, path))
+    } else {
+        Ok(n)
+    }
+}
+
+fn money_within_limit(m: Money, t: &str, path: &str) -> FieldResult<Option<Money>> {
+    if m.decimal().abs() > rust_decimal::Decimal::from(MAX_MONEY) {
+        return Err(format!(
+            "field {path}: '{}' is too large (limit {MAX_MONEY})",
+            shorten(t)
+        ));
+    }
+    Ok(Some(m))
 }
 
 /// A money amount from its JSON text (number or string), exactly.
@@ -54,9 +88,31 @@ pub fn money(raw: Option<&RawValue>, path: &str) -> FieldResult<Option<Money>> {
         .strip_prefix('"')
         .and_then(|s| s.strip_suffix('"'))
         .unwrap_or(text);
-    Money::parse(t)
-        .map(Some)
-        .map_err(|_| format!("field {path}: '{}' is not a decimal", shorten(t)))
+    let m = Money::parse(t).map_err(|_| not_a_decimal(t, path))?;
+    money_within_limit(m, t, path)
+}
+
+/// Says why a number rust_decimal cannot hold is refused, so "30 digits" is not reported as if
+/// the text were not a number at all.
+fn not_a_decimal(t: &str, path: &str) -> String {
+    let digits = t.bytes().filter(u8::is_ascii_digit).count();
+    let plain = !t.is_empty()
+        && t.bytes()
+            .enumerate()
+            .all(|(i, b)| b.is_ascii_digit() || b == b'.' || (i == 0 && (b == b'-' || b == b'+')));
+    if plain && digits > 28 {
+        format!(
+            "field {path}: '{}' has {digits} digits; at most 28 are kept exactly",
+            shorten(t)
+        )
+    } else if is_scientific(t) {
+        format!(
+            "field {path}: '{}' is out of the exact decimal range",
+            shorten(t)
+        )
+    } else {
+        format!("field {path}: '{}' is not a decimal", shorten(t))
+    }
 }
 
 pub fn money_text(text: &str, path: &str) -> FieldResult<Option<Money>> {
@@ -64,9 +120,22 @@ pub fn money_text(text: &str, path: &str) -> FieldResult<Option<Money>> {
     if t.is_empty() {
         return Ok(None);
     }
-    Money::parse(t)
-        .map(Some)
-        .map_err(|_| format!("field {path}: '{}' is not a decimal", shorten(t)))
+    let m = Money::parse(t).map_err(|_| not_a_decimal(t, path))?;
+    money_within_limit(m, t, path)
+}
+
+/// `1.5e400`: well-formed scientific notation (checked on the text, never through a float).
+fn is_scientific(t: &str) -> bool {
+    let Some((mantissa, exp)) = t.split_once(['e', 'E']) else {
+        return false;
+    };
+    let exp = exp.strip_prefix(['-', '+']).unwrap_or(exp);
+    let mantissa = mantissa.strip_prefix(['-', '+']).unwrap_or(mantissa);
+    !exp.is_empty()
+        && exp.bytes().all(|b| b.is_ascii_digit())
+        && mantissa.bytes().any(|b| b.is_ascii_digit())
+        && mantissa.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && mantissa.bytes().filter(|b| *b == b'.').count() <= 1
 }
 
 /// A JSON string value, or None for null/absent/non-strings.
@@ -180,7 +249,43 @@ mod tests {
         );
         assert_eq!(
             count(Some(&raw("99999999999999999999999")), "x"),
-            Err("field x: 99999999999999999999999 is too large".into())
+            Err("field x: 99999999999999999999999 is too large (limit 1000000000000)".into())
+        );
+        assert_eq!(
+            count(Some(&raw("18446744073709551615")), "x"),
+            Err("field x: 18446744073709551615 is too large (limit 1000000000000)".into())
+        );
+        assert_eq!(count(Some(&raw("1000000000000")), "x"), Ok(MAX_COUNT));
+        assert_eq!(
+            count(Some(&raw("1e13")), "x"),
+            Err("field x: 1e13 is too large (limit 1000000000000)".into())
+        );
+    }
+
+    #[test]
+    fn money_limits_and_digits() {
+        assert_eq!(
+            money(Some(&raw("79228162514264337593543950335")), "cost"),
+            Err(
+                "field cost: '79228162514264337593543950335' is too large (limit 1000000000000)"
+                    .into()
+            )
+        );
+        assert_eq!(
+            money(Some(&raw("-1000000000001")), "cost"),
+            Err("field cost: '-1000000000001' is too large (limit 1000000000000)".into())
+        );
+        assert_eq!(
+            money(Some(&raw("123456789012345678901234567890")), "cost"),
+            Err("field cost: '123456789012345678901234567890' has 30 digits; at most 28 are kept exactly".into())
+        );
+        assert_eq!(
+            money(Some(&raw("1e400")), "cost"),
+            Err("field cost: '1e400' is out of the exact decimal range".into())
+        );
+        assert_eq!(
+            money_text("2e12", "cost"),
+            Err("field cost: '2e12' is too large (limit 1000000000000)".into())
         );
     }
 
@@ -246,9 +351,14 @@ mod tests {
         }
 
         #[test]
-        fn any_u64_count_roundtrips(n in any::<u64>()) {
+        fn any_count_in_limit_roundtrips(n in 0..=MAX_COUNT) {
             prop_assert_eq!(count(Some(&raw(&n.to_string())), "f"), Ok(n));
             prop_assert_eq!(count(Some(&raw(&format!("\"{n}\""))), "f"), Ok(n));
+        }
+
+        #[test]
+        fn counts_above_limit_are_refused(n in (MAX_COUNT + 1)..=u64::MAX) {
+            prop_assert!(count(Some(&raw(&n.to_string())), "f").is_err());
         }
     }
 }

@@ -313,6 +313,9 @@ fn json_line(raw: &[u8], ctx: &LineCtx, forced: Option<Format>) -> LineOutcome {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return LineOutcome::Skip;
     }
+    if let Some(reason) = byte_problem(raw) {
+        return LineOutcome::Bad(reason);
+    }
     let text = match std::str::from_utf8(raw) {
         Ok(t) => t,
         Err(e) => {
@@ -322,9 +325,13 @@ fn json_line(raw: &[u8], ctx: &LineCtx, forced: Option<Format>) -> LineOutcome {
             ));
         }
     };
+    if !text.trim_start().starts_with('{') {
+        // serde would read an array positionally into the probe's fields.
+        return LineOutcome::Bad(not_an_object(raw, text));
+    }
     let probe: Probe = match serde_json::from_str(text) {
         Ok(p) => p,
-        Err(e) => return LineOutcome::Bad(json_error(&e)),
+        Err(e) => return LineOutcome::Bad(line_json_error(raw, text, &e)),
     };
     let shape = match (forced, probe.shape()) {
         (Some(f), Some(s)) if f != s => {
@@ -361,6 +368,66 @@ fn json_line(raw: &[u8], ctx: &LineCtx, forced: Option<Format>) -> LineOutcome {
     }
 }
 
+/// Byte-level damage that serde_json would report as a vague "expected value": NUL bytes (a
+/// crash left preallocated blocks zeroed) and a byte order mark that is not at the start of the
+/// file (two files concatenated).
+fn byte_problem(raw: &[u8]) -> Option<String> {
+    if let Some(at) = memchr::memchr(0, raw) {
+        return Some(if raw.iter().all(|b| *b == 0 || b.is_ascii_whitespace()) {
+            format!(
+                "{} NUL bytes and nothing else (a crashed or preallocated write?)",
+                raw.iter().filter(|b| **b == 0).count()
+            )
+        } else {
+            format!("NUL byte at byte {at} of the line")
+        });
+    }
+    if raw.starts_with(b"\xEF\xBB\xBF") {
+        return Some(
+            "byte order mark (U+FEFF) at the start of a line that is not the first (files concatenated?)"
+                .to_string(),
+        );
+    }
+    None
+}
+
+/// A line that does not start with `{`: valid JSON of another kind, or not JSON at all.
+fn not_an_object(raw: &[u8], text: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(v) => format!(
+            "a JSON {} where an object was expected: JSON lines need one object per line",
+            json_kind(&v)
+        ),
+        Err(e) => with_cr_hint(raw, json_error(&e)),
+    }
+}
+
+/// The reason for a line serde_json could not read as an object.
+fn line_json_error(raw: &[u8], text: &str, e: &serde_json::Error) -> String {
+    if e.classify() == serde_json::error::Category::Data {
+        return not_an_object(raw, text);
+    }
+    with_cr_hint(raw, json_error(e))
+}
+
+fn with_cr_hint(raw: &[u8], reason: String) -> String {
+    match memchr::memchr(b'\r', raw) {
+        Some(cr) => format!("{reason}; a carriage return at byte {cr} suggests CR-only line ends"),
+        None => reason,
+    }
+}
+
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "boolean",
+        serde_json::Value::Number(_) => "number",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::Object(_) => "object",
+    }
+}
+
 /// "invalid JSON at column 42: expected value"; serde_json's own "at line 1" is dropped because
 /// every input line is parsed on its own.
 fn json_error(e: &serde_json::Error) -> String {
@@ -369,10 +436,16 @@ fn json_error(e: &serde_json::Error) -> String {
     format!("invalid JSON at column {}: {msg}", e.column())
 }
 
+/// Drops serde_json's "at line 1 column N" (the column is inside a nested value, not the line)
+/// and names JSON kinds instead of this crate's struct names, which mean nothing to a user.
 fn clean_json_error(msg: &str) -> String {
-    match msg.find(" at line ") {
-        Some(i) => msg[..i].to_string(),
-        None => msg.to_string(),
+    let msg = match msg.find(" at line ") {
+        Some(i) => &msg[..i],
+        None => msg,
+    };
+    match msg.find("expected struct ") {
+        Some(i) => format!("{}expected an object", &msg[..i]),
+        None => msg.replace("expected a sequence", "expected an array"),
     }
 }
 
@@ -412,9 +485,13 @@ fn csv_lines<'b>(
         .from_reader(body);
     let mut out: Outcomes<'b> = Vec::new();
     let mut rows = rdr.byte_records();
+    // csv's own line numbers leave out the blank lines it skips, so a row after a blank line
+    // would be reported on the wrong line; lines are counted from byte offsets instead.
+    let newlines: Vec<usize> = memchr::memchr_iter(b'\n', body).collect();
+    let line_of = |byte: u64| newlines.partition_point(|nl| (*nl as u64) < byte) as u64 + 1;
     let src = |pos: &csv::Position| SourceRef {
         file: file.clone(),
-        line: pos.line(),
+        line: line_of(pos.byte()),
         byte: pos.byte() + offset,
     };
     let slice = |start: u64, end: u64| {
@@ -440,13 +517,23 @@ fn csv_lines<'b>(
         }
         Some(Ok(h)) => h,
     };
-    let header_pos = header
+    let mut header_pos = header
         .position()
         .cloned()
         .unwrap_or_else(csv::Position::new);
     let header_text = csv::StringRecord::from_byte_record(header.clone()).unwrap_or_default();
     let bound = csv_export::bind(&header_text, mappings);
     let header_end = rows.reader().position().byte();
+    // A record's position is where the reader stood before it skipped blank lines; the record
+    // itself starts after them.
+    let after_blanks = |start: u64, end: u64| {
+        start
+            + slice(start, end)
+                .iter()
+                .take_while(|b| **b == b'\n' || **b == b'\r')
+                .count() as u64
+    };
+    header_pos.set_byte(after_blanks(header_pos.byte(), header_end));
     let header_raw = slice(header_pos.byte(), header_end);
     let header_outcome = match &bound {
         Some(_) => LineOutcome::Skip,
@@ -469,18 +556,38 @@ fn csv_lines<'b>(
             Ok(false) => break,
             Ok(true) => {
                 let end = rows.reader().position().byte();
-                let pos = rec.position().cloned().unwrap_or(before);
+                let mut pos = rec.position().cloned().unwrap_or(before);
+                pos.set_byte(after_blanks(pos.byte(), end));
                 rows_raw.push((pos, end, Ok(rec)));
             }
             Err(e) => {
                 let end = rows.reader().position().byte();
-                rows_raw.push((before, end, Err(format!("CSV: {e}"))));
+                let mut pos = before;
+                pos.set_byte(after_blanks(pos.byte(), end));
+                rows_raw.push((pos, end, Err(format!("CSV: {e}"))));
                 if end <= rows_raw.last().map(|r| r.0.byte()).unwrap_or(0) {
                     break;
                 }
             }
         }
     }
+    // The csv reader skips blank lines; they are lines read all the same, and the summary's
+    // line count must add up, so they are put back as skipped lines.
+    let mut spans = vec![(header_pos.byte(), header_end)];
+    spans.extend(rows_raw.iter().map(|(p, e, _)| (p.byte(), *e)));
+    let mut gap_from = 0u64;
+    for (start, end) in spans {
+        out.extend(blank_lines(file, body, offset, gap_from, start, &line_of));
+        gap_from = gap_from.max(end);
+    }
+    out.extend(blank_lines(
+        file,
+        body,
+        offset,
+        gap_from,
+        body.len() as u64,
+        &line_of,
+    ));
     let parsed: Vec<_> = rows_raw
         .into_par_iter()
         .map(|(pos, end, rec)| {
@@ -496,7 +603,7 @@ fn csv_lines<'b>(
                     LineOutcome::Skip
                 }
                 (Ok(r), Some(b)) => match csv::StringRecord::from_byte_record(r) {
-                    Err(e) => LineOutcome::Bad(format!("invalid UTF-8 in CSV row: {e}")),
+                    Err(e) => LineOutcome::Bad(csv_utf8_error(&e, &header_text)),
                     Ok(row) => {
                         let ctx = LineCtx {
                             source: source.clone(),
@@ -513,12 +620,209 @@ fn csv_lines<'b>(
         })
         .collect();
     out.extend(parsed);
+    out.sort_by_key(|(src, _, _)| src.line);
     out
+}
+
+/// The blank lines in `body[from..to]`, as skipped lines.
+fn blank_lines<'b>(
+    file: &Arc<str>,
+    body: &'b [u8],
+    offset: u64,
+    from: u64,
+    to: u64,
+    line_of: &dyn Fn(u64) -> u64,
+) -> Outcomes<'b> {
+    let mut out: Outcomes<'b> = Vec::new();
+    let to = (to as usize).min(body.len());
+    let mut cur = (from as usize).min(to);
+    // A CRLF record end may leave its LF for the next read: it ends no blank line.
+    if cur > 0 && body.get(cur - 1) == Some(&b'\r') && body.get(cur) == Some(&b'\n') {
+        cur += 1;
+    }
+    while cur < to {
+        let Some(nl) = memchr::memchr(b'\n', &body[cur..to]) else {
+            break;
+        };
+        let raw = &body[cur..cur + nl];
+        out.push((
+            SourceRef {
+                file: file.clone(),
+                line: line_of(cur as u64),
+                byte: cur as u64 + offset,
+            },
+            raw.strip_suffix(b"\r").unwrap_or(raw),
+            LineOutcome::Skip,
+        ));
+        cur += nl + 1;
+    }
+    out
+}
+
+/// Names the column, so the user can find the cell: "invalid UTF-8 in column model (3) at byte 7".
+fn csv_utf8_error(e: &csv::FromUtf8Error, header: &csv::StringRecord) -> String {
+    let u = e.utf8_error();
+    let name = header.get(u.field()).unwrap_or("?");
+    format!(
+        "invalid UTF-8 in column {} ({}) at byte {} of the cell",
+        fields::shorten(name),
+        u.field() + 1,
+        u.valid_up_to()
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn reasons(bytes: &[u8]) -> Vec<(u64, String)> {
+        let maps = csv_export::builtin_mappings();
+        let opts = Options {
+            format: None,
+            csv_mappings: &maps,
+        };
+        let (_, _, q) = parse_bytes("f", bytes, &opts);
+        q.into_iter().map(|q| (q.line, q.reason)).collect()
+    }
+
+    /// Pieces hostile files are made of, so random inputs reach the parsers, not just the
+    /// JSON syntax check.
+    fn hostile_piece() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..40),
+            Just(br#"{"timestamp":"2026-03-06T08:00:00Z","request":{"model":"gpt-4o","n":9e99},"response":{"usage":{"prompt_tokens":1e30,"completion_tokens":-1}}}"#.to_vec()),
+            Just(br#"{"custom_id":"c","response":[1,{"x":2}],"error":null}"#.to_vec()),
+            Just(br#"{"type":"assistant","message":{"id":"m","usage":{"input_tokens":"18446744073709551616"}}}"#.to_vec()),
+            Just(br#"{"id":"x","created":99999999999999999999,"usageMetadata":{"promptTokenCount":1000000000000,"toolUsePromptTokenCount":1000000000000}}"#.to_vec()),
+            Just(b"timestamp,model,input_tokens\n".to_vec()),
+            Just(b"\xEF\xBB\xBF\r\n\0[".to_vec()),
+        ]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_are_accounted_for_without_panicking(
+            pieces in proptest::collection::vec(hostile_piece(), 0..8),
+            newline in proptest::prelude::any::<bool>(),
+        ) {
+            let sep: &[u8] = if newline { b"\n" } else { b"\r\n" };
+            let bytes = pieces.join(sep);
+            let maps = csv_export::builtin_mappings();
+            let opts = Options { format: None, csv_mappings: &maps };
+            let (report, records, q) = parse_bytes("f", &bytes, &opts);
+            proptest::prop_assert_eq!(
+                report.lines,
+                report.records + report.skipped + report.quarantined
+            );
+            proptest::prop_assert_eq!(report.records, records.len() as u64);
+            proptest::prop_assert_eq!(report.quarantined, q.len() as u64);
+            for x in &q {
+                proptest::prop_assert!(!x.reason.is_empty());
+                proptest::prop_assert!(x.line >= 1 && x.line <= report.lines.max(1));
+            }
+        }
+    }
+
+    #[test]
+    fn blank_csv_lines_are_counted_as_skipped() {
+        let maps = csv_export::builtin_mappings();
+        let opts = Options {
+            format: None,
+            csv_mappings: &maps,
+        };
+        for text in [
+            &b"\ntimestamp,model\n\n2026-03-06,gpt-4o\n\n\n2026-03-06,gpt-4o\n\n"[..],
+            &b"\r\ntimestamp,model\r\n\r\n2026-03-06,gpt-4o\r\n\r\n\r\n2026-03-06,gpt-4o\r\n\r\n"[..],
+        ] {
+            let (report, records, q) = parse_bytes("f.csv", text, &opts);
+            assert_eq!(q, vec![]);
+            assert_eq!(
+                records.iter().map(|r| r.source.line).collect::<Vec<_>>(),
+                [4, 7]
+            );
+            assert_eq!((report.lines, report.records, report.skipped), (8, 2, 6));
+        }
+        let (report, _, _) = parse_bytes("f.csv", b"timestamp,model\n\"a\nb\",gpt\n\n", &opts);
+        assert_eq!(
+            (report.lines, report.quarantined, report.skipped),
+            (3, 1, 2)
+        );
+    }
+
+    #[test]
+    fn byte_damage_is_named() {
+        let ok = br#"{"timestamp":"2026-03-06T08:00:00Z","request":{"model":"gpt-4o"},"response":{"usage":{"prompt_tokens":1,"completion_tokens":1}}}"#;
+        let mut b = ok.to_vec();
+        b.extend_from_slice(b"\n\0\0\0\n\xEF\xBB\xBF");
+        b.extend_from_slice(ok);
+        b.extend_from_slice(b"\n{\"a\":\"x\0\"}\n");
+        assert_eq!(
+            reasons(&b),
+            vec![
+                (
+                    2,
+                    "3 NUL bytes and nothing else (a crashed or preallocated write?)".to_string()
+                ),
+                (
+                    3,
+                    "byte order mark (U+FEFF) at the start of a line that is not the first (files concatenated?)"
+                        .to_string()
+                ),
+                (4, "NUL byte at byte 7 of the line".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn wrong_json_kinds_are_named() {
+        assert_eq!(
+            reasons(b"{}\n42\n\"x\": 1,\n2026-03-06,a\n[\"2026-03-06T08:00:00Z\",\"k\",{},{}]\n"),
+            vec![
+                (
+                    1,
+                    "not a usage line: no request/response, usage, custom_id or message".to_string()
+                ),
+                (
+                    2,
+                    "a JSON number where an object was expected: JSON lines need one object per line"
+                        .to_string()
+                ),
+                (3, "invalid JSON at column 4: trailing characters".to_string()),
+                (4, "invalid JSON at column 5: trailing characters".to_string()),
+                (
+                    5,
+                    "a JSON array where an object was expected: JSON lines need one object per line"
+                        .to_string()
+                ),
+            ]
+        );
+        assert_eq!(
+            reasons(b"{\"a\":1}\r{\"b\":2}\r"),
+            vec![(
+                1,
+                "invalid JSON at column 9: trailing characters; a carriage return at byte 7 suggests CR-only line ends"
+                    .to_string()
+            )]
+        );
+        assert_eq!(
+            clean_json_error(
+                "field response: invalid type: string \"x\", expected struct Usage at line 1 column 9"
+            ),
+            "field response: invalid type: string \"x\", expected an object"
+        );
+    }
+
+    #[test]
+    fn csv_utf8_names_the_column() {
+        assert_eq!(
+            reasons(b"timestamp,model\n2026-03-06T08:00:00Z,gpt-\xff\n"),
+            vec![(
+                2,
+                "invalid UTF-8 in column model (2) at byte 4 of the cell".to_string()
+            )]
+        );
+    }
 
     #[test]
     fn splits_lines_with_offsets_bom_and_crlf() {

@@ -190,6 +190,25 @@ pub struct Draft {
     pub extras: Extras,
     pub billed_cost: Option<Money>,
     pub remaining_balance: Option<Money>,
+    /// The body carried at least one token count (even 0); absent or all-null usage is not that.
+    pub has_usage: bool,
+}
+
+/// A successful text response without token counts or a cost would become a free record, and
+/// its real cost would vanish from every total; it is quarantined instead.
+pub fn require_usage(d: &Draft, p: &str) -> FieldResult<()> {
+    let ok = d.status.is_none_or(|s| s == Status::Ok);
+    let text = d.kind.is_none_or(|k| k == Kind::Text);
+    if ok && text && !d.has_usage && d.billed_cost.is_none() {
+        return Err(format!(
+            "field {p}.usage: missing; a successful text response needs token counts or a cost"
+        ));
+    }
+    Ok(())
+}
+
+fn present(raw: Raw<'_>) -> bool {
+    raw.is_some_and(|r| r.get() != "null")
 }
 
 const POLICY_FINISH: [&str; 7] = [
@@ -203,11 +222,82 @@ const POLICY_FINISH: [&str; 7] = [
 ];
 
 pub fn parse_body<'a>(raw: &'a RawValue, prefix: &str) -> FieldResult<Body<'a>> {
-    serde_json::from_str(raw.get()).map_err(|e| format!("field {prefix}: {e}"))
+    require_object(raw, prefix)?;
+    serde_json::from_str(raw.get()).map_err(|e| {
+        wrong_member(raw, prefix, BODY_MEMBERS).unwrap_or_else(|| format!("field {prefix}: {e}"))
+    })
 }
 
 pub fn parse_request(raw: &RawValue) -> FieldResult<Request<'_>> {
-    serde_json::from_str(raw.get()).map_err(|e| format!("field request: {e}"))
+    require_object(raw, "request")?;
+    serde_json::from_str(raw.get()).map_err(|e| {
+        wrong_member(raw, "request", REQUEST_MEMBERS)
+            .unwrap_or_else(|| format!("field request: {e}"))
+    })
+}
+
+/// serde's derived structs also accept a JSON array, filling fields by position: `[1, 2]` would
+/// silently become a body with id 1. Only objects are bodies.
+pub fn require_object(raw: &RawValue, path: &str) -> FieldResult<()> {
+    let t = raw.get().trim_start();
+    if t.starts_with('{') {
+        return Ok(());
+    }
+    Err(format!(
+        "field {path}: a JSON {} where an object was expected",
+        kind_of(t)
+    ))
+}
+
+fn kind_of(t: &str) -> &'static str {
+    match t.bytes().next() {
+        Some(b'[') => "array",
+        Some(b'{') => "object",
+        Some(b'"') => "string",
+        Some(b'n') => "null",
+        Some(b't' | b'f') => "boolean",
+        _ => "number",
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Shape {
+    Object,
+    Array,
+}
+
+const BODY_MEMBERS: &[(&str, Shape)] = &[
+    ("usage", Shape::Object),
+    ("usageMetadata", Shape::Object),
+    ("promptFeedback", Shape::Object),
+    ("data", Shape::Array),
+    ("predictions", Shape::Array),
+    ("candidates", Shape::Array),
+];
+
+const REQUEST_MEMBERS: &[(&str, Shape)] = &[
+    ("generationConfig", Shape::Object),
+    ("parameters", Shape::Object),
+    ("tools", Shape::Array),
+];
+
+/// serde_json's type errors do not say where they are; for the members whose shape is fixed,
+/// find the one of the wrong kind so the reason names it ("field response.data: ...").
+fn wrong_member(raw: &RawValue, prefix: &str, members: &[(&str, Shape)]) -> Option<String> {
+    let map: std::collections::BTreeMap<&str, &RawValue> = serde_json::from_str(raw.get()).ok()?;
+    members.iter().find_map(|(name, shape)| {
+        let v = map.get(name)?.get().trim_start();
+        let (ok, want) = match shape {
+            Shape::Object => (v.starts_with('{'), "an object"),
+            Shape::Array => (v.starts_with('['), "an array"),
+        };
+        (!ok && v != "null").then(|| {
+            format!(
+                "field {prefix}.{name}: a JSON {} where {want} was expected",
+                kind_of(v)
+            )
+        })
+    })
 }
 
 fn sub(u: u64, minus: u64, path: &str) -> FieldResult<u64> {
@@ -231,6 +321,16 @@ impl Body<'_> {
             ..Draft::default()
         };
         if let Some(u) = &self.usage {
+            d.has_usage |= [
+                u.prompt_tokens,
+                u.completion_tokens,
+                u.input_tokens,
+                u.output_tokens,
+                u.cache_creation_input_tokens,
+                u.cache_read_input_tokens,
+            ]
+            .into_iter()
+            .any(present);
             let f = |name: &str| format!("{p}.usage.{name}");
             let cached = match (&u.prompt_tokens_details, &u.input_tokens_details) {
                 (Some(x), _) if x.cached_tokens.is_some() => {
@@ -304,6 +404,15 @@ impl Body<'_> {
             }
         }
         if let Some(g) = &self.usage_metadata {
+            d.has_usage |= [
+                g.prompt_token_count,
+                g.candidates_token_count,
+                g.thoughts_token_count,
+                g.cached_content_token_count,
+                g.tool_use_prompt_token_count,
+            ]
+            .into_iter()
+            .any(present);
             let f = |name: &str| format!("{p}.usageMetadata.{name}");
             let prompt = count(g.prompt_token_count, &f("promptTokenCount"))?
                 + count(g.tool_use_prompt_token_count, &f("toolUsePromptTokenCount"))?;
@@ -418,7 +527,9 @@ impl Request<'_> {
                 count(self.n, "request.n")?.max(self.parameters.as_ref().map_or(Ok(0), |p| {
                     count(p.sample_count, "request.parameters.sampleCount")
                 })?);
-            d.images = asked.max(1) as u32;
+            // `as u32` would wrap a huge `n` into a small, plausible image count.
+            d.images = u32::try_from(asked.max(1))
+                .map_err(|_| format!("field request.n: {asked} images is too many"))?;
         }
         if let Some(tools) = &self.tools
             && tools.iter().any(|t| {
@@ -444,5 +555,67 @@ pub fn strip_search_suffix(model: &str, extras: &mut Extras) -> String {
         base.to_string()
     } else {
         model.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn draft(body: &str) -> FieldResult<Draft> {
+        let raw = RawValue::from_string(body.to_string()).expect("raw");
+        let d = parse_body(&raw, "response")?.draft("response")?;
+        require_usage(&d, "response")?;
+        Ok(d)
+    }
+
+    #[test]
+    fn successful_text_without_usage_is_refused() {
+        let missing = Err(
+            "field response.usage: missing; a successful text response needs token counts or a cost"
+                .to_string(),
+        );
+        assert_eq!(draft(r#"{"model":"m"}"#), missing);
+        assert_eq!(draft(r#"{"usage":{}}"#), missing);
+        assert_eq!(draft(r#"{"usage":{"prompt_tokens":null}}"#), missing);
+        assert!(draft(r#"{"usage":{"prompt_tokens":0}}"#).is_ok());
+        assert!(draft(r#"{"usageMetadata":{"promptTokenCount":3}}"#).is_ok());
+        assert!(draft(r#"{"cost":"0.01"}"#).is_ok());
+        assert!(draft(r#"{"error":{"message":"boom"}}"#).is_ok());
+        assert!(draft(r#"{"data":[{}]}"#).is_ok());
+    }
+
+    #[test]
+    fn wrong_shapes_name_the_field() {
+        let err = |b: &str| draft(b).map(|_| ());
+        assert_eq!(
+            err("[1,2]"),
+            Err("field response: a JSON array where an object was expected".to_string())
+        );
+        assert_eq!(
+            err(r#"{"data":{"url":"x"}}"#),
+            Err("field response.data: a JSON object where an array was expected".to_string())
+        );
+        assert_eq!(
+            err(r#"{"usage":"lots"}"#),
+            Err("field response.usage: a JSON string where an object was expected".to_string())
+        );
+        let req = RawValue::from_string(r#"{"tools":{"x":1}}"#.to_string()).expect("raw");
+        assert_eq!(
+            parse_request(&req).map(|_| ()),
+            Err("field request.tools: a JSON object where an array was expected".to_string())
+        );
+    }
+
+    #[test]
+    fn huge_image_count_is_refused_not_wrapped() {
+        let req = RawValue::from_string(r#"{"size":"1024x1024","n":4294967297}"#.to_string())
+            .expect("raw");
+        let mut d = Draft::default();
+        let r = parse_request(&req).and_then(|r| r.apply(&mut d));
+        assert_eq!(
+            r,
+            Err("field request.n: 4294967297 images is too many".to_string())
+        );
     }
 }

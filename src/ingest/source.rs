@@ -97,6 +97,12 @@ fn walk(
                 warnings.push(format!("{}: dangling symlink; skipped", p.display()));
                 continue;
             }
+            // A symlink that resolves to itself is as unreadable as a dangling one; ending the
+            // whole nightly run over it would be out of proportion.
+            Err(e) if is_loop(&e) => {
+                warnings.push(format!("{}: symlink loop; skipped", p.display()));
+                continue;
+            }
             Err(e) => {
                 return Err(RunError::Input {
                     path: p,
@@ -156,8 +162,15 @@ fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
         std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ if is_loop(e) => "symlink loop (too many levels of symbolic links)".to_string(),
         _ => e.to_string(),
     }
+}
+
+/// ELOOP. `ErrorKind::FilesystemLoop` is not stable on the crate's MSRV, but its Debug name is
+/// what std prints for it on every platform that reports it.
+fn is_loop(e: &std::io::Error) -> bool {
+    format!("{:?}", e.kind()) == "FilesystemLoop"
 }
 
 /// The Claude Code project a session file belongs to: the folder under `projects/`.
@@ -191,6 +204,7 @@ mod tests {
         std::fs::write(d.join("README.md"), "").expect("write");
         std::fs::write(d.join("sub/c.jsonl.gz"), "").expect("write");
         std::os::unix::fs::symlink(d, d.join("sub/loop")).expect("symlink");
+        std::os::unix::fs::symlink(d.join("self.jsonl"), d.join("self.jsonl")).expect("symlink");
         let mut warnings = Vec::new();
         let got = expand(&[d.to_path_buf()], &mut warnings).expect("expand");
         let names: Vec<String> = got
@@ -202,10 +216,20 @@ mod tests {
             })
             .collect();
         assert_eq!(names, ["/a.csv", "/b.jsonl", "/sub/c.jsonl.gz"]);
-        assert_eq!(warnings.len(), 1);
+        assert_eq!(warnings.len(), 2);
         assert!(
-            warnings[0].ends_with("sub/loop: directory already visited (symlink loop?); skipped"),
+            warnings[0].ends_with("/self.jsonl: symlink loop; skipped"),
             "{warnings:?}"
+        );
+        assert!(
+            warnings[1].ends_with("sub/loop: directory already visited (symlink loop?); skipped"),
+            "{warnings:?}"
+        );
+        let err = expand(&[d.join("self.jsonl")], &mut warnings).expect_err("a loop");
+        assert!(
+            err.to_string()
+                .ends_with("self.jsonl: symlink loop (too many levels of symbolic links)"),
+            "{err}"
         );
     }
 }
