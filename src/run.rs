@@ -103,6 +103,7 @@ pub struct Computed {
 pub fn compute(args: &RunArgs, cfg: &Config, progress: &Progress) -> Result<Computed, RunError> {
     let mut warnings = Vec::new();
     let inputs = source::expand(&args.paths, &mut warnings)?;
+    state::failpoint("expanded");
     let opts = ingest::Options {
         format: args.format,
         csv_mappings: &cfg.csv_mappings,

@@ -94,13 +94,23 @@ pub fn publish(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .ok_or_else(|| RunError::Usage(format!("--out {}: not a folder name", out.display())))?;
-    std::fs::create_dir_all(&parent).map_err(|e| out_err(&parent, e))?;
+    if parent.exists() && !parent.is_dir() {
+        return Err(out_err(
+            &parent,
+            "not a folder, so the reports cannot be written under it",
+        ));
+    }
+    std::fs::create_dir_all(&parent)
+        .map_err(|e| out_err(&parent, format!("cannot create the output folder: {e}")))?;
     let pid = std::process::id();
     let tmp = parent.join(format!(".{name}.tmp-{pid}"));
     let old = parent.join(format!(".{name}.old-{pid}"));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir(&tmp).map_err(|e| out_err(&tmp, e))?;
-    if let Err(e) = write(&tmp).and_then(|_| sync_dir(&tmp)) {
+    if let Err(e) = write(&tmp)
+        .and_then(|_| injected_write_error())
+        .and_then(|_| sync_dir(&tmp))
+    {
         let _ = std::fs::remove_dir_all(&tmp);
         return Err(out_err(
             out,
@@ -317,6 +327,15 @@ pub fn failpoint(name: &str) {
             .and_then(|s| s.parse().ok())
             .unwrap_or(3000);
         std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
+}
+
+/// `REPRICE_FAILPOINT=enospc` makes writing the reports fail as a full disk would, for tests on
+/// machines where no small file system can be mounted.
+fn injected_write_error() -> std::io::Result<()> {
+    match std::env::var("REPRICE_FAILPOINT").as_deref() {
+        Ok("enospc") => Err(std::io::Error::from_raw_os_error(28)),
+        _ => Ok(()),
     }
 }
 

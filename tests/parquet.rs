@@ -1,5 +1,6 @@
 //! records.parquet reads back (with polars, as DuckDB, pandas or Spark would) with one row per
 //! record and money columns that sum exactly to summary.json.
+#![cfg(feature = "parquet")]
 
 mod common;
 use common::*;

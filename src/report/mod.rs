@@ -5,6 +5,7 @@ mod csv_tables;
 pub mod focus;
 mod html;
 mod markdown;
+#[cfg(feature = "parquet")]
 mod parquet;
 mod quarantine;
 mod summary;
@@ -41,6 +42,7 @@ pub fn writers() -> Vec<Box<dyn Writer>> {
         Box::new(csv_tables::CsvTables),
         Box::new(markdown::Markdown),
         Box::new(html::Html),
+        #[cfg(feature = "parquet")]
         Box::new(parquet::RecordsParquet),
         Box::new(quarantine::QuarantineJsonl),
     ]
