@@ -129,7 +129,9 @@ pub fn compute(args: &RunArgs, cfg: &Config, progress: &Progress) -> Result<Comp
     let skipped = ing.skipped;
     let d = dedup::dedup(ing.records);
     let mut quarantine = ing.quarantine;
-    quarantine.extend(d.conflicts.iter().cloned());
+    let mut conflicts = d.conflicts.clone();
+    fill_raw_lines(&inputs, &mut conflicts);
+    quarantine.extend(conflicts);
     quarantine.sort();
     let mut records = d.records;
     let before = records.len();
@@ -178,6 +180,35 @@ pub fn compute(args: &RunArgs, cfg: &Config, progress: &Progress) -> Result<Comp
         parsed_bytes,
         notices,
     })
+}
+
+/// Conflicts are found after parsing, when the raw lines are gone; they are rare, so their
+/// files are read again to put the raw line into the quarantine entry.
+fn fill_raw_lines(inputs: &[source::Input], conflicts: &mut [Quarantined]) {
+    let mut files: Vec<&str> = conflicts.iter().map(|q| q.file.as_str()).collect();
+    files.sort();
+    files.dedup();
+    let texts: std::collections::BTreeMap<String, Vec<u8>> = files
+        .into_iter()
+        .filter_map(|f| {
+            let input = inputs
+                .iter()
+                .find(|i| i.display() == f && !matches!(i, source::Input::Stdin))?;
+            source::read(input).ok().map(|b| (f.to_string(), b))
+        })
+        .collect();
+    for q in conflicts.iter_mut() {
+        let Some(bytes) = texts.get(&q.file) else {
+            continue;
+        };
+        let start = (q.byte as usize).min(bytes.len());
+        let end = bytes[start..]
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(bytes.len(), |p| start + p);
+        let line = String::from_utf8_lossy(&bytes[start..end]);
+        q.raw = line.trim_end_matches('\r').chars().take(4096).collect();
+    }
 }
 
 pub fn run(args: &RunArgs) -> Result<i32, RunError> {

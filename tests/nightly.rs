@@ -195,6 +195,15 @@ fn duplicates_across_files_and_runs_count_once_and_conflicts_are_reported() {
         q.contains("conflict: id n-2 has different usage than "),
         "{q}"
     );
+    let entry: serde_json::Value =
+        serde_json::from_str(q.lines().next().expect("line")).expect("json");
+    assert!(
+        entry["raw"]
+            .as_str()
+            .expect("raw")
+            .contains("\"cost\":\"0.0150\""),
+        "{entry}"
+    );
     assert_accounting(&s);
 }
 
