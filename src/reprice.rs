@@ -64,9 +64,27 @@ fn tier_of(r: &UsageRecord) -> Tier {
 }
 
 pub fn reprice(records: &[UsageRecord], catalog: &Catalog, set: &ScenarioSet, tz: Tz) -> Repriced {
+    // A log has few distinct model names: resolve each once, not once per record.
+    let mut resolved: std::collections::HashMap<&str, Option<usize>> =
+        std::collections::HashMap::new();
+    for r in records {
+        resolved.entry(r.model.as_str()).or_insert_with(|| {
+            catalog
+                .resolve(&r.model)
+                .and_then(|m| catalog.models().iter().position(|x| x.id == m.id))
+        });
+    }
     let results: Vec<(Priced, Vec<Miss>)> = records
         .par_iter()
-        .map(|r| price_one(r, catalog, set, tz))
+        .map(|r| {
+            price_one(
+                r,
+                resolved.get(r.model.as_str()).copied().flatten(),
+                catalog,
+                set,
+                tz,
+            )
+        })
         .collect();
     let mut not_applied = NotApplied::new();
     let mut priced = Vec::with_capacity(results.len());
@@ -89,14 +107,17 @@ pub fn reprice(records: &[UsageRecord], catalog: &Catalog, set: &ScenarioSet, tz
     }
 }
 
-fn price_one(r: &UsageRecord, catalog: &Catalog, set: &ScenarioSet, tz: Tz) -> (Priced, Vec<Miss>) {
+fn price_one(
+    r: &UsageRecord,
+    model_idx: Option<usize>,
+    catalog: &Catalog,
+    set: &ScenarioSet,
+    tz: Tz,
+) -> (Priced, Vec<Miss>) {
     let local = r.time.with_timezone(&tz);
     let day = local.date_naive();
     // Prices take effect on calendar days in UTC, as providers publish them.
     let price_day = r.time.date_naive();
-    let model_idx = catalog
-        .resolve(&r.model)
-        .and_then(|m| catalog.models().iter().position(|x| x.id == m.id));
     let model = model_idx.map(|i| &catalog.models()[i]);
     let own = input_of(r, price_day, true);
     let (list, unpriced) = match model {

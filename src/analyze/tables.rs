@@ -101,25 +101,36 @@ pub fn savings(
     period: &Period,
 ) -> Vec<SavingsRow> {
     let name = |m: Option<usize>| m.map(|i| catalog.models()[i].id.clone());
-    let mut acc: BTreeMap<SavingsKey, (u64, Money, Money)> = BTreeMap::new();
+    // Summed on small copyable keys first; names are attached once per group, not per record.
+    let mut sums: std::collections::HashMap<
+        (usize, NaiveDate, Option<usize>, Option<usize>),
+        (u64, Money, Money),
+    > = std::collections::HashMap::new();
     for p in &rp.priced {
-        let model = name(p.model).unwrap_or_else(|| "(unknown)".to_string());
         for i in 0..set.scenarios.len() {
-            let via = match (&set.scenarios[i].action, p.via[i]) {
-                (_, None) => String::new(),
-                (crate::scenario::Action::Batch, Some(_)) => "batch tier".to_string(),
-                (crate::scenario::Action::Subscription(plan), Some(_)) => {
-                    format!("{} quota", plan.id)
-                }
-                (_, v) => name(v).unwrap_or_default(),
-            };
             let e =
-                acc.entry((i, p.day, model.clone(), via))
+                sums.entry((i, p.day, p.model, p.via[i]))
                     .or_insert((0, Money::ZERO, Money::ZERO));
             e.0 += 1;
             e.1 += p.actual;
             e.2 += p.scenario[i];
         }
+    }
+    let mut acc: BTreeMap<SavingsKey, (u64, Money, Money)> = BTreeMap::new();
+    for ((i, day, model, via), (n, actual, cost)) in sums {
+        let model = name(model).unwrap_or_else(|| "(unknown)".to_string());
+        let via = match (&set.scenarios[i].action, via) {
+            (_, None) => String::new(),
+            (crate::scenario::Action::Batch, Some(_)) => "batch tier".to_string(),
+            (crate::scenario::Action::Subscription(plan), Some(_)) => format!("{} quota", plan.id),
+            (_, v) => name(v).unwrap_or_default(),
+        };
+        let e = acc
+            .entry((i, day, model, via))
+            .or_insert((0, Money::ZERO, Money::ZERO));
+        e.0 += n;
+        e.1 += actual;
+        e.2 += cost;
     }
     let all = days(period);
     for i in 0..set.scenarios.len() {
