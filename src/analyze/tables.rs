@@ -91,6 +91,9 @@ pub fn by_day(rp: &Repriced, set: &ScenarioSet, period: &Period) -> Vec<DayRow> 
     rows.into_values().collect()
 }
 
+/// (scenario index, day, model index, via model index).
+type GroupKey = (usize, NaiveDate, Option<usize>, Option<usize>);
+
 /// (scenario index, day, model, via).
 type SavingsKey = (usize, NaiveDate, String, String);
 
@@ -102,10 +105,8 @@ pub fn savings(
 ) -> Vec<SavingsRow> {
     let name = |m: Option<usize>| m.map(|i| catalog.models()[i].id.clone());
     // Summed on small copyable keys first; names are attached once per group, not per record.
-    let mut sums: std::collections::HashMap<
-        (usize, NaiveDate, Option<usize>, Option<usize>),
-        (u64, Money, Money),
-    > = std::collections::HashMap::new();
+    let mut sums: std::collections::HashMap<GroupKey, (u64, Money, Money)> =
+        std::collections::HashMap::new();
     for p in &rp.priced {
         for i in 0..set.scenarios.len() {
             let e =
