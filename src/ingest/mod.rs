@@ -331,7 +331,7 @@ fn json_line(raw: &[u8], ctx: &LineCtx, forced: Option<Format>) -> LineOutcome {
     }
     let probe: Probe = match serde_json::from_str(text) {
         Ok(p) => p,
-        Err(e) => return LineOutcome::Bad(line_json_error(raw, text, &e)),
+        Err(e) => return LineOutcome::Bad(line_json_error(raw, &e)),
     };
     let shape = match (forced, probe.shape()) {
         (Some(f), Some(s)) if f != s => {
@@ -403,9 +403,12 @@ fn not_an_object(raw: &[u8], text: &str) -> String {
 }
 
 /// The reason for a line serde_json could not read as an object.
-fn line_json_error(raw: &[u8], text: &str, e: &serde_json::Error) -> String {
+fn line_json_error(raw: &[u8], e: &serde_json::Error) -> String {
     if e.classify() == serde_json::error::Category::Data {
-        return not_an_object(raw, text);
+        // Well-formed JSON the probe refuses (a duplicate key): serde's own words, minus the
+        // crate's struct names.
+        let msg = clean_json_error(&e.to_string());
+        return format!("unusable JSON at column {}: {msg}", e.column());
     }
     with_cr_hint(raw, json_error(e))
 }
@@ -795,6 +798,29 @@ mod tests {
                     "a JSON array where an object was expected: JSON lines need one object per line"
                         .to_string()
                 ),
+            ]
+        );
+        assert_eq!(
+            reasons(b"{\"id\":1,\"id\":2}\n"),
+            vec![(
+                1,
+                "unusable JSON at column 12: duplicate field `id`".to_string()
+            )]
+        );
+        let mut deep = vec![b'['; 100_000];
+        deep.extend(vec![b']'; 100_000]);
+        assert_eq!(
+            reasons(&[b"{}\n".as_slice(), &deep].concat()),
+            vec![
+                (
+                    1,
+                    "not a usage line: no request/response, usage, custom_id or message"
+                        .to_string()
+                ),
+                (
+                    2,
+                    "invalid JSON at column 128: recursion limit exceeded".to_string()
+                )
             ]
         );
         assert_eq!(
