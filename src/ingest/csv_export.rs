@@ -291,7 +291,9 @@ pub fn parse_row(
             }
         },
     );
-    d.extras.web_search_grounding = u32::try_from(num("web_search")?).unwrap_or(u32::MAX);
+    // Saturating would bill u32::MAX searches without a word; a count that does not fit is bad.
+    d.extras.web_search_grounding = u32::try_from(num("web_search")?)
+        .map_err(|_| format!("field {}: too large", name("web_search")))?;
     d.billed_cost = match col("cost") {
         Some(v) => money_text(v, &name("cost"))?,
         None => None,
@@ -320,6 +322,19 @@ mod tests {
         };
         let (_, _, q) = parse_bytes("f.csv", text.as_bytes(), &opts);
         q.into_iter().map(|q| (q.line, q.reason)).collect()
+    }
+
+    #[test]
+    fn counts_that_do_not_fit_are_refused() {
+        assert_eq!(
+            reasons(
+                "timestamp,model,web_search,images\n2026-03-06,m,4294967296,1\n2026-03-06,m,1,4294967296\n"
+            ),
+            vec![
+                (2, "field web_search: too large".to_string()),
+                (3, "field images: too large".to_string()),
+            ]
+        );
     }
 
     #[test]

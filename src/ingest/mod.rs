@@ -335,8 +335,9 @@ fn json_line(raw: &[u8], ctx: &LineCtx, forced: Option<Format>) -> LineOutcome {
     };
     let shape = match (forced, probe.shape()) {
         (Some(f), Some(s)) if f != s => {
+            let article = if s == Format::Envelope { "an" } else { "a" };
             return LineOutcome::Bad(format!(
-                "a {} line in a file read as {}",
+                "{article} {} line in a file read as {} (--format)",
                 s.as_str(),
                 f.as_str()
             ));
@@ -836,6 +837,26 @@ mod tests {
                 "field response: invalid type: string \"x\", expected struct Usage at line 1 column 9"
             ),
             "field response: invalid type: string \"x\", expected an object"
+        );
+    }
+
+    #[test]
+    fn forced_format_mismatch_names_both() {
+        let maps = csv_export::builtin_mappings();
+        let opts = Options {
+            format: Some(Format::Batch),
+            csv_mappings: &maps,
+        };
+        let text = br#"{"timestamp":"2026-03-06T08:00:00Z","request":{},"response":{}}
+{"type":"assistant","sessionId":"s","message":{}}
+"#;
+        let (_, _, q) = parse_bytes("f", text, &opts);
+        assert_eq!(
+            q.into_iter().map(|q| q.reason).collect::<Vec<_>>(),
+            [
+                "an envelope line in a file read as batch (--format)",
+                "a claude-code line in a file read as batch (--format)"
+            ]
         );
     }
 
