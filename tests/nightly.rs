@@ -497,7 +497,7 @@ fn cron_output_is_one_plain_line_and_quiet_is_silent() {
         manifest["inputs"][0]["sha256"].as_str().map(str::len),
         Some(64)
     );
-    assert_eq!(manifest["catalog"]["source"], "built-in");
+    assert_eq!(manifest["catalog"][0]["source"], "built-in");
     assert_eq!(manifest["counts"]["records"], 2);
     assert_eq!(manifest["reprice_version"], env!("CARGO_PKG_VERSION"));
 }
