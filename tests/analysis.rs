@@ -264,7 +264,7 @@ fn batch_scenarios_can_be_limited_to_keys_and_hours() {
     assert_eq!(str_at(b, "savings_pct"), "0.166667");
     let md = r.file("report.md");
     assert!(
-        md.contains("- Moving the 1 request with a batch tier (33.3% of spend) to it would have saved $0.07 (16.7%): $0.34 instead of $0.40."),
+        md.contains("- Moving the 1 request with a batch tier (33.3% of spend) to it (scenario night-batch) would have saved $0.07 (16.7%): $0.34 instead of $0.40."),
         "{md}"
     );
 }
@@ -411,5 +411,51 @@ fn budgets_list_days_over_cap_and_exit_4_when_the_latest_day_is_over() {
     assert!(
         r.file("report.md")
             .contains("- ...1111 on 2026-03-11: spent $0.24 against a daily cap of $0.20")
+    );
+}
+
+#[test]
+fn the_example_scenarios_file_runs_on_the_sample_logs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let r = run_to(
+        &dir.path().join("r"),
+        &[
+            "sample_logs",
+            "--scenarios",
+            "examples/scenarios.toml",
+            "--quiet",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let s = r.summary();
+    let names: Vec<&str> = s["scenarios"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|x| x["name"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "batch",
+            "night-batch",
+            "flux-to-sd3",
+            "cheapest",
+            "cheapest-google",
+            "google-ai-pro",
+            "team-flux"
+        ]
+    );
+    // Labels from key_names replace the keys.
+    assert!(
+        s["keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .any(|k| k["key"] == "studio")
+    );
+    assert!(
+        r.file("report.md")
+            .contains("(scenario cheapest-google) would have saved")
     );
 }

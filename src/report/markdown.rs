@@ -443,6 +443,12 @@ pub fn findings(s: &Summary) -> Vec<String> {
                 cell(&sc.name)
             ),
         };
+        // Two scenarios of one kind read alike; name the scenario unless its name is the kind.
+        let what = if sc.name == sc.kind || sc.kind == "substitute" {
+            what
+        } else {
+            format!("{what} (scenario {})", cell(&sc.name))
+        };
         out.push(format!(
             "{} would have saved {} ({}): {} instead of {}.",
             capitalize(&what),
