@@ -61,7 +61,7 @@ measure() {
     RSS_MB=$(awk -F': ' '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$E2E_DIR/$name.time")
     if [ "$rc" -ne 0 ]; then
         say "$name exited with $rc; see $E2E_DIR/$name.err and $name.out"
-        tail -20 "$E2E_DIR/$name.out" "$E2E_DIR/$name.err" >&2
+        tail -n 20 "$E2E_DIR/$name.out" "$E2E_DIR/$name.err" >&2
         return "$rc"
     fi
 }
