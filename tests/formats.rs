@@ -167,6 +167,36 @@ fn all_formats_together_add_up_and_read_stdin() {
     assert_eq!(u64_at(&s, "input.records"), 13);
     assert_eq!(u64_at(&s, "input.duplicates"), 4);
     assert_eq!(str_at(&s, "actual.cost"), "0.912755");
+    // by_day.csv carries usage per day; over the days it adds up to the summary's totals.
+    let by_day = r.file("by_day.csv");
+    let mut rows = by_day.lines();
+    let header: Vec<&str> = rows.next().expect("header").split(',').collect();
+    let cols = [
+        "images",
+        "input_tokens",
+        "output_tokens",
+        "thinking_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+    ];
+    let mut sums = [0u64; 6];
+    for row in rows {
+        let cells: Vec<&str> = row.split(',').collect();
+        for (k, c) in cols.iter().enumerate() {
+            let i = header.iter().position(|h| h == c).expect("column");
+            sums[k] += cells[i].parse::<u64>().expect("count");
+        }
+    }
+    let t = &s["actual"]["tokens"];
+    let want = [
+        u64_at(&s, "actual.images"),
+        t["input"].as_u64().expect("n"),
+        t["output"].as_u64().expect("n"),
+        t["thinking"].as_u64().expect("n"),
+        t["cache_read"].as_u64().expect("n"),
+        t["cache_write"].as_u64().expect("n"),
+    ];
+    assert_eq!(sums, want);
     assert_eq!(u64_at(&s, "reconciliation.checked"), 1);
     assert_eq!(u64_at(&s, "reconciliation.matched"), 1);
     assert_accounting(&s);

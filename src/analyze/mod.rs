@@ -241,7 +241,7 @@ pub fn analyze(records: &[UsageRecord], rp: &Repriced, cx: Context<'_>) -> Analy
     let reconciliation = reconcile::analyze(records, rp, &cx.set.key_names);
     let budget = budget::analyze(records, rp, &cx.set.budget, &cx.set.key_names);
     let (models, keys) = tables::models_and_keys(records, rp, cx.catalog, &cx.set.key_names);
-    let by_day = tables::by_day(rp, cx.set, &period);
+    let by_day = tables::by_day(records, rp, cx.set, &period);
     let savings_rows = tables::savings(rp, cx.catalog, cx.set, &period);
     let summary = Summary {
         schema_version: SCHEMA_VERSION,

@@ -18,6 +18,8 @@ pub struct DayRow {
     pub actual: Money,
     /// Cost under each scenario, plan fees prorated onto the day.
     pub scenarios: Vec<Money>,
+    pub images: u64,
+    pub tokens: crate::record::Tokens,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -52,31 +54,29 @@ pub struct KeyRow {
     pub cost: Money,
 }
 
-pub fn by_day(rp: &Repriced, set: &ScenarioSet, period: &Period) -> Vec<DayRow> {
+pub fn by_day(
+    records: &[UsageRecord],
+    rp: &Repriced,
+    set: &ScenarioSet,
+    period: &Period,
+) -> Vec<DayRow> {
     let n = set.scenarios.len();
-    let mut rows: BTreeMap<NaiveDate, DayRow> = days(period)
-        .into_iter()
-        .map(|d| {
-            (
-                d,
-                DayRow {
-                    day: d,
-                    records: 0,
-                    actual: Money::ZERO,
-                    scenarios: vec![Money::ZERO; n],
-                },
-            )
-        })
-        .collect();
-    for p in &rp.priced {
-        let row = rows.entry(p.day).or_insert_with(|| DayRow {
-            day: p.day,
-            records: 0,
-            actual: Money::ZERO,
-            scenarios: vec![Money::ZERO; n],
-        });
+    let empty = |d: NaiveDate| DayRow {
+        day: d,
+        records: 0,
+        actual: Money::ZERO,
+        scenarios: vec![Money::ZERO; n],
+        images: 0,
+        tokens: crate::record::Tokens::default(),
+    };
+    let mut rows: BTreeMap<NaiveDate, DayRow> =
+        days(period).into_iter().map(|d| (d, empty(d))).collect();
+    for (r, p) in records.iter().zip(&rp.priced) {
+        let row = rows.entry(p.day).or_insert_with(|| empty(p.day));
         row.records += 1;
         row.actual += p.actual;
+        row.images += u64::from(r.images);
+        row.tokens.add(&r.tokens);
         for (i, c) in p.scenario.iter().enumerate() {
             row.scenarios[i] += *c;
         }

@@ -188,8 +188,13 @@ fn token_cost(
             quality: None,
         })?;
         t.output = per * u64::from(u.images);
-        if !u.own_tokens {
-            t.thinking = 0;
+    }
+    if model.kind == Kind::Image && !u.own_tokens {
+        // Another image model's reasoning is unknown; its price is what its images cost. A
+        // request that produced no image costs it nothing beyond the prompt.
+        t.thinking = 0;
+        if u.images == 0 {
+            t.output = 0;
         }
     }
     let missing = |what| PriceError::NoTokenPrice {
@@ -391,6 +396,17 @@ mod tests {
         u.own_tokens = false;
         // flux-pro: 2 x 1,290 tokens at $10/M, not the 5,000 the original model reported.
         assert_eq!(cost(&c, "flux-pro", &u, Tier::Standard), "0.0258");
+        // A rejected request (no image) with thinking tokens costs the substitute only its
+        // prompt, whether or not images were produced elsewhere in the log.
+        let mut rejected = image("2K", 0, 0);
+        rejected.own_tokens = false;
+        rejected.tokens.thinking = 900;
+        rejected.tokens.input = 100;
+        assert_eq!(cost(&c, "flux-pro", &rejected, Tier::Standard), "0.0002");
+        let mut with_image = image("1024x1024", 1, 0);
+        with_image.own_tokens = false;
+        with_image.tokens.thinking = 900;
+        assert_eq!(cost(&c, "flux-pro", &with_image, Tier::Standard), "0.0129");
     }
 
     #[test]

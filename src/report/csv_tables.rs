@@ -52,10 +52,34 @@ impl Writer for CsvTables {
             "actual_cost".to_string(),
         ];
         header.extend(input.scenarios.scenarios.iter().map(|s| csv_text(&s.name)));
+        // Usage after the costs, so the scenario columns keep their places.
+        header.extend(
+            [
+                "images",
+                "input_tokens",
+                "output_tokens",
+                "thinking_tokens",
+                "cache_read_tokens",
+                "cache_write_tokens",
+            ]
+            .map(String::from),
+        );
         w.write_record(&header)?;
         for d in &a.by_day {
             let mut row = vec![d.day.to_string(), d.records.to_string(), m(d.actual)];
             row.extend(d.scenarios.iter().map(|c| m(*c)));
+            let t = &d.tokens;
+            row.extend(
+                [
+                    d.images,
+                    t.input,
+                    t.output,
+                    t.thinking,
+                    t.cache_read,
+                    t.cache_write,
+                ]
+                .map(|n| n.to_string()),
+            );
             w.write_record(&row)?;
         }
         w.flush()?;

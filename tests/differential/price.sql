@@ -326,8 +326,12 @@ WITH v AS (
         AND tok.size_tier = v.size_tier
 ), w AS (
     SELECT u.*,
-        CASE WHEN counts_image_tokens THEN per_image * images ELSE t_out END AS e_out,
-        CASE WHEN counts_image_tokens AND NOT own THEN 0 ELSE t_think END AS e_think,
+        -- On another image model: its own tokens per image, no thinking, and nothing for a
+        -- request that produced no image.
+        CASE WHEN counts_image_tokens THEN per_image * images
+             WHEN m_kind = 'image' AND NOT own AND images = 0 THEN 0
+             ELSE t_out END AS e_out,
+        CASE WHEN m_kind = 'image' AND NOT own THEN 0 ELSE t_think END AS e_think,
         coalesce(cache_read_pm, input_pm) AS cr_pm,
         coalesce(cache_write_pm, input_pm) AS cw_pm,
         coalesce(thinking_pm, output_pm) AS th_pm
