@@ -723,7 +723,9 @@ mod tests {
             proptest::prop_assert_eq!(report.quarantined, q.len() as u64);
             for x in &q {
                 proptest::prop_assert!(!x.reason.is_empty());
-                proptest::prop_assert!(x.line >= 1 && x.line <= report.lines.max(1));
+                // Line numbers are physical lines; a quoted CSV cell may span several, so they can
+                // run past the count of rows, but never past the bytes.
+                proptest::prop_assert!(x.line >= 1 && x.byte as usize <= bytes.len());
             }
         }
     }
