@@ -56,26 +56,23 @@ pub fn run_to(out: &Path, args: &[&str]) -> Run {
     finish(o, out.to_path_buf())
 }
 
-pub fn str_at<'a>(v: &'a Value, path: &str) -> &'a str {
-    let mut cur = v;
-    for part in path.split('.') {
-        cur = match part.parse::<usize>() {
+/// The value at a dotted path ("input.records", "gaps.0.kind"); numbers index arrays.
+pub fn at<'a>(v: &'a Value, path: &str) -> &'a Value {
+    path.split('.')
+        .fold(v, |cur, part| match part.parse::<usize>() {
             Ok(i) => &cur[i],
             Err(_) => &cur[part],
-        };
-    }
+        })
+}
+
+pub fn str_at<'a>(v: &'a Value, path: &str) -> &'a str {
+    let cur = at(v, path);
     cur.as_str()
         .unwrap_or_else(|| panic!("{path} is not a string: {cur}"))
 }
 
 pub fn u64_at(v: &Value, path: &str) -> u64 {
-    let mut cur = v;
-    for part in path.split('.') {
-        cur = match part.parse::<usize>() {
-            Ok(i) => &cur[i],
-            Err(_) => &cur[part],
-        };
-    }
+    let cur = at(v, path);
     cur.as_u64()
         .unwrap_or_else(|| panic!("{path} is not a count: {cur}"))
 }
