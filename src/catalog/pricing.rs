@@ -326,7 +326,26 @@ mod tests {
         let mut flux = image("1024x1024", 1, 1290);
         flux.tokens.input = 200;
         assert_eq!(cost(&c, "flux-pro", &flux, Tier::Standard), "0.0133");
-        // 200 images at 2K.
+        // 200 images at 2K: $26.88 standard; on the batch tier $13.44 (the seed's "around
+        // $13.40" multiplies the rounded $0.067).
+        assert_eq!(
+            cost(&c, "gemini-3-pro-image", &image("2K", 200, 0), Tier::Batch),
+            "13.44"
+        );
+        // 50 4K images a month: "about $12.00".
+        assert_eq!(
+            cost(
+                &c,
+                "gemini-3-pro-image",
+                &image("4K", 50, 0),
+                Tier::Standard
+            ),
+            "12"
+        );
+        // 10 Flux Pro images of 200 + 1,290 tokens on NanoGPT: "about $0.14".
+        let mut ten = image("1024x1024", 10, 12_900);
+        ten.tokens.input = 2000;
+        assert_eq!(cost(&c, "flux-pro", &ten, Tier::Standard), "0.133");
         assert_eq!(
             cost(
                 &c,
