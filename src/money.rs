@@ -79,14 +79,6 @@ impl Money {
         Money(self.0.abs())
     }
 
-    pub fn max(self, other: Money) -> Money {
-        if other > self { other } else { self }
-    }
-
-    pub fn min(self, other: Money) -> Money {
-        if other < self { other } else { self }
-    }
-
     /// The exact value as text, without trailing zeros: what summary.json carries.
     pub fn exact(self) -> String {
         let n = self.0.normalize();

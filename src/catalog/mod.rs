@@ -176,21 +176,15 @@ impl Catalog {
         }
     }
 
+    /// The extra's price in force on `day`, by the same rule as `price_on`: the latest that
+    /// took effect on or before it, else the first.
     pub fn extra_price(&self, id: &str, day: NaiveDate) -> Option<Money> {
-        let mut best: Option<&ExtraEntry> = None;
-        for e in self.file.extras.iter().filter(|e| e.id == id) {
-            let better = match best {
-                None => true,
-                Some(b) => {
-                    (e.effective <= day && (b.effective > day || e.effective > b.effective))
-                        || (b.effective > day && e.effective < b.effective)
-                }
-            };
-            if better {
-                best = Some(e);
-            }
-        }
-        best.map(|e| e.price_per_request)
+        let versions = || self.file.extras.iter().filter(|e| e.id == id);
+        versions()
+            .filter(|e| e.effective <= day)
+            .max_by_key(|e| e.effective)
+            .or_else(|| versions().min_by_key(|e| e.effective))
+            .map(|e| e.price_per_request)
     }
 }
 
@@ -370,6 +364,29 @@ input_per_m = "1"
             e.to_string(),
             "t.toml: model a: negative price effective 2025-01-01"
         );
+    }
+
+    #[test]
+    fn extra_price_in_force_follows_effective_dates() {
+        let text = r#"
+[[extra]]
+id = "search-deep"
+price_per_request = "0.08"
+effective = "2026-06-01"
+source = "new"
+[[extra]]
+id = "search-deep"
+price_per_request = "0.06"
+effective = "2026-01-01"
+source = "old"
+"#;
+        let c = Catalog::from_toml(text, "t").expect("valid");
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date");
+        let p = |s: &str| c.extra_price("search-deep", d(s)).map(|m| m.exact());
+        assert_eq!(p("2025-12-31").as_deref(), Some("0.06"));
+        assert_eq!(p("2026-05-31").as_deref(), Some("0.06"));
+        assert_eq!(p("2026-06-01").as_deref(), Some("0.08"));
+        assert_eq!(c.extra_price("search-standard", d("2026-06-01")), None);
     }
 
     #[test]

@@ -75,11 +75,6 @@ impl Catalog {
         Ok(cost + self.extras_cost(&u.extras, u.day))
     }
 
-    /// Whether `model` can price this request at all on `tier`, without computing the total.
-    pub fn can_price(&self, model: &ModelEntry, u: &PricingInput<'_>, tier: Tier) -> bool {
-        self.cost(model, u, tier).is_ok()
-    }
-
     /// The part of the token cost that thinking tokens make (zero for per-image models).
     pub fn thinking_cost(&self, model: &ModelEntry, u: &PricingInput<'_>) -> Money {
         let (p, _) = self.price_on(model, u.day);
