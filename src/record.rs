@@ -70,11 +70,14 @@ impl ImageSize {
     /// Parses "1K"/"2K"/"4K" and "WIDTHxHEIGHT". Returns None for "auto" and other words.
     pub fn parse(text: &str) -> Option<ImageSize> {
         let t = text.trim();
-        match t.to_ascii_uppercase().as_str() {
-            "1K" => return Some(ImageSize::K1),
-            "2K" => return Some(ImageSize::K2),
-            "4K" => return Some(ImageSize::K4),
-            _ => {}
+        for (word, size) in [
+            ("1K", ImageSize::K1),
+            ("2K", ImageSize::K2),
+            ("4K", ImageSize::K4),
+        ] {
+            if t.eq_ignore_ascii_case(word) {
+                return Some(size);
+            }
         }
         let (w, h) = t.split_once(['x', 'X', '×'])?;
         let w: u32 = w.trim().parse().ok()?;

@@ -3,13 +3,14 @@
 //! order; that pass runs after the parallel one.
 
 use crate::catalog::PlanUnit;
-use crate::catalog::{Catalog, ModelEntry, PricingInput, Tier};
+use crate::catalog::{Catalog, Missing, PricingInput, Tier};
 use crate::money::Money;
 use crate::record::{Kind, Status, UsageRecord};
 use crate::scenario::{Action, Filter, Scenario, ScenarioSet};
 use chrono::{NaiveDate, Timelike};
 use chrono_tz::Tz;
 use rayon::prelude::*;
+use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
 
 #[derive(Clone, Debug)]
@@ -25,12 +26,65 @@ pub struct Priced {
     pub extras_cost: Money,
     /// Why the catalog could not price the record (unknown model, missing size...).
     pub unpriced: Option<String>,
-    /// Cost under each scenario, in scenario order.
-    pub scenario: Vec<Money>,
-    /// Model each scenario priced the record on (None: unchanged).
-    pub via: Vec<Option<usize>>,
+    /// The scenarios that priced this record, in scenario order; every other scenario leaves
+    /// it at `actual`. Sparse because most scenarios concern few records, and a record is
+    /// held for each line of the input.
+    changes: Vec<Change>,
     pub day: NaiveDate,
     pub hour: u32,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Change {
+    scenario: u16,
+    /// Catalog index of the model the scenario priced the record on; `NO_MODEL` for none.
+    via: u32,
+    cost: Money,
+}
+
+const NO_MODEL: u32 = u32::MAX;
+
+impl Priced {
+    /// Cost under scenario `i`.
+    pub fn cost_under(&self, i: usize) -> Money {
+        self.change(i).map_or(self.actual, |c| c.cost)
+    }
+
+    /// Model scenario `i` priced the record on (None: unchanged).
+    pub fn via(&self, i: usize) -> Option<usize> {
+        self.change(i)
+            .and_then(|c| (c.via != NO_MODEL).then_some(c.via as usize))
+    }
+
+    /// (cost, via) under each of the first `n` scenarios, in order: one walk for all of them.
+    pub fn each(&self, n: usize) -> impl Iterator<Item = (Money, Option<usize>)> + '_ {
+        let mut next = self.changes.iter().peekable();
+        (0..n).map(
+            move |i| match next.next_if(|c| usize::from(c.scenario) == i) {
+                Some(c) => (c.cost, (c.via != NO_MODEL).then_some(c.via as usize)),
+                None => (self.actual, None),
+            },
+        )
+    }
+
+    fn change(&self, i: usize) -> Option<&Change> {
+        self.changes.iter().find(|c| usize::from(c.scenario) == i)
+    }
+
+    fn set(&mut self, i: usize, cost: Money, via: Option<usize>) {
+        let c = Change {
+            scenario: i as u16,
+            via: via.map_or(NO_MODEL, |v| v as u32),
+            cost,
+        };
+        match self
+            .changes
+            .binary_search_by_key(&c.scenario, |x| x.scenario)
+        {
+            Ok(k) => self.changes[k] = c,
+            Err(k) => self.changes.insert(k, c),
+        }
+    }
 }
 
 /// Why a scenario left records unchanged: (scenario index, model, reason) -> records.
@@ -63,41 +117,109 @@ fn tier_of(r: &UsageRecord) -> Tier {
     if r.batch { Tier::Batch } else { Tier::Standard }
 }
 
+/// Why a scenario could not price a record, kept unformatted until the end: the same few
+/// reasons repeat for many records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Why<'a> {
+    Text(&'static str),
+    Price(usize, Missing<'a>),
+}
+
+/// (scenario index, catalog model index or the logged name of an unknown model, reason).
+type MissKey<'a> = (usize, Result<usize, &'a str>, Why<'a>);
+
+/// A scenario's terms resolved to catalog indices once, so pricing a record compares numbers.
+struct Prepared {
+    /// Catalog models the filter admits; None: all.
+    models: Option<Vec<bool>>,
+    /// Substitute: per catalog model, its target (Err: the target is not in the catalog).
+    substitute: Vec<Option<Result<usize, ()>>>,
+    /// Cheapest: the allowed candidates, in catalog order.
+    candidates: Vec<usize>,
+}
+
+fn prepare(s: &Scenario, catalog: &Catalog) -> Prepared {
+    let models = catalog.models();
+    let index = |id: &str| models.iter().position(|m| m.id == id);
+    Prepared {
+        models: (!s.filter.models.is_empty()).then(|| {
+            models
+                .iter()
+                .map(|m| s.filter.models.contains(&m.id))
+                .collect()
+        }),
+        substitute: match &s.action {
+            Action::Substitute(map) => models
+                .iter()
+                .map(|m| map.get(&m.id).map(|to| index(to).ok_or(())))
+                .collect(),
+            _ => Vec::new(),
+        },
+        candidates: match &s.action {
+            Action::Cheapest { allow } => (0..models.len())
+                .filter(|&k| {
+                    let c = &models[k];
+                    allow.is_empty() || allow.iter().any(|a| a == &c.id || a == &c.provider)
+                })
+                .collect(),
+            _ => Vec::new(),
+        },
+    }
+}
+
+/// Records priced per work unit: large enough that per-unit bookkeeping is noise.
+const CHUNK: usize = 8192;
+
 pub fn reprice(records: &[UsageRecord], catalog: &Catalog, set: &ScenarioSet, tz: Tz) -> Repriced {
     // A log has few distinct model names: resolve each once, not once per record.
-    let mut resolved: std::collections::HashMap<&str, Option<usize>> =
-        std::collections::HashMap::new();
+    let mut resolved: HashMap<&str, Option<usize>> = HashMap::default();
     for r in records {
-        resolved.entry(r.model.as_str()).or_insert_with(|| {
-            catalog
+        if !resolved.contains_key(r.model.as_str()) {
+            let idx = catalog
                 .resolve(&r.model)
-                .and_then(|m| catalog.models().iter().position(|x| x.id == m.id))
-        });
+                .and_then(|m| catalog.models().iter().position(|x| x.id == m.id));
+            resolved.insert(r.model.as_str(), idx);
+        }
     }
-    let results: Vec<(Priced, Vec<Miss>)> = records
-        .par_iter()
-        .map(|r| {
-            price_one(
-                r,
-                resolved.get(r.model.as_str()).copied().flatten(),
-                catalog,
-                set,
-                tz,
-            )
+    let prepared: Vec<Prepared> = set.scenarios.iter().map(|s| prepare(s, catalog)).collect();
+    let parts: Vec<(Vec<Priced>, HashMap<MissKey<'_>, u64>)> = records
+        .par_chunks(CHUNK)
+        .map(|chunk| {
+            let mut misses = HashMap::default();
+            let priced = chunk
+                .iter()
+                .map(|r| {
+                    let idx = resolved.get(r.model.as_str()).copied().flatten();
+                    price_one(r, idx, catalog, set, &prepared, tz, &mut misses)
+                })
+                .collect();
+            (priced, misses)
         })
         .collect();
-    let mut not_applied = NotApplied::new();
-    let mut priced = Vec::with_capacity(results.len());
-    for (p, misses) in results {
-        for m in misses {
-            *not_applied.entry(m).or_default() += 1;
+    let mut misses: HashMap<MissKey<'_>, u64> = HashMap::default();
+    let mut priced = Vec::with_capacity(records.len());
+    for (p, m) in parts {
+        priced.extend(p);
+        for (k, n) in m {
+            *misses.entry(k).or_default() += n;
         }
-        priced.push(p);
+    }
+    let mut not_applied = NotApplied::new();
+    for ((i, model, why), n) in misses {
+        let name = match model {
+            Ok(k) => catalog.models()[k].id.clone(),
+            Err(logged) => logged.to_string(),
+        };
+        let reason = match why {
+            Why::Text(t) => t.to_string(),
+            Why::Price(k, m) => m.error(&catalog.models()[k]).to_string(),
+        };
+        *not_applied.entry((i, name, reason)).or_default() += n;
     }
     let mut plan_days = vec![BTreeMap::new(); set.scenarios.len()];
     for (i, s) in set.scenarios.iter().enumerate() {
         if let Action::Subscription(plan) = &s.action {
-            plan_days[i] = apply_plan(i, s, plan, records, &mut priced, catalog);
+            plan_days[i] = apply_plan(i, s, &prepared[i], plan, records, &mut priced, catalog);
         }
     }
     Repriced {
@@ -107,13 +229,15 @@ pub fn reprice(records: &[UsageRecord], catalog: &Catalog, set: &ScenarioSet, tz
     }
 }
 
-fn price_one(
-    r: &UsageRecord,
+fn price_one<'a>(
+    r: &'a UsageRecord,
     model_idx: Option<usize>,
-    catalog: &Catalog,
+    catalog: &'a Catalog,
     set: &ScenarioSet,
+    prepared: &[Prepared],
     tz: Tz,
-) -> (Priced, Vec<Miss>) {
+    misses: &mut HashMap<MissKey<'a>, u64>,
+) -> Priced {
     let local = r.time.with_timezone(&tz);
     let day = local.date_naive();
     // Prices take effect on calendar days in UTC, as providers publish them.
@@ -138,90 +262,90 @@ fn price_one(
             .unwrap_or(Money::ZERO),
         extras_cost: catalog.extras_cost(&r.extras, price_day),
         unpriced,
-        scenario: vec![actual; set.scenarios.len()],
-        via: vec![None; set.scenarios.len()],
+        changes: Vec::new(),
         day,
         hour: local.hour(),
     };
-    let mut misses = Vec::new();
-    let Some(m) = model else {
+    let Some(mi) = model_idx else {
         for i in 0..set.scenarios.len() {
-            misses.push((i, r.model.clone(), "unknown model".to_string()));
+            *misses
+                .entry((i, Err(r.model.as_str()), Why::Text("unknown model")))
+                .or_default() += 1;
         }
-        return (p, misses);
+        return p;
     };
     for (i, s) in set.scenarios.iter().enumerate() {
-        if !matches(&s.filter, r, m, p.hour) {
+        if !matches(&s.filter, &prepared[i], r, mi, p.hour) {
             continue;
         }
-        match scenario_cost(s, r, m, &p, catalog, price_day) {
-            Ok(Some((cost, via))) => {
-                p.scenario[i] = cost;
-                p.via[i] = via.and_then(|id| catalog.models().iter().position(|x| x.id == id));
-            }
+        match scenario_cost(s, &prepared[i], r, mi, &p, catalog, price_day) {
+            Ok(Some((cost, via))) => p.set(i, cost, via),
             Ok(None) => {}
-            Err(reason) => misses.push((i, m.id.clone(), reason)),
+            Err(why) => *misses.entry((i, Ok(mi), why)).or_default() += 1,
         }
     }
-    (p, misses)
+    p
 }
 
-fn matches(f: &Filter, r: &UsageRecord, m: &ModelEntry, hour: u32) -> bool {
+fn matches(f: &Filter, prep: &Prepared, r: &UsageRecord, model: usize, hour: u32) -> bool {
     (f.keys.is_empty() || r.api_key.as_ref().is_some_and(|k| f.keys.contains(k)))
-        && (f.models.is_empty() || f.models.contains(&m.id))
+        && prep.models.as_ref().is_none_or(|ok| ok[model])
         && (f.hours.is_empty() || f.hours.contains(&hour))
 }
 
 /// Ok(None): the scenario does not concern this record. Err: it does, but cannot apply.
-fn scenario_cost(
+fn scenario_cost<'a>(
     s: &Scenario,
-    r: &UsageRecord,
-    m: &ModelEntry,
+    prep: &Prepared,
+    r: &'a UsageRecord,
+    mi: usize,
     p: &Priced,
-    catalog: &Catalog,
+    catalog: &'a Catalog,
     day: NaiveDate,
-) -> Result<Option<(Money, Option<String>)>, String> {
+) -> Result<Option<(Money, Option<usize>)>, Why<'a>> {
+    let m = &catalog.models()[mi];
     match &s.action {
         Action::Batch => {
             if r.batch {
                 return Ok(None);
             }
             let (price, _) = catalog.price_on(m, day);
-            let d = price.batch_discount.ok_or("no batch tier")?;
+            let d = price.batch_discount.ok_or(Why::Text("no batch tier"))?;
             // Batch pricing scales every component, so it scales what was actually paid.
             let variable = p.actual - p.extras_cost;
             Ok(Some((
                 variable * (rust_decimal::Decimal::ONE - d.0) + p.extras_cost,
-                Some(m.id.clone()),
+                Some(mi),
             )))
         }
-        Action::Substitute(map) => {
-            let Some(to) = map.get(&m.id) else {
+        Action::Substitute(_) => {
+            let Some(to) = prep.substitute[mi] else {
                 return Ok(None);
             };
-            let target = catalog.model(to).ok_or("substitute not in catalog")?;
+            let to = to.map_err(|()| Why::Text("substitute not in catalog"))?;
+            let target = &catalog.models()[to];
+            let u = input_of(r, day, false);
             let cost = catalog
-                .cost(target, &input_of(r, day, false), tier_of(r))
-                .or_else(|_| catalog.cost(target, &input_of(r, day, false), Tier::Standard))
-                .map_err(|e| e.to_string())?;
-            Ok(Some((cost, Some(to.clone()))))
+                .try_cost(target, &u, tier_of(r))
+                .or_else(|_| catalog.try_cost(target, &u, Tier::Standard))
+                .map_err(|e| Why::Price(to, e))?;
+            Ok(Some((cost, Some(to))))
         }
-        Action::Cheapest { allow } => {
-            let mut best: (Money, Option<String>) = (p.actual, None);
-            for c in catalog.models() {
-                if c.kind != r.kind || c.id == m.id {
-                    continue;
-                }
-                if !allow.is_empty() && !allow.iter().any(|a| a == &c.id || a == &c.provider) {
+        Action::Cheapest { .. } => {
+            let mut best: (Money, Option<usize>) = (p.actual, None);
+            let u = input_of(r, day, false);
+            for &k in &prep.candidates {
+                let c = &catalog.models()[k];
+                if c.kind != r.kind || k == mi {
                     continue;
                 }
                 let cost = catalog
-                    .cost(c, &input_of(r, day, false), tier_of(r))
-                    .or_else(|_| catalog.cost(c, &input_of(r, day, false), Tier::Standard));
+                    .try_cost(c, &u, tier_of(r))
+                    .or_else(|_| catalog.try_cost(c, &u, Tier::Standard));
                 if let Ok(cost) = cost
                     && cost < best.0
                 {
-                    best = (cost, Some(c.id.clone()));
+                    best = (cost, Some(k));
                 }
             }
             Ok(best.1.is_some().then_some(best))
@@ -235,6 +359,7 @@ fn scenario_cost(
 fn apply_plan(
     i: usize,
     s: &Scenario,
+    prep: &Prepared,
     plan: &crate::catalog::PlanEntry,
     records: &[UsageRecord],
     priced: &mut [Priced],
@@ -248,7 +373,7 @@ fn apply_plan(
         let p = &mut priced[k];
         let Some(mi) = p.model else { continue };
         let m = &catalog.models()[mi];
-        if !plan.models.contains(&m.id) || !matches(&s.filter, r, m, p.hour) {
+        if !plan.models.contains(&m.id) || !matches(&s.filter, prep, r, mi, p.hour) {
             continue;
         }
         let units = match plan.unit {
@@ -270,10 +395,11 @@ fn apply_plan(
         let variable = p.actual - p.extras_cost;
         let uncovered_share =
             rust_decimal::Decimal::from(units - covered) / rust_decimal::Decimal::from(units);
-        p.scenario[i] = variable * uncovered_share + p.extras_cost;
-        if covered > 0 {
-            p.via[i] = Some(mi);
-        }
+        p.set(
+            i,
+            variable * uncovered_share + p.extras_cost,
+            (covered > 0).then_some(mi),
+        );
     }
     used
 }

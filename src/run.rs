@@ -109,6 +109,7 @@ pub fn compute(args: &RunArgs, cfg: &Config, progress: &Progress) -> Result<Comp
         csv_mappings: &cfg.csv_mappings,
     };
     progress.start(&inputs);
+    let t = Timings::start();
     // What the ledger notices (a file changed since the last run) is said on stderr, not in
     // the reports: they must be the same as a full run's.
     let mut notices = Vec::new();
@@ -123,6 +124,7 @@ pub fn compute(args: &RunArgs, cfg: &Config, progress: &Progress) -> Result<Comp
         }
     };
     progress.finish();
+    t.mark("ingest");
     state::failpoint("ingested");
     warnings.extend(ing.warnings.iter().cloned());
     let lines = ing.lines;
@@ -146,7 +148,9 @@ pub fn compute(args: &RunArgs, cfg: &Config, progress: &Progress) -> Result<Comp
             "{assumed_utc} records had timestamps without an offset and were read as UTC"
         ));
     }
+    t.mark("dedup");
     let repriced = reprice::reprice(&records, &cfg.catalog, &cfg.scenarios, cfg.tz);
+    t.mark("reprice");
     let counts = InputCounts {
         files: ing.files.len() as u64,
         lines,
@@ -171,6 +175,7 @@ pub fn compute(args: &RunArgs, cfg: &Config, progress: &Progress) -> Result<Comp
             warnings,
         },
     );
+    t.mark("analyze");
     Ok(Computed {
         analysis,
         records,
@@ -247,7 +252,9 @@ pub fn run(args: &RunArgs) -> Result<i32, RunError> {
     let manifest = state::manifest(args, &cfg, &c);
     state::publish(&args.out, |dir| {
         for w in report::writers() {
+            let t = Timings::start();
             w.write(&input, dir)?;
+            t.mark(w.files().first().copied().unwrap_or("report"));
         }
         if args.focus {
             report::Writer::write(&report::focus::FocusCsv, &input, dir)?;
@@ -397,6 +404,32 @@ impl Progress {
     fn finish(&self) {
         if let Some(b) = &self.bar {
             b.finish_and_clear();
+        }
+    }
+}
+
+/// Stage times on stderr when `REPRICE_TIMINGS` is set: where a slow run spends its time.
+struct Timings {
+    on: bool,
+    last: std::cell::Cell<std::time::Instant>,
+}
+
+impl Timings {
+    fn start() -> Timings {
+        Timings {
+            on: std::env::var_os("REPRICE_TIMINGS").is_some(),
+            last: std::cell::Cell::new(std::time::Instant::now()),
+        }
+    }
+
+    fn mark(&self, stage: &str) {
+        if self.on {
+            let now = std::time::Instant::now();
+            eprintln!(
+                "reprice: timing: {stage} {:.3} s",
+                (now - self.last.get()).as_secs_f64()
+            );
+            self.last.set(now);
         }
     }
 }

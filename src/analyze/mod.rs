@@ -17,10 +17,12 @@ pub use waste::{ThinkingShare, Waste};
 
 use crate::catalog::Catalog;
 use crate::money::{Money, share_text};
+use crate::record::Status;
 use crate::record::UsageRecord;
 use crate::reprice::Repriced;
 use crate::scenario::{Action, ScenarioSet};
 use chrono::NaiveDate;
+use rustc_hash::FxHashMap as HashMap;
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -168,10 +170,11 @@ pub fn analyze(records: &[UsageRecord], rp: &Repriced, cx: Context<'_>) -> Analy
     let period = period(rp, cx.since, cx.until);
     let mut tokens = TokenTotals::default();
     let mut images = 0u64;
-    let mut requests: BTreeMap<String, u64> = BTreeMap::new();
+    // Counted on borrowed and copyable keys; names are made once per group, not per record.
+    let mut by_status = [0u64; 4];
     let (mut billed, mut computed) = (Money::ZERO, Money::ZERO);
-    let mut unknown: BTreeMap<String, u64> = BTreeMap::new();
-    let mut unpriced: BTreeMap<(String, String), u64> = BTreeMap::new();
+    let mut unknown: HashMap<&str, u64> = HashMap::default();
+    let mut unpriced: HashMap<(usize, &str), u64> = HashMap::default();
     for (r, p) in records.iter().zip(&rp.priced) {
         tokens.input += r.tokens.input;
         tokens.output += r.tokens.output;
@@ -179,27 +182,55 @@ pub fn analyze(records: &[UsageRecord], rp: &Repriced, cx: Context<'_>) -> Analy
         tokens.cache_read += r.tokens.cache_read;
         tokens.cache_write += r.tokens.cache_write;
         images += u64::from(r.images);
-        *requests.entry(r.status.as_str().to_string()).or_default() += 1;
+        by_status[r.status as usize] += 1;
         if p.billed_in_log {
             billed += p.actual;
         } else {
             computed += p.actual;
         }
         match (p.model, &p.unpriced) {
-            (None, _) => *unknown.entry(r.model.clone()).or_default() += 1,
+            (None, _) => *unknown.entry(r.model.as_str()).or_default() += 1,
             (Some(m), Some(reason)) if !p.billed_in_log => {
-                *unpriced
-                    .entry((cx.catalog.models()[m].id.clone(), reason.clone()))
-                    .or_default() += 1
+                *unpriced.entry((m, reason.as_str())).or_default() += 1
             }
             _ => {}
         }
     }
+    let requests: BTreeMap<String, u64> =
+        [Status::Ok, Status::Failed, Status::Rejected, Status::Retry]
+            .into_iter()
+            .filter(|s| by_status[*s as usize] > 0)
+            .map(|s| (s.as_str().to_string(), by_status[s as usize]))
+            .collect();
+    let unknown: BTreeMap<String, u64> = unknown
+        .into_iter()
+        .map(|(m, n)| (m.to_string(), n))
+        .collect();
+    let mut unpriced_named: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for ((m, reason), n) in unpriced {
+        *unpriced_named
+            .entry((cx.catalog.models()[m].id.clone(), reason.to_string()))
+            .or_default() += n;
+    }
+    let unpriced = unpriced_named;
     let actual_cost = billed + computed;
     let fees = plans::fees(cx.set, &period);
     let mut scenarios = Vec::new();
+    // One pass for all scenarios; each scenario's sums still run in record order.
+    let n = cx.set.scenarios.len();
+    let mut variables = vec![Money::ZERO; n];
+    let mut changed = vec![(0u64, Money::ZERO); n];
+    for p in &rp.priced {
+        for (i, (cost, via)) in p.each(n).enumerate() {
+            variables[i] += cost;
+            if via.is_some() {
+                changed[i].0 += 1;
+                changed[i].1 += p.actual;
+            }
+        }
+    }
     for (i, s) in cx.set.scenarios.iter().enumerate() {
-        let variable: Money = rp.priced.iter().map(|p| p.scenario[i]).sum();
+        let variable = variables[i];
         let fixed = fees[i];
         let cost = variable + fixed;
         let savings = actual_cost - cost;
@@ -220,13 +251,8 @@ pub fn analyze(records: &[UsageRecord], rp: &Repriced, cx: Context<'_>) -> Analy
             fixed_cost: fixed,
             savings,
             savings_pct: savings.share_of(actual_cost).map(|d| share_text(d, 6)),
-            records_changed: rp.priced.iter().filter(|p| p.via[i].is_some()).count() as u64,
-            changed_actual_cost: rp
-                .priced
-                .iter()
-                .filter(|p| p.via[i].is_some())
-                .map(|p| p.actual)
-                .sum(),
+            records_changed: changed[i].0,
+            changed_actual_cost: changed[i].1,
             not_applied,
         });
     }

@@ -3,11 +3,12 @@
 use super::{Period, days, plan_of};
 use crate::catalog::{Catalog, PlanUnit};
 use crate::money::{Money, share_text};
-use crate::record::{Kind, Status, UsageRecord};
+use crate::record::{ImageSize, Kind, Status, UsageRecord};
 use crate::reprice::Repriced;
 use crate::scenario::ScenarioSet;
 use chrono::{Datelike, NaiveDate, Weekday};
 use rust_decimal::Decimal;
+use rustc_hash::FxHashMap as HashMap;
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -134,9 +135,9 @@ pub fn analyze(
             ));
         }
         // Break-even at observed prices, per covered model (and image size).
-        let mut obs: BTreeMap<(String, Option<String>), (Money, u64)> = BTreeMap::new();
+        let mut obs: HashMap<(usize, Option<ImageSize>), (Money, u64)> = HashMap::default();
         for (r, p) in records.iter().zip(&rp.priced) {
-            let Some(m) = p.model.map(|m| &catalog.models()[m]) else {
+            let Some((mi, m)) = p.model.map(|m| (m, &catalog.models()[m])) else {
                 continue;
             };
             if !plan.models.contains(&m.id) || r.status != Status::Ok {
@@ -154,12 +155,18 @@ pub fn analyze(
                 r.image_size
                     .unwrap_or(crate::catalog::DEFAULT_IMAGE_SIZE)
                     .tier()
-                    .to_string()
             });
-            let e = obs.entry((m.id.clone(), size)).or_insert((Money::ZERO, 0));
+            let e = obs.entry((mi, size)).or_insert((Money::ZERO, 0));
             e.0 += p.actual - p.extras_cost;
             e.1 += units;
         }
+        let obs: BTreeMap<(String, Option<String>), (Money, u64)> = obs
+            .into_iter()
+            .map(|((m, size), v)| {
+                let name = catalog.models()[m].id.clone();
+                ((name, size.map(|s| s.to_string())), v)
+            })
+            .collect();
         for ((model, size), (cost, units)) in obs {
             let Some(unit_price) = cost.divided_by(Decimal::from(units)) else {
                 continue;

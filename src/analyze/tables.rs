@@ -7,6 +7,7 @@ use crate::record::UsageRecord;
 use crate::reprice::Repriced;
 use crate::scenario::ScenarioSet;
 use chrono::NaiveDate;
+use rustc_hash::FxHashMap as HashMap;
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -77,8 +78,8 @@ pub fn by_day(
         row.actual += p.actual;
         row.images += u64::from(r.images);
         row.tokens.add(&r.tokens);
-        for (i, c) in p.scenario.iter().enumerate() {
-            row.scenarios[i] += *c;
+        for (c, (cost, _)) in row.scenarios.iter_mut().zip(p.each(n)) {
+            *c += cost;
         }
     }
     for i in 0..n {
@@ -105,16 +106,15 @@ pub fn savings(
 ) -> Vec<SavingsRow> {
     let name = |m: Option<usize>| m.map(|i| catalog.models()[i].id.clone());
     // Summed on small copyable keys first; names are attached once per group, not per record.
-    let mut sums: std::collections::HashMap<GroupKey, (u64, Money, Money)> =
-        std::collections::HashMap::new();
+    let mut sums: HashMap<GroupKey, (u64, Money, Money)> = HashMap::default();
     for p in &rp.priced {
-        for i in 0..set.scenarios.len() {
-            let e =
-                sums.entry((i, p.day, p.model, p.via[i]))
-                    .or_insert((0, Money::ZERO, Money::ZERO));
+        for (i, (cost, via)) in p.each(set.scenarios.len()).enumerate() {
+            let e = sums
+                .entry((i, p.day, p.model, via))
+                .or_insert((0, Money::ZERO, Money::ZERO));
             e.0 += 1;
             e.1 += p.actual;
-            e.2 += p.scenario[i];
+            e.2 += cost;
         }
     }
     let mut acc: BTreeMap<SavingsKey, (u64, Money, Money)> = BTreeMap::new();
@@ -165,12 +165,40 @@ pub fn models_and_keys(
     catalog: &Catalog,
     names: &BTreeMap<String, String>,
 ) -> (Vec<ModelRow>, Vec<KeyRow>) {
-    let mut models: BTreeMap<String, ModelRow> = BTreeMap::new();
-    let mut keys: BTreeMap<String, KeyRow> = BTreeMap::new();
+    // Summed on borrowed keys first; names and labels are made once per model and key.
+    let mut by_model: HashMap<Result<usize, &str>, ModelRow> = HashMap::default();
+    let mut by_key: HashMap<Option<&str>, (u64, Money)> = HashMap::default();
     for (r, p) in records.iter().zip(&rp.priced) {
-        let id = p
-            .model
-            .map_or_else(|| r.model.clone(), |m| catalog.models()[m].id.clone());
+        let m = by_model
+            .entry(p.model.ok_or(r.model.as_str()))
+            .or_insert_with(|| ModelRow {
+                model: String::new(),
+                records: 0,
+                images: 0,
+                input_tokens: 0,
+                output_tokens: 0,
+                thinking_tokens: 0,
+                cost: Money::ZERO,
+            });
+        m.records += 1;
+        m.images += u64::from(r.images);
+        m.input_tokens += r.tokens.input;
+        m.output_tokens += r.tokens.output;
+        m.thinking_tokens += r.tokens.thinking;
+        m.cost += p.actual;
+        let k = by_key
+            .entry(r.api_key.as_deref())
+            .or_insert((0, Money::ZERO));
+        k.0 += 1;
+        k.1 += p.actual;
+    }
+    let mut models: BTreeMap<String, ModelRow> = BTreeMap::new();
+    for (which, row) in by_model {
+        let id = match which {
+            Ok(m) => catalog.models()[m].id.clone(),
+            Err(logged) => logged.to_string(),
+        };
+        // Two groups meet only when a logged name equals another model's catalog id.
         let m = models.entry(id.clone()).or_insert_with(|| ModelRow {
             model: id,
             records: 0,
@@ -180,20 +208,23 @@ pub fn models_and_keys(
             thinking_tokens: 0,
             cost: Money::ZERO,
         });
-        m.records += 1;
-        m.images += u64::from(r.images);
-        m.input_tokens += r.tokens.input;
-        m.output_tokens += r.tokens.output;
-        m.thinking_tokens += r.tokens.thinking;
-        m.cost += p.actual;
-        let label = key_label(r.api_key.as_deref(), names);
+        m.records += row.records;
+        m.images += row.images;
+        m.input_tokens += row.input_tokens;
+        m.output_tokens += row.output_tokens;
+        m.thinking_tokens += row.thinking_tokens;
+        m.cost += row.cost;
+    }
+    let mut keys: BTreeMap<String, KeyRow> = BTreeMap::new();
+    for (key, (n, cost)) in by_key {
+        let label = key_label(key, names);
         let k = keys.entry(label.clone()).or_insert_with(|| KeyRow {
             key: label,
             records: 0,
             cost: Money::ZERO,
         });
-        k.records += 1;
-        k.cost += p.actual;
+        k.records += n;
+        k.cost += cost;
     }
     let mut models: Vec<ModelRow> = models.into_values().collect();
     models.sort_by(|a, b| b.cost.cmp(&a.cost).then_with(|| a.model.cmp(&b.model)));

@@ -5,9 +5,10 @@ use crate::catalog::Catalog;
 use crate::money::{Money, share_text};
 use crate::record::{Status, UsageRecord};
 use crate::reprice::Repriced;
+use rustc_hash::FxHashMap as HashMap;
 use schemars::JsonSchema;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
 pub struct Waste {
@@ -59,7 +60,7 @@ pub fn analyze(
         extras_cost: Money::ZERO,
     };
     let superseded = superseded(records, window_seconds);
-    let mut thinking: BTreeMap<String, (u64, Money, Money)> = BTreeMap::new();
+    let mut thinking: BTreeMap<usize, (u64, Money, Money)> = BTreeMap::new();
     for (k, (r, p)) in records.iter().zip(&rp.priced).enumerate() {
         let billed = p.actual > Money::ZERO;
         match r.status {
@@ -80,16 +81,16 @@ pub fn analyze(
         w.thinking_cost += p.thinking_cost;
         w.extras_cost += p.extras_cost;
         if let Some(m) = p.model {
-            let e = thinking.entry(catalog.models()[m].id.clone()).or_insert((
-                0,
-                Money::ZERO,
-                Money::ZERO,
-            ));
+            let e = thinking.entry(m).or_insert((0, Money::ZERO, Money::ZERO));
             e.0 += r.tokens.thinking;
             e.1 += p.thinking_cost;
             e.2 += p.list.unwrap_or(p.actual);
         }
     }
+    let thinking: BTreeMap<String, (u64, Money, Money)> = thinking
+        .into_iter()
+        .map(|(m, v)| (catalog.models()[m].id.clone(), v))
+        .collect();
     w.thinking_by_model = thinking
         .into_iter()
         .filter(|(_, (t, _, _))| *t > 0)
@@ -108,7 +109,7 @@ pub fn analyze(
 /// Records are in time order, so "followed" is the next one of the same request.
 fn superseded(records: &[UsageRecord], window_seconds: u64) -> Vec<bool> {
     let mut out = vec![false; records.len()];
-    let mut last: HashMap<(Option<&str>, u64), usize> = HashMap::new();
+    let mut last: HashMap<(Option<&str>, u64), usize> = HashMap::default();
     for (k, r) in records.iter().enumerate() {
         let Some(h) = r.request_hash else { continue };
         let key = (r.api_key.as_deref(), h);

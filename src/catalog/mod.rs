@@ -8,7 +8,7 @@ mod render;
 pub mod types;
 
 pub use lookup::normalize_name;
-pub use pricing::{DEFAULT_IMAGE_SIZE, PriceError, PricingInput, Tier};
+pub use pricing::{DEFAULT_IMAGE_SIZE, Missing, PriceError, PricingInput, Tier};
 pub use render::{render_history, render_list};
 pub use types::*;
 

@@ -53,6 +53,41 @@ pub enum PriceError {
     NoTokenPrice { model: String, what: &'static str },
 }
 
+/// Why a model cannot price a request, without the allocations of `PriceError`: re-pricing
+/// meets it for most candidates of every record in `cheapest`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Missing<'a> {
+    BatchTier,
+    ImagePrice {
+        size: ImageSize,
+        quality: Option<&'a str>,
+    },
+    ImageTokens {
+        size: ImageSize,
+    },
+    TokenPrice(&'static str),
+}
+
+impl Missing<'_> {
+    pub fn error(self, model: &ModelEntry) -> PriceError {
+        let model = model.id.clone();
+        match self {
+            Missing::BatchTier => PriceError::NoBatchTier { model },
+            Missing::ImagePrice { size, quality } => PriceError::NoImagePrice {
+                model,
+                size: size.to_string(),
+                quality: quality.map(str::to_string),
+            },
+            Missing::ImageTokens { size } => PriceError::NoImagePrice {
+                model,
+                size: size.to_string(),
+                quality: None,
+            },
+            Missing::TokenPrice(what) => PriceError::NoTokenPrice { model, what },
+        }
+    }
+}
+
 impl Catalog {
     pub fn cost(
         &self,
@@ -60,6 +95,15 @@ impl Catalog {
         u: &PricingInput<'_>,
         tier: Tier,
     ) -> Result<Money, PriceError> {
+        self.try_cost(model, u, tier).map_err(|m| m.error(model))
+    }
+
+    pub fn try_cost<'a>(
+        &'a self,
+        model: &'a ModelEntry,
+        u: &PricingInput<'a>,
+        tier: Tier,
+    ) -> Result<Money, Missing<'a>> {
         let (p, _) = self.price_on(model, u.day);
         let mut cost = if model.kind == Kind::Image && !p.images.is_empty() {
             per_image_cost(model, p, u)?
@@ -67,9 +111,7 @@ impl Catalog {
             token_cost(model, p, u)?
         };
         if tier == Tier::Batch {
-            let d = p.batch_discount.ok_or_else(|| PriceError::NoBatchTier {
-                model: model.id.clone(),
-            })?;
+            let d = p.batch_discount.ok_or(Missing::BatchTier)?;
             cost = cost * (Decimal::ONE - d.0);
         }
         Ok(cost + self.extras_cost(&u.extras, u.day))
@@ -104,11 +146,11 @@ impl Catalog {
     }
 }
 
-fn per_image_cost(
-    model: &ModelEntry,
+fn per_image_cost<'a>(
+    model: &'a ModelEntry,
     p: &PriceVersion,
-    u: &PricingInput<'_>,
-) -> Result<Money, PriceError> {
+    u: &PricingInput<'a>,
+) -> Result<Money, Missing<'a>> {
     let mut cost = Money::ZERO;
     if u.images > 0 {
         let size = u.image_size.unwrap_or(DEFAULT_IMAGE_SIZE);
@@ -117,11 +159,7 @@ fn per_image_cost(
             .filter(|q| !q.eq_ignore_ascii_case("auto"))
             .or(model.default_quality.as_deref());
         let price =
-            image_price(&p.images, size, quality).ok_or_else(|| PriceError::NoImagePrice {
-                model: model.id.clone(),
-                size: size.to_string(),
-                quality: quality.map(str::to_string),
-            })?;
+            image_price(&p.images, size, quality).ok_or(Missing::ImagePrice { size, quality })?;
         cost += price.times(u64::from(u.images));
     }
     if let Some(inp) = p.input_per_m {
@@ -132,56 +170,72 @@ fn per_image_cost(
 
 /// The most specific per-image price: exact pixels, then size class, then any size.
 fn image_price(prices: &[ImagePrice], size: ImageSize, quality: Option<&str>) -> Option<Money> {
-    let exact = size.to_string();
-    let tier = size.tier().to_string();
+    let exact = Some(size);
+    let tier = Some(size.tier());
     let q_ok = |ip: &ImagePrice| match (&ip.quality, quality) {
         (None, _) => true,
         (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
         (Some(_), None) => false,
     };
-    let by = |want: Option<&str>| {
+    let by = |want: Option<ImageSize>| {
         prices
             .iter()
             .filter(|ip| q_ok(ip))
             .find(|ip| match (want, ip.size.as_deref()) {
-                (Some(w), Some(s)) => s.eq_ignore_ascii_case(w),
+                (Some(w), Some(s)) => size_label_is(s, w),
                 (None, None) => true,
                 _ => false,
             })
             .map(|ip| ip.price)
     };
-    by(Some(&exact))
-        .or_else(|| by(Some(&tier)))
-        .or_else(|| by(None))
+    by(exact).or_else(|| by(tier)).or_else(|| by(None))
+}
+
+/// Whether a catalog size label ("2K", "1024x1024") names exactly this size, as the label and
+/// the size's own text compared without case would; parsed, so no text is built per record.
+fn size_label_is(label: &str, size: ImageSize) -> bool {
+    let l = label.as_bytes();
+    match size {
+        ImageSize::K1 => l.eq_ignore_ascii_case(b"1K"),
+        ImageSize::K2 => l.eq_ignore_ascii_case(b"2K"),
+        ImageSize::K4 => l.eq_ignore_ascii_case(b"4K"),
+        ImageSize::Pixels(w, h) => label
+            .split_once(['x', 'X'])
+            .is_some_and(|(a, b)| canonical_u32(a) == Some(w) && canonical_u32(b) == Some(h)),
+    }
+}
+
+/// A number written as `Display` writes it: digits, no sign, no leading zero.
+fn canonical_u32(s: &str) -> Option<u32> {
+    if s.is_empty() || (s.len() > 1 && s.starts_with('0')) || !s.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    s.parse().ok()
 }
 
 fn image_tokens(p: &PriceVersion, size: ImageSize) -> Option<u64> {
-    let exact = size.to_string();
-    let tier = size.tier().to_string();
+    let tier = size.tier();
     p.image_output_tokens
         .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(&exact))
+        .find(|(k, _)| size_label_is(k, size))
         .or_else(|| {
             p.image_output_tokens
                 .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(&tier))
+                .find(|(k, _)| size_label_is(k, tier))
         })
         .map(|(_, v)| *v)
 }
 
-fn token_cost(
-    model: &ModelEntry,
+fn token_cost<'a>(
+    model: &'a ModelEntry,
     p: &PriceVersion,
-    u: &PricingInput<'_>,
-) -> Result<Money, PriceError> {
+    u: &PricingInput<'a>,
+) -> Result<Money, Missing<'a>> {
     let mut t = u.tokens;
     if model.kind == Kind::Image && u.images > 0 && (!u.own_tokens || t.output == 0) {
         let size = u.image_size.unwrap_or(DEFAULT_IMAGE_SIZE);
-        let per = image_tokens(p, size).ok_or_else(|| PriceError::NoImagePrice {
-            model: model.id.clone(),
-            size: size.to_string(),
-            quality: None,
-        })?;
+        let per = image_tokens(p, size).ok_or(Missing::ImageTokens { size })?;
         t.output = per * u64::from(u.images);
     }
     if model.kind == Kind::Image && !u.own_tokens {
@@ -192,10 +246,6 @@ fn token_cost(
             t.output = 0;
         }
     }
-    let missing = |what| PriceError::NoTokenPrice {
-        model: model.id.clone(),
-        what,
-    };
     let above = match (p.tier_threshold_tokens, &p.above_threshold) {
         (Some(n), Some(a)) if t.input + t.cache_read + t.cache_write > n => Some(a),
         _ => None,
@@ -216,7 +266,7 @@ fn token_cost(
         (t.cache_write, cache_write, "cache write"),
     ] {
         if n > 0 {
-            cost += Money::per_million(n, price.ok_or_else(|| missing(what))?);
+            cost += Money::per_million(n, price.ok_or(Missing::TokenPrice(what))?);
         }
     }
     Ok(cost)

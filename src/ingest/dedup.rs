@@ -3,7 +3,8 @@
 
 use super::Quarantined;
 use crate::record::UsageRecord;
-use std::collections::{HashMap, HashSet};
+use rayon::slice::ParallelSliceMut;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 #[derive(Debug, Default)]
 pub struct Deduped {
@@ -15,44 +16,67 @@ pub struct Deduped {
 /// Sorts records into their canonical order (time, id, source, payload) and keeps the first of
 /// each id. The order makes the choice independent of file order and thread count.
 pub fn dedup(mut records: Vec<UsageRecord>) -> Deduped {
-    records.sort_by(|a, b| {
+    records.par_sort_unstable_by(|a, b| {
         // Among lines of the same id and time, the one earliest in path order is kept: files are
         // sorted by path, so this does not depend on the order they were given or read in.
         (a.time, &a.id, &a.source, a.payload_hash).cmp(&(b.time, &b.id, &b.source, b.payload_hash))
     });
-    let mut seen: HashMap<String, (u64, String, u64)> = HashMap::new();
-    // Payloads already quarantined as conflicts: a copy of one is the same request logged
-    // twice, a duplicate, not a second conflict.
-    let mut conflicting: HashSet<(String, u64)> = HashSet::new();
-    let mut out = Deduped::default();
-    for r in records {
-        let Some(id) = r.id.clone() else {
-            out.records.push(r);
-            continue;
-        };
-        match seen.get(&id) {
-            None => {
-                seen.insert(
-                    id,
-                    (r.payload_hash, r.source.file.to_string(), r.source.line),
-                );
-                out.records.push(r);
+    // First decide on borrowed ids, then move the kept records: no copy of an id or file name
+    // per record.
+    let mut keep = vec![true; records.len()];
+    let mut duplicates = 0;
+    let mut conflicts = Vec::new();
+    {
+        // id -> (payload hash, index of the kept record)
+        let mut seen: HashMap<&str, (u64, usize)> =
+            HashMap::with_capacity_and_hasher(records.len(), Default::default());
+        // Payloads already quarantined as conflicts: a copy of one is the same request logged
+        // twice, a duplicate, not a second conflict.
+        let mut conflicting: HashSet<(&str, u64)> = HashSet::default();
+        for (k, r) in records.iter().enumerate() {
+            let Some(id) = r.id.as_deref() else {
+                continue;
+            };
+            match seen.get(id) {
+                None => {
+                    seen.insert(id, (r.payload_hash, k));
+                }
+                Some((h, _)) if *h == r.payload_hash => {
+                    keep[k] = false;
+                    duplicates += 1;
+                }
+                Some(_) if !conflicting.insert((id, r.payload_hash)) => {
+                    keep[k] = false;
+                    duplicates += 1;
+                }
+                Some((_, kept)) => {
+                    keep[k] = false;
+                    let first = &records[*kept].source;
+                    conflicts.push(Quarantined {
+                        file: r.source.file.to_string(),
+                        line: r.source.line,
+                        byte: r.source.byte,
+                        // Names the kept line, so the two payloads can be compared side by side.
+                        reason: format!(
+                            "conflict: id {id} has different usage than {}:{}, which was kept",
+                            first.file, first.line
+                        ),
+                        raw: String::new(),
+                    });
+                }
             }
-            Some((h, _, _)) if *h == r.payload_hash => out.duplicates += 1,
-            Some(_) if !conflicting.insert((id.clone(), r.payload_hash)) => out.duplicates += 1,
-            Some((_, file, line)) => out.conflicts.push(Quarantined {
-                file: r.source.file.to_string(),
-                line: r.source.line,
-                byte: r.source.byte,
-                // Names the kept line, so the two payloads can be compared side by side.
-                reason: format!(
-                    "conflict: id {id} has different usage than {file}:{line}, which was kept"
-                ),
-                raw: String::new(),
-            }),
         }
     }
-    out
+    let records = records
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(r, k)| k.then_some(r))
+        .collect();
+    Deduped {
+        records,
+        duplicates,
+        conflicts,
+    }
 }
 
 #[cfg(test)]

@@ -77,12 +77,7 @@ pub fn ingest(
 ) -> Result<Ingested, RunError> {
     let per_file: Vec<Result<FileResult, RunError>> = inputs
         .par_iter()
-        .map(|input| {
-            let bytes = source::read(input)?;
-            let r = parse_file(input.display(), &bytes, 0, 0, opts);
-            tick(bytes.len() as u64);
-            Ok(r)
-        })
+        .map(|input| parse_input(input, opts, tick))
         .collect();
     let mut out = Ingested::default();
     for r in per_file {
@@ -94,6 +89,128 @@ pub fn ingest(
         out.quarantine.extend(r.quarantine);
     }
     Ok(out)
+}
+
+/// JSON lines are read and parsed in blocks of this size, so an input is never held whole.
+const BLOCK: usize = 16 << 20;
+/// What file-kind detection looks at.
+const HEAD: usize = 64 << 10;
+
+/// Reads one input in blocks cut at line ends; each block's lines are parsed in parallel and
+/// the block is dropped before the next is read. CSV files, JSON arrays and unknown formats
+/// are read whole: they are not split on line ends.
+fn parse_input(
+    input: &Input,
+    opts: &Options<'_>,
+    tick: &(dyn Fn(u64) + Sync),
+) -> Result<FileResult, RunError> {
+    parse_input_in(input, opts, tick, BLOCK)
+}
+
+fn parse_input_in(
+    input: &Input,
+    opts: &Options<'_>,
+    tick: &(dyn Fn(u64) + Sync),
+    block: usize,
+) -> Result<FileResult, RunError> {
+    let display = input.display();
+    let mut stream = source::open(input)?;
+    let mut buf = Vec::new();
+    let mut eof = stream.fill(&mut buf, HEAD)?;
+    let kind = match opts.format {
+        Some(Format::Csv) => FileKind::Csv,
+        Some(_) => FileKind::JsonLines,
+        None => detect::file_kind(&buf[..buf.len().min(HEAD)]),
+    };
+    if kind != FileKind::JsonLines {
+        while !eof {
+            let want = buf.len() + BLOCK;
+            eof = stream.fill(&mut buf, want)?;
+        }
+        tick(buf.len() as u64);
+        return Ok(parse_file(display, &buf, 0, 0, opts));
+    }
+    let file: Arc<str> = Arc::from(display);
+    let project = source::claude_project(display);
+    let mut hasher = Sha256::new();
+    let mut out = FileResult {
+        report: FileReport {
+            path: display.to_string(),
+            format: "json-lines".to_string(),
+            bytes: 0,
+            sha256: String::new(),
+            lines: 0,
+            records: 0,
+            skipped: 0,
+            quarantined: 0,
+        },
+        records: Vec::new(),
+        quarantine: Vec::new(),
+    };
+    loop {
+        if !eof {
+            eof = stream.fill(&mut buf, block)?;
+        }
+        // Cut after the last line end within a block; a longer line makes the block grow.
+        let cut = loop {
+            let window = buf.len().min(block);
+            if let Some(p) = memchr::memrchr(b'\n', &buf[..window]) {
+                break p + 1;
+            }
+            if let Some(p) = memchr::memchr(b'\n', &buf[window..]) {
+                break window + p + 1;
+            }
+            if eof {
+                break buf.len();
+            }
+            let want = buf.len() + block;
+            eof = stream.fill(&mut buf, want)?;
+        };
+        let part = &buf[..cut];
+        let lines = if out.report.bytes == 0 {
+            split_lines(part)
+        } else {
+            split_tail(part)
+        };
+        let base = out.report.bytes;
+        let lines_before = out.report.lines;
+        let (outcomes, ()) = rayon::join(
+            || parse_lines(&file, lines, base, lines_before, opts.format, &project),
+            || hasher.update(part),
+        );
+        absorb(&mut out, display, outcomes);
+        out.report.bytes += cut as u64;
+        tick(cut as u64);
+        buf.drain(..cut);
+        if eof && buf.is_empty() {
+            break;
+        }
+    }
+    out.report.sha256 = hex(&hasher.finalize());
+    Ok(out)
+}
+
+fn absorb(out: &mut FileResult, display: &str, outcomes: Outcomes<'_>) {
+    out.report.lines += outcomes.len() as u64;
+    for (src, raw, o) in outcomes {
+        match o {
+            LineOutcome::Record(r) => {
+                out.report.records += 1;
+                out.records.push(*r);
+            }
+            LineOutcome::Skip => out.report.skipped += 1,
+            LineOutcome::Bad(reason) => {
+                out.report.quarantined += 1;
+                out.quarantine.push(Quarantined {
+                    file: display.to_string(),
+                    line: src.line,
+                    byte: src.byte,
+                    reason,
+                    raw: cut(&String::from_utf8_lossy(raw), 4096),
+                });
+            }
+        }
+    }
 }
 
 struct FileResult {
@@ -172,42 +289,22 @@ fn parse_file(
             ),
         ),
     };
-    let mut report = FileReport {
-        path: display.to_string(),
-        format,
-        bytes: bytes.len() as u64,
-        sha256: hex(&Sha256::digest(bytes)),
-        lines: outcomes.len() as u64,
-        records: 0,
-        skipped: 0,
-        quarantined: 0,
+    let mut out = FileResult {
+        report: FileReport {
+            path: display.to_string(),
+            format,
+            bytes: bytes.len() as u64,
+            sha256: hex(&Sha256::digest(bytes)),
+            lines: 0,
+            records: 0,
+            skipped: 0,
+            quarantined: 0,
+        },
+        records: Vec::new(),
+        quarantine: Vec::new(),
     };
-    let mut records = Vec::new();
-    let mut quarantine = Vec::new();
-    for (src, raw, o) in outcomes {
-        match o {
-            LineOutcome::Record(r) => {
-                report.records += 1;
-                records.push(*r);
-            }
-            LineOutcome::Skip => report.skipped += 1,
-            LineOutcome::Bad(reason) => {
-                report.quarantined += 1;
-                quarantine.push(Quarantined {
-                    file: display.to_string(),
-                    line: src.line,
-                    byte: src.byte,
-                    reason,
-                    raw: cut(&String::from_utf8_lossy(raw), 4096),
-                });
-            }
-        }
-    }
-    FileResult {
-        report,
-        records,
-        quarantine,
-    }
+    absorb(&mut out, display, outcomes);
+    out
 }
 
 fn hex(b: &[u8]) -> String {
@@ -291,13 +388,25 @@ fn json_lines<'b>(
     } else {
         split_tail(&bytes[start..])
     };
+    parse_lines(file, lines, start as u64, lines_before, forced, project)
+}
+
+/// Parses split lines in parallel; `base` and `lines_before` place them in their file.
+fn parse_lines<'b>(
+    file: &Arc<str>,
+    lines: Vec<(u64, u64, &'b [u8])>,
+    base: u64,
+    lines_before: u64,
+    forced: Option<Format>,
+    project: &Option<String>,
+) -> Outcomes<'b> {
     lines
         .into_par_iter()
         .map(|(line, byte, raw)| {
             let source = SourceRef {
                 file: file.clone(),
                 line: line + lines_before,
-                byte: byte + start as u64,
+                byte: byte + base,
             };
             let ctx = LineCtx {
                 source: source.clone(),
@@ -678,6 +787,46 @@ fn csv_utf8_error(e: &csv::FromUtf8Error, header: &csv::StringRecord) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn any_block_size_reads_a_file_as_one_whole_read_does() {
+        let env = r#"{"timestamp":"2026-03-02T10:00:00Z","api_key":"sk-a","request":{"model":"gpt-4o-mini"},"response":{"id":"r1","model":"gpt-4o-mini","usage":{"prompt_tokens":10,"completion_tokens":5}}}"#;
+        let mut text = Vec::new();
+        text.extend_from_slice(b"\xEF\xBB\xBF");
+        text.extend_from_slice(env.as_bytes());
+        text.extend_from_slice(b"\r\n\n{not json}\n");
+        text.extend_from_slice(b"\xEF\xBB\xBF");
+        text.extend_from_slice(env.replace("r1", "r2").as_bytes());
+        text.extend_from_slice(b"\n");
+        text.extend_from_slice(env.replace("r1", "r3").as_bytes());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("f.jsonl");
+        std::fs::write(&path, &text).expect("write");
+        let input = Input::File {
+            display: "f".to_string(),
+            path,
+        };
+        let maps = csv_export::builtin_mappings();
+        let opts = Options {
+            format: None,
+            csv_mappings: &maps,
+        };
+        let whole = parse_file("f", &text, 0, 0, &opts);
+        assert_eq!(
+            (
+                whole.report.lines,
+                whole.report.records,
+                whole.report.quarantined
+            ),
+            (5, 2, 2)
+        );
+        for block in 1..text.len() + 2 {
+            let b = parse_input_in(&input, &opts, &|_| {}, block).expect("reads");
+            assert_eq!(b.report, whole.report, "block {block}");
+            assert_eq!(b.records, whole.records, "block {block}");
+            assert_eq!(b.quarantine, whole.quarantine, "block {block}");
+        }
+    }
 
     fn reasons(bytes: &[u8]) -> Vec<(u64, String)> {
         let maps = csv_export::builtin_mappings();

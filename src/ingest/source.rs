@@ -158,6 +158,71 @@ pub fn read(input: &Input) -> Result<Vec<u8>, RunError> {
     }
 }
 
+/// An input opened for reading in blocks, decompressed on the fly when it is gzip.
+pub struct Stream {
+    inner: Box<dyn Read + Send>,
+    path: PathBuf,
+    gzip: bool,
+}
+
+impl Stream {
+    /// Reads until `buf` holds at least `want` bytes or the input ends; true at the end.
+    pub fn fill(&mut self, buf: &mut Vec<u8>, want: usize) -> Result<bool, RunError> {
+        while buf.len() < want {
+            let have = buf.len();
+            buf.resize(want, 0);
+            let n = loop {
+                match self.inner.read(&mut buf[have..]) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        buf.truncate(have);
+                        return Err(RunError::Input {
+                            path: self.path.clone(),
+                            message: if self.gzip {
+                                format!("corrupt or truncated gzip: {e}")
+                            } else {
+                                io_reason(&e)
+                            },
+                        });
+                    }
+                }
+            };
+            buf.truncate(have + n);
+            if n == 0 {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// Opens an input for `Stream::fill`. Gzip is told by the magic bytes, as `read` tells it.
+pub fn open(input: &Input) -> Result<Stream, RunError> {
+    let (raw, path): (Box<dyn Read + Send>, PathBuf) = match input {
+        Input::Stdin => (Box::new(std::io::stdin()), PathBuf::from("-")),
+        Input::File { path, .. } => (
+            Box::new(std::fs::File::open(path).map_err(|e| RunError::Input {
+                path: path.clone(),
+                message: io_reason(&e),
+            })?),
+            path.clone(),
+        ),
+    };
+    let mut raw = std::io::BufReader::with_capacity(1 << 16, raw);
+    let head = std::io::BufRead::fill_buf(&mut raw).map_err(|e| RunError::Input {
+        path: path.clone(),
+        message: io_reason(&e),
+    })?;
+    let gzip = head.starts_with(&[0x1f, 0x8b]);
+    let inner: Box<dyn Read + Send> = if gzip {
+        Box::new(flate2::bufread::MultiGzDecoder::new(raw))
+    } else {
+        Box::new(raw)
+    };
+    Ok(Stream { inner, path, gzip })
+}
+
 fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
