@@ -174,11 +174,11 @@ pub fn reprice(records: &[UsageRecord], catalog: &Catalog, set: &ScenarioSet, tz
     // A log has few distinct model names: resolve each once, not once per record.
     let mut resolved: HashMap<&str, Option<usize>> = HashMap::default();
     for r in records {
-        if !resolved.contains_key(r.model.as_str()) {
+        if !resolved.contains_key(&*r.model) {
             let idx = catalog
                 .resolve(&r.model)
                 .and_then(|m| catalog.models().iter().position(|x| x.id == m.id));
-            resolved.insert(r.model.as_str(), idx);
+            resolved.insert(&*r.model, idx);
         }
     }
     let prepared: Vec<Prepared> = set.scenarios.iter().map(|s| prepare(s, catalog)).collect();
@@ -189,7 +189,7 @@ pub fn reprice(records: &[UsageRecord], catalog: &Catalog, set: &ScenarioSet, tz
             let priced = chunk
                 .iter()
                 .map(|r| {
-                    let idx = resolved.get(r.model.as_str()).copied().flatten();
+                    let idx = resolved.get(&*r.model).copied().flatten();
                     price_one(r, idx, catalog, set, &prepared, tz, &mut misses)
                 })
                 .collect();
@@ -269,7 +269,7 @@ fn price_one<'a>(
     let Some(mi) = model_idx else {
         for i in 0..set.scenarios.len() {
             *misses
-                .entry((i, Err(r.model.as_str()), Why::Text("unknown model")))
+                .entry((i, Err(&*r.model), Why::Text("unknown model")))
                 .or_default() += 1;
         }
         return p;
@@ -288,7 +288,10 @@ fn price_one<'a>(
 }
 
 fn matches(f: &Filter, prep: &Prepared, r: &UsageRecord, model: usize, hour: u32) -> bool {
-    (f.keys.is_empty() || r.api_key.as_ref().is_some_and(|k| f.keys.contains(k)))
+    (f.keys.is_empty()
+        || r.api_key
+            .as_deref()
+            .is_some_and(|k| f.keys.iter().any(|x| x == k)))
         && prep.models.as_ref().is_none_or(|ok| ok[model])
         && (f.hours.is_empty() || f.hours.contains(&hour))
 }

@@ -426,10 +426,20 @@ impl Timings {
         if self.on {
             let now = std::time::Instant::now();
             eprintln!(
-                "reprice: timing: {stage} {:.3} s",
-                (now - self.last.get()).as_secs_f64()
+                "reprice: timing: {stage} {:.3} s{}",
+                (now - self.last.get()).as_secs_f64(),
+                peak_memory()
+                    .map(|m| format!(", peak {m}"))
+                    .unwrap_or_default()
             );
             self.last.set(now);
         }
     }
+}
+
+/// The process's peak resident memory so far, as the kernel reports it (Linux only).
+fn peak_memory() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    Some(line.trim_start_matches("VmHWM:").trim().to_string())
 }

@@ -100,12 +100,15 @@ pub fn focus_rows(
     let mut usage: BTreeMap<UsageKey, UsageSum> = BTreeMap::new();
     for (r, p) in records.iter().zip(priced) {
         let entry = p.model.map(|m| &catalog.models()[m]);
-        let model = entry.map_or_else(|| r.model.clone(), |m| m.id.clone());
+        let model = entry.map_or_else(|| r.model.to_string(), |m| m.id.clone());
         let publisher = entry
             .map(|m| m.provider.clone())
-            .or_else(|| r.provider.clone())
+            .or_else(|| r.provider.as_deref().map(str::to_string))
             .unwrap_or_else(|| "(unknown)".to_string());
-        let provider = r.provider.clone().unwrap_or_else(|| publisher.clone());
+        let provider = r
+            .provider
+            .as_deref()
+            .map_or_else(|| publisher.clone(), str::to_string);
         let unit = match r.kind {
             Kind::Image => FocusUnit::Images,
             Kind::Text => FocusUnit::Tokens,

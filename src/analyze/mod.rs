@@ -189,7 +189,7 @@ pub fn analyze(records: &[UsageRecord], rp: &Repriced, cx: Context<'_>) -> Analy
             computed += p.actual;
         }
         match (p.model, &p.unpriced) {
-            (None, _) => *unknown.entry(r.model.as_str()).or_default() += 1,
+            (None, _) => *unknown.entry(&*r.model).or_default() += 1,
             (Some(m), Some(reason)) if !p.billed_in_log => {
                 *unpriced.entry((m, reason.as_str())).or_default() += 1
             }

@@ -170,7 +170,7 @@ pub fn models_and_keys(
     let mut by_key: HashMap<Option<&str>, (u64, Money)> = HashMap::default();
     for (r, p) in records.iter().zip(&rp.priced) {
         let m = by_model
-            .entry(p.model.ok_or(r.model.as_str()))
+            .entry(p.model.ok_or(&*r.model))
             .or_insert_with(|| ModelRow {
                 model: String::new(),
                 records: 0,

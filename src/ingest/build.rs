@@ -2,6 +2,7 @@
 
 use super::response::Draft;
 use crate::record::{Kind, SourceRef, Status, UsageRecord};
+use std::sync::Arc;
 
 /// Where a line is, and what the file around it tells.
 #[derive(Clone, Debug)]
@@ -30,15 +31,15 @@ pub fn finish(
         source: ctx.source.clone(),
         time,
         time_assumed_utc,
-        api_key,
-        provider: d.provider,
-        model,
+        api_key: api_key.as_deref().map(intern),
+        provider: d.provider.as_deref().map(intern),
+        model: intern(&model),
         kind: d.kind.unwrap_or(Kind::Text),
         status: d.status.unwrap_or(Status::Ok),
         tokens: d.tokens,
         images: d.images,
         image_size: d.image_size,
-        quality: d.quality,
+        quality: d.quality.as_deref().map(intern),
         batch,
         extras: d.extras,
         billed_cost: d.billed_cost,
@@ -48,6 +49,30 @@ pub fn finish(
     };
     r.payload_hash = payload_hash(&r);
     Ok(r)
+}
+
+/// Distinct texts one parsing thread keeps; past it, texts are no longer shared, so a log with
+/// unbounded distinct keys cannot grow the table without bound.
+const INTERN_LIMIT: usize = 4096;
+
+thread_local! {
+    static INTERNED: std::cell::RefCell<std::collections::HashSet<Arc<str>>> =
+        std::cell::RefCell::new(std::collections::HashSet::new());
+}
+
+/// One shared copy of a text that many records repeat (model, key, provider, quality).
+pub fn intern(s: &str) -> Arc<str> {
+    INTERNED.with(|t| {
+        let mut t = t.borrow_mut();
+        if let Some(a) = t.get(s) {
+            return a.clone();
+        }
+        let a: Arc<str> = Arc::from(s);
+        if t.len() < INTERN_LIMIT {
+            t.insert(a.clone());
+        }
+        a
+    })
 }
 
 /// FNV-1a over the fields that make a record's price. Two lines with the same id and the same

@@ -150,7 +150,7 @@ impl Writer for RecordsParquet {
                 ),
                 Column::new(
                     "model_logged".into(),
-                    recs.iter().map(|r| r.model.as_str()).collect::<Vec<_>>(),
+                    recs.iter().map(|r| &*r.model).collect::<Vec<_>>(),
                 ),
                 Column::new(
                     "model".into(),
