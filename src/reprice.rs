@@ -12,6 +12,7 @@ use chrono_tz::Tz;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 #[derive(Clone, Debug)]
 pub struct Priced {
@@ -167,8 +168,21 @@ fn prepare(s: &Scenario, catalog: &Catalog) -> Prepared {
     }
 }
 
-/// Records priced per work unit: large enough that per-unit bookkeeping is noise.
-const CHUNK: usize = 8192;
+/// One worker's miss counts, added to the shared ones when the worker's part is done.
+struct Misses<'m, 'a> {
+    shared: &'m Mutex<HashMap<MissKey<'a>, u64>>,
+    local: HashMap<MissKey<'a>, u64>,
+}
+
+impl Drop for Misses<'_, '_> {
+    fn drop(&mut self) {
+        // Counts are sums, so the order workers finish in does not matter.
+        let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+        for (k, n) in self.local.drain() {
+            *shared.entry(k).or_default() += n;
+        }
+    }
+}
 
 pub fn reprice(records: &[UsageRecord], catalog: &Catalog, set: &ScenarioSet, tz: Tz) -> Repriced {
     // A log has few distinct model names: resolve each once, not once per record.
@@ -182,28 +196,23 @@ pub fn reprice(records: &[UsageRecord], catalog: &Catalog, set: &ScenarioSet, tz
         }
     }
     let prepared: Vec<Prepared> = set.scenarios.iter().map(|s| prepare(s, catalog)).collect();
-    let parts: Vec<(Vec<Priced>, HashMap<MissKey<'_>, u64>)> = records
-        .par_chunks(CHUNK)
-        .map(|chunk| {
-            let mut misses = HashMap::default();
-            let priced = chunk
-                .iter()
-                .map(|r| {
-                    let idx = resolved.get(&*r.model).copied().flatten();
-                    price_one(r, idx, catalog, set, &prepared, tz, &mut misses)
-                })
-                .collect();
-            (priced, misses)
-        })
+    // Priced records are collected straight into one vector (a vector of parts would be
+    // copied once more at the peak); each worker counts its misses and adds them up when done.
+    let shared: Mutex<HashMap<MissKey<'_>, u64>> = Mutex::new(HashMap::default());
+    let mut priced: Vec<Priced> = records
+        .par_iter()
+        .map_init(
+            || Misses {
+                shared: &shared,
+                local: HashMap::default(),
+            },
+            |m, r| {
+                let idx = resolved.get(&*r.model).copied().flatten();
+                price_one(r, idx, catalog, set, &prepared, tz, &mut m.local)
+            },
+        )
         .collect();
-    let mut misses: HashMap<MissKey<'_>, u64> = HashMap::default();
-    let mut priced = Vec::with_capacity(records.len());
-    for (p, m) in parts {
-        priced.extend(p);
-        for (k, n) in m {
-            *misses.entry(k).or_default() += n;
-        }
-    }
+    let misses = shared.into_inner().unwrap_or_else(|e| e.into_inner());
     let mut not_applied = NotApplied::new();
     for ((i, model, why), n) in misses {
         let name = match model {

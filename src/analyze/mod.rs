@@ -256,19 +256,44 @@ pub fn analyze(records: &[UsageRecord], rp: &Repriced, cx: Context<'_>) -> Analy
             not_applied,
         });
     }
-    let plan_report = plans::analyze(records, rp, cx.set, cx.catalog, &period);
-    let waste = waste::analyze(
-        records,
-        rp,
-        cx.catalog,
-        cx.set.retry_window_seconds,
-        plan_report.unused,
+    // The analyses read the same records independently: run them side by side.
+    let names = &cx.set.key_names;
+    let plans_and_waste = || {
+        let p = plans::analyze(records, rp, cx.set, cx.catalog, &period);
+        let w = waste::analyze(
+            records,
+            rp,
+            cx.catalog,
+            cx.set.retry_window_seconds,
+            p.unused.clone(),
+        );
+        (p, w)
+    };
+    let balances = || {
+        (
+            reconcile::analyze(records, rp, names),
+            budget::analyze(records, rp, &cx.set.budget, names),
+        )
+    };
+    let rows = || {
+        rayon::join(
+            || tables::models_and_keys(records, rp, cx.catalog, names),
+            || tables::by_day(records, rp, cx.set, &period),
+        )
+    };
+    let savings_and_changes = || {
+        rayon::join(
+            || tables::savings(rp, cx.catalog, cx.set, &period),
+            || price_changes(records, rp, cx.catalog),
+        )
+    };
+    let (
+        ((plan_report, waste), (reconciliation, budget)),
+        (((models, keys), by_day), (savings_rows, price_changes)),
+    ) = rayon::join(
+        || rayon::join(plans_and_waste, balances),
+        || rayon::join(rows, savings_and_changes),
     );
-    let reconciliation = reconcile::analyze(records, rp, &cx.set.key_names);
-    let budget = budget::analyze(records, rp, &cx.set.budget, &cx.set.key_names);
-    let (models, keys) = tables::models_and_keys(records, rp, cx.catalog, &cx.set.key_names);
-    let by_day = tables::by_day(records, rp, cx.set, &period);
-    let savings_rows = tables::savings(rp, cx.catalog, cx.set, &period);
     let summary = Summary {
         schema_version: SCHEMA_VERSION,
         currency: cx.catalog.currency().to_string(),
@@ -297,7 +322,7 @@ pub fn analyze(records: &[UsageRecord], rp: &Repriced, cx: Context<'_>) -> Analy
             .into_iter()
             .map(|(model, records)| NamedCount { model, records })
             .collect(),
-        price_changes: price_changes(records, rp, cx.catalog),
+        price_changes,
         unpriced: unpriced
             .into_iter()
             .map(|((model, reason), records)| Unpriced {

@@ -67,11 +67,12 @@ pub fn dedup(mut records: Vec<UsageRecord>) -> Deduped {
             }
         }
     }
-    let records = records
-        .into_iter()
-        .zip(keep)
-        .filter_map(|(r, k)| k.then_some(r))
-        .collect();
+    // In place: a filtered copy would hold every record twice at the peak.
+    let mut k = 0;
+    records.retain(|_| {
+        k += 1;
+        keep[k - 1]
+    });
     Deduped {
         records,
         duplicates,

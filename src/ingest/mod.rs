@@ -85,7 +85,12 @@ pub fn ingest(
         out.lines += r.report.lines;
         out.skipped += r.report.skipped;
         out.files.push(r.report);
-        out.records.extend(r.records);
+        // Moved, not copied, when one file holds everything: a copy would double the peak.
+        if out.records.is_empty() {
+            out.records = r.records;
+        } else {
+            out.records.extend(r.records);
+        }
         out.quarantine.extend(r.quarantine);
     }
     Ok(out)

@@ -2,13 +2,16 @@
 //! would have cost under each scenario. Written in row groups of 65,536 rows. Money columns are
 //! DECIMAL(38, 18): one fixed scale, so every row group is written as it comes without a pass
 //! over all values first. Every catalog price and billed cost fits it exactly; only quotients
-//! such as a partly covered plan day need more, and are rounded half-even there.
+//! such as a partly covered plan day need more, and are rounded half-even there. Pages are
+//! Snappy-compressed: what Spark and pyarrow write by default, and several times faster to
+//! write than zstd for a file about 1.6 times the size.
 
 use super::{ReportInput, Writer};
 use crate::analyze::key_label;
 use crate::money::Money;
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use polars::prelude::*;
+use rayon::prelude::*;
 use rust_decimal::RoundingStrategy;
 use rustc_hash::FxHashMap as HashMap;
 use std::fmt::Write as _;
@@ -88,7 +91,6 @@ impl Writer for RecordsParquet {
 
     fn write(&self, input: &ReportInput<'_>, dir: &Path) -> io::Result<()> {
         let names = &input.scenarios.key_names;
-        let n_sc = input.scenarios.scenarios.len();
         // Labels and day texts repeat across records: made once each.
         let mut labels: HashMap<Option<&str>, String> = HashMap::default();
         let mut day_texts: HashMap<chrono::NaiveDate, String> = HashMap::default();
@@ -100,144 +102,35 @@ impl Writer for RecordsParquet {
         let file = std::fs::File::create(dir.join("records.parquet"))?;
         let mut writer: Option<polars::io::parquet::write::BatchedWriter<std::fs::File>> = None;
         let mut pending = Some(file);
-        let chunks: Vec<usize> = (0..input.records.len()).step_by(ROW_GROUP).collect();
-        let chunks = if chunks.is_empty() { vec![0] } else { chunks };
-        let mut buf = String::new();
-        for start in chunks {
-            let end = (start + ROW_GROUP).min(input.records.len());
-            let recs = &input.records[start..end];
-            let pr = &input.priced[start..end];
-            let catalog_id =
-                |p: &crate::reprice::Priced| p.model.map(|m| input.catalog.models()[m].id.as_str());
-            let times: Vec<String> = recs
-                .iter()
-                .map(|r| {
-                    rfc3339(&r.time, &mut buf);
-                    buf.clone()
-                })
+        let starts: Vec<usize> = (0..input.records.len()).step_by(ROW_GROUP).collect();
+        let starts = if starts.is_empty() { vec![0] } else { starts };
+        let texts = Texts {
+            labels: &labels,
+            days: &day_texts,
+        };
+        // A few row groups are built side by side and written in order: the file is the same
+        // whatever the thread count, and memory holds only those groups.
+        for group in starts.chunks(rayon::current_num_threads().max(1)) {
+            let frames: Vec<io::Result<DataFrame>> = group
+                .par_iter()
+                .map(|&start| frame(input, start, &texts))
                 .collect();
-            let mut cols = vec![
-                Column::new(
-                    "id".into(),
-                    recs.iter().map(|r| r.id.as_deref()).collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "file".into(),
-                    recs.iter().map(|r| &*r.source.file).collect::<Vec<&str>>(),
-                ),
-                Column::new(
-                    "line".into(),
-                    recs.iter().map(|r| r.source.line).collect::<Vec<_>>(),
-                ),
-                Column::new("time".into(), times),
-                Column::new(
-                    "day".into(),
-                    pr.iter()
-                        .map(|p| day_texts.get(&p.day).map_or("", String::as_str))
-                        .collect::<Vec<&str>>(),
-                ),
-                Column::new(
-                    "key".into(),
-                    recs.iter()
-                        .map(|r| labels.get(&r.api_key.as_deref()).map_or("", String::as_str))
-                        .collect::<Vec<&str>>(),
-                ),
-                Column::new(
-                    "provider".into(),
-                    recs.iter()
-                        .map(|r| r.provider.as_deref())
-                        .collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "model_logged".into(),
-                    recs.iter().map(|r| &*r.model).collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "model".into(),
-                    pr.iter().map(catalog_id).collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "kind".into(),
-                    recs.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "status".into(),
-                    recs.iter().map(|r| r.status.as_str()).collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "input_tokens".into(),
-                    recs.iter().map(|r| r.tokens.input).collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "output_tokens".into(),
-                    recs.iter().map(|r| r.tokens.output).collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "thinking_tokens".into(),
-                    recs.iter().map(|r| r.tokens.thinking).collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "cache_read_tokens".into(),
-                    recs.iter().map(|r| r.tokens.cache_read).collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "cache_write_tokens".into(),
-                    recs.iter()
-                        .map(|r| r.tokens.cache_write)
-                        .collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "images".into(),
-                    recs.iter().map(|r| r.images).collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "image_size".into(),
-                    recs.iter()
-                        .map(|r| r.image_size.map(|s| s.to_string()))
-                        .collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "quality".into(),
-                    recs.iter()
-                        .map(|r| r.quality.as_deref())
-                        .collect::<Vec<_>>(),
-                ),
-                Column::new(
-                    "batch".into(),
-                    recs.iter().map(|r| r.batch).collect::<Vec<_>>(),
-                ),
-            ];
-            cols.push(decimal_column(
-                "billed_cost",
-                recs.iter().map(|r| r.billed_cost),
-            )?);
-            cols.push(decimal_column(
-                "actual_cost",
-                pr.iter().map(|p| Some(p.actual)),
-            )?);
-            cols.push(decimal_column("list_cost", pr.iter().map(|p| p.list))?);
-            let mut per_scenario: Vec<Vec<Option<Money>>> =
-                vec![Vec::with_capacity(pr.len()); n_sc];
-            for p in pr {
-                for (col, (cost, _)) in per_scenario.iter_mut().zip(p.each(n_sc)) {
-                    col.push(Some(cost));
+            for df in frames {
+                let df = df?;
+                if writer.is_none() {
+                    let f = pending
+                        .take()
+                        .ok_or_else(|| io::Error::other("parquet writer lost its file"))?;
+                    writer = Some(
+                        ParquetWriter::new(f)
+                            .with_compression(ParquetCompression::Snappy)
+                            .batched(df.schema())
+                            .map_err(err)?,
+                    );
                 }
-            }
-            for (sc, values) in input.scenarios.scenarios.iter().zip(per_scenario) {
-                cols.push(decimal_column(
-                    &format!("cost_{}", sc.name),
-                    values.into_iter(),
-                )?);
-            }
-            let df = DataFrame::new(recs.len(), cols).map_err(err)?;
-            if writer.is_none() {
-                let f = pending
-                    .take()
-                    .ok_or_else(|| io::Error::other("parquet writer lost its file"))?;
-                writer = Some(ParquetWriter::new(f).batched(df.schema()).map_err(err)?);
-            }
-            if let Some(w) = writer.as_mut() {
-                w.write_batch(&df).map_err(err)?;
+                if let Some(w) = writer.as_mut() {
+                    w.write_batch(&df).map_err(err)?;
+                }
             }
         }
         if let Some(w) = writer {
@@ -245,6 +138,144 @@ impl Writer for RecordsParquet {
         }
         Ok(())
     }
+}
+
+/// Texts that repeat across records, made once per run.
+struct Texts<'a> {
+    labels: &'a HashMap<Option<&'a str>, String>,
+    days: &'a HashMap<chrono::NaiveDate, String>,
+}
+
+/// One row group: the records from `start`, at most `ROW_GROUP` of them.
+fn frame(input: &ReportInput<'_>, start: usize, texts: &Texts<'_>) -> io::Result<DataFrame> {
+    let n_sc = input.scenarios.scenarios.len();
+    let (labels, day_texts) = (texts.labels, texts.days);
+    let end = (start + ROW_GROUP).min(input.records.len());
+    let recs = &input.records[start..end];
+    let pr = &input.priced[start..end];
+    let mut buf = String::new();
+    let catalog_id =
+        |p: &crate::reprice::Priced| p.model.map(|m| input.catalog.models()[m].id.as_str());
+    let times: Vec<String> = recs
+        .iter()
+        .map(|r| {
+            rfc3339(&r.time, &mut buf);
+            buf.clone()
+        })
+        .collect();
+    let mut cols = vec![
+        Column::new(
+            "id".into(),
+            recs.iter().map(|r| r.id.as_deref()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "file".into(),
+            recs.iter().map(|r| &*r.source.file).collect::<Vec<&str>>(),
+        ),
+        Column::new(
+            "line".into(),
+            recs.iter().map(|r| r.source.line).collect::<Vec<_>>(),
+        ),
+        Column::new("time".into(), times),
+        Column::new(
+            "day".into(),
+            pr.iter()
+                .map(|p| day_texts.get(&p.day).map_or("", String::as_str))
+                .collect::<Vec<&str>>(),
+        ),
+        Column::new(
+            "key".into(),
+            recs.iter()
+                .map(|r| labels.get(&r.api_key.as_deref()).map_or("", String::as_str))
+                .collect::<Vec<&str>>(),
+        ),
+        Column::new(
+            "provider".into(),
+            recs.iter()
+                .map(|r| r.provider.as_deref())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "model_logged".into(),
+            recs.iter().map(|r| &*r.model).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "model".into(),
+            pr.iter().map(catalog_id).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "kind".into(),
+            recs.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "status".into(),
+            recs.iter().map(|r| r.status.as_str()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "input_tokens".into(),
+            recs.iter().map(|r| r.tokens.input).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "output_tokens".into(),
+            recs.iter().map(|r| r.tokens.output).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "thinking_tokens".into(),
+            recs.iter().map(|r| r.tokens.thinking).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "cache_read_tokens".into(),
+            recs.iter().map(|r| r.tokens.cache_read).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "cache_write_tokens".into(),
+            recs.iter()
+                .map(|r| r.tokens.cache_write)
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "images".into(),
+            recs.iter().map(|r| r.images).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "image_size".into(),
+            recs.iter()
+                .map(|r| r.image_size.map(|s| s.to_string()))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "quality".into(),
+            recs.iter()
+                .map(|r| r.quality.as_deref())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "batch".into(),
+            recs.iter().map(|r| r.batch).collect::<Vec<_>>(),
+        ),
+    ];
+    cols.push(decimal_column(
+        "billed_cost",
+        recs.iter().map(|r| r.billed_cost),
+    )?);
+    cols.push(decimal_column(
+        "actual_cost",
+        pr.iter().map(|p| Some(p.actual)),
+    )?);
+    cols.push(decimal_column("list_cost", pr.iter().map(|p| p.list))?);
+    let mut per_scenario: Vec<Vec<Option<Money>>> = vec![Vec::with_capacity(pr.len()); n_sc];
+    for p in pr {
+        for (col, (cost, _)) in per_scenario.iter_mut().zip(p.each(n_sc)) {
+            col.push(Some(cost));
+        }
+    }
+    for (sc, values) in input.scenarios.scenarios.iter().zip(per_scenario) {
+        cols.push(decimal_column(
+            &format!("cost_{}", sc.name),
+            values.into_iter(),
+        )?);
+    }
+    DataFrame::new(recs.len(), cols).map_err(err)
 }
 
 #[cfg(test)]
