@@ -81,11 +81,19 @@ impl Money {
 
     /// The exact value as text, without trailing zeros: what summary.json carries.
     pub fn exact(self) -> String {
+        let mut s = String::new();
+        // Writing into a String cannot fail.
+        let _ = self.write_exact(&mut s);
+        s
+    }
+
+    /// `exact` written into `w`, for callers that hash or stream the text instead of keeping it.
+    pub fn write_exact(self, w: &mut impl std::fmt::Write) -> std::fmt::Result {
         let n = self.0.normalize();
         if n.is_zero() {
-            "0".to_string()
+            w.write_str("0")
         } else {
-            n.to_string()
+            write!(w, "{n}")
         }
     }
 

@@ -30,7 +30,7 @@ pub struct Priced {
     /// The scenarios that priced this record, in scenario order; every other scenario leaves
     /// it at `actual`. Sparse because most scenarios concern few records, and a record is
     /// held for each line of the input.
-    changes: Vec<Change>,
+    changes: Box<[Change]>,
     pub day: NaiveDate,
     pub hour: u32,
 }
@@ -44,6 +44,16 @@ struct Change {
 }
 
 const NO_MODEL: u32 = u32::MAX;
+
+impl Change {
+    fn new(i: usize, cost: Money, via: Option<usize>) -> Change {
+        Change {
+            scenario: i as u16,
+            via: via.map_or(NO_MODEL, |v| v as u32),
+            cost,
+        }
+    }
+}
 
 impl Priced {
     /// Cost under scenario `i`.
@@ -73,18 +83,13 @@ impl Priced {
     }
 
     fn set(&mut self, i: usize, cost: Money, via: Option<usize>) {
-        let c = Change {
-            scenario: i as u16,
-            via: via.map_or(NO_MODEL, |v| v as u32),
-            cost,
-        };
-        match self
-            .changes
-            .binary_search_by_key(&c.scenario, |x| x.scenario)
-        {
-            Ok(k) => self.changes[k] = c,
-            Err(k) => self.changes.insert(k, c),
+        let c = Change::new(i, cost, via);
+        let mut v = std::mem::take(&mut self.changes).into_vec();
+        match v.binary_search_by_key(&c.scenario, |x| x.scenario) {
+            Ok(k) => v[k] = c,
+            Err(k) => v.insert(k, c),
         }
+        self.changes = v.into_boxed_slice();
     }
 }
 
@@ -172,6 +177,8 @@ fn prepare(s: &Scenario, catalog: &Catalog) -> Prepared {
 struct Misses<'m, 'a> {
     shared: &'m Mutex<HashMap<MissKey<'a>, u64>>,
     local: HashMap<MissKey<'a>, u64>,
+    /// The changes of the record being priced.
+    scratch: Vec<Change>,
 }
 
 impl Drop for Misses<'_, '_> {
@@ -205,10 +212,15 @@ pub fn reprice(records: &[UsageRecord], catalog: &Catalog, set: &ScenarioSet, tz
             || Misses {
                 shared: &shared,
                 local: HashMap::default(),
+                scratch: Vec::new(),
             },
             |m, r| {
                 let idx = resolved.get(&*r.model).copied().flatten();
-                price_one(r, idx, catalog, set, &prepared, tz, &mut m.local)
+                let mut p = price_one(r, idx, catalog, set, &prepared, tz, m);
+                // Exactly sized: a record's changes are held for the whole run.
+                p.changes = m.scratch.as_slice().into();
+                m.scratch.clear();
+                p
             },
         )
         .collect();
@@ -245,8 +257,9 @@ fn price_one<'a>(
     set: &ScenarioSet,
     prepared: &[Prepared],
     tz: Tz,
-    misses: &mut HashMap<MissKey<'a>, u64>,
+    work: &mut Misses<'_, 'a>,
 ) -> Priced {
+    let misses = &mut work.local;
     let local = r.time.with_timezone(&tz);
     let day = local.date_naive();
     // Prices take effect on calendar days in UTC, as providers publish them.
@@ -261,7 +274,7 @@ fn price_one<'a>(
         },
     };
     let actual = r.billed_cost.or(list).unwrap_or(Money::ZERO);
-    let mut p = Priced {
+    let p = Priced {
         model: model_idx,
         actual,
         list,
@@ -271,7 +284,7 @@ fn price_one<'a>(
             .unwrap_or(Money::ZERO),
         extras_cost: catalog.extras_cost(&r.extras, price_day),
         unpriced,
-        changes: Vec::new(),
+        changes: Box::default(),
         day,
         hour: local.hour(),
     };
@@ -288,7 +301,7 @@ fn price_one<'a>(
             continue;
         }
         match scenario_cost(s, &prepared[i], r, mi, &p, catalog, price_day) {
-            Ok(Some((cost, via))) => p.set(i, cost, via),
+            Ok(Some((cost, via))) => work.scratch.push(Change::new(i, cost, via)),
             Ok(None) => {}
             Err(why) => *misses.entry((i, Ok(mi), why)).or_default() += 1,
         }

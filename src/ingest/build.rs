@@ -2,6 +2,7 @@
 
 use super::response::Draft;
 use crate::record::{Kind, SourceRef, Status, UsageRecord};
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 /// Where a line is, and what the file around it tells.
@@ -56,8 +57,8 @@ pub fn finish(
 const INTERN_LIMIT: usize = 4096;
 
 thread_local! {
-    static INTERNED: std::cell::RefCell<std::collections::HashSet<Arc<str>>> =
-        std::cell::RefCell::new(std::collections::HashSet::new());
+    static INTERNED: std::cell::RefCell<rustc_hash::FxHashSet<Arc<str>>> =
+        std::cell::RefCell::new(rustc_hash::FxHashSet::default());
 }
 
 /// One shared copy of a text that many records repeat (model, key, provider, quality).
@@ -94,14 +95,23 @@ pub fn payload_hash(r: &UsageRecord) -> u64 {
         h.num(n);
     }
     h.num(u64::from(r.images));
-    h.str(&r.image_size.map(|s| s.to_string()).unwrap_or_default());
+    // Texts are fed to the hash as they are written: the same bytes as hashing the String,
+    // without making one per record.
+    if let Some(s) = r.image_size {
+        let _ = write!(h, "{s}");
+    }
+    h.bytes(&[0xff]);
     h.str(r.quality.as_deref().unwrap_or(""));
     h.num(u64::from(r.batch));
     h.num(u64::from(r.extras.web_search_grounding));
     h.num(u64::from(r.extras.search_standard));
     h.num(u64::from(r.extras.search_deep));
-    h.str(&r.billed_cost.map(|m| m.exact()).unwrap_or_default());
-    h.str(&r.remaining_balance.map(|m| m.exact()).unwrap_or_default());
+    for m in [r.billed_cost, r.remaining_balance] {
+        if let Some(m) = m {
+            let _ = m.write_exact(&mut h);
+        }
+        h.bytes(&[0xff]);
+    }
     h.0
 }
 
@@ -130,8 +140,103 @@ impl Fnv {
     }
 }
 
+impl std::fmt::Write for Fnv {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.bytes(s.as_bytes());
+        Ok(())
+    }
+}
+
 pub fn hash_bytes(b: &[u8]) -> u64 {
     let mut h = Fnv::default();
     h.bytes(b);
     h.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Money;
+    use crate::record::{Extras, ImageSize, Kind, Tokens};
+    use chrono::{TimeZone, Utc};
+
+    /// The hash as first defined, with every text made as a String: saved ledgers hold these
+    /// values, so the allocation-free spelling must give the same numbers.
+    fn spelled_out(r: &UsageRecord) -> u64 {
+        let mut h = Fnv::default();
+        h.str(&r.model);
+        h.num(r.time.timestamp_micros() as u64);
+        h.str(r.api_key.as_deref().unwrap_or(""));
+        h.num(r.kind as u64);
+        h.num(r.status as u64);
+        for n in [
+            r.tokens.input,
+            r.tokens.output,
+            r.tokens.thinking,
+            r.tokens.cache_read,
+            r.tokens.cache_write,
+        ] {
+            h.num(n);
+        }
+        h.num(u64::from(r.images));
+        h.str(&r.image_size.map(|s| s.to_string()).unwrap_or_default());
+        h.str(r.quality.as_deref().unwrap_or(""));
+        h.num(u64::from(r.batch));
+        h.num(u64::from(r.extras.web_search_grounding));
+        h.num(u64::from(r.extras.search_standard));
+        h.num(u64::from(r.extras.search_deep));
+        h.str(&r.billed_cost.map(|m| m.exact()).unwrap_or_default());
+        h.str(&r.remaining_balance.map(|m| m.exact()).unwrap_or_default());
+        h.0
+    }
+
+    fn record() -> UsageRecord {
+        UsageRecord {
+            id: Some("r1".to_string()),
+            source: SourceRef {
+                file: Arc::from("f"),
+                line: 1,
+                byte: 0,
+            },
+            time: Utc
+                .with_ymd_and_hms(2026, 3, 2, 10, 0, 0)
+                .single()
+                .expect("time"),
+            time_assumed_utc: false,
+            api_key: Some(Arc::from("sk-a")),
+            provider: None,
+            model: Arc::from("gemini-3-pro-image"),
+            kind: Kind::Image,
+            status: Status::Ok,
+            tokens: Tokens {
+                input: 10,
+                output: 1120,
+                ..Tokens::default()
+            },
+            images: 1,
+            image_size: Some(ImageSize::K2),
+            quality: Some(Arc::from("high")),
+            batch: false,
+            extras: Extras::default(),
+            billed_cost: None,
+            remaining_balance: None,
+            request_hash: None,
+            payload_hash: 0,
+        }
+    }
+
+    #[test]
+    fn payload_hash_is_the_spelled_out_one() {
+        let mut r = record();
+        assert_eq!(payload_hash(&r), spelled_out(&r));
+        assert_eq!(payload_hash(&r), 8_956_637_755_985_370_259);
+        r.image_size = Some(ImageSize::Pixels(1024, 1536));
+        r.billed_cost = Some(Money::parse("0.134400").expect("money"));
+        r.remaining_balance = Some(Money::parse("-0").expect("money"));
+        assert_eq!(payload_hash(&r), spelled_out(&r));
+        r.image_size = None;
+        r.quality = None;
+        r.billed_cost = Some(Money::parse("12.5").expect("money"));
+        assert_eq!(payload_hash(&r), spelled_out(&r));
+    }
 }

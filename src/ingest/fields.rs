@@ -3,6 +3,7 @@
 use crate::money::Money;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde_json::value::RawValue;
+use std::fmt::Display;
 
 pub type FieldResult<T> = Result<T, String>;
 
@@ -16,7 +17,7 @@ pub const MAX_MONEY: i64 = 1_000_000_000_000;
 
 /// A token or image count: a JSON integer, or a string holding one. Negative, fractional or
 /// non-numeric values are errors naming `path`.
-pub fn count(raw: Option<&RawValue>, path: &str) -> FieldResult<u64> {
+pub fn count<P: Display + ?Sized>(raw: Option<&RawValue>, path: &P) -> FieldResult<u64> {
     let Some(raw) = raw else { return Ok(0) };
     let text = raw.get().trim();
     if text == "null" {
@@ -52,14 +53,14 @@ pub fn count(raw: Option<&RawValue>, path: &str) -> FieldResult<u64> {
     Err(format!("field {path}: {} is not a count", shorten(text)))
 }
 
-fn too_large(t: &str, path: &str) -> String {
+fn too_large<P: Display + ?Sized>(t: &str, path: &P) -> String {
     format!(
         "field {path}: {} is too large (limit {MAX_COUNT})",
         shorten(t)
     )
 }
 
-fn within_limit(n: u64, t: &str, path: &str) -> FieldResult<u64> {
+fn within_limit<P: Display + ?Sized>(n: u64, t: &str, path: &P) -> FieldResult<u64> {
     if n > MAX_COUNT {
         Err(too_large(t, path))
     } else {
@@ -67,7 +68,11 @@ fn within_limit(n: u64, t: &str, path: &str) -> FieldResult<u64> {
     }
 }
 
-fn money_within_limit(m: Money, t: &str, path: &str) -> FieldResult<Option<Money>> {
+fn money_within_limit<P: Display + ?Sized>(
+    m: Money,
+    t: &str,
+    path: &P,
+) -> FieldResult<Option<Money>> {
     if m.decimal().abs() > rust_decimal::Decimal::from(MAX_MONEY) {
         return Err(format!(
             "field {path}: '{}' is too large (limit {MAX_MONEY})",
@@ -78,7 +83,7 @@ fn money_within_limit(m: Money, t: &str, path: &str) -> FieldResult<Option<Money
 }
 
 /// A money amount from its JSON text (number or string), exactly.
-pub fn money(raw: Option<&RawValue>, path: &str) -> FieldResult<Option<Money>> {
+pub fn money<P: Display + ?Sized>(raw: Option<&RawValue>, path: &P) -> FieldResult<Option<Money>> {
     let Some(raw) = raw else { return Ok(None) };
     let text = raw.get().trim();
     if text == "null" {
@@ -94,7 +99,7 @@ pub fn money(raw: Option<&RawValue>, path: &str) -> FieldResult<Option<Money>> {
 
 /// Says why a number rust_decimal cannot hold is refused, so "30 digits" is not reported as if
 /// the text were not a number at all.
-fn not_a_decimal(t: &str, path: &str) -> String {
+fn not_a_decimal<P: Display + ?Sized>(t: &str, path: &P) -> String {
     let digits = t.bytes().filter(u8::is_ascii_digit).count();
     let plain = !t.is_empty()
         && t.bytes()
@@ -115,7 +120,7 @@ fn not_a_decimal(t: &str, path: &str) -> String {
     }
 }
 
-pub fn money_text(text: &str, path: &str) -> FieldResult<Option<Money>> {
+pub fn money_text<P: Display + ?Sized>(text: &str, path: &P) -> FieldResult<Option<Money>> {
     let t = text.trim();
     if t.is_empty() {
         return Ok(None);
@@ -140,13 +145,23 @@ fn is_scientific(t: &str) -> bool {
 
 /// A JSON string value, or None for null/absent/non-strings.
 pub fn string(raw: Option<&RawValue>) -> Option<String> {
-    let raw = raw?;
-    serde_json::from_str::<String>(raw.get()).ok()
+    let text = raw?.get().trim();
+    if !text.starts_with('"') {
+        return None;
+    }
+    // The raw value was already checked as a JSON string; without escapes it is its own text.
+    match text.get(1..text.len() - 1) {
+        Some(inner) if text.len() >= 2 && !inner.contains('\\') => Some(inner.to_string()),
+        _ => serde_json::from_str::<String>(text).ok(),
+    }
 }
 
 /// A time: RFC 3339 (any offset), a naive date-time (read as UTC; the flag says so), a date,
 /// or Unix seconds / milliseconds as a number.
-pub fn time(raw: Option<&RawValue>, path: &str) -> FieldResult<Option<(DateTime<Utc>, bool)>> {
+pub fn time<P: Display + ?Sized>(
+    raw: Option<&RawValue>,
+    path: &P,
+) -> FieldResult<Option<(DateTime<Utc>, bool)>> {
     let Some(raw) = raw else { return Ok(None) };
     let text = raw.get().trim();
     if text == "null" {
@@ -158,7 +173,7 @@ pub fn time(raw: Option<&RawValue>, path: &str) -> FieldResult<Option<(DateTime<
     epoch(text, path).map(Some)
 }
 
-pub fn time_text(s: &str, path: &str) -> FieldResult<(DateTime<Utc>, bool)> {
+pub fn time_text<P: Display + ?Sized>(s: &str, path: &P) -> FieldResult<(DateTime<Utc>, bool)> {
     let s = s.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok((t.with_timezone(&Utc), false));
@@ -190,7 +205,7 @@ pub fn time_text(s: &str, path: &str) -> FieldResult<(DateTime<Utc>, bool)> {
     Err(format!("field {path}: '{}' is not a time", shorten(s)))
 }
 
-fn epoch(text: &str, path: &str) -> FieldResult<(DateTime<Utc>, bool)> {
+fn epoch<P: Display + ?Sized>(text: &str, path: &P) -> FieldResult<(DateTime<Utc>, bool)> {
     let bad = || format!("field {path}: '{}' is not a time", shorten(text));
     let m = Money::parse(text).map_err(|_| bad())?.decimal();
     if m.is_sign_negative() {

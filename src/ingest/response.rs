@@ -11,6 +11,18 @@ use serde_json::value::RawValue;
 
 type Raw<'a> = Option<&'a RawValue>;
 
+/// A field path, `prefix + middle + name`, spelled out only when an error names it: most
+/// fields of most lines are fine, and formatting every path cost more than reading the field.
+struct At<'a>(&'a str, &'a str, &'a str);
+
+impl std::fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)?;
+        f.write_str(self.1)?;
+        f.write_str(self.2)
+    }
+}
+
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct Body<'a> {
@@ -300,7 +312,7 @@ fn wrong_member(raw: &RawValue, prefix: &str, members: &[(&str, Shape)]) -> Opti
     })
 }
 
-fn sub(u: u64, minus: u64, path: &str) -> FieldResult<u64> {
+fn sub<P: std::fmt::Display + ?Sized>(u: u64, minus: u64, path: &P) -> FieldResult<u64> {
     u.checked_sub(minus)
         .ok_or_else(|| format!("field {path}: {minus} exceeds the total {u} it is part of"))
 }
@@ -311,13 +323,13 @@ impl Body<'_> {
         let mut d = Draft {
             id: string(self.id).or_else(|| string(self.response_id)),
             model: string(self.model).or_else(|| string(self.model_version)),
-            time: match time(self.created, &format!("{p}.created"))? {
+            time: match time(self.created, &At(p, ".created", ""))? {
                 Some(t) => Some(t),
-                None => time(self.created_at, &format!("{p}.created_at"))?,
+                None => time(self.created_at, &At(p, ".created_at", ""))?,
             },
             provider: string(self.provider),
-            billed_cost: money(self.cost, &format!("{p}.cost"))?,
-            remaining_balance: money(self.remaining_balance, &format!("{p}.remainingBalance"))?,
+            billed_cost: money(self.cost, &At(p, ".cost", ""))?,
+            remaining_balance: money(self.remaining_balance, &At(p, ".remainingBalance", ""))?,
             ..Draft::default()
         };
         if let Some(u) = &self.usage {
@@ -331,7 +343,7 @@ impl Body<'_> {
             ]
             .into_iter()
             .any(present);
-            let f = |name: &str| format!("{p}.usage.{name}");
+            let f = |name: &'static str| At(p, ".usage.", name);
             let cached = match (&u.prompt_tokens_details, &u.input_tokens_details) {
                 (Some(x), _) if x.cached_tokens.is_some() => {
                     count(x.cached_tokens, &f("prompt_tokens_details.cached_tokens"))?
@@ -413,7 +425,7 @@ impl Body<'_> {
             ]
             .into_iter()
             .any(present);
-            let f = |name: &str| format!("{p}.usageMetadata.{name}");
+            let f = |name: &'static str| At(p, ".usageMetadata.", name);
             let prompt = count(g.prompt_token_count, &f("promptTokenCount"))?
                 + count(g.tool_use_prompt_token_count, &f("toolUsePromptTokenCount"))?;
             let cached = count(g.cached_content_token_count, &f("cachedContentTokenCount"))?;

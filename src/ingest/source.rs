@@ -169,27 +169,23 @@ impl Stream {
     /// Reads until `buf` holds at least `want` bytes or the input ends; true at the end.
     pub fn fill(&mut self, buf: &mut Vec<u8>, want: usize) -> Result<bool, RunError> {
         while buf.len() < want {
-            let have = buf.len();
-            buf.resize(want, 0);
-            let n = loop {
-                match self.inner.read(&mut buf[have..]) {
-                    Ok(n) => break n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => {
-                        buf.truncate(have);
-                        return Err(RunError::Input {
-                            path: self.path.clone(),
-                            message: if self.gzip {
-                                format!("corrupt or truncated gzip: {e}")
-                            } else {
-                                io_reason(&e)
-                            },
-                        });
-                    }
+            let ask = (want - buf.len()) as u64;
+            buf.reserve(ask as usize);
+            // read_to_end fills spare capacity without zeroing it first.
+            let n = match (&mut self.inner).take(ask).read_to_end(buf) {
+                Ok(n) => n,
+                Err(e) => {
+                    return Err(RunError::Input {
+                        path: self.path.clone(),
+                        message: if self.gzip {
+                            format!("corrupt or truncated gzip: {e}")
+                        } else {
+                            io_reason(&e)
+                        },
+                    });
                 }
             };
-            buf.truncate(have + n);
-            if n == 0 {
+            if (n as u64) < ask {
                 return Ok(true);
             }
         }
