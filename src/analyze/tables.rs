@@ -47,6 +47,29 @@ pub struct ModelRow {
     pub cost: Money,
 }
 
+impl ModelRow {
+    fn empty(model: String) -> ModelRow {
+        ModelRow {
+            model,
+            records: 0,
+            images: 0,
+            input_tokens: 0,
+            output_tokens: 0,
+            thinking_tokens: 0,
+            cost: Money::ZERO,
+        }
+    }
+
+    fn add(&mut self, o: &ModelRow) {
+        self.records += o.records;
+        self.images += o.images;
+        self.input_tokens += o.input_tokens;
+        self.output_tokens += o.output_tokens;
+        self.thinking_tokens += o.thinking_tokens;
+        self.cost += o.cost;
+    }
+}
+
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
 pub struct KeyRow {
     /// Label or last four characters; never the whole key.
@@ -171,21 +194,16 @@ pub fn models_and_keys(
     for (r, p) in records.iter().zip(&rp.priced) {
         let m = by_model
             .entry(p.model.ok_or(&*r.model))
-            .or_insert_with(|| ModelRow {
-                model: String::new(),
-                records: 0,
-                images: 0,
-                input_tokens: 0,
-                output_tokens: 0,
-                thinking_tokens: 0,
-                cost: Money::ZERO,
-            });
-        m.records += 1;
-        m.images += u64::from(r.images);
-        m.input_tokens += r.tokens.input;
-        m.output_tokens += r.tokens.output;
-        m.thinking_tokens += r.tokens.thinking;
-        m.cost += p.actual;
+            .or_insert_with(|| ModelRow::empty(String::new()));
+        m.add(&ModelRow {
+            model: String::new(),
+            records: 1,
+            images: u64::from(r.images),
+            input_tokens: r.tokens.input,
+            output_tokens: r.tokens.output,
+            thinking_tokens: r.tokens.thinking,
+            cost: p.actual,
+        });
         let k = by_key
             .entry(r.api_key.as_deref())
             .or_insert((0, Money::ZERO));
@@ -199,21 +217,10 @@ pub fn models_and_keys(
             Err(logged) => logged.to_string(),
         };
         // Two groups meet only when a logged name equals another model's catalog id.
-        let m = models.entry(id.clone()).or_insert_with(|| ModelRow {
-            model: id,
-            records: 0,
-            images: 0,
-            input_tokens: 0,
-            output_tokens: 0,
-            thinking_tokens: 0,
-            cost: Money::ZERO,
-        });
-        m.records += row.records;
-        m.images += row.images;
-        m.input_tokens += row.input_tokens;
-        m.output_tokens += row.output_tokens;
-        m.thinking_tokens += row.thinking_tokens;
-        m.cost += row.cost;
+        models
+            .entry(id.clone())
+            .or_insert_with(|| ModelRow::empty(id))
+            .add(&row);
     }
     let mut keys: BTreeMap<String, KeyRow> = BTreeMap::new();
     for (key, (n, cost)) in by_key {

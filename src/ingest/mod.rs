@@ -138,20 +138,7 @@ fn parse_input_in(
     let file: Arc<str> = Arc::from(display);
     let project = source::claude_project(display);
     let mut hasher = Sha256::new();
-    let mut out = FileResult {
-        report: FileReport {
-            path: display.to_string(),
-            format: "json-lines".to_string(),
-            bytes: 0,
-            sha256: String::new(),
-            lines: 0,
-            records: 0,
-            skipped: 0,
-            quarantined: 0,
-        },
-        records: Vec::new(),
-        quarantine: Vec::new(),
-    };
+    let mut out = FileResult::new(display, "json-lines".to_string(), 0, String::new());
     loop {
         if !eof {
             eof = stream.fill(&mut buf, block)?;
@@ -224,6 +211,26 @@ struct FileResult {
     quarantine: Vec<Quarantined>,
 }
 
+impl FileResult {
+    /// Nothing counted yet: `absorb` adds each part's lines.
+    fn new(display: &str, format: String, bytes: u64, sha256: String) -> FileResult {
+        FileResult {
+            report: FileReport {
+                path: display.to_string(),
+                format,
+                bytes,
+                sha256,
+                lines: 0,
+                records: 0,
+                skipped: 0,
+                quarantined: 0,
+            },
+            records: Vec::new(),
+            quarantine: Vec::new(),
+        }
+    }
+}
+
 /// Parses one file's bytes. Public for benches and fuzzing: it never panics on any input.
 pub fn parse_bytes(
     display: &str,
@@ -294,20 +301,12 @@ fn parse_file(
             ),
         ),
     };
-    let mut out = FileResult {
-        report: FileReport {
-            path: display.to_string(),
-            format,
-            bytes: bytes.len() as u64,
-            sha256: hex(&Sha256::digest(bytes)),
-            lines: 0,
-            records: 0,
-            skipped: 0,
-            quarantined: 0,
-        },
-        records: Vec::new(),
-        quarantine: Vec::new(),
-    };
+    let mut out = FileResult::new(
+        display,
+        format,
+        bytes.len() as u64,
+        hex(&Sha256::digest(bytes)),
+    );
     absorb(&mut out, display, outcomes);
     out
 }
