@@ -56,17 +56,6 @@ impl Change {
 }
 
 impl Priced {
-    /// Cost under scenario `i`.
-    pub fn cost_under(&self, i: usize) -> Money {
-        self.change(i).map_or(self.actual, |c| c.cost)
-    }
-
-    /// Model scenario `i` priced the record on (None: unchanged).
-    pub fn via(&self, i: usize) -> Option<usize> {
-        self.change(i)
-            .and_then(|c| (c.via != NO_MODEL).then_some(c.via as usize))
-    }
-
     /// (cost, via) under each of the first `n` scenarios, in order: one walk for all of them.
     pub fn each(&self, n: usize) -> impl Iterator<Item = (Money, Option<usize>)> + '_ {
         let mut next = self.changes.iter().peekable();
@@ -76,10 +65,6 @@ impl Priced {
                 None => (self.actual, None),
             },
         )
-    }
-
-    fn change(&self, i: usize) -> Option<&Change> {
-        self.changes.iter().find(|c| usize::from(c.scenario) == i)
     }
 
     fn set(&mut self, i: usize, cost: Money, via: Option<usize>) {
