@@ -56,7 +56,15 @@ impl Money {
         if units == 0 || price_per_million.0.is_zero() {
             return Money::ZERO;
         }
-        Money((Decimal::from(units) * price_per_million.0) / MILLION)
+        // Moving the point is done on the scale when the result fits: a division per token
+        // count was a visible part of re-pricing. Same value either way.
+        let p = price_per_million.0;
+        if let Some(m) = i128::from(units).checked_mul(p.mantissa())
+            && let Ok(d) = Decimal::try_from_i128_with_scale(m, p.scale() + 6)
+        {
+            return Money(d);
+        }
+        Money((Decimal::from(units) * p) / MILLION)
     }
 
     pub fn times(self, units: u64) -> Money {
@@ -362,6 +370,21 @@ mod tests {
             let price = Money(Decimal::new(cents, 2));
             let cost = Money::per_million(units, price);
             prop_assert_eq!(cost.0 * Decimal::from(1_000_000), Decimal::from(units) * price.0);
+        }
+
+        #[test]
+        fn per_million_equals_the_division(
+            units in 0u64..=1_000_000_000_000,
+            mantissa in any::<i64>(),
+            scale in 0u32..=28,
+        ) {
+            let price = Money(Decimal::new(mantissa, scale));
+            let divided = Decimal::from(units)
+                .checked_mul(price.0)
+                .and_then(|p| p.checked_div(MILLION));
+            if let Some(d) = divided {
+                prop_assert_eq!(Money::per_million(units, price).0, d);
+            }
         }
     }
 }

@@ -44,7 +44,18 @@ fn decimal_column(name: &str, values: impl Iterator<Item = Option<Money>>) -> io
     let ints = values
         .map(|v| v.map(scaled).transpose())
         .collect::<io::Result<Vec<Option<i128>>>>()?;
-    let ca = Int128Chunked::from_iter_options(name.into(), ints.into_iter());
+    decimal(Int128Chunked::from_iter_options(
+        name.into(),
+        ints.into_iter(),
+    ))
+}
+
+/// A money column without nulls, from values already scaled: taken over without a copy.
+fn scaled_column(name: &str, ints: Vec<i128>) -> io::Result<Column> {
+    decimal(Int128Chunked::from_vec(name.into(), ints))
+}
+
+fn decimal(ca: Int128Chunked) -> io::Result<Column> {
     Ok(ca
         .into_decimal(38, SCALE as usize)
         .map_err(err)?
@@ -258,22 +269,20 @@ fn frame(input: &ReportInput<'_>, start: usize, texts: &Texts<'_>) -> io::Result
         "billed_cost",
         recs.iter().map(|r| r.billed_cost),
     )?);
-    cols.push(decimal_column(
-        "actual_cost",
-        pr.iter().map(|p| Some(p.actual)),
-    )?);
+    let actual = pr
+        .iter()
+        .map(|p| scaled(p.actual))
+        .collect::<io::Result<Vec<i128>>>()?;
+    cols.push(scaled_column("actual_cost", actual)?);
     cols.push(decimal_column("list_cost", pr.iter().map(|p| p.list))?);
-    let mut per_scenario: Vec<Vec<Option<Money>>> = vec![Vec::with_capacity(pr.len()); n_sc];
+    let mut per_scenario: Vec<Vec<i128>> = vec![Vec::with_capacity(pr.len()); n_sc];
     for p in pr {
         for (col, (cost, _)) in per_scenario.iter_mut().zip(p.each(n_sc)) {
-            col.push(Some(cost));
+            col.push(scaled(cost)?);
         }
     }
-    for (sc, values) in input.scenarios.scenarios.iter().zip(per_scenario) {
-        cols.push(decimal_column(
-            &format!("cost_{}", sc.name),
-            values.into_iter(),
-        )?);
+    for (sc, ints) in input.scenarios.scenarios.iter().zip(per_scenario) {
+        cols.push(scaled_column(&format!("cost_{}", sc.name), ints)?);
     }
     DataFrame::new(recs.len(), cols).map_err(err)
 }
