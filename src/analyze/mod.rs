@@ -168,94 +168,6 @@ pub struct Context<'a> {
 
 pub fn analyze(records: &[UsageRecord], rp: &Repriced, cx: Context<'_>) -> Analysis {
     let period = period(rp, cx.since, cx.until);
-    let mut tokens = TokenTotals::default();
-    let mut images = 0u64;
-    // Counted on borrowed and copyable keys; names are made once per group, not per record.
-    let mut by_status = [0u64; 4];
-    let (mut billed, mut computed) = (Money::ZERO, Money::ZERO);
-    let mut unknown: HashMap<&str, u64> = HashMap::default();
-    let mut unpriced: HashMap<(usize, &str), u64> = HashMap::default();
-    for (r, p) in records.iter().zip(&rp.priced) {
-        tokens.input += r.tokens.input;
-        tokens.output += r.tokens.output;
-        tokens.thinking += r.tokens.thinking;
-        tokens.cache_read += r.tokens.cache_read;
-        tokens.cache_write += r.tokens.cache_write;
-        images += u64::from(r.images);
-        by_status[r.status as usize] += 1;
-        if p.billed_in_log {
-            billed += p.actual;
-        } else {
-            computed += p.actual;
-        }
-        match (p.model, &p.unpriced) {
-            (None, _) => *unknown.entry(&*r.model).or_default() += 1,
-            (Some(m), Some(reason)) if !p.billed_in_log => {
-                *unpriced.entry((m, reason.as_str())).or_default() += 1
-            }
-            _ => {}
-        }
-    }
-    let requests: BTreeMap<String, u64> =
-        [Status::Ok, Status::Failed, Status::Rejected, Status::Retry]
-            .into_iter()
-            .filter(|s| by_status[*s as usize] > 0)
-            .map(|s| (s.as_str().to_string(), by_status[s as usize]))
-            .collect();
-    let unknown: BTreeMap<String, u64> = unknown
-        .into_iter()
-        .map(|(m, n)| (m.to_string(), n))
-        .collect();
-    let mut unpriced_named: BTreeMap<(String, String), u64> = BTreeMap::new();
-    for ((m, reason), n) in unpriced {
-        *unpriced_named
-            .entry((cx.catalog.models()[m].id.clone(), reason.to_string()))
-            .or_default() += n;
-    }
-    let unpriced = unpriced_named;
-    let actual_cost = billed + computed;
-    let fees = plans::fees(cx.set, &period);
-    let mut scenarios = Vec::new();
-    // One pass for all scenarios; each scenario's sums still run in record order.
-    let n = cx.set.scenarios.len();
-    let mut variables = vec![Money::ZERO; n];
-    let mut changed = vec![(0u64, Money::ZERO); n];
-    for p in &rp.priced {
-        for (i, (cost, via)) in p.each(n).enumerate() {
-            variables[i] += cost;
-            if via.is_some() {
-                changed[i].0 += 1;
-                changed[i].1 += p.actual;
-            }
-        }
-    }
-    for (i, s) in cx.set.scenarios.iter().enumerate() {
-        let variable = variables[i];
-        let fixed = fees[i];
-        let cost = variable + fixed;
-        let savings = actual_cost - cost;
-        let not_applied = rp
-            .not_applied
-            .iter()
-            .filter(|((j, _, _), _)| *j == i)
-            .map(|((_, model, reason), n)| NotAppliedRow {
-                model: model.clone(),
-                reason: reason.clone(),
-                records: *n,
-            })
-            .collect();
-        scenarios.push(ScenarioSummary {
-            name: s.name.clone(),
-            kind: s.action.kind().to_string(),
-            cost,
-            fixed_cost: fixed,
-            savings,
-            savings_pct: savings.share_of(actual_cost).map(|d| share_text(d, 6)),
-            records_changed: changed[i].0,
-            changed_actual_cost: changed[i].1,
-            not_applied,
-        });
-    }
     // The analyses read the same records independently: run them side by side.
     let names = &cx.set.key_names;
     let plans_and_waste = || {
@@ -287,13 +199,67 @@ pub fn analyze(records: &[UsageRecord], rp: &Repriced, cx: Context<'_>) -> Analy
             || price_changes(records, rp, cx.catalog),
         )
     };
+    let n = cx.set.scenarios.len();
     let (
-        ((plan_report, waste), (reconciliation, budget)),
+        (((plan_report, waste), (reconciliation, budget)), t),
         (((models, keys), by_day), (savings_rows, price_changes)),
     ) = rayon::join(
-        || rayon::join(plans_and_waste, balances),
+        || {
+            rayon::join(
+                || rayon::join(plans_and_waste, balances),
+                || totals(records, rp, n),
+            )
+        },
         || rayon::join(rows, savings_and_changes),
     );
+    let requests: BTreeMap<String, u64> =
+        [Status::Ok, Status::Failed, Status::Rejected, Status::Retry]
+            .into_iter()
+            .filter(|s| t.by_status[*s as usize] > 0)
+            .map(|s| (s.as_str().to_string(), t.by_status[s as usize]))
+            .collect();
+    let unknown: BTreeMap<String, u64> = t
+        .unknown
+        .into_iter()
+        .map(|(m, n)| (m.to_string(), n))
+        .collect();
+    let mut unpriced_named: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for ((m, reason), n) in t.unpriced {
+        *unpriced_named
+            .entry((cx.catalog.models()[m].id.clone(), reason.to_string()))
+            .or_default() += n;
+    }
+    let unpriced = unpriced_named;
+    let actual_cost = t.billed + t.computed;
+    let fees = plans::fees(cx.set, &period);
+    let mut scenarios = Vec::new();
+    for (i, s) in cx.set.scenarios.iter().enumerate() {
+        let variable = t.variables[i];
+        let fixed = fees[i];
+        let cost = variable + fixed;
+        let savings = actual_cost - cost;
+        let not_applied = rp
+            .not_applied
+            .iter()
+            .filter(|((j, _, _), _)| *j == i)
+            .map(|((_, model, reason), n)| NotAppliedRow {
+                model: model.clone(),
+                reason: reason.clone(),
+                records: *n,
+            })
+            .collect();
+        scenarios.push(ScenarioSummary {
+            name: s.name.clone(),
+            kind: s.action.kind().to_string(),
+            cost,
+            fixed_cost: fixed,
+            savings,
+            savings_pct: savings.share_of(actual_cost).map(|d| share_text(d, 6)),
+            records_changed: t.changed[i].0,
+            changed_actual_cost: t.changed[i].1,
+            not_applied,
+        });
+    }
     let summary = Summary {
         schema_version: SCHEMA_VERSION,
         currency: cx.catalog.currency().to_string(),
@@ -305,10 +271,10 @@ pub fn analyze(records: &[UsageRecord], rp: &Repriced, cx: Context<'_>) -> Analy
         },
         actual: Actual {
             cost: actual_cost,
-            billed_in_logs: billed,
-            computed_from_catalog: computed,
-            tokens,
-            images,
+            billed_in_logs: t.billed,
+            computed_from_catalog: t.computed,
+            tokens: t.tokens,
+            images: t.images,
             requests,
         },
         scenarios,
@@ -338,6 +304,65 @@ pub fn analyze(records: &[UsageRecord], rp: &Repriced, cx: Context<'_>) -> Analy
         by_day,
         savings: savings_rows,
     }
+}
+
+/// What one pass over the records adds up: usage, spend, and each scenario's variable cost.
+/// Every sum runs in record order.
+struct Totals<'r> {
+    tokens: TokenTotals,
+    images: u64,
+    by_status: [u64; 4],
+    billed: Money,
+    computed: Money,
+    /// Counted on borrowed and copyable keys; names are made once per group, not per record.
+    unknown: HashMap<&'r str, u64>,
+    unpriced: HashMap<(usize, &'r str), u64>,
+    variables: Vec<Money>,
+    /// Per scenario: records it changed, and what they actually cost.
+    changed: Vec<(u64, Money)>,
+}
+
+fn totals<'r>(records: &'r [UsageRecord], rp: &'r Repriced, n: usize) -> Totals<'r> {
+    let mut t = Totals {
+        tokens: TokenTotals::default(),
+        images: 0,
+        by_status: [0; 4],
+        billed: Money::ZERO,
+        computed: Money::ZERO,
+        unknown: HashMap::default(),
+        unpriced: HashMap::default(),
+        variables: vec![Money::ZERO; n],
+        changed: vec![(0, Money::ZERO); n],
+    };
+    for (r, p) in records.iter().zip(&rp.priced) {
+        t.tokens.input += r.tokens.input;
+        t.tokens.output += r.tokens.output;
+        t.tokens.thinking += r.tokens.thinking;
+        t.tokens.cache_read += r.tokens.cache_read;
+        t.tokens.cache_write += r.tokens.cache_write;
+        t.images += u64::from(r.images);
+        t.by_status[r.status as usize] += 1;
+        if p.billed_in_log {
+            t.billed += p.actual;
+        } else {
+            t.computed += p.actual;
+        }
+        match (p.model, &p.unpriced) {
+            (None, _) => *t.unknown.entry(&*r.model).or_default() += 1,
+            (Some(m), Some(reason)) if !p.billed_in_log => {
+                *t.unpriced.entry((m, reason.as_str())).or_default() += 1
+            }
+            _ => {}
+        }
+        for (i, (cost, via)) in p.each(n).enumerate() {
+            t.variables[i] += cost;
+            if via.is_some() {
+                t.changed[i].0 += 1;
+                t.changed[i].1 += p.actual;
+            }
+        }
+    }
+    t
 }
 
 fn price_changes(records: &[UsageRecord], rp: &Repriced, catalog: &Catalog) -> Vec<PriceChange> {

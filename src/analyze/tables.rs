@@ -115,8 +115,8 @@ pub fn by_day(
     rows.into_values().collect()
 }
 
-/// (scenario index, day, model index, via model index).
-type GroupKey = (usize, NaiveDate, Option<usize>, Option<usize>);
+/// (via model index, records, actual cost, cost under the scenario).
+type ViaSum = (Option<usize>, u64, Money, Money);
 
 /// (scenario index, day, model, via).
 type SavingsKey = (usize, NaiveDate, String, String);
@@ -129,19 +129,33 @@ pub fn savings(
 ) -> Vec<SavingsRow> {
     let name = |m: Option<usize>| m.map(|i| catalog.models()[i].id.clone());
     // Summed on small copyable keys first; names are attached once per group, not per record.
-    let mut sums: HashMap<GroupKey, (u64, Money, Money)> = HashMap::default();
+    // One lookup per record for its (day, model); under it, each scenario has the few models
+    // it priced records on, searched in a short list.
+    let n_sc = set.scenarios.len();
+    let mut sums: HashMap<(NaiveDate, Option<usize>), Vec<Vec<ViaSum>>> = HashMap::default();
     for p in &rp.priced {
-        for (i, (cost, via)) in p.each(set.scenarios.len()).enumerate() {
-            let e = sums
-                .entry((i, p.day, p.model, via))
-                .or_insert((0, Money::ZERO, Money::ZERO));
-            e.0 += 1;
-            e.1 += p.actual;
-            e.2 += cost;
+        let per = sums
+            .entry((p.day, p.model))
+            .or_insert_with(|| vec![Vec::new(); n_sc]);
+        for (list, (cost, via)) in per.iter_mut().zip(p.each(n_sc)) {
+            match list.iter_mut().find(|e| e.0 == via) {
+                Some(e) => {
+                    e.1 += 1;
+                    e.2 += p.actual;
+                    e.3 += cost;
+                }
+                None => list.push((via, 1, p.actual, cost)),
+            }
         }
     }
+    let groups = sums.into_iter().flat_map(|((day, model), per)| {
+        per.into_iter().enumerate().flat_map(move |(i, list)| {
+            list.into_iter()
+                .map(move |(via, n, actual, cost)| ((i, day, model, via), (n, actual, cost)))
+        })
+    });
     let mut acc: BTreeMap<SavingsKey, (u64, Money, Money)> = BTreeMap::new();
-    for ((i, day, model, via), (n, actual, cost)) in sums {
+    for ((i, day, model, via), (n, actual, cost)) in groups {
         let model = name(model).unwrap_or_else(|| "(unknown)".to_string());
         let via = match (&set.scenarios[i].action, via) {
             (_, None) => String::new(),
