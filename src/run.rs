@@ -155,7 +155,7 @@ pub fn compute(args: &RunArgs, cfg: &Config, progress: &Progress) -> Result<Comp
         files: ing.files.len() as u64,
         lines,
         records: records.len() as u64,
-        duplicates: d.duplicates,
+        duplicates: d.duplicates + ing.duplicates,
         conflicts: d.conflicts.len() as u64,
         quarantined: quarantine.len() as u64,
         skipped,
@@ -331,7 +331,7 @@ pub fn validate(args: &ValidateArgs) -> Result<i32, RunError> {
         ing.files.len(),
         ing.lines,
         d.records.len(),
-        d.duplicates,
+        d.duplicates + ing.duplicates,
         bad.len(),
         ing.skipped
     );

@@ -54,6 +54,9 @@ pub struct Ingested {
     pub quarantine: Vec<Quarantined>,
     pub lines: u64,
     pub skipped: u64,
+    /// Exact copies of a record earlier in the same file (same id, same usage), dropped as
+    /// they were read; deduplication counts them with the rest.
+    pub duplicates: u64,
     pub warnings: Vec<String>,
 }
 
@@ -84,6 +87,7 @@ pub fn ingest(
         let r = r?;
         out.lines += r.report.lines;
         out.skipped += r.report.skipped;
+        out.duplicates += r.duplicates;
         out.files.push(r.report);
         // Moved, not copied, when one file holds everything: a copy would double the peak.
         if out.records.is_empty() {
@@ -139,6 +143,7 @@ fn parse_input_in(
     let project = source::claude_project(display);
     let mut hasher = Sha256::new();
     let mut out = FileResult::new(display, "json-lines".to_string(), 0, String::new());
+    let mut first = FirstOfId::default();
     loop {
         if !eof {
             eof = stream.fill(&mut buf, block)?;
@@ -170,7 +175,7 @@ fn parse_input_in(
             || parse_lines(&file, lines, base, lines_before, opts.format, &project),
             || hasher.update(part),
         );
-        absorb(&mut out, display, outcomes);
+        absorb(&mut out, display, outcomes, Some(&mut first));
         out.report.bytes += cut as u64;
         tick(cut as u64);
         buf.drain(..cut);
@@ -182,13 +187,24 @@ fn parse_input_in(
     Ok(out)
 }
 
-fn absorb(out: &mut FileResult, display: &str, outcomes: Outcomes<'_>) {
+fn absorb(
+    out: &mut FileResult,
+    display: &str,
+    outcomes: Outcomes<'_>,
+    mut first: Option<&mut FirstOfId>,
+) {
     out.report.lines += outcomes.len() as u64;
     for (src, raw, o) in outcomes {
         match o {
             LineOutcome::Record(r) => {
                 out.report.records += 1;
-                out.records.push(*r);
+                if let Some(f) = first.as_deref_mut()
+                    && f.is_copy(&out.records, &r)
+                {
+                    out.duplicates += 1;
+                } else {
+                    out.records.push(*r);
+                }
             }
             LineOutcome::Skip => out.report.skipped += 1,
             LineOutcome::Bad(reason) => {
@@ -209,6 +225,37 @@ struct FileResult {
     report: FileReport,
     records: Vec<UsageRecord>,
     quarantine: Vec<Quarantined>,
+    /// Records dropped as exact copies of an earlier one in this file.
+    duplicates: u64,
+}
+
+/// The first record of each id in a file, to drop exact copies as they are read: Claude Code
+/// writes one message on several lines, and holding every copy until deduplication would
+/// triple the memory of such logs. Only a copy with the same id and payload as the first
+/// record of its id is dropped, which is the copy deduplication would drop too (the same
+/// payload has the same time, and the earlier line comes first); anything else is kept for it.
+#[derive(Default)]
+struct FirstOfId(rustc_hash::FxHashMap<u64, usize>);
+
+impl FirstOfId {
+    fn is_copy(&mut self, records: &[UsageRecord], r: &UsageRecord) -> bool {
+        let Some(id) = r.id.as_deref() else {
+            return false;
+        };
+        let h = {
+            use std::hash::{BuildHasher, BuildHasherDefault};
+            BuildHasherDefault::<rustc_hash::FxHasher>::default().hash_one(id)
+        };
+        match self.0.get(&h) {
+            Some(&k) => {
+                records[k].id.as_deref() == Some(id) && records[k].payload_hash == r.payload_hash
+            }
+            None => {
+                self.0.insert(h, records.len());
+                false
+            }
+        }
+    }
 }
 
 impl FileResult {
@@ -227,6 +274,7 @@ impl FileResult {
             },
             records: Vec::new(),
             quarantine: Vec::new(),
+            duplicates: 0,
         }
     }
 }
@@ -307,7 +355,7 @@ fn parse_file(
         bytes.len() as u64,
         hex(&Sha256::digest(bytes)),
     );
-    absorb(&mut out, display, outcomes);
+    absorb(&mut out, display, outcomes, None);
     out
 }
 
@@ -791,6 +839,51 @@ fn csv_utf8_error(e: &csv::FromUtf8Error, header: &csv::StringRecord) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn copies_dropped_while_reading_leave_deduplication_unchanged() {
+        let line = |id: &str, out: u32| {
+            format!(
+                r#"{{"timestamp":"2026-03-06T08:00:00Z","id":"{id}","request":{{"model":"gpt-4o"}},"response":{{"usage":{{"prompt_tokens":1,"completion_tokens":{out}}}}}}}"#
+            )
+        };
+        // r1 twice (a copy), then a conflicting r1 twice, then r2 and its copy.
+        let text: String = [
+            line("r1", 5),
+            line("r1", 5),
+            line("r1", 6),
+            line("r1", 6),
+            line("r2", 5),
+            line("r2", 5),
+        ]
+        .iter()
+        .map(|l| format!("{l}\n"))
+        .collect();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("f.jsonl");
+        std::fs::write(&path, &text).expect("write");
+        let input = Input::File {
+            display: "f.jsonl".to_string(),
+            path,
+        };
+        let maps = csv_export::builtin_mappings();
+        let opts = Options {
+            format: None,
+            csv_mappings: &maps,
+        };
+        let read = parse_input_in(&input, &opts, &|_| {}, BLOCK).expect("reads");
+        // Only copies of the first record of an id go early; the conflict's copy stays.
+        assert_eq!((read.records.len(), read.duplicates), (4, 2));
+        assert_eq!(read.report.records, 6);
+        let early = dedup::dedup(read.records);
+        let whole = dedup::dedup(parse_file("f.jsonl", text.as_bytes(), 0, 0, &opts).records);
+        assert_eq!(early.records, whole.records);
+        assert_eq!(early.conflicts, whole.conflicts);
+        assert_eq!(
+            (early.duplicates + read.duplicates, whole.duplicates),
+            (3, 3)
+        );
+    }
 
     #[test]
     fn any_block_size_reads_a_file_as_one_whole_read_does() {
