@@ -132,9 +132,8 @@ fn parse_input_in(
         None => detect::file_kind(&buf[..buf.len().min(HEAD)]),
     };
     if kind != FileKind::JsonLines {
-        while !eof {
-            let want = buf.len() + BLOCK;
-            eof = stream.fill(&mut buf, want)?;
+        if !eof {
+            stream.rest(&mut buf)?;
         }
         tick(buf.len() as u64);
         return Ok(parse_file(display, &buf, 0, 0, opts));
@@ -242,10 +241,7 @@ impl FirstOfId {
         let Some(id) = r.id.as_deref() else {
             return false;
         };
-        let h = {
-            use std::hash::{BuildHasher, BuildHasherDefault};
-            BuildHasherDefault::<rustc_hash::FxHasher>::default().hash_one(id)
-        };
+        let h = std::hash::BuildHasher::hash_one(&rustc_hash::FxBuildHasher, id);
         match self.0.get(&h) {
             Some(&k) => {
                 records[k].id.as_deref() == Some(id) && records[k].payload_hash == r.payload_hash

@@ -124,38 +124,9 @@ fn walk(
 
 /// The bytes of an input, decompressed when they are gzip (told by magic bytes, not the name).
 pub fn read(input: &Input) -> Result<Vec<u8>, RunError> {
-    let (raw, path) = match input {
-        Input::Stdin => {
-            let mut buf = Vec::new();
-            std::io::stdin()
-                .lock()
-                .read_to_end(&mut buf)
-                .map_err(|e| RunError::Input {
-                    path: PathBuf::from("-"),
-                    message: io_reason(&e),
-                })?;
-            (buf, PathBuf::from("-"))
-        }
-        Input::File { path, .. } => (
-            std::fs::read(path).map_err(|e| RunError::Input {
-                path: path.clone(),
-                message: io_reason(&e),
-            })?,
-            path.clone(),
-        ),
-    };
-    if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::with_capacity(raw.len() * 4);
-        flate2::read::MultiGzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .map_err(|e| RunError::Input {
-                path,
-                message: format!("corrupt or truncated gzip: {e}"),
-            })?;
-        Ok(out)
-    } else {
-        Ok(raw)
-    }
+    let mut buf = Vec::new();
+    open(input)?.rest(&mut buf)?;
+    Ok(buf)
 }
 
 /// An input opened for reading in blocks, decompressed on the fly when it is gzip.
@@ -172,28 +143,38 @@ impl Stream {
             let ask = (want - buf.len()) as u64;
             buf.reserve(ask as usize);
             // read_to_end fills spare capacity without zeroing it first.
-            let n = match (&mut self.inner).take(ask).read_to_end(buf) {
-                Ok(n) => n,
-                Err(e) => {
-                    return Err(RunError::Input {
-                        path: self.path.clone(),
-                        message: if self.gzip {
-                            format!("corrupt or truncated gzip: {e}")
-                        } else {
-                            io_reason(&e)
-                        },
-                    });
-                }
-            };
+            let n = (&mut self.inner)
+                .take(ask)
+                .read_to_end(buf)
+                .map_err(|e| self.fail(&e))?;
             if (n as u64) < ask {
                 return Ok(true);
             }
         }
         Ok(false)
     }
+
+    /// Reads everything that is left into `buf`.
+    pub fn rest(&mut self, buf: &mut Vec<u8>) -> Result<(), RunError> {
+        self.inner
+            .read_to_end(buf)
+            .map(|_| ())
+            .map_err(|e| self.fail(&e))
+    }
+
+    fn fail(&self, e: &std::io::Error) -> RunError {
+        RunError::Input {
+            path: self.path.clone(),
+            message: if self.gzip {
+                format!("corrupt or truncated gzip: {e}")
+            } else {
+                io_reason(e)
+            },
+        }
+    }
 }
 
-/// Opens an input for `Stream::fill`. Gzip is told by the magic bytes, as `read` tells it.
+/// Opens an input for reading in blocks. Gzip is told by the magic bytes, not the name.
 pub fn open(input: &Input) -> Result<Stream, RunError> {
     let (raw, path): (Box<dyn Read + Send>, PathBuf) = match input {
         Input::Stdin => (Box::new(std::io::stdin()), PathBuf::from("-")),
