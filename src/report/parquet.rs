@@ -110,9 +110,7 @@ impl Writer for RecordsParquet {
             labels.entry(k).or_insert_with(|| key_label(k, names));
             day_texts.entry(p.day).or_insert_with(|| p.day.to_string());
         }
-        let file = std::fs::File::create(dir.join("records.parquet"))?;
         let mut writer: Option<polars::io::parquet::write::BatchedWriter<std::fs::File>> = None;
-        let mut pending = Some(file);
         let starts: Vec<usize> = (0..input.records.len()).step_by(ROW_GROUP).collect();
         let starts = if starts.is_empty() { vec![0] } else { starts };
         let texts = Texts {
@@ -129,9 +127,8 @@ impl Writer for RecordsParquet {
             for df in frames {
                 let df = df?;
                 if writer.is_none() {
-                    let f = pending
-                        .take()
-                        .ok_or_else(|| io::Error::other("parquet writer lost its file"))?;
+                    // The schema comes from the first row group; there is always one.
+                    let f = std::fs::File::create(dir.join("records.parquet"))?;
                     writer = Some(
                         ParquetWriter::new(f)
                             .with_compression(ParquetCompression::Snappy)
