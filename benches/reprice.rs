@@ -22,7 +22,7 @@ fn records() -> Vec<UsageRecord> {
     };
     let (_, records, _) = parse_bytes("bench.jsonl", &bytes, &opts);
     // The engine expects deduplicated records in canonical order, as `reprice run` gives it.
-    dedup::dedup(records).records
+    dedup::dedup(records).expect("sorts").records
 }
 
 fn bench_reprice(c: &mut Criterion) {

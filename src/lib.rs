@@ -17,4 +17,5 @@ pub mod reprice;
 pub mod run;
 pub mod scenario;
 pub mod schema;
+pub mod spill;
 pub mod state;

@@ -30,6 +30,15 @@ impl Money {
         self.0
     }
 
+    /// The exact value in 16 bytes, for temporary files.
+    pub fn to_bytes(self) -> [u8; 16] {
+        self.0.serialize()
+    }
+
+    pub fn from_bytes(b: [u8; 16]) -> Money {
+        Money(Decimal::deserialize(b))
+    }
+
     /// Parses the text of a number exactly, including exponent notation (`1e-6`) as some
     /// exporters write it. A leading `+` and surrounding spaces are accepted; anything else
     /// that is not a finite decimal is an error.

@@ -5,10 +5,11 @@ use crate::catalog::Catalog;
 use crate::cli::{CatalogCommand, RunArgs, ValidateArgs};
 use crate::error::{RunError, exit};
 use crate::ingest::csv_export::{self, CsvMapping};
-use crate::ingest::{self, Quarantined, dedup, source};
+use crate::ingest::{self, Quarantined, source};
 use crate::report::{self, ReportInput};
 use crate::reprice;
 use crate::scenario::ScenarioSet;
+use crate::spill::Spill;
 use crate::state;
 use chrono::NaiveDate;
 use chrono_tz::Tz;
@@ -113,12 +114,18 @@ pub fn compute(args: &RunArgs, cfg: &Config, progress: &Progress) -> Result<Comp
     // What the ledger notices (a file changed since the last run) is said on stderr, not in
     // the reports: they must be the same as a full run's.
     let mut notices = Vec::new();
+    let spill = Spill::default();
     let (ing, parsed_bytes) = match &args.state {
-        Some(dir) => {
-            state::ingest_incremental(dir, &inputs, &opts, &|n| progress.tick(n), &mut notices)?
-        }
+        Some(dir) => state::ingest_incremental(
+            dir,
+            &inputs,
+            &opts,
+            &|n| progress.tick(n),
+            &mut notices,
+            &spill,
+        )?,
         None => {
-            let ing = ingest::ingest(&inputs, &opts, &|n| progress.tick(n))?;
+            let ing = ingest::ingest(&inputs, &opts, &|n| progress.tick(n), &spill)?;
             let bytes = ing.files.iter().map(|f| f.bytes).sum();
             (ing, bytes)
         }
@@ -129,19 +136,25 @@ pub fn compute(args: &RunArgs, cfg: &Config, progress: &Progress) -> Result<Comp
     warnings.extend(ing.warnings.iter().cloned());
     let lines = ing.lines;
     let skipped = ing.skipped;
-    let d = dedup::dedup(ing.records);
+    let mut sorted = spill.finish()?;
     let mut quarantine = ing.quarantine;
-    let mut conflicts = d.conflicts.clone();
+    let mut conflicts = std::mem::take(&mut sorted.conflicts);
+    let conflict_count = conflicts.len() as u64;
     fill_raw_lines(&inputs, &mut conflicts);
     quarantine.extend(conflicts);
     quarantine.sort();
-    let mut records = d.records;
-    let before = records.len();
-    records.retain(|r| {
+    let duplicates = sorted.duplicates;
+    let mut records = Vec::new();
+    let mut out_of_period = 0;
+    for r in sorted {
+        let r = r?;
         let day = r.time.with_timezone(&cfg.tz).date_naive();
-        cfg.since.is_none_or(|s| day >= s) && cfg.until.is_none_or(|u| day <= u)
-    });
-    let out_of_period = (before - records.len()) as u64;
+        if cfg.since.is_none_or(|s| day >= s) && cfg.until.is_none_or(|u| day <= u) {
+            records.push(r);
+        } else {
+            out_of_period += 1;
+        }
+    }
     let assumed_utc = records.iter().filter(|r| r.time_assumed_utc).count() as u64;
     if assumed_utc > 0 {
         warnings.push(format!(
@@ -155,8 +168,8 @@ pub fn compute(args: &RunArgs, cfg: &Config, progress: &Progress) -> Result<Comp
         files: ing.files.len() as u64,
         lines,
         records: records.len() as u64,
-        duplicates: d.duplicates + ing.duplicates,
-        conflicts: d.conflicts.len() as u64,
+        duplicates: duplicates + ing.duplicates,
+        conflicts: conflict_count,
         quarantined: quarantine.len() as u64,
         skipped,
         out_of_period,
@@ -188,31 +201,33 @@ pub fn compute(args: &RunArgs, cfg: &Config, progress: &Progress) -> Result<Comp
 }
 
 /// Conflicts are found after parsing, when the raw lines are gone; they are rare, so their
-/// files are read again to put the raw line into the quarantine entry.
+/// files are read again, as a stream, to put the raw line into the quarantine entry.
 fn fill_raw_lines(inputs: &[source::Input], conflicts: &mut [Quarantined]) {
-    let mut files: Vec<&str> = conflicts.iter().map(|q| q.file.as_str()).collect();
-    files.sort();
-    files.dedup();
-    let texts: std::collections::BTreeMap<String, Vec<u8>> = files
-        .into_iter()
-        .filter_map(|f| {
-            let input = inputs
-                .iter()
-                .find(|i| i.display() == f && !matches!(i, source::Input::Stdin))?;
-            source::read(input).ok().map(|b| (f.to_string(), b))
-        })
-        .collect();
-    for q in conflicts.iter_mut() {
-        let Some(bytes) = texts.get(&q.file) else {
+    let mut wanted: std::collections::BTreeMap<&str, Vec<u64>> = Default::default();
+    for q in conflicts.iter() {
+        wanted.entry(q.file.as_str()).or_default().push(q.byte);
+    }
+    let mut lines: std::collections::BTreeMap<(String, u64), Vec<u8>> = Default::default();
+    for (file, mut at) in wanted {
+        let Some(input) = inputs
+            .iter()
+            .find(|i| i.display() == file && !matches!(i, source::Input::Stdin))
+        else {
             continue;
         };
-        let start = (q.byte as usize).min(bytes.len());
-        let end = bytes[start..]
-            .iter()
-            .position(|b| *b == b'\n')
-            .map_or(bytes.len(), |p| start + p);
-        let line = String::from_utf8_lossy(&bytes[start..end]);
-        q.raw = line.trim_end_matches('\r').chars().take(4096).collect();
+        at.sort_unstable();
+        at.dedup();
+        // 4,096 characters of up to 4 bytes each.
+        // A file that cannot be read again leaves the raw line empty, as it is informative.
+        for (byte, line) in source::lines_at(input, &at, 4 * 4096).unwrap_or_default() {
+            lines.insert((file.to_string(), byte), line);
+        }
+    }
+    for q in conflicts.iter_mut() {
+        if let Some(line) = lines.remove(&(q.file.clone(), q.byte)) {
+            let line = String::from_utf8_lossy(&line);
+            q.raw = line.trim_end_matches('\r').chars().take(4096).collect();
+        }
     }
 }
 
@@ -311,6 +326,7 @@ pub fn validate(args: &ValidateArgs) -> Result<i32, RunError> {
     for w in &warnings {
         eprintln!("reprice: warning: {w}");
     }
+    let spill = Spill::default();
     let ing = ingest::ingest(
         &inputs,
         &ingest::Options {
@@ -318,10 +334,11 @@ pub fn validate(args: &ValidateArgs) -> Result<i32, RunError> {
             csv_mappings: &maps,
         },
         &|_| {},
+        &spill,
     )?;
-    let d = dedup::dedup(ing.records);
+    let d = spill.finish()?;
     let mut bad = ing.quarantine;
-    bad.extend(d.conflicts);
+    bad.extend(d.conflicts.iter().cloned());
     bad.sort();
     for q in &bad {
         println!("{}:{}: {}", q.file, q.line, q.reason);
@@ -330,7 +347,7 @@ pub fn validate(args: &ValidateArgs) -> Result<i32, RunError> {
         "reprice: {} files, {} lines: {} records, {} duplicates, {} bad, {} without usage",
         ing.files.len(),
         ing.lines,
-        d.records.len(),
+        d.records,
         d.duplicates + ing.duplicates,
         bad.len(),
         ing.skipped

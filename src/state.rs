@@ -197,6 +197,7 @@ pub fn ingest_incremental(
     opts: &Options<'_>,
     tick: &(dyn Fn(u64) + Sync),
     warnings: &mut Vec<String>,
+    spill: &crate::spill::Spill,
 ) -> Result<(Ingested, u64), RunError> {
     let ledger = load_ledger(dir, warnings);
     type One = (
@@ -287,7 +288,7 @@ pub fn ingest_incremental(
         out.lines += report.lines;
         out.skipped += report.skipped;
         out.files.push(report);
-        out.records.extend(records);
+        spill.push(records)?;
         out.quarantine.extend(quarantine);
         if let Some((k, e)) = entry {
             next.files.insert(k, e);

@@ -2,10 +2,10 @@
 //! logged twice); with different usage it is a conflict, which is quarantined and reported.
 
 use super::Quarantined;
+use crate::error::RunError;
 use crate::record::{SourceRef, UsageRecord};
-use chrono::{DateTime, Utc};
-use rayon::slice::ParallelSliceMut;
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use crate::spill::Spill;
+use rustc_hash::FxHashSet as HashSet;
 
 #[derive(Debug, Default)]
 pub struct Deduped {
@@ -14,102 +14,68 @@ pub struct Deduped {
     pub conflicts: Vec<Quarantined>,
 }
 
-/// Sorts records into their canonical order (time, id, source, payload) and keeps the first of
-/// each id. The order makes the choice independent of file order and thread count.
-pub fn dedup(mut records: Vec<UsageRecord>) -> Deduped {
-    canonical_order(&mut records);
-    // First decide on borrowed ids, then move the kept records: no copy of an id or file name
-    // per record.
-    let mut keep = vec![true; records.len()];
-    let mut duplicates = 0;
-    let mut conflicts = Vec::new();
-    {
-        // id -> (payload hash, index of the kept record)
-        let mut seen: HashMap<&str, (u64, usize)> =
-            HashMap::with_capacity_and_hasher(records.len(), Default::default());
-        // Payloads already quarantined as conflicts: a copy of one is the same request logged
-        // twice, a duplicate, not a second conflict.
-        let mut conflicting: HashSet<(&str, u64)> = HashSet::default();
-        for (k, r) in records.iter().enumerate() {
-            let Some(id) = r.id.as_deref() else {
-                continue;
-            };
-            match seen.get(id) {
-                None => {
-                    seen.insert(id, (r.payload_hash, k));
-                }
-                Some((h, _)) if *h == r.payload_hash => {
-                    keep[k] = false;
-                    duplicates += 1;
-                }
-                Some(_) if !conflicting.insert((id, r.payload_hash)) => {
-                    keep[k] = false;
-                    duplicates += 1;
-                }
-                Some((_, kept)) => {
-                    keep[k] = false;
-                    let first = &records[*kept].source;
-                    conflicts.push(Quarantined {
-                        file: r.source.file.to_string(),
-                        line: r.source.line,
-                        byte: r.source.byte,
-                        // Names the kept line, so the two payloads can be compared side by side.
-                        reason: format!(
-                            "conflict: id {id} has different usage than {}:{}, which was kept",
-                            first.file, first.line
-                        ),
-                        raw: String::new(),
-                    });
-                }
-            }
-        }
+/// Keeps the first record of each id in canonical order (time, id, source, payload), which
+/// makes the choice independent of file order and thread count, and returns the kept records
+/// in that order. For inputs already in memory; runs go through [`Spill`] directly.
+pub fn dedup(records: Vec<UsageRecord>) -> Result<Deduped, RunError> {
+    let spill = Spill::default();
+    spill.push(records)?;
+    let mut sorted = spill.finish()?;
+    let mut kept = Vec::new();
+    for r in sorted.by_ref() {
+        kept.push(r?);
     }
-    // In place: a filtered copy would hold every record twice at the peak.
-    let mut k = 0;
-    records.retain(|_| {
-        k += 1;
-        keep[k - 1]
-    });
-    Deduped {
-        records,
-        duplicates,
-        conflicts,
-    }
+    Ok(Deduped {
+        records: kept,
+        duplicates: sorted.duplicates,
+        conflicts: std::mem::take(&mut sorted.conflicts),
+    })
 }
 
-/// Sorts by (time, id, source, payload). Among lines of the same id and time, the one earliest
-/// in path order comes first: files are sorted by path, so this does not depend on the order
-/// they were given or read in. Small (time, index) pairs are sorted and the records then moved
-/// once each, instead of moving whole records at every step of the sort.
-fn canonical_order(records: &mut [UsageRecord]) {
-    fn key(r: &UsageRecord) -> (DateTime<Utc>, &Option<String>, &SourceRef, u64) {
-        (r.time, &r.id, &r.source, r.payload_hash)
-    }
-    let mut order: Vec<(i64, u32, usize)> = records
-        .iter()
-        .enumerate()
-        .map(|(k, r)| (r.time.timestamp(), r.time.timestamp_subsec_nanos(), k))
-        .collect();
-    order.par_sort_unstable_by(|a, b| {
-        (a.0, a.1)
-            .cmp(&(b.0, b.1))
-            .then_with(|| key(&records[a.2]).cmp(&key(&records[b.2])))
-    });
-    // order[k] is the record that belongs at k: follow each cycle of the permutation.
-    let mut placed = vec![false; records.len()];
-    for start in 0..records.len() {
-        if placed[start] {
-            continue;
+pub enum Verdict {
+    Keep,
+    Duplicate,
+    Conflict(Quarantined),
+}
+
+/// Judges records in id order (each id's records together, in canonical order). Records
+/// without an id are always kept.
+#[derive(Default)]
+pub struct Decider {
+    id: Option<String>,
+    /// The kept record's payload and line.
+    kept: Option<(u64, SourceRef)>,
+    /// Payloads of this id already quarantined as conflicts: a copy of one is the same
+    /// request logged twice, a duplicate, not a second conflict.
+    conflicting: HashSet<u64>,
+}
+
+impl Decider {
+    pub fn judge(&mut self, r: &UsageRecord) -> Verdict {
+        let Some(id) = r.id.as_deref() else {
+            return Verdict::Keep;
+        };
+        if self.id.as_deref() != Some(id) {
+            self.id = Some(id.to_string());
+            self.kept = Some((r.payload_hash, r.source.clone()));
+            self.conflicting.clear();
+            return Verdict::Keep;
         }
-        let mut at = start;
-        loop {
-            placed[at] = true;
-            let from = order[at].2;
-            if from == start {
-                break;
-            }
-            records.swap(at, from);
-            at = from;
+        match &self.kept {
+            Some((h, _)) if *h == r.payload_hash => Verdict::Duplicate,
+            _ if !self.conflicting.insert(r.payload_hash) => Verdict::Duplicate,
+            Some((_, first)) => Verdict::Conflict(Quarantined {
+                file: r.source.file.to_string(),
+                line: r.source.line,
+                byte: r.source.byte,
+                // Names the kept line, so the two payloads can be compared side by side.
+                reason: format!(
+                    "conflict: id {id} has different usage than {}:{}, which was kept",
+                    first.file, first.line
+                ),
+                raw: String::new(),
+            }),
+            None => Verdict::Keep,
         }
     }
 }
@@ -142,7 +108,7 @@ mod tests {
                 line(second)
             );
             let (_, records, _) = parse_bytes("f.jsonl", text.as_bytes(), &opts);
-            let d = dedup(records);
+            let d = dedup(records).unwrap();
             assert_eq!(d.records.len(), 1);
             assert_eq!(d.records[0].source.line, 1);
             assert_eq!(d.duplicates, 2);
@@ -163,7 +129,7 @@ mod tests {
     }
 
     #[test]
-    fn canonical_order_is_the_full_sort_for_any_input_order() {
+    fn keeps_the_first_of_each_id_in_the_full_sort_for_any_input_order() {
         let maps = csv_export::builtin_mappings();
         let opts = Options {
             format: None,
@@ -185,8 +151,11 @@ mod tests {
             ));
             text.push('\n');
         }
+        // Exact copies of lines 2 to 11 (one without an id).
+        let copies: Vec<&str> = text.lines().skip(1).take(10).collect();
+        let text = format!("{text}{}\n", copies.join("\n"));
         let (_, records, _) = parse_bytes("f.jsonl", text.as_bytes(), &opts);
-        assert_eq!(records.len(), 40);
+        assert_eq!(records.len(), 50);
         let mut expected = records.clone();
         expected.sort_by(|a, b| {
             (a.time, &a.id, &a.source, a.payload_hash).cmp(&(
@@ -196,15 +165,46 @@ mod tests {
                 b.payload_hash,
             ))
         });
-        // Rotations and a reversal of the input give the same order.
-        for shift in [0, 1, 13, 39] {
-            let mut r = records.clone();
-            r.rotate_left(shift);
-            if shift == 13 {
-                r.reverse();
+        // The first record of each id in the full sort is kept; a later one is a duplicate
+        // when it repeats the kept payload or an already conflicting one.
+        let mut kept = Vec::new();
+        let mut first: std::collections::HashMap<&str, u64> = Default::default();
+        let mut conflicting = std::collections::HashSet::new();
+        let (mut duplicates, mut conflicts) = (0, 0);
+        for r in &expected {
+            match r.id.as_deref() {
+                None => kept.push(r.clone()),
+                Some(id) => match first.get(id) {
+                    None => {
+                        first.insert(id, r.payload_hash);
+                        kept.push(r.clone());
+                    }
+                    Some(h) if *h == r.payload_hash => duplicates += 1,
+                    Some(_) if !conflicting.insert((id, r.payload_hash)) => duplicates += 1,
+                    Some(_) => conflicts += 1,
+                },
             }
-            canonical_order(&mut r);
-            assert_eq!(r, expected, "shift {shift}");
+        }
+        assert_eq!((kept.len(), duplicates, conflicts), (12, 9, 29));
+        // Rotations and a reversal of the input, in one run or spilled to files in runs of
+        // three records, give the same records in the same order.
+        for shift in [0, 1, 13, 39] {
+            for spill in [Spill::default(), Spill::with_limits(0, 3)] {
+                let mut r = records.clone();
+                r.rotate_left(shift);
+                if shift == 13 {
+                    r.reverse();
+                }
+                for part in r.chunks(7) {
+                    spill.push(part.to_vec()).unwrap();
+                }
+                let mut sorted = spill.finish().unwrap();
+                let got: Vec<UsageRecord> = sorted.by_ref().map(Result::unwrap).collect();
+                assert_eq!(got, kept, "shift {shift}");
+                assert_eq!(sorted.duplicates, duplicates);
+                assert_eq!(sorted.conflicts.len(), conflicts);
+                assert_eq!(sorted.records, 12);
+            }
         }
     }
 }

@@ -11,11 +11,12 @@ pub mod fields;
 pub mod response;
 pub mod source;
 
-pub use build::{Fnv, hash_bytes};
+pub use build::{Fnv, hash_bytes, intern};
 pub use detect::Format;
 
 use crate::error::RunError;
 use crate::record::{SourceRef, UsageRecord};
+use crate::spill::Spill;
 use build::LineCtx;
 use csv_export::CsvMapping;
 use detect::{FileKind, Probe};
@@ -50,7 +51,6 @@ pub struct FileReport {
 #[derive(Debug, Default)]
 pub struct Ingested {
     pub files: Vec<FileReport>,
-    pub records: Vec<UsageRecord>,
     pub quarantine: Vec<Quarantined>,
     pub lines: u64,
     pub skipped: u64,
@@ -71,16 +71,18 @@ enum LineOutcome {
     Bad(String),
 }
 
-/// Reads and parses every input. Files are read in parallel; results are merged in path order,
-/// so the outcome does not depend on thread count or the order paths were given in.
+/// Reads and parses every input, handing the records to `spill` as they are parsed. Files
+/// are read in parallel; reports are merged in path order, so the outcome does not depend on
+/// thread count or the order paths were given in.
 pub fn ingest(
     inputs: &[Input],
     opts: &Options<'_>,
     tick: &(dyn Fn(u64) + Sync),
+    spill: &Spill,
 ) -> Result<Ingested, RunError> {
     let per_file: Vec<Result<FileResult, RunError>> = inputs
         .par_iter()
-        .map(|input| parse_input(input, opts, tick))
+        .map(|input| parse_input(input, opts, tick, &mut |records| spill.push(records)))
         .collect();
     let mut out = Ingested::default();
     for r in per_file {
@@ -89,16 +91,13 @@ pub fn ingest(
         out.skipped += r.report.skipped;
         out.duplicates += r.duplicates;
         out.files.push(r.report);
-        // Moved, not copied, when one file holds everything: a copy would double the peak.
-        if out.records.is_empty() {
-            out.records = r.records;
-        } else {
-            out.records.extend(r.records);
-        }
         out.quarantine.extend(r.quarantine);
     }
     Ok(out)
 }
+
+/// Where a file's records go as each block is parsed.
+type Emit<'e> = dyn FnMut(Vec<UsageRecord>) -> Result<(), RunError> + 'e;
 
 /// JSON lines are read and parsed in blocks of this size, so an input is never held whole.
 const BLOCK: usize = 16 << 20;
@@ -112,8 +111,9 @@ fn parse_input(
     input: &Input,
     opts: &Options<'_>,
     tick: &(dyn Fn(u64) + Sync),
+    emit: &mut Emit<'_>,
 ) -> Result<FileResult, RunError> {
-    parse_input_in(input, opts, tick, BLOCK)
+    parse_input_in(input, opts, tick, BLOCK, emit)
 }
 
 fn parse_input_in(
@@ -121,6 +121,7 @@ fn parse_input_in(
     opts: &Options<'_>,
     tick: &(dyn Fn(u64) + Sync),
     block: usize,
+    emit: &mut Emit<'_>,
 ) -> Result<FileResult, RunError> {
     let display = input.display();
     let mut stream = source::open(input)?;
@@ -136,13 +137,16 @@ fn parse_input_in(
             stream.rest(&mut buf)?;
         }
         tick(buf.len() as u64);
-        return Ok(parse_file(display, &buf, 0, 0, opts));
+        let mut r = parse_file(display, &buf, 0, 0, opts);
+        drop(buf);
+        emit(std::mem::take(&mut r.records))?;
+        return Ok(r);
     }
     let file: Arc<str> = Arc::from(display);
     let project = source::claude_project(display);
     let mut hasher = Sha256::new();
     let mut out = FileResult::new(display, "json-lines".to_string(), 0, String::new());
-    let mut first = FirstOfId::default();
+    let mut recent = RecentCopies::default();
     loop {
         if !eof {
             eof = stream.fill(&mut buf, block)?;
@@ -174,7 +178,8 @@ fn parse_input_in(
             || parse_lines(&file, lines, base, lines_before, opts.format, &project),
             || hasher.update(part),
         );
-        absorb(&mut out, display, outcomes, Some(&mut first));
+        absorb(&mut out, display, outcomes, Some(&mut recent));
+        emit(std::mem::take(&mut out.records))?;
         out.report.bytes += cut as u64;
         tick(cut as u64);
         buf.drain(..cut);
@@ -190,15 +195,15 @@ fn absorb(
     out: &mut FileResult,
     display: &str,
     outcomes: Outcomes<'_>,
-    mut first: Option<&mut FirstOfId>,
+    mut recent: Option<&mut RecentCopies>,
 ) {
     out.report.lines += outcomes.len() as u64;
     for (src, raw, o) in outcomes {
         match o {
             LineOutcome::Record(r) => {
                 out.report.records += 1;
-                if let Some(f) = first.as_deref_mut()
-                    && f.is_copy(&out.records, &r)
+                if let Some(f) = recent.as_deref_mut()
+                    && f.is_copy(&r)
                 {
                     out.duplicates += 1;
                 } else {
@@ -228,29 +233,30 @@ struct FileResult {
     duplicates: u64,
 }
 
-/// The first record of each id in a file, to drop exact copies as they are read: Claude Code
-/// writes one message on several lines, and holding every copy until deduplication would
-/// triple the memory of such logs. Only a copy with the same id and payload as the first
-/// record of its id is dropped, which is the copy deduplication would drop too (the same
-/// payload has the same time, and the earlier line comes first); anything else is kept for it.
+/// Recent records of a file by id, to drop exact copies as they are read: Claude Code writes
+/// one message on several consecutive lines. A line with the id, time and payload of an
+/// earlier line of the same file is a copy deduplication would drop too: it sorts after that
+/// line (same time and id, later in the file), and a copy of a kept or of a conflicting
+/// payload is a duplicate. Forgetting ids only lets copies through to deduplication, so the
+/// table is emptied when full and stays small whatever the file's size.
 #[derive(Default)]
-struct FirstOfId(rustc_hash::FxHashMap<u64, usize>);
+struct RecentCopies(rustc_hash::FxHashMap<Box<str>, (u64, chrono::DateTime<chrono::Utc>)>);
 
-impl FirstOfId {
-    fn is_copy(&mut self, records: &[UsageRecord], r: &UsageRecord) -> bool {
+const RECENT_IDS: usize = 4096;
+
+impl RecentCopies {
+    fn is_copy(&mut self, r: &UsageRecord) -> bool {
         let Some(id) = r.id.as_deref() else {
             return false;
         };
-        let h = std::hash::BuildHasher::hash_one(&rustc_hash::FxBuildHasher, id);
-        match self.0.get(&h) {
-            Some(&k) => {
-                records[k].id.as_deref() == Some(id) && records[k].payload_hash == r.payload_hash
-            }
-            None => {
-                self.0.insert(h, records.len());
-                false
-            }
+        if let Some(seen) = self.0.get(id) {
+            return *seen == (r.payload_hash, r.time);
         }
+        if self.0.len() >= RECENT_IDS {
+            self.0.clear();
+        }
+        self.0.insert(id.into(), (r.payload_hash, r.time));
+        false
     }
 }
 
@@ -867,12 +873,13 @@ mod tests {
             format: None,
             csv_mappings: &maps,
         };
-        let read = parse_input_in(&input, &opts, &|_| {}, BLOCK).expect("reads");
-        // Only copies of the first record of an id go early; the conflict's copy stays.
-        assert_eq!((read.records.len(), read.duplicates), (4, 2));
+        let (read, records) = read_in(&input, &opts, BLOCK);
+        // Only copies of the record remembered for an id go early; the conflict's copy stays.
+        assert_eq!((records.len(), read.duplicates), (4, 2));
         assert_eq!(read.report.records, 6);
-        let early = dedup::dedup(read.records);
-        let whole = dedup::dedup(parse_file("f.jsonl", text.as_bytes(), 0, 0, &opts).records);
+        let early = dedup::dedup(records).unwrap();
+        let whole =
+            dedup::dedup(parse_file("f.jsonl", text.as_bytes(), 0, 0, &opts).records).unwrap();
         assert_eq!(early.records, whole.records);
         assert_eq!(early.conflicts, whole.conflicts);
         assert_eq!(
@@ -914,11 +921,22 @@ mod tests {
             (5, 2, 2)
         );
         for block in 1..text.len() + 2 {
-            let b = parse_input_in(&input, &opts, &|_| {}, block).expect("reads");
+            let (b, records) = read_in(&input, &opts, block);
             assert_eq!(b.report, whole.report, "block {block}");
-            assert_eq!(b.records, whole.records, "block {block}");
+            assert_eq!(records, whole.records, "block {block}");
             assert_eq!(b.quarantine, whole.quarantine, "block {block}");
         }
+    }
+
+    /// Reads `input` in blocks of `block` bytes, collecting the records it hands over.
+    fn read_in(input: &Input, opts: &Options<'_>, block: usize) -> (FileResult, Vec<UsageRecord>) {
+        let mut records = Vec::new();
+        let read = parse_input_in(input, opts, &|_| {}, block, &mut |mut r| {
+            records.append(&mut r);
+            Ok(())
+        })
+        .expect("reads");
+        (read, records)
     }
 
     fn reasons(bytes: &[u8]) -> Vec<(u64, String)> {

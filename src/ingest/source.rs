@@ -129,6 +129,54 @@ pub fn read(input: &Input) -> Result<Vec<u8>, RunError> {
     Ok(buf)
 }
 
+/// The lines that start at the byte offsets `at` (sorted), each cut at `max` bytes, read in a
+/// stream: finding a few lines again never holds a whole input.
+pub fn lines_at(input: &Input, at: &[u64], max: usize) -> Result<Vec<(u64, Vec<u8>)>, RunError> {
+    use std::io::BufRead;
+    let Stream { inner, path, gzip } = open(input)?;
+    let mut out: Vec<(u64, Vec<u8>)> = Vec::with_capacity(at.len());
+    let mut pos = 0u64;
+    let mut next = at.iter().copied().peekable();
+    let mut line: Option<(u64, Vec<u8>)> = None;
+    let mut r = std::io::BufReader::with_capacity(1 << 20, inner);
+    loop {
+        let buf = match r.fill_buf() {
+            Ok(b) => b,
+            Err(e) => return Err(read_error(&path, gzip, &e)),
+        };
+        if buf.is_empty() {
+            break;
+        }
+        let take = match &mut line {
+            Some((_, l)) => {
+                let end = memchr::memchr(b'\n', buf);
+                let part = &buf[..end.unwrap_or(buf.len())];
+                l.extend_from_slice(&part[..part.len().min(max.saturating_sub(l.len()))]);
+                if end.is_some() {
+                    out.extend(line.take());
+                }
+                end.map_or(buf.len(), |e| e + 1)
+            }
+            None => {
+                while next.next_if(|t| *t < pos).is_some() {}
+                match next.peek() {
+                    None => break,
+                    Some(&t) if t < pos + buf.len() as u64 => {
+                        next.next();
+                        line = Some((t, Vec::new()));
+                        (t - pos) as usize
+                    }
+                    Some(_) => buf.len(),
+                }
+            }
+        };
+        r.consume(take);
+        pos += take as u64;
+    }
+    out.extend(line);
+    Ok(out)
+}
+
 /// An input opened for reading in blocks, decompressed on the fly when it is gzip.
 pub struct Stream {
     inner: Box<dyn Read + Send>,
@@ -163,14 +211,18 @@ impl Stream {
     }
 
     fn fail(&self, e: &std::io::Error) -> RunError {
-        RunError::Input {
-            path: self.path.clone(),
-            message: if self.gzip {
-                format!("corrupt or truncated gzip: {e}")
-            } else {
-                io_reason(e)
-            },
-        }
+        read_error(&self.path, self.gzip, e)
+    }
+}
+
+fn read_error(path: &Path, gzip: bool, e: &std::io::Error) -> RunError {
+    RunError::Input {
+        path: path.to_path_buf(),
+        message: if gzip {
+            format!("corrupt or truncated gzip: {e}")
+        } else {
+            io_reason(e)
+        },
     }
 }
 
@@ -273,5 +325,37 @@ mod tests {
                 .ends_with("self.jsonl: symlink loop (too many levels of symbolic links)"),
             "{err}"
         );
+    }
+}
+
+#[cfg(test)]
+mod lines_at_tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn finds_lines_by_offset_in_plain_and_gzip_files() {
+        let text = b"first\r\nsecond line\n\nfourth, without a newline";
+        let dir = tempfile::tempdir().expect("tempdir");
+        let plain = dir.path().join("a.jsonl");
+        std::fs::write(&plain, text).expect("write");
+        let gz = dir.path().join("b.jsonl.gz");
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(text).expect("gzip");
+        std::fs::write(&gz, e.finish().expect("gzip")).expect("write");
+        for path in [plain, gz] {
+            let input = Input::File {
+                display: "a".to_string(),
+                path,
+            };
+            let got = lines_at(&input, &[0, 7, 19, 20], 6).expect("reads");
+            let want: Vec<(u64, Vec<u8>)> = vec![
+                (0, b"first\r".to_vec()),
+                (7, b"second".to_vec()),
+                (19, Vec::new()),
+                (20, b"fourth".to_vec()),
+            ];
+            assert_eq!(got, want);
+        }
     }
 }

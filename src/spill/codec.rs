@@ -1,0 +1,312 @@
+//! A compact binary form of a record for sorted runs: a few dozen bytes instead of the
+//! in-memory layout, and read back exactly (money as rust_decimal's 16 bytes).
+
+use crate::ingest::intern;
+use crate::money::Money;
+use crate::record::{Extras, ImageSize, Kind, SourceRef, Status, Tokens, UsageRecord};
+use chrono::DateTime;
+use std::sync::Arc;
+
+/// Appends `r` to `out`. File names are written as an index into `files`.
+pub fn encode(r: &UsageRecord, file: u32, out: &mut Vec<u8>) {
+    opt_str(out, r.id.as_deref());
+    varint(out, u64::from(file));
+    varint(out, r.source.line);
+    varint(out, r.source.byte);
+    out.extend_from_slice(&r.time.timestamp().to_le_bytes());
+    out.extend_from_slice(&r.time.timestamp_subsec_nanos().to_le_bytes());
+    let flags = u8::from(r.time_assumed_utc)
+        | u8::from(r.batch) << 1
+        | u8::from(r.kind == Kind::Image) << 2
+        | (r.status as u8) << 3;
+    out.push(flags);
+    opt_str(out, r.api_key.as_deref());
+    opt_str(out, r.provider.as_deref());
+    str(out, &r.model);
+    let t = &r.tokens;
+    for n in [t.input, t.output, t.thinking, t.cache_read, t.cache_write] {
+        varint(out, n);
+    }
+    varint(out, u64::from(r.images));
+    match r.image_size {
+        None => out.push(0),
+        Some(ImageSize::K1) => out.push(1),
+        Some(ImageSize::K2) => out.push(2),
+        Some(ImageSize::K4) => out.push(3),
+        Some(ImageSize::Pixels(w, h)) => {
+            out.push(4);
+            varint(out, u64::from(w));
+            varint(out, u64::from(h));
+        }
+    }
+    opt_str(out, r.quality.as_deref());
+    let e = &r.extras;
+    for n in [e.web_search_grounding, e.search_standard, e.search_deep] {
+        varint(out, u64::from(n));
+    }
+    for m in [r.billed_cost, r.remaining_balance] {
+        match m {
+            None => out.push(0),
+            Some(m) => {
+                out.push(1);
+                out.extend_from_slice(&m.to_bytes());
+            }
+        }
+    }
+    match r.request_hash {
+        None => out.push(0),
+        Some(h) => {
+            out.push(1);
+            out.extend_from_slice(&h.to_le_bytes());
+        }
+    }
+    out.extend_from_slice(&r.payload_hash.to_le_bytes());
+}
+
+/// Reads back what `encode` wrote. None when the bytes are not a whole record, which only a
+/// damaged run file can cause.
+pub fn decode(b: &[u8], files: &[Arc<str>]) -> Option<UsageRecord> {
+    let mut c = Cursor { b, at: 0 };
+    let id = c.opt_str()?.map(str::to_string);
+    let file = files.get(usize::try_from(c.varint()?).ok()?)?.clone();
+    let line = c.varint()?;
+    let byte = c.varint()?;
+    let secs = i64::from_le_bytes(c.take()?);
+    let nanos = u32::from_le_bytes(c.take()?);
+    let time = DateTime::from_timestamp(secs, nanos)?;
+    let [flags] = c.take()?;
+    let status = match flags >> 3 {
+        0 => Status::Ok,
+        1 => Status::Failed,
+        2 => Status::Rejected,
+        3 => Status::Retry,
+        _ => return None,
+    };
+    let api_key = c.opt_str()?.map(intern);
+    let provider = c.opt_str()?.map(intern);
+    let model = intern(c.str()?);
+    let tokens = Tokens {
+        input: c.varint()?,
+        output: c.varint()?,
+        thinking: c.varint()?,
+        cache_read: c.varint()?,
+        cache_write: c.varint()?,
+    };
+    let images = c.u32()?;
+    let [size] = c.take()?;
+    let image_size = match size {
+        0 => None,
+        1 => Some(ImageSize::K1),
+        2 => Some(ImageSize::K2),
+        3 => Some(ImageSize::K4),
+        4 => Some(ImageSize::Pixels(c.u32()?, c.u32()?)),
+        _ => return None,
+    };
+    let quality = c.opt_str()?.map(intern);
+    let extras = Extras {
+        web_search_grounding: c.u32()?,
+        search_standard: c.u32()?,
+        search_deep: c.u32()?,
+    };
+    let billed_cost = c.opt_money()?;
+    let remaining_balance = c.opt_money()?;
+    let [has_request] = c.take()?;
+    let request_hash = match has_request {
+        0 => None,
+        _ => Some(u64::from_le_bytes(c.take()?)),
+    };
+    let payload_hash = u64::from_le_bytes(c.take()?);
+    (c.at == b.len()).then_some(UsageRecord {
+        id,
+        source: SourceRef { file, line, byte },
+        time,
+        time_assumed_utc: flags & 1 != 0,
+        api_key,
+        provider,
+        model,
+        kind: if flags & 4 != 0 {
+            Kind::Image
+        } else {
+            Kind::Text
+        },
+        status,
+        tokens,
+        images,
+        image_size,
+        quality,
+        batch: flags & 2 != 0,
+        extras,
+        billed_cost,
+        remaining_balance,
+        request_hash,
+        payload_hash,
+    })
+}
+
+pub fn varint(out: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+fn str(out: &mut Vec<u8>, s: &str) {
+    varint(out, s.len() as u64);
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn opt_str(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        // Length + 1, so that 0 can mean "none" and an empty text stays distinct from it.
+        None => out.push(0),
+        Some(s) => {
+            varint(out, s.len() as u64 + 1);
+            out.extend_from_slice(s.as_bytes());
+        }
+    }
+}
+
+pub struct Cursor<'b> {
+    pub b: &'b [u8],
+    pub at: usize,
+}
+
+impl<'b> Cursor<'b> {
+    fn take<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let s = self.b.get(self.at..self.at + N)?;
+        self.at += N;
+        s.try_into().ok()
+    }
+
+    fn bytes(&mut self, n: usize) -> Option<&'b [u8]> {
+        let s = self.b.get(self.at..self.at.checked_add(n)?)?;
+        self.at += n;
+        Some(s)
+    }
+
+    pub fn varint(&mut self) -> Option<u64> {
+        let mut n = 0u64;
+        for shift in (0..64).step_by(7) {
+            let [b] = self.take()?;
+            n |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return Some(n);
+            }
+        }
+        None
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        u32::try_from(self.varint()?).ok()
+    }
+
+    fn str(&mut self) -> Option<&'b str> {
+        let n = usize::try_from(self.varint()?).ok()?;
+        std::str::from_utf8(self.bytes(n)?).ok()
+    }
+
+    fn opt_str(&mut self) -> Option<Option<&'b str>> {
+        let n = usize::try_from(self.varint()?).ok()?;
+        if n == 0 {
+            return Some(None);
+        }
+        std::str::from_utf8(self.bytes(n - 1)?).ok().map(Some)
+    }
+
+    fn opt_money(&mut self) -> Option<Option<Money>> {
+        let [has] = self.take()?;
+        if has == 0 {
+            return Some(None);
+        }
+        Some(Some(Money::from_bytes(self.take()?)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn record(
+        id: Option<String>,
+        secs: i64,
+        nanos: u32,
+        tokens: [u64; 5],
+        size: Option<ImageSize>,
+        money: Option<(i64, u32)>,
+        request_hash: Option<u64>,
+    ) -> UsageRecord {
+        let m = money
+            .map(|(n, scale)| Money::from_decimal(rust_decimal::Decimal::new(n, scale.min(28))));
+        UsageRecord {
+            id,
+            source: SourceRef {
+                file: Arc::from("b.jsonl"),
+                line: tokens[0] % 1000,
+                byte: tokens[1],
+            },
+            time: DateTime::from_timestamp(secs, nanos).expect("in range"),
+            time_assumed_utc: nanos % 2 == 0,
+            api_key: (secs % 3 == 0).then(|| Arc::from("sk-x")),
+            provider: Some(Arc::from("")),
+            model: Arc::from("gemini-3-pro-image"),
+            kind: if tokens[2] % 2 == 0 {
+                Kind::Image
+            } else {
+                Kind::Text
+            },
+            status: [Status::Ok, Status::Failed, Status::Rejected, Status::Retry]
+                [(tokens[3] % 4) as usize],
+            tokens: Tokens {
+                input: tokens[0],
+                output: tokens[1],
+                thinking: tokens[2],
+                cache_read: tokens[3],
+                cache_write: tokens[4],
+            },
+            images: (tokens[4] % 5) as u32,
+            image_size: size,
+            quality: None,
+            batch: secs % 2 == 0,
+            extras: Extras {
+                web_search_grounding: 1,
+                search_standard: 0,
+                search_deep: u32::MAX,
+            },
+            billed_cost: m,
+            remaining_balance: m.map(|m| -m),
+            request_hash,
+            payload_hash: tokens[0] ^ tokens[4],
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn a_record_reads_back_as_it_was_written(
+            id in proptest::option::of("[a-z0-9_-]{0,40}"),
+            secs in -8_000_000_000i64..8_000_000_000,
+            nanos in 0u32..1_000_000_000,
+            tokens in proptest::array::uniform5(any::<u64>()),
+            size in proptest::option::of(prop_oneof![
+                Just(ImageSize::K1),
+                Just(ImageSize::K2),
+                Just(ImageSize::K4),
+                (1u32.., 1u32..).prop_map(|(w, h)| ImageSize::Pixels(w, h)),
+            ]),
+            money in proptest::option::of((any::<i64>(), 0u32..29)),
+            request_hash in proptest::option::of(any::<u64>()),
+        ) {
+            let r = record(id, secs, nanos, tokens, size, money, request_hash);
+            let files = [Arc::from("a.jsonl"), r.source.file.clone()];
+            let mut out = Vec::new();
+            encode(&r, 1, &mut out);
+            prop_assert_eq!(decode(&out, &files), Some(r.clone()));
+            // A cut record is never read as a record.
+            for cut in 0..out.len() {
+                prop_assert_eq!(decode(&out[..cut], &files), None);
+            }
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! An external sort of the parsed records, so that no stage holds every record at once.
+//!
+//! Parsing threads hand their records over in parts ([`Spill::push`]); each part is sorted by
+//! id and kept as a run, in memory up to a budget and in temporary files past it. Merging the
+//! runs by id puts every id's records side by side in canonical order, which is all that
+//! deduplication needs; the records it keeps are sorted again into runs by time, and merging
+//! those gives every record once, in the canonical order the reports are computed in
+//! ([`Sorted`]). Memory holds a few parts and one read buffer per run, whatever the input size.
+
+mod codec;
+mod run;
+
+pub use run::Order;
+
+use crate::error::RunError;
+use crate::ingest::Quarantined;
+use crate::ingest::dedup::{Decider, Verdict};
+use crate::record::UsageRecord;
+use rayon::slice::ParallelSliceMut;
+use run::{FileIndex, Merge, Run, Store};
+use std::sync::{Arc, Mutex};
+
+/// Records per run: about 20 MB of records while a run is sorted.
+const RUN_RECORDS: usize = 65_536;
+/// Encoded runs kept in memory before they go to temporary files.
+const MEMORY_BUDGET: usize = 48 << 20;
+
+pub struct Spill {
+    store: Store,
+    run_records: usize,
+    files: Mutex<Files>,
+    pending: Mutex<Vec<UsageRecord>>,
+    runs: Mutex<Vec<Run>>,
+}
+
+/// File names by the index runs store for them.
+type FileTable = Arc<[Arc<str>]>;
+
+#[derive(Default)]
+struct Files {
+    names: Vec<Arc<str>>,
+    index: rustc_hash::FxHashMap<Arc<str>, u32>,
+}
+
+impl Files {
+    fn table(&mut self, records: &[UsageRecord]) -> Arc<[Arc<str>]> {
+        for r in records {
+            if !self.index.contains_key(&r.source.file) {
+                self.index
+                    .insert(r.source.file.clone(), self.names.len() as u32);
+                self.names.push(r.source.file.clone());
+            }
+        }
+        self.names.clone().into()
+    }
+}
+
+impl Default for Spill {
+    fn default() -> Self {
+        Spill::with_limits(MEMORY_BUDGET, RUN_RECORDS)
+    }
+}
+
+fn io_err(e: std::io::Error) -> RunError {
+    RunError::Output {
+        path: std::env::temp_dir(),
+        message: format!("sorting records in temporary files: {e}"),
+    }
+}
+
+impl Spill {
+    /// `budget` bytes of runs in memory before they go to files; runs of `run_records`.
+    pub fn with_limits(budget: usize, run_records: usize) -> Spill {
+        Spill {
+            store: Store::new(budget),
+            run_records: run_records.max(1),
+            files: Mutex::new(Files::default()),
+            pending: Mutex::new(Vec::new()),
+            runs: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Takes records in any order, from any thread.
+    pub fn push(&self, mut records: Vec<UsageRecord>) -> Result<(), RunError> {
+        let full = {
+            let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            if p.is_empty() {
+                std::mem::swap(&mut *p, &mut records);
+            } else {
+                p.append(&mut records);
+            }
+            (p.len() >= self.run_records).then(|| std::mem::take(&mut *p))
+        };
+        match full {
+            Some(part) => self.write_run(part, Order::Id),
+            None => Ok(()),
+        }
+    }
+
+    fn write_run(&self, mut part: Vec<UsageRecord>, order: Order) -> Result<(), RunError> {
+        part.par_sort_unstable_by(|a, b| order.cmp(a, b));
+        let table = self
+            .files
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .table(&part);
+        let index = FileIndex::new(&table);
+        let mut bytes = Vec::with_capacity(part.len() * 96);
+        let mut scratch = Vec::new();
+        for r in &part {
+            run::frame(r, index.of(r), &mut bytes, &mut scratch);
+        }
+        drop(part);
+        let r = self.store.put(bytes).map_err(io_err)?;
+        self.runs.lock().unwrap_or_else(|e| e.into_inner()).push(r);
+        Ok(())
+    }
+
+    fn take(&self) -> Result<(Vec<Run>, FileTable), RunError> {
+        let rest = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        if !rest.is_empty() {
+            self.write_run(rest, Order::Id)?;
+        }
+        let runs = std::mem::take(&mut *self.runs.lock().unwrap_or_else(|e| e.into_inner()));
+        let files = self
+            .files
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .names
+            .clone()
+            .into();
+        Ok((runs, files))
+    }
+
+    /// Deduplicates by id and sorts what is kept into canonical order.
+    pub fn finish(self) -> Result<Sorted, RunError> {
+        let (runs, files) = self.take()?;
+        let mut by_id = Merge::new(runs, Order::Id, files.clone(), &self.store).map_err(io_err)?;
+        let mut decider = Decider::default();
+        let mut duplicates = 0;
+        let mut conflicts = Vec::new();
+        let mut part = Vec::with_capacity(self.run_records);
+        let mut records = 0u64;
+        for r in &mut by_id {
+            let r = r.map_err(io_err)?;
+            match decider.judge(&r) {
+                Verdict::Keep => {
+                    records += 1;
+                    part.push(r);
+                    if part.len() == self.run_records {
+                        self.write_run(std::mem::take(&mut part), Order::Time)?;
+                    }
+                }
+                Verdict::Duplicate => duplicates += 1,
+                Verdict::Conflict(q) => conflicts.push(q),
+            }
+        }
+        drop(by_id);
+        if !part.is_empty() {
+            self.write_run(part, Order::Time)?;
+        }
+        let (runs, _) = self.take()?;
+        let merge = Merge::new(runs, Order::Time, files, &self.store).map_err(io_err)?;
+        Ok(Sorted {
+            merge,
+            records,
+            duplicates,
+            conflicts,
+            spilled: self.store.files_written(),
+            _store: self.store,
+        })
+    }
+}
+
+/// Every kept record, once, in canonical order.
+pub struct Sorted {
+    merge: Merge,
+    /// Records the merge gives.
+    pub records: u64,
+    pub duplicates: u64,
+    pub conflicts: Vec<Quarantined>,
+    /// Runs that went to temporary files (0 when the input fit in memory).
+    pub spilled: usize,
+    /// Holds the temporary folder until the last run is read.
+    _store: Store,
+}
+
+impl Iterator for Sorted {
+    type Item = Result<UsageRecord, RunError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.merge.next().map(|r| r.map_err(io_err))
+    }
+}
+
+impl Sorted {
+    /// The next `n` records at most; empty at the end.
+    pub fn chunk(&mut self, n: usize) -> Result<Vec<UsageRecord>, RunError> {
+        let mut out = Vec::with_capacity(n);
+        for r in self.by_ref().take(n) {
+            out.push(r?);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,354 @@
+//! Sorted runs of encoded records, in memory while they are small and in temporary files
+//! past that, and the k-way merge that reads them back in one order.
+
+use super::codec;
+use crate::record::UsageRecord;
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
+use std::sync::{Arc, Mutex};
+
+/// The two orders runs are sorted in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Order {
+    /// (id, time, source, payload): the records of one id together, first one first.
+    Id,
+    /// (time, id, source, payload): the order every report is computed in.
+    Time,
+}
+
+impl Order {
+    pub fn cmp(self, a: &UsageRecord, b: &UsageRecord) -> Ordering {
+        match self {
+            Order::Id => (&a.id, a.time, &a.source, a.payload_hash).cmp(&(
+                &b.id,
+                b.time,
+                &b.source,
+                b.payload_hash,
+            )),
+            Order::Time => (a.time, &a.id, &a.source, a.payload_hash).cmp(&(
+                b.time,
+                &b.id,
+                &b.source,
+                b.payload_hash,
+            )),
+        }
+    }
+}
+
+pub enum Run {
+    Mem(Vec<u8>),
+    File(PathBuf),
+}
+
+/// Where runs are kept: memory up to a budget, then files in a private temporary folder that
+/// is removed when the store is dropped, also on errors.
+pub struct Store {
+    budget: usize,
+    /// Shared with the readers of in-memory runs, which give their bytes back when dropped.
+    in_memory: Arc<AtomicUsize>,
+    files: AtomicUsize,
+    dir: Mutex<Option<tempfile::TempDir>>,
+}
+
+impl Store {
+    pub fn new(budget: usize) -> Store {
+        Store {
+            budget,
+            in_memory: Arc::new(AtomicUsize::new(0)),
+            files: AtomicUsize::new(0),
+            dir: Mutex::new(None),
+        }
+    }
+
+    /// Runs written to files so far.
+    pub fn files_written(&self) -> usize {
+        self.files.load(AtomicOrdering::Relaxed)
+    }
+
+    pub fn put(&self, bytes: Vec<u8>) -> io::Result<Run> {
+        let before = self
+            .in_memory
+            .fetch_add(bytes.len(), AtomicOrdering::Relaxed);
+        if before + bytes.len() <= self.budget {
+            return Ok(Run::Mem(bytes));
+        }
+        self.in_memory
+            .fetch_sub(bytes.len(), AtomicOrdering::Relaxed);
+        let path = self.file_path()?;
+        let mut f = File::create(&path).map_err(|e| named(&path, e))?;
+        f.write_all(&bytes).map_err(|e| named(&path, e))?;
+        Ok(Run::File(path))
+    }
+
+    fn file_path(&self) -> io::Result<PathBuf> {
+        let n = self.files.fetch_add(1, AtomicOrdering::Relaxed);
+        let mut dir = self.dir.lock().unwrap_or_else(|e| e.into_inner());
+        if dir.is_none() {
+            *dir = Some(
+                tempfile::Builder::new()
+                    .prefix("reprice-runs-")
+                    .tempdir()
+                    .map_err(|e| {
+                        io::Error::new(
+                            e.kind(),
+                            format!(
+                                "cannot create a folder for sorted runs in {} (set TMPDIR to another folder): {e}",
+                                std::env::temp_dir().display()
+                            ),
+                        )
+                    })?,
+            );
+        }
+        let d = dir
+            .as_ref()
+            .map(|d| d.path().to_path_buf())
+            .unwrap_or_default();
+        Ok(d.join(format!("run-{n}")))
+    }
+
+    /// A writer for one run too large to build in memory first (a merge of other runs).
+    fn create(&self) -> io::Result<(PathBuf, BufWriter<File>)> {
+        let path = self.file_path()?;
+        let f = File::create(&path).map_err(|e| named(&path, e))?;
+        Ok((path, BufWriter::with_capacity(1 << 20, f)))
+    }
+}
+
+fn named(path: &std::path::Path, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
+/// Appends one record as a frame: its length, then its bytes.
+pub fn frame(r: &UsageRecord, file: u32, out: &mut Vec<u8>, scratch: &mut Vec<u8>) {
+    scratch.clear();
+    codec::encode(r, file, scratch);
+    out.extend_from_slice(&(scratch.len() as u32).to_le_bytes());
+    out.extend_from_slice(scratch);
+}
+
+enum Source {
+    Mem(Vec<u8>, usize, Arc<AtomicUsize>),
+    File(BufReader<File>, PathBuf),
+}
+
+struct Reader {
+    src: Source,
+}
+
+impl Reader {
+    fn open(run: Run, store: &Store) -> io::Result<Reader> {
+        Ok(Reader {
+            src: match run {
+                Run::Mem(b) => Source::Mem(b, 0, store.in_memory.clone()),
+                Run::File(p) => {
+                    let f = File::open(&p).map_err(|e| named(&p, e))?;
+                    Source::File(BufReader::with_capacity(256 << 10, f), p)
+                }
+            },
+        })
+    }
+
+    /// The next frame's bytes; false at the end of the run.
+    fn next(&mut self, buf: &mut Vec<u8>) -> io::Result<bool> {
+        match &mut self.src {
+            Source::Mem(b, at, _) => {
+                if *at >= b.len() {
+                    return Ok(false);
+                }
+                let len = b
+                    .get(*at..*at + 4)
+                    .and_then(|s| s.try_into().ok())
+                    .map(u32::from_le_bytes)
+                    .ok_or_else(damaged)? as usize;
+                let body = b.get(*at + 4..*at + 4 + len).ok_or_else(damaged)?;
+                buf.clear();
+                buf.extend_from_slice(body);
+                *at += 4 + len;
+                Ok(true)
+            }
+            Source::File(r, p) => {
+                let mut len = [0u8; 4];
+                match r.read_exact(&mut len) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(false),
+                    Err(e) => return Err(named(p, e)),
+                }
+                buf.resize(u32::from_le_bytes(len) as usize, 0);
+                r.read_exact(buf).map_err(|e| named(p, e))?;
+                Ok(true)
+            }
+        }
+    }
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        // A run read to the end is not needed again: give its space back now.
+        match &self.src {
+            Source::File(_, p) => {
+                let _ = std::fs::remove_file(p);
+            }
+            Source::Mem(b, _, used) => {
+                used.fetch_sub(b.len(), AtomicOrdering::Relaxed);
+            }
+        }
+    }
+}
+
+fn damaged() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        "a temporary run of sorted records is damaged",
+    )
+}
+
+struct Head {
+    rec: UsageRecord,
+    run: usize,
+    order: Order,
+}
+
+impl PartialEq for Head {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for Head {}
+impl PartialOrd for Head {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Head {
+    fn cmp(&self, o: &Self) -> Ordering {
+        // Reversed: BinaryHeap pops the greatest, the merge wants the least.
+        self.order
+            .cmp(&o.rec, &self.rec)
+            .then_with(|| o.run.cmp(&self.run))
+    }
+}
+
+/// Runs merged into one stream in `order`. At most `FAN_IN` runs are read at once: more are
+/// first merged into larger runs, so open files and read buffers stay bounded.
+pub struct Merge {
+    readers: Vec<Reader>,
+    heap: BinaryHeap<Head>,
+    files: Arc<[Arc<str>]>,
+    order: Order,
+    buf: Vec<u8>,
+}
+
+const FAN_IN: usize = 64;
+
+impl Merge {
+    pub fn new(
+        mut runs: Vec<Run>,
+        order: Order,
+        files: Arc<[Arc<str>]>,
+        store: &Store,
+    ) -> io::Result<Merge> {
+        while runs.len() > FAN_IN {
+            let rest = runs.split_off(FAN_IN);
+            let merged = Merge::open(runs, order, files.clone(), store)?.into_run(store)?;
+            runs = rest;
+            runs.push(merged);
+        }
+        Merge::open(runs, order, files, store)
+    }
+
+    fn open(
+        runs: Vec<Run>,
+        order: Order,
+        files: Arc<[Arc<str>]>,
+        store: &Store,
+    ) -> io::Result<Merge> {
+        let mut m = Merge {
+            readers: Vec::with_capacity(runs.len()),
+            heap: BinaryHeap::with_capacity(runs.len()),
+            files,
+            order,
+            buf: Vec::new(),
+        };
+        for run in runs {
+            m.readers.push(Reader::open(run, store)?);
+        }
+        for k in 0..m.readers.len() {
+            m.refill(k)?;
+        }
+        Ok(m)
+    }
+
+    fn refill(&mut self, k: usize) -> io::Result<()> {
+        if self.readers[k].next(&mut self.buf)? {
+            let rec = codec::decode(&self.buf, &self.files).ok_or_else(damaged)?;
+            self.heap.push(Head {
+                rec,
+                run: k,
+                order: self.order,
+            });
+        }
+        Ok(())
+    }
+
+    fn into_run(mut self, store: &Store) -> io::Result<Run> {
+        let (path, mut w) = store.create()?;
+        let index = FileIndex::new(&self.files);
+        let (mut out, mut scratch) = (Vec::new(), Vec::new());
+        for r in self.by_ref() {
+            let r = r?;
+            out.clear();
+            frame(&r, index.of(&r), &mut out, &mut scratch);
+            w.write_all(&out).map_err(|e| named(&path, e))?;
+        }
+        w.flush().map_err(|e| named(&path, e))?;
+        Ok(Run::File(path))
+    }
+}
+
+impl Iterator for Merge {
+    type Item = io::Result<UsageRecord>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let head = self.heap.pop()?;
+        if let Err(e) = self.refill(head.run) {
+            return Some(Err(e));
+        }
+        Some(Ok(head.rec))
+    }
+}
+
+/// File names to their index in the run's file table, by the name's address: records share
+/// one `Arc<str>` per file.
+pub struct FileIndex {
+    by_ptr: rustc_hash::FxHashMap<usize, u32>,
+    by_name: rustc_hash::FxHashMap<Arc<str>, u32>,
+}
+
+impl FileIndex {
+    pub fn new(files: &[Arc<str>]) -> FileIndex {
+        FileIndex {
+            by_ptr: files
+                .iter()
+                .enumerate()
+                .map(|(k, f)| (f.as_ptr() as usize, k as u32))
+                .collect(),
+            by_name: files
+                .iter()
+                .enumerate()
+                .map(|(k, f)| (f.clone(), k as u32))
+                .collect(),
+        }
+    }
+
+    pub fn of(&self, r: &UsageRecord) -> u32 {
+        let f = &r.source.file;
+        match self.by_ptr.get(&(f.as_ptr() as usize)) {
+            Some(k) => *k,
+            None => self.by_name.get(f).copied().unwrap_or(u32::MAX),
+        }
+    }
+}
