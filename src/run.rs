@@ -242,6 +242,7 @@ pub fn run(args: &RunArgs) -> Result<i32, RunError> {
         None => None,
     };
     let progress = Progress::new(args.quiet);
+    let staging = state::Staging::create(&args.out)?;
     let c = pool.install(|| compute(args, &cfg, &progress))?;
     for n in &c.notices {
         eprintln!("reprice: warning: {n}");
@@ -265,7 +266,8 @@ pub fn run(args: &RunArgs) -> Result<i32, RunError> {
         quarantine: &c.quarantine,
     };
     let manifest = state::manifest(args, &cfg, &c);
-    state::publish(&args.out, |dir| {
+    let dir = staging.dir();
+    let written = (|| -> std::io::Result<()> {
         for w in report::writers() {
             let t = Timings::start();
             w.write(&input, dir)?;
@@ -275,7 +277,9 @@ pub fn run(args: &RunArgs) -> Result<i32, RunError> {
             report::Writer::write(&report::focus::FocusCsv, &input, dir)?;
         }
         std::fs::write(dir.join("run.json"), &manifest)
-    })?;
+    })();
+    written.map_err(|e| staging.failed(e))?;
+    staging.publish()?;
     state::failpoint("published");
     if let Some(dir) = &args.state {
         state::commit(dir)?;

@@ -80,60 +80,93 @@ impl Drop for Lock {
 
 // --------------------------------------------------------------------------------- publish
 
-/// Writes into a temporary folder beside `out`, then swaps it into place. A run that fails or
-/// is killed before the swap leaves the previous reports as they were.
-pub fn publish(
-    out: &Path,
-    write: impl FnOnce(&Path) -> std::io::Result<()>,
-) -> Result<(), RunError> {
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| RunError::Usage(format!("--out {}: not a folder name", out.display())))?;
-    if parent.exists() && !parent.is_dir() {
-        return Err(out_err(
-            &parent,
-            "not a folder, so the reports cannot be written under it",
-        ));
-    }
-    std::fs::create_dir_all(&parent)
-        .map_err(|e| out_err(&parent, format!("cannot create the output folder: {e}")))?;
-    let pid = std::process::id();
-    let tmp = parent.join(format!(".{name}.tmp-{pid}"));
-    let old = parent.join(format!(".{name}.old-{pid}"));
-    let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir(&tmp).map_err(|e| out_err(&tmp, e))?;
-    if let Err(e) = write(&tmp)
-        .and_then(|_| injected_write_error())
-        .and_then(|_| sync_dir(&tmp))
-    {
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(out_err(
-            out,
-            format!("writing reports failed: {e}; the previous reports are unchanged"),
-        ));
-    }
-    failpoint("written");
-    let had_old = out.exists();
-    if had_old {
-        std::fs::rename(out, &old).map_err(|e| out_err(out, e))?;
-    }
-    failpoint("swapping");
-    if let Err(e) = std::fs::rename(&tmp, out) {
-        if had_old {
-            let _ = std::fs::rename(&old, out);
+/// A temporary folder beside `out` that the reports are written into, then swapped into
+/// place by [`Staging::publish`]. A run that fails before the swap removes the folder (or,
+/// when killed, leaves it aside): the previous reports stay as they were.
+pub struct Staging {
+    out: PathBuf,
+    tmp: PathBuf,
+    old: PathBuf,
+    published: bool,
+}
+
+impl Staging {
+    pub fn create(out: &Path) -> Result<Staging, RunError> {
+        let parent = match out.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = out
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .ok_or_else(|| {
+                RunError::Usage(format!("--out {}: not a folder name", out.display()))
+            })?;
+        if parent.exists() && !parent.is_dir() {
+            return Err(out_err(
+                &parent,
+                "not a folder, so the reports cannot be written under it",
+            ));
         }
+        std::fs::create_dir_all(&parent)
+            .map_err(|e| out_err(&parent, format!("cannot create the output folder: {e}")))?;
+        let pid = std::process::id();
+        let tmp = parent.join(format!(".{name}.tmp-{pid}"));
+        let old = parent.join(format!(".{name}.old-{pid}"));
         let _ = std::fs::remove_dir_all(&tmp);
-        return Err(out_err(out, e));
+        std::fs::create_dir(&tmp).map_err(|e| out_err(&tmp, e))?;
+        Ok(Staging {
+            out: out.to_path_buf(),
+            tmp,
+            old,
+            published: false,
+        })
     }
-    if had_old {
-        let _ = std::fs::remove_dir_all(&old);
+
+    pub fn dir(&self) -> &Path {
+        &self.tmp
     }
-    Ok(())
+
+    /// A failed write, said as what it means for the reports.
+    pub fn failed(&self, e: impl std::fmt::Display) -> RunError {
+        out_err(
+            &self.out,
+            format!("writing reports failed: {e}; the previous reports are unchanged"),
+        )
+    }
+
+    /// Syncs what was written and swaps it into place of the previous reports.
+    pub fn publish(mut self) -> Result<(), RunError> {
+        injected_write_error()
+            .and_then(|_| sync_dir(&self.tmp))
+            .map_err(|e| self.failed(e))?;
+        failpoint("written");
+        let (out, tmp, old) = (&self.out, &self.tmp, &self.old);
+        let had_old = out.exists();
+        if had_old {
+            std::fs::rename(out, old).map_err(|e| out_err(out, e))?;
+        }
+        failpoint("swapping");
+        if let Err(e) = std::fs::rename(tmp, out) {
+            if had_old {
+                let _ = std::fs::rename(old, out);
+            }
+            return Err(out_err(out, e));
+        }
+        self.published = true;
+        if had_old {
+            let _ = std::fs::remove_dir_all(old);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.published {
+            let _ = std::fs::remove_dir_all(&self.tmp);
+        }
+    }
 }
 
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
