@@ -1,18 +1,19 @@
 //! The re-pricing engine: every record under the actual terms and under every scenario.
 //! Records are independent except for subscriptions, whose daily quota is consumed in time
-//! order; that pass runs after the parallel one.
+//! order; that pass runs after the parallel one. Records come in chunks, in canonical order,
+//! so a run never holds all of its priced records at once.
 
 use crate::catalog::PlanUnit;
 use crate::catalog::{Catalog, Missing, PricingInput, Tier};
 use crate::money::Money;
 use crate::record::{Kind, Status, UsageRecord};
 use crate::scenario::{Action, Filter, Scenario, ScenarioSet};
-use chrono::{NaiveDate, Timelike};
+use chrono::{DateTime, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 #[derive(Clone, Debug)]
 pub struct Priced {
@@ -158,7 +159,7 @@ fn prepare(s: &Scenario, catalog: &Catalog) -> Prepared {
     }
 }
 
-/// One worker's miss counts, added to the shared ones when the worker's part is done.
+/// One worker's miss counts, added to the chunk's shared ones when the worker's part is done.
 struct Misses<'m, 'a> {
     shared: &'m Mutex<HashMap<MissKey<'a>, u64>>,
     local: HashMap<MissKey<'a>, u64>,
@@ -176,58 +177,122 @@ impl Drop for Misses<'_, '_> {
     }
 }
 
+/// Prices records chunk by chunk, in canonical order, keeping what must outlive a chunk: the
+/// resolved model names, the prepared scenarios, the miss counts and the plans' daily usage.
+pub struct Pricer<'a> {
+    catalog: &'a Catalog,
+    set: &'a ScenarioSet,
+    tz: Tz,
+    /// A log has few distinct model names: each is resolved once, and its name kept (a shared
+    /// `Arc`, not a copy) beyond the chunk it came in.
+    resolved: HashMap<Arc<str>, Option<usize>>,
+    prepared: Vec<Prepared>,
+    /// Misses are counted per chunk on borrowed keys and named here once per distinct key,
+    /// so no key outlives its chunk.
+    not_applied: NotApplied,
+    /// Per scenario (empty for all but subscriptions): plan units used per local day so far.
+    plan_days: Vec<BTreeMap<NaiveDate, u64>>,
+    /// The time of the last record priced, to check the order the quota walk relies on.
+    last: Option<DateTime<Utc>>,
+}
+
+impl<'a> Pricer<'a> {
+    pub fn new(catalog: &'a Catalog, set: &'a ScenarioSet, tz: Tz) -> Pricer<'a> {
+        Pricer {
+            catalog,
+            set,
+            tz,
+            resolved: HashMap::default(),
+            prepared: set.scenarios.iter().map(|s| prepare(s, catalog)).collect(),
+            not_applied: NotApplied::new(),
+            plan_days: vec![BTreeMap::new(); set.scenarios.len()],
+            last: None,
+        }
+    }
+
+    /// Prices the next records, which follow the earlier ones in canonical (time) order.
+    pub fn price(&mut self, records: &[UsageRecord]) -> Vec<Priced> {
+        debug_assert!(
+            self.last
+                .iter()
+                .chain(records.iter().map(|r| &r.time))
+                .is_sorted(),
+            "records must come in time order"
+        );
+        if let Some(r) = records.last() {
+            self.last = Some(r.time);
+        }
+        let catalog = self.catalog;
+        for r in records {
+            if !self.resolved.contains_key(&*r.model) {
+                let idx = catalog
+                    .resolve(&r.model)
+                    .and_then(|m| catalog.models().iter().position(|x| x.id == m.id));
+                self.resolved.insert(Arc::clone(&r.model), idx);
+            }
+        }
+        let (set, prepared, resolved, tz) = (self.set, &self.prepared, &self.resolved, self.tz);
+        // Priced records are collected straight into one vector (a vector of parts would be
+        // copied once more at the peak); each worker counts its misses and adds them up when
+        // done.
+        let shared: Mutex<HashMap<MissKey<'_>, u64>> = Mutex::new(HashMap::default());
+        let mut priced: Vec<Priced> = records
+            .par_iter()
+            .map_init(
+                || Misses {
+                    shared: &shared,
+                    local: HashMap::default(),
+                    scratch: Vec::new(),
+                },
+                |m, r| {
+                    let idx = resolved.get(&*r.model).copied().flatten();
+                    let mut p = price_one(r, idx, catalog, set, prepared, tz, m);
+                    // Exactly sized: a record's changes are held for the whole run.
+                    p.changes = m.scratch.as_slice().into();
+                    m.scratch.clear();
+                    p
+                },
+            )
+            .collect();
+        let misses = shared.into_inner().unwrap_or_else(|e| e.into_inner());
+        for ((i, model, why), n) in misses {
+            let name = match model {
+                Ok(k) => catalog.models()[k].id.clone(),
+                Err(logged) => logged.to_string(),
+            };
+            let reason = match why {
+                Why::Text(t) => t.to_string(),
+                Why::Price(k, m) => m.error(&catalog.models()[k]).to_string(),
+            };
+            *self.not_applied.entry((i, name, reason)).or_default() += n;
+        }
+        for (i, s) in set.scenarios.iter().enumerate() {
+            if let Action::Subscription(plan) = &s.action {
+                let plan = Plan {
+                    i,
+                    s,
+                    prep: &self.prepared[i],
+                    plan,
+                    catalog,
+                };
+                plan.apply(records, &mut priced, &mut self.plan_days[i]);
+            }
+        }
+        priced
+    }
+
+    /// Why scenarios left records unchanged, and each subscription's units used per day.
+    pub fn finish(self) -> (NotApplied, Vec<BTreeMap<NaiveDate, u64>>) {
+        (self.not_applied, self.plan_days)
+    }
+}
+
+/// Prices all records at once. They must be in canonical order (by time first), as
+/// `dedup::dedup` leaves them: subscription quotas are consumed in record order.
 pub fn reprice(records: &[UsageRecord], catalog: &Catalog, set: &ScenarioSet, tz: Tz) -> Repriced {
-    // A log has few distinct model names: resolve each once, not once per record.
-    let mut resolved: HashMap<&str, Option<usize>> = HashMap::default();
-    for r in records {
-        if !resolved.contains_key(&*r.model) {
-            let idx = catalog
-                .resolve(&r.model)
-                .and_then(|m| catalog.models().iter().position(|x| x.id == m.id));
-            resolved.insert(&*r.model, idx);
-        }
-    }
-    let prepared: Vec<Prepared> = set.scenarios.iter().map(|s| prepare(s, catalog)).collect();
-    // Priced records are collected straight into one vector (a vector of parts would be
-    // copied once more at the peak); each worker counts its misses and adds them up when done.
-    let shared: Mutex<HashMap<MissKey<'_>, u64>> = Mutex::new(HashMap::default());
-    let mut priced: Vec<Priced> = records
-        .par_iter()
-        .map_init(
-            || Misses {
-                shared: &shared,
-                local: HashMap::default(),
-                scratch: Vec::new(),
-            },
-            |m, r| {
-                let idx = resolved.get(&*r.model).copied().flatten();
-                let mut p = price_one(r, idx, catalog, set, &prepared, tz, m);
-                // Exactly sized: a record's changes are held for the whole run.
-                p.changes = m.scratch.as_slice().into();
-                m.scratch.clear();
-                p
-            },
-        )
-        .collect();
-    let misses = shared.into_inner().unwrap_or_else(|e| e.into_inner());
-    let mut not_applied = NotApplied::new();
-    for ((i, model, why), n) in misses {
-        let name = match model {
-            Ok(k) => catalog.models()[k].id.clone(),
-            Err(logged) => logged.to_string(),
-        };
-        let reason = match why {
-            Why::Text(t) => t.to_string(),
-            Why::Price(k, m) => m.error(&catalog.models()[k]).to_string(),
-        };
-        *not_applied.entry((i, name, reason)).or_default() += n;
-    }
-    let mut plan_days = vec![BTreeMap::new(); set.scenarios.len()];
-    for (i, s) in set.scenarios.iter().enumerate() {
-        if let Action::Subscription(plan) = &s.action {
-            plan_days[i] = apply_plan(i, s, &prepared[i], plan, records, &mut priced, catalog);
-        }
-    }
+    let mut pricer = Pricer::new(catalog, set, tz);
+    let priced = pricer.price(records);
+    let (not_applied, plan_days) = pricer.finish();
     Repriced {
         priced,
         not_applied,
@@ -364,52 +429,66 @@ fn scenario_cost<'a>(
     }
 }
 
-/// Day by day, in time order, covered usage up to the daily quota is paid by the plan's fee
-/// (added separately); the rest stays at pay-as-you-go prices. Returns units used per day.
-fn apply_plan(
+/// A subscription scenario, resolved for the quota walk.
+struct Plan<'p> {
     i: usize,
-    s: &Scenario,
-    prep: &Prepared,
-    plan: &crate::catalog::PlanEntry,
-    records: &[UsageRecord],
-    priced: &mut [Priced],
-    catalog: &Catalog,
-) -> BTreeMap<NaiveDate, u64> {
-    let mut order: Vec<usize> = (0..records.len()).collect();
-    order.sort_by_key(|&k| (priced[k].day, records[k].time, k));
-    let mut used: BTreeMap<NaiveDate, u64> = BTreeMap::new();
-    for k in order {
-        let r = &records[k];
-        let p = &mut priced[k];
-        let Some(mi) = p.model else { continue };
-        let m = &catalog.models()[mi];
-        if !plan.models.contains(&m.id) || !matches(&s.filter, prep, r, mi, p.hour) {
-            continue;
-        }
-        let units = match plan.unit {
-            PlanUnit::Images if r.kind == Kind::Image => {
-                u64::from(r.images.max(u32::from(r.status != Status::Ok)))
-            }
-            PlanUnit::Images => 0,
-            PlanUnit::Requests => 1,
-        };
-        if units == 0 {
-            continue;
-        }
-        let day_used = used.entry(p.day).or_default();
-        let left = plan
-            .daily_quota
-            .map_or(units, |q| q.saturating_sub(*day_used));
-        let covered = left.min(units);
-        *day_used += units;
-        let variable = p.actual - p.extras_cost;
-        let uncovered_share =
-            rust_decimal::Decimal::from(units - covered) / rust_decimal::Decimal::from(units);
-        p.set(
-            i,
-            variable * uncovered_share + p.extras_cost,
-            (covered > 0).then_some(mi),
-        );
-    }
-    used
+    s: &'p Scenario,
+    prep: &'p Prepared,
+    plan: &'p crate::catalog::PlanEntry,
+    catalog: &'p Catalog,
 }
+
+impl Plan<'_> {
+    /// Day by day, in time order, covered usage up to the daily quota is paid by the plan's
+    /// fee (added separately); the rest stays at pay-as-you-go prices. `used` holds the units
+    /// used per local day so far.
+    ///
+    /// Records come in canonical order, so they are walked as they come, chunk after chunk,
+    /// with `used` kept between chunks. That is the same as walking them day by day, in time
+    /// order within each day: a record's coverage depends only on the units used before it on
+    /// its own local day, and the records of one day arrive in time order (ties in canonical
+    /// order), whatever the days of the records between them. So no sort, and no chunk needs
+    /// to see another.
+    fn apply(
+        &self,
+        records: &[UsageRecord],
+        priced: &mut [Priced],
+        used: &mut BTreeMap<NaiveDate, u64>,
+    ) {
+        let plan = self.plan;
+        for (r, p) in records.iter().zip(priced.iter_mut()) {
+            let Some(mi) = p.model else { continue };
+            let m = &self.catalog.models()[mi];
+            if !plan.models.contains(&m.id) || !matches(&self.s.filter, self.prep, r, mi, p.hour) {
+                continue;
+            }
+            let units = match plan.unit {
+                PlanUnit::Images if r.kind == Kind::Image => {
+                    u64::from(r.images.max(u32::from(r.status != Status::Ok)))
+                }
+                PlanUnit::Images => 0,
+                PlanUnit::Requests => 1,
+            };
+            if units == 0 {
+                continue;
+            }
+            let day_used = used.entry(p.day).or_default();
+            let left = plan
+                .daily_quota
+                .map_or(units, |q| q.saturating_sub(*day_used));
+            let covered = left.min(units);
+            *day_used += units;
+            let variable = p.actual - p.extras_cost;
+            let uncovered_share =
+                rust_decimal::Decimal::from(units - covered) / rust_decimal::Decimal::from(units);
+            p.set(
+                self.i,
+                variable * uncovered_share + p.extras_cost,
+                (covered > 0).then_some(mi),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

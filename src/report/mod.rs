@@ -16,6 +16,8 @@ use crate::ingest::Quarantined;
 use crate::record::UsageRecord;
 use crate::reprice::Priced;
 use crate::scenario::ScenarioSet;
+#[cfg(feature = "parquet")]
+pub use parquet::RecordsSink;
 use std::io;
 use std::path::Path;
 

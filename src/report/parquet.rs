@@ -6,17 +6,24 @@
 //! Snappy-compressed: what Spark and pyarrow write by default, and several times faster to
 //! write than zstd for a file about 1.6 times the size.
 
+mod rows;
+
 use super::{ReportInput, Writer};
-use crate::analyze::key_label;
+use crate::catalog::Catalog;
 use crate::money::Money;
+use crate::record::UsageRecord;
+use crate::reprice::Priced;
+use crate::scenario::ScenarioSet;
 use chrono::{DateTime, Datelike, Timelike, Utc};
+use polars::io::parquet::write::BatchedWriter;
 use polars::prelude::*;
 use rayon::prelude::*;
+use rows::{Context, Rows, Texts};
 use rust_decimal::RoundingStrategy;
-use rustc_hash::FxHashMap as HashMap;
 use std::fmt::Write as _;
+use std::fs::File;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub struct RecordsParquet;
 
@@ -101,225 +108,117 @@ impl Writer for RecordsParquet {
     }
 
     fn write(&self, input: &ReportInput<'_>, dir: &Path) -> io::Result<()> {
-        let names = &input.scenarios.key_names;
-        // Labels and day texts repeat across records: made once each.
-        let mut labels: HashMap<Option<&str>, String> = HashMap::default();
-        let mut day_texts: HashMap<chrono::NaiveDate, String> = HashMap::default();
-        for (r, p) in input.records.iter().zip(input.priced) {
-            let k = r.api_key.as_deref();
-            labels.entry(k).or_insert_with(|| key_label(k, names));
-            day_texts.entry(p.day).or_insert_with(|| p.day.to_string());
+        let path = dir.join("records.parquet");
+        let mut sink = RecordsSink::create(&path, input.catalog, input.scenarios)?;
+        sink.add(input.records, input.priced)?;
+        sink.finish()
+    }
+}
+
+/// records.parquet written as priced chunks of records arrive, in order. Rows are copied out
+/// of each chunk into compact columns until there are enough for as many row groups as the
+/// rayon pool the sink was created in has threads; those are built side by side and written
+/// in order. Row groups are cut every 65,536 rows of the whole sequence, so the file is the
+/// same however the records are chunked and whatever the thread count, and memory holds only
+/// those groups.
+pub struct RecordsSink<'a> {
+    path: PathBuf,
+    catalog: &'a Catalog,
+    set: &'a ScenarioSet,
+    /// Created with the file when the first row group is ready.
+    writer: Option<BatchedWriter<File>>,
+    rows: Rows,
+    texts: Texts,
+    /// Rows buffered before they are written: a whole number of row groups.
+    capacity: usize,
+}
+
+impl<'a> RecordsSink<'a> {
+    /// A sink for `path`, which is created when the first row group is written (by `finish`
+    /// at the latest): a run that fails before that leaves no file behind.
+    pub fn create(
+        path: &Path,
+        catalog: &'a Catalog,
+        set: &'a ScenarioSet,
+    ) -> io::Result<RecordsSink<'a>> {
+        let capacity = ROW_GROUP * rayon::current_num_threads().max(1);
+        Ok(RecordsSink {
+            path: path.to_path_buf(),
+            catalog,
+            set,
+            writer: None,
+            rows: Rows::new(set.scenarios.len()),
+            texts: Texts::default(),
+            capacity,
+        })
+    }
+
+    /// Takes the next records and their prices; keeps nothing borrowed from them.
+    pub fn add(&mut self, records: &[UsageRecord], priced: &[Priced]) -> io::Result<()> {
+        if records.len() != priced.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} records but {} priced", records.len(), priced.len()),
+            ));
         }
-        let mut writer: Option<polars::io::parquet::write::BatchedWriter<std::fs::File>> = None;
-        let starts: Vec<usize> = (0..input.records.len()).step_by(ROW_GROUP).collect();
-        let starts = if starts.is_empty() { vec![0] } else { starts };
-        let texts = Texts {
-            labels: &labels,
-            days: &day_texts,
-        };
-        // A few row groups are built side by side and written in order: the file is the same
-        // whatever the thread count, and memory holds only those groups.
-        for group in starts.chunks(rayon::current_num_threads().max(1)) {
-            let frames: Vec<io::Result<DataFrame>> = group
-                .par_iter()
-                .map(|&start| frame(input, start, &texts))
-                .collect();
-            for df in frames {
-                let df = df?;
-                if writer.is_none() {
-                    // The schema comes from the first row group; there is always one.
-                    let f = std::fs::File::create(dir.join("records.parquet"))?;
-                    writer = Some(
-                        ParquetWriter::new(f)
-                            .with_compression(ParquetCompression::Snappy)
-                            .batched(df.schema())
-                            .map_err(err)?,
-                    );
-                }
-                if let Some(w) = writer.as_mut() {
-                    w.write_batch(&df).map_err(err)?;
-                }
+        let mut at = 0;
+        while at < records.len() {
+            let take = (self.capacity - self.rows.len()).min(records.len() - at);
+            let (recs, pr) = (&records[at..at + take], &priced[at..at + take]);
+            self.rows
+                .push(recs, pr, &mut self.texts, &self.set.key_names);
+            at += take;
+            if self.rows.len() == self.capacity {
+                self.flush()?;
             }
         }
-        if let Some(w) = writer {
+        Ok(())
+    }
+
+    /// Writes the rows left and the footer. Without any record, the file still has the
+    /// columns: the schema of an empty row group.
+    pub fn finish(mut self) -> io::Result<()> {
+        if !self.rows.is_empty() || self.writer.is_none() {
+            self.flush()?;
+        }
+        if let Some(w) = self.writer {
             w.finish().map_err(err)?;
         }
         Ok(())
     }
-}
 
-/// Texts that repeat across records, made once per run.
-struct Texts<'a> {
-    labels: &'a HashMap<Option<&'a str>, String>,
-    days: &'a HashMap<chrono::NaiveDate, String>,
-}
-
-/// One row group: the records from `start`, at most `ROW_GROUP` of them.
-fn frame(input: &ReportInput<'_>, start: usize, texts: &Texts<'_>) -> io::Result<DataFrame> {
-    let n_sc = input.scenarios.scenarios.len();
-    let (labels, day_texts) = (texts.labels, texts.days);
-    let end = (start + ROW_GROUP).min(input.records.len());
-    let recs = &input.records[start..end];
-    let pr = &input.priced[start..end];
-    let mut buf = String::new();
-    let catalog_id =
-        |p: &crate::reprice::Priced| p.model.map(|m| input.catalog.models()[m].id.as_str());
-    let times: Vec<String> = recs
-        .iter()
-        .map(|r| {
-            rfc3339(&r.time, &mut buf);
-            buf.clone()
-        })
-        .collect();
-    let mut cols = vec![
-        Column::new(
-            "id".into(),
-            recs.iter().map(|r| r.id.as_deref()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "file".into(),
-            recs.iter().map(|r| &*r.source.file).collect::<Vec<&str>>(),
-        ),
-        Column::new(
-            "line".into(),
-            recs.iter().map(|r| r.source.line).collect::<Vec<_>>(),
-        ),
-        Column::new("time".into(), times),
-        Column::new(
-            "day".into(),
-            pr.iter()
-                .map(|p| day_texts.get(&p.day).map_or("", String::as_str))
-                .collect::<Vec<&str>>(),
-        ),
-        Column::new(
-            "key".into(),
-            recs.iter()
-                .map(|r| labels.get(&r.api_key.as_deref()).map_or("", String::as_str))
-                .collect::<Vec<&str>>(),
-        ),
-        Column::new(
-            "provider".into(),
-            recs.iter()
-                .map(|r| r.provider.as_deref())
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "model_logged".into(),
-            recs.iter().map(|r| &*r.model).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "model".into(),
-            pr.iter().map(catalog_id).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "kind".into(),
-            recs.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "status".into(),
-            recs.iter().map(|r| r.status.as_str()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "input_tokens".into(),
-            recs.iter().map(|r| r.tokens.input).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "output_tokens".into(),
-            recs.iter().map(|r| r.tokens.output).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "thinking_tokens".into(),
-            recs.iter().map(|r| r.tokens.thinking).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "cache_read_tokens".into(),
-            recs.iter().map(|r| r.tokens.cache_read).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "cache_write_tokens".into(),
-            recs.iter()
-                .map(|r| r.tokens.cache_write)
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "images".into(),
-            recs.iter().map(|r| r.images).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "image_size".into(),
-            recs.iter()
-                .map(|r| r.image_size.map(|s| s.to_string()))
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "quality".into(),
-            recs.iter()
-                .map(|r| r.quality.as_deref())
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "batch".into(),
-            recs.iter().map(|r| r.batch).collect::<Vec<_>>(),
-        ),
-    ];
-    cols.push(decimal_column(
-        "billed_cost",
-        recs.iter().map(|r| r.billed_cost),
-    )?);
-    let actual = pr
-        .iter()
-        .map(|p| scaled(p.actual))
-        .collect::<io::Result<Vec<i128>>>()?;
-    cols.push(scaled_column("actual_cost", actual)?);
-    cols.push(decimal_column("list_cost", pr.iter().map(|p| p.list))?);
-    let mut per_scenario: Vec<Vec<i128>> = vec![Vec::with_capacity(pr.len()); n_sc];
-    for p in pr {
-        for (col, (cost, _)) in per_scenario.iter_mut().zip(p.each(n_sc)) {
-            col.push(scaled(cost)?);
+    /// Writes every buffered row, in row groups of `ROW_GROUP` (the last may be short, and is
+    /// only at the end); at least one row group, so an empty input still has its schema.
+    fn flush(&mut self) -> io::Result<()> {
+        let starts: Vec<usize> = (0..self.rows.len().max(1)).step_by(ROW_GROUP).collect();
+        let cx = Context {
+            catalog: self.catalog,
+            set: self.set,
+            texts: &self.texts,
+        };
+        let rows = &self.rows;
+        let frames: Vec<io::Result<DataFrame>> = starts
+            .par_iter()
+            .map(|&start| rows.frame(start, (start + ROW_GROUP).min(rows.len()), &cx))
+            .collect();
+        for df in frames {
+            let df = df?;
+            let w = match &mut self.writer {
+                Some(w) => w,
+                // The schema comes from the first row group.
+                None => self.writer.insert(
+                    ParquetWriter::new(File::create(&self.path)?)
+                        .with_compression(ParquetCompression::Snappy)
+                        .batched(df.schema())
+                        .map_err(err)?,
+                ),
+            };
+            w.write_batch(&df).map_err(err)?;
         }
+        self.rows.clear();
+        Ok(())
     }
-    for (sc, ints) in input.scenarios.scenarios.iter().zip(per_scenario) {
-        cols.push(scaled_column(&format!("cost_{}", sc.name), ints)?);
-    }
-    DataFrame::new(recs.len(), cols).map_err(err)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_are_written_as_chrono_writes_them() {
-        let mut buf = String::new();
-        for text in [
-            "2026-03-01T00:00:00Z",
-            "2026-03-01T12:34:56.100Z",
-            "2026-03-01T12:34:56.123456Z",
-            "2026-03-01T12:34:56.000000001Z",
-            "0099-12-31T23:59:59.5+02:00",
-            "2016-12-31T23:59:60.25Z",
-        ] {
-            let t = DateTime::parse_from_rfc3339(text)
-                .expect("time")
-                .with_timezone(&Utc);
-            rfc3339(&t, &mut buf);
-            assert_eq!(buf, t.to_rfc3339(), "{text}");
-        }
-        let t = DateTime::parse_from_rfc3339("2026-03-01T12:34:56.123456Z")
-            .expect("time")
-            .with_timezone(&Utc);
-        rfc3339(&t, &mut buf);
-        assert_eq!(buf, "2026-03-01T12:34:56.123456+00:00");
-    }
-
-    #[test]
-    fn money_is_stored_at_scale_18() {
-        let m = |s: &str| Money::parse(s).expect("money");
-        assert_eq!(scaled(m("0.1344")).expect("fits"), 134_400_000_000_000_000);
-        assert_eq!(scaled(m("-2")).expect("fits"), -2_000_000_000_000_000_000);
-        // 19 decimals: rounded half-even at the 18th.
-        assert_eq!(scaled(m("0.0000000000000000025")).expect("fits"), 2);
-        assert_eq!(scaled(m("0.0000000000000000035")).expect("fits"), 4);
-        assert!(scaled(m("100000000000000000000")).is_err());
-    }
-}
+mod tests;

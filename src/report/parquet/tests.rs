@@ -1,0 +1,135 @@
+use super::*;
+use crate::generate::generate;
+use crate::ingest::{Format, Options, dedup, parse_bytes};
+use crate::reprice::reprice;
+
+#[test]
+fn times_are_written_as_chrono_writes_them() {
+    let mut buf = String::new();
+    for text in [
+        "2026-03-01T00:00:00Z",
+        "2026-03-01T12:34:56.100Z",
+        "2026-03-01T12:34:56.123456Z",
+        "2026-03-01T12:34:56.000000001Z",
+        "0099-12-31T23:59:59.5+02:00",
+        "2016-12-31T23:59:60.25Z",
+    ] {
+        let t = DateTime::parse_from_rfc3339(text)
+            .expect("time")
+            .with_timezone(&Utc);
+        rfc3339(&t, &mut buf);
+        assert_eq!(buf, t.to_rfc3339(), "{text}");
+    }
+    let t = DateTime::parse_from_rfc3339("2026-03-01T12:34:56.123456Z")
+        .expect("time")
+        .with_timezone(&Utc);
+    rfc3339(&t, &mut buf);
+    assert_eq!(buf, "2026-03-01T12:34:56.123456+00:00");
+}
+
+#[test]
+fn money_is_stored_at_scale_18() {
+    let m = |s: &str| Money::parse(s).expect("money");
+    assert_eq!(scaled(m("0.1344")).expect("fits"), 134_400_000_000_000_000);
+    assert_eq!(scaled(m("-2")).expect("fits"), -2_000_000_000_000_000_000);
+    // 19 decimals: rounded half-even at the 18th.
+    assert_eq!(scaled(m("0.0000000000000000025")).expect("fits"), 2);
+    assert_eq!(scaled(m("0.0000000000000000035")).expect("fits"), 4);
+    assert!(scaled(m("100000000000000000000")).is_err());
+}
+
+/// Records from `reprice gen`, priced, and copied `copies` times with their ids and lines
+/// changed: many rows, for the price of pricing a few (pricing in a debug build is slow).
+fn priced(n: u64, copies: u64) -> (Vec<UsageRecord>, Vec<Priced>, Catalog, ScenarioSet) {
+    let mut bytes = Vec::new();
+    generate(&mut bytes, Format::Envelope, n, 7).expect("generate");
+    let opts = Options {
+        format: None,
+        csv_mappings: &[],
+    };
+    let (_, records, _) = parse_bytes("gen.jsonl", &bytes, &opts);
+    let base = dedup::dedup(records).records;
+    let catalog = Catalog::builtin().expect("catalog");
+    let set = ScenarioSet::builtin(&catalog).expect("scenarios");
+    let base_priced = reprice(&base, &catalog, &set, chrono_tz::Tz::UTC).priced;
+    let mut records = Vec::new();
+    let mut priced = Vec::new();
+    for c in 0..copies {
+        for (r, p) in base.iter().zip(&base_priced) {
+            let mut r = r.clone();
+            r.id = r.id.map(|id| format!("{id}-{c}"));
+            r.source.line += c * n;
+            records.push(r);
+            priced.push(p.clone());
+        }
+    }
+    (records, priced, catalog, set)
+}
+
+fn written(
+    threads: usize,
+    chunk: usize,
+    records: &[UsageRecord],
+    priced: &[Priced],
+    catalog: &Catalog,
+    set: &ScenarioSet,
+) -> Vec<u8> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("records.parquet");
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("pool");
+    pool.install(|| -> io::Result<()> {
+        let mut sink = RecordsSink::create(&path, catalog, set)?;
+        for (r, p) in records.chunks(chunk).zip(priced.chunks(chunk)) {
+            sink.add(r, p)?;
+        }
+        sink.finish()
+    })
+    .expect("written");
+    std::fs::read(&path).expect("read")
+}
+
+#[test]
+fn the_file_is_the_same_however_records_are_chunked_and_threaded() {
+    let (records, priced, catalog, set) = priced(5_000, 29);
+    assert!(records.len() > 2 * ROW_GROUP, "{}", records.len());
+    let whole = written(1, records.len(), &records, &priced, &catalog, &set);
+    for (threads, chunk) in [(2, 1), (1, 1000), (2, ROW_GROUP + 7), (2, records.len())] {
+        let file = written(threads, chunk, &records, &priced, &catalog, &set);
+        assert!(
+            file == whole,
+            "{threads} threads, chunks of {chunk}: {} bytes, not {}",
+            file.len(),
+            whole.len()
+        );
+    }
+    let mut reader = ParquetReader::new(std::io::Cursor::new(whole));
+    let groups: Vec<usize> = reader
+        .get_metadata()
+        .expect("metadata")
+        .row_groups
+        .iter()
+        .map(|g| g.num_rows())
+        .collect();
+    assert_eq!(
+        groups,
+        [ROW_GROUP, ROW_GROUP, records.len() - 2 * ROW_GROUP]
+    );
+    let df = reader.finish().expect("reads");
+    assert_eq!(df.height(), records.len());
+}
+
+#[test]
+fn no_records_still_give_the_columns() {
+    let catalog = Catalog::builtin().expect("catalog");
+    let set = ScenarioSet::builtin(&catalog).expect("scenarios");
+    let file = written(2, 1, &[], &[], &catalog, &set);
+    let df = ParquetReader::new(std::io::Cursor::new(file))
+        .finish()
+        .expect("reads");
+    assert_eq!(df.height(), 0);
+    assert_eq!(df.width(), 23 + set.scenarios.len());
+    assert!(df.column("cost_batch").is_ok());
+}
