@@ -47,7 +47,13 @@ fn records() -> Vec<UsageRecord> {
         format: None,
         csv_mappings: &maps,
     };
-    let mut recs = ingest(&inputs, &opts, &|_| {}).expect("ingest").records;
+    let spill = crate::spill::Spill::default();
+    ingest(&inputs, &opts, &|_| {}, &spill).expect("ingest");
+    let mut recs: Vec<UsageRecord> = spill
+        .finish()
+        .expect("sorts")
+        .map(|r| r.expect("record"))
+        .collect();
     let at = |h, min| {
         Utc.with_ymd_and_hms(2027, 1, 15, h, min, 0)
             .single()
@@ -68,7 +74,7 @@ fn records() -> Vec<UsageRecord> {
         r.model = Arc::from("mystery-model-x");
         recs.push(r);
     }
-    dedup::dedup(recs).records
+    dedup::dedup(recs).expect("sorts").records
 }
 
 /// Everything a priced record says, with money in its exact spelling.

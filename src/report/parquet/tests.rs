@@ -48,7 +48,7 @@ fn priced(n: u64, copies: u64) -> (Vec<UsageRecord>, Vec<Priced>, Catalog, Scena
         csv_mappings: &[],
     };
     let (_, records, _) = parse_bytes("gen.jsonl", &bytes, &opts);
-    let base = dedup::dedup(records).records;
+    let base = dedup::dedup(records).expect("sorts").records;
     let catalog = Catalog::builtin().expect("catalog");
     let set = ScenarioSet::builtin(&catalog).expect("scenarios");
     let base_priced = reprice(&base, &catalog, &set, chrono_tz::Tz::UTC).priced;
