@@ -4,16 +4,13 @@
 //! used or left unused). Plan rows are what-if rows: they carry the scenario's name so they are
 //! never mistaken for the bill.
 
-use super::{Summary, days, key_label, plan_of, plans::prorate};
-use crate::catalog::{Catalog, PlanEntry, PlanUnit};
+use super::{Analysis, Summary, days, plan_of, plans::prorate};
+use crate::catalog::{PlanEntry, PlanUnit};
 use crate::money::Money;
-use crate::record::{Kind, UsageRecord};
-use crate::reprice::Priced;
 use crate::scenario::ScenarioSet;
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
-use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum FocusCharge {
@@ -27,7 +24,7 @@ pub enum FocusCharge {
     QuotaUnused,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum FocusUnit {
     Tokens,
     Images,
@@ -76,65 +73,18 @@ pub struct FocusRow {
     pub scenario: Option<String>,
 }
 
-/// Usage rows are grouped by (day, key label, provider, model, unit, batch).
-type UsageKey = (NaiveDate, String, String, String, FocusUnit, bool);
-
-#[derive(Default)]
-struct UsageSum {
-    publisher: String,
-    billed: Money,
-    list: Money,
-    consumed: u64,
-    requests: u64,
-}
-
-pub fn focus_rows(
-    records: &[UsageRecord],
-    priced: &[Priced],
-    catalog: &Catalog,
-    set: &ScenarioSet,
-    summary: &Summary,
-) -> Vec<FocusRow> {
+/// The FOCUS rows: the analysis's usage, and the plan rows of its subscription scenarios.
+pub fn focus_rows(analysis: &Analysis, set: &ScenarioSet) -> Vec<FocusRow> {
+    let summary = &analysis.summary;
     // The zone was checked when the run was configured; UTC only guards a hand-built summary.
     let tz: Tz = summary.time_zone.parse().unwrap_or(Tz::UTC);
-    let mut usage: BTreeMap<UsageKey, UsageSum> = BTreeMap::new();
-    for (r, p) in records.iter().zip(priced) {
-        let entry = p.model.map(|m| &catalog.models()[m]);
-        let model = entry.map_or_else(|| r.model.to_string(), |m| m.id.clone());
-        let publisher = entry
-            .map(|m| m.provider.clone())
-            .or_else(|| r.provider.as_deref().map(str::to_string))
-            .unwrap_or_else(|| "(unknown)".to_string());
-        let provider = r
-            .provider
-            .as_deref()
-            .map_or_else(|| publisher.clone(), str::to_string);
-        let unit = match r.kind {
-            Kind::Image => FocusUnit::Images,
-            Kind::Text => FocusUnit::Tokens,
-        };
-        let key = key_label(r.api_key.as_deref(), &set.key_names);
-        let s = usage
-            .entry((p.day, key, provider, model, unit, r.batch))
-            .or_default();
-        s.publisher = publisher;
-        s.billed += p.actual;
-        // Records the catalog cannot price have no list price; what they were billed stands in,
-        // so ListCost never leaves out a billed request.
-        s.list += p.list.unwrap_or(p.actual);
-        s.consumed += match unit {
-            FocusUnit::Images => u64::from(r.images),
-            FocusUnit::Tokens => {
-                let t = &r.tokens;
-                t.input + t.output + t.thinking + t.cache_read + t.cache_write
-            }
-        };
-        s.requests += 1;
-    }
     let million = Decimal::from(1_000_000u32);
-    let mut rows: Vec<FocusRow> = usage
-        .into_iter()
+    let mut rows: Vec<FocusRow> = analysis
+        .focus
+        .rows
+        .iter()
         .map(|((day, key, provider, model, unit, batch), s)| {
+            let (day, unit) = (*day, *unit);
             let pricing_quantity = match unit {
                 FocusUnit::Images => Decimal::from(s.consumed),
                 FocusUnit::Tokens => Decimal::from(s.consumed) / million,
@@ -147,10 +97,10 @@ pub fn focus_rows(
                 period_end: end,
                 billing_start,
                 billing_end,
-                provider,
-                publisher: s.publisher,
-                sku: model,
-                sub_account: Some(key),
+                provider: provider.clone(),
+                publisher: s.publisher.clone(),
+                sku: model.clone(),
+                sub_account: Some(key.clone()),
                 billed: s.billed,
                 effective: s.billed,
                 list: s.list,
@@ -163,7 +113,7 @@ pub fn focus_rows(
                 consumed: s.consumed,
                 pricing_quantity: Some(pricing_quantity),
                 requests: s.requests,
-                tier: Some(if batch { "batch" } else { "standard" }),
+                tier: Some(if *batch { "batch" } else { "standard" }),
                 commitment: None,
                 scenario: None,
             }

@@ -1,28 +1,38 @@
 //! Analysis: totals, savings, waste, break-even, reconciliation and budgets, computed from the
 //! priced records with exact decimals. Report writers only format what this produces.
+//!
+//! It is a fold ([`Fold`]): records arrive in canonical order in chunks that are dropped once
+//! added, so every part keeps sums per group (day, model, key, scenario, plan), and what needs
+//! the list of days (known only at the end) is expanded from per-day sums when finished.
 
 mod budget;
+mod days;
 mod focus_rows;
+mod focus_usage;
+#[cfg(test)]
+mod fold_tests;
 mod plans;
 mod reconcile;
 mod tables;
+mod totals;
 mod waste;
 
 pub use budget::{BudgetReport, DayOverCap, MonthOverBudget};
+pub use days::{DayRow, SavingsRow};
 pub use focus_rows::{Commitment, FocusCharge, FocusRow, FocusUnit, focus_rows};
+pub use focus_usage::FocusUsage;
 pub use plans::{BreakEven, UnusedQuota, WeekdayQuota};
 pub use reconcile::{BalanceGap, Reconciliation};
-pub use tables::{DayRow, KeyRow, ModelRow, SavingsRow};
+pub use tables::{KeyRow, ModelRow};
 pub use waste::{ThinkingShare, Waste};
 
 use crate::catalog::Catalog;
 use crate::money::{Money, share_text};
 use crate::record::Status;
 use crate::record::UsageRecord;
-use crate::reprice::Repriced;
+use crate::reprice::{NotApplied, Priced, Repriced};
 use crate::scenario::{Action, ScenarioSet};
 use chrono::NaiveDate;
-use rustc_hash::FxHashMap as HashMap;
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -149,11 +159,13 @@ pub struct Unpriced {
 }
 
 /// Everything the writers need besides the summary.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Analysis {
     pub summary: Summary,
     pub by_day: Vec<DayRow>,
     pub savings: Vec<SavingsRow>,
+    /// The usage rows of focus.csv.
+    pub focus: FocusUsage,
 }
 
 pub struct Context<'a> {
@@ -166,243 +178,207 @@ pub struct Context<'a> {
     pub warnings: Vec<String>,
 }
 
+/// The whole analysis of records already re-priced: one chunk through [`Fold`].
 pub fn analyze(records: &[UsageRecord], rp: &Repriced, cx: Context<'_>) -> Analysis {
-    let period = period(rp, cx.since, cx.until);
-    // The analyses read the same records independently: run them side by side.
-    let names = &cx.set.key_names;
-    let plans_and_waste = || {
-        let p = plans::analyze(records, rp, cx.set, cx.catalog, &period);
-        let w = waste::analyze(
-            records,
-            rp,
-            cx.catalog,
-            cx.set.retry_window_seconds,
-            p.unused.clone(),
-        );
-        (p, w)
-    };
-    let balances = || {
-        (
-            reconcile::analyze(records, rp, names),
-            budget::analyze(records, rp, &cx.set.budget, names),
-        )
-    };
-    let rows = || {
-        rayon::join(
-            || tables::models_and_keys(records, rp, cx.catalog, names),
-            || tables::by_day(records, rp, cx.set, &period),
-        )
-    };
-    let savings_and_changes = || {
-        rayon::join(
-            || tables::savings(rp, cx.catalog, cx.set, &period),
-            || price_changes(records, rp, cx.catalog),
-        )
-    };
-    let n = cx.set.scenarios.len();
-    let (
-        (((plan_report, waste), (reconciliation, budget)), t),
-        (((models, keys), by_day), (savings_rows, price_changes)),
-    ) = rayon::join(
-        || {
-            rayon::join(
-                || rayon::join(plans_and_waste, balances),
-                || totals(records, rp, n),
-            )
-        },
-        || rayon::join(rows, savings_and_changes),
-    );
-    let requests: BTreeMap<String, u64> =
-        [Status::Ok, Status::Failed, Status::Rejected, Status::Retry]
-            .into_iter()
-            .filter(|s| t.by_status[*s as usize] > 0)
-            .map(|s| (s.as_str().to_string(), t.by_status[s as usize]))
-            .collect();
-    let unknown: BTreeMap<String, u64> = t
-        .unknown
-        .into_iter()
-        .map(|(m, n)| (m.to_string(), n))
-        .collect();
-    let mut unpriced_named: BTreeMap<(String, String), u64> = BTreeMap::new();
-    for ((m, reason), n) in t.unpriced {
-        *unpriced_named
-            .entry((cx.catalog.models()[m].id.clone(), reason.to_string()))
-            .or_default() += n;
+    let mut fold = Fold::new(cx.catalog, cx.set);
+    fold.add(records, &rp.priced);
+    fold.finish(&rp.not_applied, &rp.plan_days, cx)
+}
+
+/// The analysis as a fold over records in canonical order, fed in chunks of any size. It holds
+/// sums per group (day, model, key, scenario, plan) and the retry window's records, never the
+/// records themselves, and its result does not depend on where the chunks are cut.
+pub struct Fold<'a> {
+    catalog: &'a Catalog,
+    set: &'a ScenarioSet,
+    /// Records added so far: the number of the next one.
+    records: u64,
+    totals: totals::Totals,
+    price_changes: totals::PriceChanges,
+    plans: plans::BreakEvens,
+    waste: waste::WasteFold,
+    balances: reconcile::Balances,
+    budget: budget::Spend,
+    models_and_keys: tables::ModelsAndKeys,
+    by_day: days::ByDay,
+    savings: days::Savings,
+    focus: focus_usage::UsageFold,
+}
+
+impl<'a> Fold<'a> {
+    pub fn new(catalog: &'a Catalog, set: &'a ScenarioSet) -> Fold<'a> {
+        let n = set.scenarios.len();
+        Fold {
+            catalog,
+            set,
+            records: 0,
+            totals: totals::Totals::new(n),
+            price_changes: totals::PriceChanges::default(),
+            plans: plans::BreakEvens::new(set, catalog),
+            waste: waste::WasteFold::new(set.retry_window_seconds),
+            balances: reconcile::Balances::default(),
+            budget: budget::Spend::new(&set.budget),
+            models_and_keys: tables::ModelsAndKeys::default(),
+            by_day: days::ByDay::new(n),
+            savings: days::Savings::new(n),
+            focus: focus_usage::UsageFold::default(),
+        }
     }
-    let unpriced = unpriced_named;
-    let actual_cost = t.billed + t.computed;
-    let fees = plans::fees(cx.set, &period);
-    let mut scenarios = Vec::new();
-    for (i, s) in cx.set.scenarios.iter().enumerate() {
-        let variable = t.variables[i];
-        let fixed = fees[i];
-        let cost = variable + fixed;
-        let savings = actual_cost - cost;
-        let not_applied = rp
-            .not_applied
-            .iter()
-            .filter(|((j, _, _), _)| *j == i)
-            .map(|((_, model, reason), n)| NotAppliedRow {
-                model: model.clone(),
-                reason: reason.clone(),
-                records: *n,
-            })
-            .collect();
-        scenarios.push(ScenarioSummary {
-            name: s.name.clone(),
-            kind: s.action.kind().to_string(),
-            cost,
-            fixed_cost: fixed,
+
+    /// The next records in canonical order, with their prices (same length).
+    pub fn add(&mut self, records: &[UsageRecord], priced: &[Priced]) {
+        debug_assert_eq!(records.len(), priced.len());
+        let len = records.len().min(priced.len());
+        let (rs, ps) = (&records[..len], &priced[..len]);
+        let seq = self.records;
+        let Fold {
+            totals,
+            price_changes,
+            plans,
+            waste,
+            balances,
+            budget,
+            models_and_keys,
+            by_day,
             savings,
-            savings_pct: savings.share_of(actual_cost).map(|d| share_text(d, 6)),
-            records_changed: t.changed[i].0,
-            changed_actual_cost: t.changed[i].1,
-            not_applied,
-        });
+            focus,
+            ..
+        } = self;
+        // Each part reads the chunk in record order into its own state: they run side by side
+        // and the result does not depend on the number of threads.
+        rayon::join(
+            || {
+                rayon::join(
+                    || {
+                        rayon::join(
+                            || (plans.add(rs, ps), waste.add(rs, ps, seq)),
+                            || (balances.add(rs, ps), budget.add(rs, ps)),
+                        )
+                    },
+                    || rayon::join(|| totals.add(rs, ps), || price_changes.add(rs, ps)),
+                )
+            },
+            || {
+                rayon::join(
+                    || rayon::join(|| models_and_keys.add(rs, ps), || by_day.add(rs, ps)),
+                    || rayon::join(|| savings.add(ps), || focus.add(rs, ps, seq)),
+                )
+            },
+        );
+        self.records += len as u64;
     }
-    let summary = Summary {
-        schema_version: SCHEMA_VERSION,
-        currency: cx.catalog.currency().to_string(),
-        time_zone: cx.tz_name.to_string(),
-        period,
-        input: InputCounts {
-            records: records.len() as u64,
-            ..cx.input
-        },
-        actual: Actual {
-            cost: actual_cost,
-            billed_in_logs: t.billed,
-            computed_from_catalog: t.computed,
-            tokens: t.tokens,
-            images: t.images,
-            requests,
-        },
-        scenarios,
-        waste,
-        break_even: plan_report.break_even,
-        reconciliation,
-        budget,
-        models,
-        keys,
-        unknown_models: unknown
+
+    /// The analysis of every record added. The period, and so every list of days, is known
+    /// only now.
+    pub fn finish(
+        self,
+        not_applied: &NotApplied,
+        plan_days: &[BTreeMap<NaiveDate, u64>],
+        cx: Context<'_>,
+    ) -> Analysis {
+        let (catalog, set) = (self.catalog, self.set);
+        let names = &set.key_names;
+        let t = self.totals;
+        let period = t.period(cx.since, cx.until);
+        let plan_report = self.plans.finish(set, catalog, &period, plan_days);
+        let waste = self.waste.finish(catalog, plan_report.unused);
+        let reconciliation = self.balances.finish(names);
+        let budget = self.budget.finish(&set.budget, names, t.latest());
+        let (models, keys) = self.models_and_keys.finish(catalog, names);
+        let by_day = self.by_day.finish(set, &period);
+        let savings = self.savings.finish(catalog, set, &period);
+        let price_changes = self.price_changes.finish(catalog);
+        let focus = self.focus.finish(catalog, set);
+        let requests: BTreeMap<String, u64> =
+            [Status::Ok, Status::Failed, Status::Rejected, Status::Retry]
+                .into_iter()
+                .filter(|s| t.by_status[*s as usize] > 0)
+                .map(|s| (s.as_str().to_string(), t.by_status[s as usize]))
+                .collect();
+        let unknown: BTreeMap<String, u64> = t
+            .unknown
             .into_iter()
-            .map(|(model, records)| NamedCount { model, records })
-            .collect(),
-        price_changes,
-        unpriced: unpriced
-            .into_iter()
-            .map(|((model, reason), records)| Unpriced {
-                model,
-                reason,
-                records,
-            })
-            .collect(),
-        warnings: cx.warnings,
-    };
-    Analysis {
-        summary,
-        by_day,
-        savings: savings_rows,
-    }
-}
-
-/// What one pass over the records adds up: usage, spend, and each scenario's variable cost.
-/// Every sum runs in record order.
-struct Totals<'r> {
-    tokens: TokenTotals,
-    images: u64,
-    by_status: [u64; 4],
-    billed: Money,
-    computed: Money,
-    /// Counted on borrowed and copyable keys; names are made once per group, not per record.
-    unknown: HashMap<&'r str, u64>,
-    unpriced: HashMap<(usize, &'r str), u64>,
-    variables: Vec<Money>,
-    /// Per scenario: records it changed, and what they actually cost.
-    changed: Vec<(u64, Money)>,
-}
-
-fn totals<'r>(records: &'r [UsageRecord], rp: &'r Repriced, n: usize) -> Totals<'r> {
-    let mut t = Totals {
-        tokens: TokenTotals::default(),
-        images: 0,
-        by_status: [0; 4],
-        billed: Money::ZERO,
-        computed: Money::ZERO,
-        unknown: HashMap::default(),
-        unpriced: HashMap::default(),
-        variables: vec![Money::ZERO; n],
-        changed: vec![(0, Money::ZERO); n],
-    };
-    for (r, p) in records.iter().zip(&rp.priced) {
-        t.tokens.input += r.tokens.input;
-        t.tokens.output += r.tokens.output;
-        t.tokens.thinking += r.tokens.thinking;
-        t.tokens.cache_read += r.tokens.cache_read;
-        t.tokens.cache_write += r.tokens.cache_write;
-        t.images += u64::from(r.images);
-        t.by_status[r.status as usize] += 1;
-        if p.billed_in_log {
-            t.billed += p.actual;
-        } else {
-            t.computed += p.actual;
+            .map(|(m, n)| (m.to_string(), n))
+            .collect();
+        let mut unpriced: BTreeMap<(String, String), u64> = BTreeMap::new();
+        for ((m, reason), n) in t.unpriced {
+            *unpriced
+                .entry((catalog.models()[m].id.clone(), reason))
+                .or_default() += n;
         }
-        match (p.model, &p.unpriced) {
-            (None, _) => *t.unknown.entry(&*r.model).or_default() += 1,
-            (Some(m), Some(reason)) if !p.billed_in_log => {
-                *t.unpriced.entry((m, reason.as_str())).or_default() += 1
-            }
-            _ => {}
+        let actual_cost = t.billed + t.computed;
+        let fees = plans::fees(set, &period);
+        let mut scenarios = Vec::new();
+        for (i, s) in set.scenarios.iter().enumerate() {
+            let cost = t.variables[i] + fees[i];
+            let savings = actual_cost - cost;
+            let not_applied = not_applied
+                .iter()
+                .filter(|((j, _, _), _)| *j == i)
+                .map(|((_, model, reason), n)| NotAppliedRow {
+                    model: model.clone(),
+                    reason: reason.clone(),
+                    records: *n,
+                })
+                .collect();
+            scenarios.push(ScenarioSummary {
+                name: s.name.clone(),
+                kind: s.action.kind().to_string(),
+                cost,
+                fixed_cost: fees[i],
+                savings,
+                savings_pct: savings.share_of(actual_cost).map(|d| share_text(d, 6)),
+                records_changed: t.changed[i].0,
+                changed_actual_cost: t.changed[i].1,
+                not_applied,
+            });
         }
-        for (i, (cost, via)) in p.each(n).enumerate() {
-            t.variables[i] += cost;
-            if via.is_some() {
-                t.changed[i].0 += 1;
-                t.changed[i].1 += p.actual;
-            }
-        }
-    }
-    t
-}
-
-fn price_changes(records: &[UsageRecord], rp: &Repriced, catalog: &Catalog) -> Vec<PriceChange> {
-    let mut days: BTreeMap<usize, Vec<NaiveDate>> = BTreeMap::new();
-    for (r, p) in records.iter().zip(&rp.priced) {
-        if let Some(m) = p.model {
-            // Prices take effect on UTC days, as the re-pricing reads them.
-            days.entry(m).or_default().push(r.time.date_naive());
+        let summary = Summary {
+            schema_version: SCHEMA_VERSION,
+            currency: catalog.currency().to_string(),
+            time_zone: cx.tz_name.to_string(),
+            period,
+            input: InputCounts {
+                records: self.records,
+                ..cx.input
+            },
+            actual: Actual {
+                cost: actual_cost,
+                billed_in_logs: t.billed,
+                computed_from_catalog: t.computed,
+                tokens: t.tokens,
+                images: t.images,
+                requests,
+            },
+            scenarios,
+            waste,
+            break_even: plan_report.break_even,
+            reconciliation,
+            budget,
+            models,
+            keys,
+            unknown_models: unknown
+                .into_iter()
+                .map(|(model, records)| NamedCount { model, records })
+                .collect(),
+            price_changes,
+            unpriced: unpriced
+                .into_iter()
+                .map(|((model, reason), records)| Unpriced {
+                    model,
+                    reason,
+                    records,
+                })
+                .collect(),
+            warnings: cx.warnings,
+        };
+        Analysis {
+            summary,
+            by_day,
+            savings,
+            focus,
         }
     }
-    let mut out = Vec::new();
-    for (m, ds) in days {
-        let model = &catalog.models()[m];
-        for v in model.prices.iter().skip(1) {
-            let before = ds.iter().filter(|d| **d < v.effective).count() as u64;
-            let from = ds.len() as u64 - before;
-            if before > 0 && from > 0 {
-                out.push(PriceChange {
-                    model: model.id.clone(),
-                    effective: v.effective,
-                    source: v.source.clone(),
-                    records_before: before,
-                    records_from: from,
-                });
-            }
-        }
-    }
-    out
-}
-
-fn period(rp: &Repriced, since: Option<NaiveDate>, until: Option<NaiveDate>) -> Period {
-    let first = rp.priced.iter().map(|p| p.day).min();
-    let last = rp.priced.iter().map(|p| p.day).max();
-    let start = since.or(first);
-    let end = until.or(last);
-    let days = match (start, end) {
-        (Some(s), Some(e)) if e >= s => (e - s).num_days() as u32 + 1,
-        _ => 0,
-    };
-    Period { start, end, days }
 }
 
 /// Every calendar day of the period.

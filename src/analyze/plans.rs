@@ -4,7 +4,7 @@ use super::{Period, days, plan_of};
 use crate::catalog::{Catalog, PlanUnit};
 use crate::money::{Money, share_text};
 use crate::record::{ImageSize, Kind, Status, UsageRecord};
-use crate::reprice::Repriced;
+use crate::reprice::Priced;
 use crate::scenario::ScenarioSet;
 use chrono::{Datelike, NaiveDate, Weekday};
 use rust_decimal::Decimal;
@@ -106,83 +106,124 @@ pub fn fees(set: &ScenarioSet, period: &Period) -> Vec<Money> {
         .collect()
 }
 
-pub fn analyze(
-    records: &[UsageRecord],
-    rp: &Repriced,
-    set: &ScenarioSet,
-    catalog: &Catalog,
-    period: &Period,
-) -> PlanReport {
-    let all = days(period);
-    let mut unused = Vec::new();
-    let mut break_even = Vec::new();
-    let mut seen_plans: Vec<&str> = Vec::new();
-    for i in 0..set.scenarios.len() {
-        let Some(plan) = plan_of(set, i) else {
-            continue;
-        };
-        if seen_plans.contains(&plan.id.as_str()) {
-            continue;
-        }
-        seen_plans.push(&plan.id);
-        if let Some(q) = plan.daily_quota {
-            unused.push(unused_quota(
-                &plan.id,
-                q,
-                plan.monthly_fee,
-                &all,
-                &rp.plan_days[i],
-            ));
-        }
-        // Break-even at observed prices, per covered model (and image size).
-        let mut obs: HashMap<(usize, Option<ImageSize>), (Money, u64)> = HashMap::default();
-        for (r, p) in records.iter().zip(&rp.priced) {
-            let Some((mi, m)) = p.model.map(|m| (m, &catalog.models()[m])) else {
+/// Per distinct plan (by id, in scenario order): its scenario, which catalog models it covers,
+/// and what the covered records it could have replaced cost, per (model, image size).
+pub struct BreakEvens {
+    plans: Vec<Observed>,
+}
+
+/// (catalog model, image size class) -> (pay-as-you-go cost, plan units).
+type Observations = HashMap<(usize, Option<ImageSize>), (Money, u64)>;
+
+struct Observed {
+    scenario: usize,
+    unit: PlanUnit,
+    /// Per catalog model: the plan covers it. Resolved once so a record costs a lookup.
+    covers: Vec<bool>,
+    obs: Observations,
+}
+
+impl BreakEvens {
+    pub fn new(set: &ScenarioSet, catalog: &Catalog) -> BreakEvens {
+        let mut plans: Vec<Observed> = Vec::new();
+        let mut seen: Vec<&str> = Vec::new();
+        for i in 0..set.scenarios.len() {
+            let Some(plan) = plan_of(set, i) else {
                 continue;
             };
-            if !plan.models.contains(&m.id) || r.status != Status::Ok {
+            if seen.contains(&plan.id.as_str()) {
                 continue;
             }
-            let units = match plan.unit {
-                PlanUnit::Images if r.kind == Kind::Image => u64::from(r.images),
-                PlanUnit::Images => 0,
-                PlanUnit::Requests => 1,
-            };
-            if units == 0 {
-                continue;
-            }
-            let size = (r.kind == Kind::Image).then(|| {
-                r.image_size
-                    .unwrap_or(crate::catalog::DEFAULT_IMAGE_SIZE)
-                    .tier()
+            seen.push(&plan.id);
+            plans.push(Observed {
+                scenario: i,
+                unit: plan.unit,
+                covers: catalog
+                    .models()
+                    .iter()
+                    .map(|m| plan.models.contains(&m.id))
+                    .collect(),
+                obs: HashMap::default(),
             });
-            let e = obs.entry((mi, size)).or_insert((Money::ZERO, 0));
-            e.0 += p.actual - p.extras_cost;
-            e.1 += units;
         }
-        let obs: BTreeMap<(String, Option<String>), (Money, u64)> = obs
-            .into_iter()
-            .map(|((m, size), v)| {
-                let name = catalog.models()[m].id.clone();
-                ((name, size.map(|s| s.to_string())), v)
-            })
-            .collect();
-        for ((model, size), (cost, units)) in obs {
-            let Some(unit_price) = cost.divided_by(Decimal::from(units)) else {
-                continue;
-            };
-            let per_month = plan.monthly_fee.divided_by(unit_price.decimal());
-            break_even.push(BreakEven {
-                plan: plan.id.clone(),
-                model,
-                size,
-                unit_price,
-                observed_units: units,
-                units_per_month: per_month.map_or_else(|| "n/a".to_string(), |m| m.display(2)),
-            });
+        BreakEvens { plans }
+    }
+
+    pub fn add(&mut self, records: &[UsageRecord], priced: &[Priced]) {
+        for o in &mut self.plans {
+            for (r, p) in records.iter().zip(priced) {
+                let Some(mi) = p.model else {
+                    continue;
+                };
+                if !o.covers.get(mi).copied().unwrap_or(false) || r.status != Status::Ok {
+                    continue;
+                }
+                let units = match o.unit {
+                    PlanUnit::Images if r.kind == Kind::Image => u64::from(r.images),
+                    PlanUnit::Images => 0,
+                    PlanUnit::Requests => 1,
+                };
+                if units == 0 {
+                    continue;
+                }
+                let size = (r.kind == Kind::Image).then(|| {
+                    r.image_size
+                        .unwrap_or(crate::catalog::DEFAULT_IMAGE_SIZE)
+                        .tier()
+                });
+                let e = o.obs.entry((mi, size)).or_insert((Money::ZERO, 0));
+                e.0 += p.actual - p.extras_cost;
+                e.1 += units;
+            }
         }
     }
-    PlanReport { unused, break_even }
+
+    /// Unused quota over every day of the period (from each plan's usage per day) and
+    /// break-even volumes at the observed prices.
+    pub fn finish(
+        self,
+        set: &ScenarioSet,
+        catalog: &Catalog,
+        period: &Period,
+        plan_days: &[BTreeMap<NaiveDate, u64>],
+    ) -> PlanReport {
+        let all = days(period);
+        let none = BTreeMap::new();
+        let mut unused = Vec::new();
+        let mut break_even = Vec::new();
+        for o in self.plans {
+            let Some(plan) = plan_of(set, o.scenario) else {
+                continue;
+            };
+            if let Some(q) = plan.daily_quota {
+                let used = plan_days.get(o.scenario).unwrap_or(&none);
+                unused.push(unused_quota(&plan.id, q, plan.monthly_fee, &all, used));
+            }
+            let obs: BTreeMap<(String, Option<String>), (Money, u64)> = o
+                .obs
+                .into_iter()
+                .map(|((m, size), v)| {
+                    let name = catalog.models()[m].id.clone();
+                    ((name, size.map(|s| s.to_string())), v)
+                })
+                .collect();
+            for ((model, size), (cost, units)) in obs {
+                let Some(unit_price) = cost.divided_by(Decimal::from(units)) else {
+                    continue;
+                };
+                let per_month = plan.monthly_fee.divided_by(unit_price.decimal());
+                break_even.push(BreakEven {
+                    plan: plan.id.clone(),
+                    model,
+                    size,
+                    unit_price,
+                    observed_units: units,
+                    units_per_month: per_month.map_or_else(|| "n/a".to_string(), |m| m.display(2)),
+                });
+            }
+        }
+        PlanReport { unused, break_even }
+    }
 }
 
 fn unused_quota(

@@ -4,11 +4,13 @@
 use super::key_label;
 use crate::money::Money;
 use crate::record::UsageRecord;
-use crate::reprice::Repriced;
+use crate::reprice::Priced;
 use chrono::{DateTime, Utc};
+use rustc_hash::FxHashMap as HashMap;
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Default, Serialize, JsonSchema, PartialEq)]
 pub struct Reconciliation {
@@ -37,29 +39,43 @@ pub struct BalanceGap {
     pub amount: Money,
 }
 
-pub fn analyze(
-    records: &[UsageRecord],
-    rp: &Repriced,
-    names: &BTreeMap<String, String>,
-) -> Reconciliation {
-    let mut by_key: BTreeMap<Option<&str>, Vec<usize>> = BTreeMap::new();
-    for (k, r) in records.iter().enumerate() {
-        if r.remaining_balance.is_some() {
-            by_key.entry(r.api_key.as_deref()).or_default().push(k);
-        }
-    }
-    let mut out = Reconciliation::default();
-    for (key, ks) in by_key {
-        for pair in ks.windows(2) {
-            let (a, b) = (&records[pair[0]], &records[pair[1]]);
-            let (Some(before), Some(after)) = (a.remaining_balance, b.remaining_balance) else {
+/// Per api key, the balance the last response left, and the gaps found so far.
+#[derive(Default)]
+pub struct Balances {
+    last: HashMap<Option<Arc<str>>, Money>,
+    checked: u64,
+    matched: u64,
+    gaps: BTreeMap<Option<Arc<str>>, Vec<Gap>>,
+}
+
+/// A gap before its key is labelled: the label is made once per key, at the end.
+struct Gap {
+    time: DateTime<Utc>,
+    kind: &'static str,
+    billed: Money,
+    before: Money,
+    after: Money,
+    amount: Money,
+}
+
+impl Balances {
+    pub fn add(&mut self, records: &[UsageRecord], priced: &[Priced]) {
+        for (b, p) in records.iter().zip(priced) {
+            let Some(after) = b.remaining_balance else {
                 continue;
             };
-            let billed = b.billed_cost.unwrap_or(rp.priced[pair[1]].actual);
+            let before = match self.last.get_mut(&b.api_key) {
+                Some(last) => std::mem::replace(last, after),
+                None => {
+                    self.last.insert(b.api_key.clone(), after);
+                    continue;
+                }
+            };
+            let billed = b.billed_cost.unwrap_or(p.actual);
             let drop = before - after;
-            out.checked += 1;
+            self.checked += 1;
             if drop == billed {
-                out.matched += 1;
+                self.matched += 1;
                 continue;
             }
             let (kind, amount) = if drop > billed {
@@ -67,21 +83,43 @@ pub fn analyze(
             } else {
                 ("top_up", billed - drop)
             };
-            if kind == "gap" {
-                out.unexplained += amount;
-            } else {
-                out.top_ups += amount;
-            }
-            out.gaps.push(BalanceGap {
-                key: key_label(key, names),
+            self.gaps.entry(b.api_key.clone()).or_default().push(Gap {
                 time: b.time,
-                kind: kind.to_string(),
+                kind,
                 billed,
-                balance_before: before,
-                balance_after: after,
+                before,
+                after,
                 amount,
             });
         }
     }
-    out
+
+    /// Gaps by key, each key's in time order.
+    pub fn finish(self, names: &BTreeMap<String, String>) -> Reconciliation {
+        let mut out = Reconciliation {
+            checked: self.checked,
+            matched: self.matched,
+            ..Reconciliation::default()
+        };
+        for (key, gaps) in self.gaps {
+            let label = key_label(key.as_deref(), names);
+            for g in gaps {
+                if g.kind == "gap" {
+                    out.unexplained += g.amount;
+                } else {
+                    out.top_ups += g.amount;
+                }
+                out.gaps.push(BalanceGap {
+                    key: label.clone(),
+                    time: g.time,
+                    kind: g.kind.to_string(),
+                    billed: g.billed,
+                    balance_before: g.before,
+                    balance_after: g.after,
+                    amount: g.amount,
+                });
+            }
+        }
+        out
+    }
 }

@@ -58,13 +58,7 @@ impl Writer for FocusCsv {
 
     fn write(&self, input: &ReportInput<'_>, dir: &Path) -> io::Result<()> {
         let s = &input.analysis.summary;
-        let rows = focus_rows(
-            input.records,
-            input.priced,
-            input.catalog,
-            input.scenarios,
-            s,
-        );
+        let rows = focus_rows(input.analysis, input.scenarios);
         let mut w = csv::Writer::from_path(dir.join("focus.csv"))?;
         w.write_record(COLUMNS)?;
         for r in &rows {

@@ -1,0 +1,340 @@
+//! The fold gives the same analysis wherever the chunks are cut, on the shipped sample logs and
+//! on hand-made records at the edges of the retry window.
+
+use super::*;
+use crate::catalog::Catalog;
+use crate::ingest::{self, dedup, source};
+use crate::reprice::reprice;
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use std::path::Path;
+use std::sync::Arc;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The shipped sample logs, deduplicated into canonical order.
+fn sample_records() -> Vec<UsageRecord> {
+    let mut warnings = Vec::new();
+    let inputs = source::expand(&[root().join("sample_logs")], &mut warnings).expect("inputs");
+    let ing = ingest::ingest(
+        &inputs,
+        &ingest::Options {
+            format: None,
+            csv_mappings: &ingest::csv_export::builtin_mappings(),
+        },
+        &|_| {},
+    )
+    .expect("ingest");
+    dedup::dedup(ing.records).records
+}
+
+/// examples/scenarios.toml with budgets tight enough to be exceeded, and a longer window.
+fn tight(catalog: &Catalog) -> ScenarioSet {
+    let mut set =
+        ScenarioSet::load(&root().join("examples/scenarios.toml"), catalog).expect("scenarios");
+    set.retry_window_seconds = 7200;
+    set.budget.daily_cap = [("sk-live-studio-7c1f9a2b4d6e", "0.05"), ("*", "0.5")]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), m(v)))
+        .collect();
+    set.budget.monthly = Some(m("1"));
+    set
+}
+
+fn m(s: &str) -> Money {
+    Money::parse(s).expect("money")
+}
+
+fn cx<'a>(catalog: &'a Catalog, set: &'a ScenarioSet) -> Context<'a> {
+    Context {
+        catalog,
+        set,
+        tz_name: "UTC",
+        since: None,
+        until: None,
+        input: InputCounts::default(),
+        warnings: Vec::new(),
+    }
+}
+
+/// The records folded in chunks of `size`.
+fn folded(
+    records: &[UsageRecord],
+    rp: &Repriced,
+    catalog: &Catalog,
+    set: &ScenarioSet,
+    size: usize,
+) -> Analysis {
+    let mut fold = Fold::new(catalog, set);
+    for (rs, ps) in records.chunks(size).zip(rp.priced.chunks(size)) {
+        fold.add(rs, ps);
+    }
+    fold.finish(&rp.not_applied, &rp.plan_days, cx(catalog, set))
+}
+
+/// Folds in chunks of 1, 3, 1000 and all at once, and on one thread, and checks every result
+/// (summary, days, savings, FOCUS rows) equals the whole-slice analysis.
+fn same_in_any_chunks(records: &[UsageRecord], catalog: &Catalog, set: &ScenarioSet) -> Analysis {
+    let rp = reprice(records, catalog, set, Tz::UTC);
+    let whole = analyze(records, &rp, cx(catalog, set));
+    for size in [1, 3, 1000, records.len().max(1)] {
+        let a = folded(records, &rp, catalog, set, size);
+        assert_eq!(a.summary, whole.summary, "chunks of {size}");
+        assert_eq!(a.by_day, whole.by_day, "chunks of {size}");
+        assert_eq!(a.savings, whole.savings, "chunks of {size}");
+        assert_eq!(a.focus, whole.focus, "chunks of {size}");
+        assert_eq!(focus_rows(&a, set), focus_rows(&whole, set));
+    }
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("pool")
+        .install(|| folded(records, &rp, catalog, set, 7));
+    assert_eq!(one, whole);
+    whole
+}
+
+fn cost_of<'a>(s: &'a Summary, name: &str) -> &'a ScenarioSummary {
+    s.scenarios
+        .iter()
+        .find(|x| x.name == name)
+        .expect("scenario")
+}
+
+#[test]
+fn sample_logs_fold_the_same_in_any_chunks() {
+    let catalog = Catalog::builtin().expect("catalog");
+    let set = ScenarioSet::builtin(&catalog).expect("scenarios");
+    let records = sample_records();
+    let a = same_in_any_chunks(&records, &catalog, &set);
+    let s = &a.summary;
+    assert_eq!(s.input.records, 86);
+    assert_eq!(s.actual.cost.exact(), "5.839999125");
+    assert_eq!(
+        (s.period.start, s.period.end, s.period.days),
+        (
+            NaiveDate::from_ymd_opt(2026, 3, 1),
+            NaiveDate::from_ymd_opt(2026, 3, 31),
+            31
+        )
+    );
+    assert_eq!(cost_of(s, "google-ai-pro").cost.exact(), "22.294777125");
+    assert_eq!(cost_of(s, "chatgpt-plus").cost.exact(), "25.575392");
+    let w = &s.waste;
+    assert_eq!(
+        (w.retry_billed_requests, w.retry_billed_cost.exact()),
+        (5, "0.4347".to_string())
+    );
+    // The plan quota is consumed across the whole month, whatever the chunks.
+    let q = &w.unused_quota[0];
+    assert_eq!(
+        (q.plan.as_str(), q.used_units, q.unused_units),
+        ("google-ai-pro", 21, 3079)
+    );
+    assert_eq!(q.unused_value.exact(), "19.854583870967741935483870968");
+    assert_eq!(q.by_day.len(), 31);
+    let be: Vec<(&str, &str, Option<&str>, String, u64)> = s
+        .break_even
+        .iter()
+        .map(|b| {
+            let size = b.size.as_deref();
+            (
+                b.plan.as_str(),
+                b.model.as_str(),
+                size,
+                b.unit_price.exact(),
+                b.observed_units,
+            )
+        })
+        .collect();
+    assert_eq!(
+        be,
+        vec![
+            (
+                "google-ai-pro",
+                "gemini-3-pro-image",
+                Some("1K"),
+                "0.145394".into(),
+                2
+            ),
+            (
+                "google-ai-pro",
+                "gemini-3-pro-image",
+                Some("2K"),
+                "0.1306410909090909090909090909".into(),
+                11
+            ),
+            (
+                "google-ai-pro",
+                "gemini-3-pro-image",
+                Some("4K"),
+                "0.2565174285714285714285714286".into(),
+                7
+            ),
+            ("chatgpt-plus", "dall-e-3", Some("1K"), "0.08".into(), 1),
+            ("chatgpt-plus", "dall-e-3", Some("2K"), "0.08".into(), 1),
+            (
+                "chatgpt-plus",
+                "gpt-5.1",
+                None,
+                "0.0095097386363636363636363636".into(),
+                11
+            ),
+        ]
+    );
+    let r = &s.reconciliation;
+    assert_eq!((r.checked, r.matched), (10, 8));
+    assert_eq!(
+        (r.unexplained.exact(), r.top_ups.exact()),
+        ("0.0131".into(), "5".into())
+    );
+    let gaps: Vec<(&str, &str)> = r
+        .gaps
+        .iter()
+        .map(|g| (g.key.as_str(), g.kind.as_str()))
+        .collect();
+    assert_eq!(gaps, vec![("...3d2c", "gap"), ("...3d2c", "top_up")]);
+    // Every day of the period has a row; plan fees fill the days without records.
+    assert_eq!(a.by_day.len(), 31);
+    assert_eq!(a.by_day.iter().map(|d| d.records).sum::<u64>(), 86);
+    let usage: Money = focus_rows(&a, &set)
+        .iter()
+        .filter(|r| r.charge == FocusCharge::Usage)
+        .map(|r| r.billed)
+        .sum();
+    assert_eq!(usage, s.actual.cost);
+}
+
+#[test]
+fn budgets_and_two_plans_fold_the_same_in_any_chunks() {
+    let catalog = Catalog::builtin().expect("catalog");
+    let set = tight(&catalog);
+    let a = same_in_any_chunks(&sample_records(), &catalog, &set);
+    let s = &a.summary;
+    assert_eq!(cost_of(s, "team-flux").cost.exact(), "55.239999125");
+    let used: Vec<(&str, u64, u64)> = s
+        .waste
+        .unused_quota
+        .iter()
+        .map(|q| (q.plan.as_str(), q.used_units, q.unused_units))
+        .collect();
+    assert_eq!(
+        used,
+        vec![("google-ai-pro", 21, 3079), ("team-flux", 15, 1225)]
+    );
+    let b = &s.budget;
+    assert_eq!(b.days_over_cap.len(), 9);
+    let first = &b.days_over_cap[0];
+    assert_eq!(
+        (first.key.as_str(), first.day, first.spent.exact()),
+        (
+            "studio",
+            NaiveDate::from_ymd_opt(2026, 3, 6).expect("day"),
+            "0.543423".into()
+        )
+    );
+    assert_eq!(b.months_over_budget.len(), 1);
+    assert_eq!(b.months_over_budget[0].spent.exact(), "5.839999125");
+    assert!(b.latest_day_exceeded);
+}
+
+/// The same request (key and body) at `secs` after the first, billed `cost`.
+fn attempt(base: &UsageRecord, secs: f64, key: &str, hash: u64, cost: &str) -> UsageRecord {
+    let start: DateTime<Utc> = "2026-03-10T12:00:00Z".parse().expect("time");
+    let mut r = base.clone();
+    r.time = start + Duration::milliseconds((secs * 1000.0) as i64);
+    r.id = Some(format!("{key}-{secs}"));
+    r.api_key = Some(Arc::from(key));
+    r.request_hash = Some(hash);
+    r.status = Status::Ok;
+    r.billed_cost = Some(m(cost));
+    r.remaining_balance = None;
+    r
+}
+
+/// Attempts at the edges of a 300 s window; the `true` ones are followed by their repeat
+/// within it.
+fn retries() -> Vec<(UsageRecord, bool)> {
+    let base = sample_records()
+        .into_iter()
+        .find(|r| &*r.model == "gpt-image-1")
+        .expect("a gpt-image-1 record");
+    let a = |s, k, h, c| attempt(&base, s, k, h, c);
+    let mut unknown = a(2000.0, "sk-other-000000000000", 9, "0.7");
+    unknown.model = Arc::from("mystery-model");
+    vec![
+        // Equal timestamps: a gap of zero is a retry.
+        (a(0.0, "sk-live-aaaaaaaaaaaa", 1, "0.1"), true),
+        (a(0.0, "sk-live-aaaaaaaaaaaa", 1, "0.02"), true),
+        (a(0.0, "sk-live-bbbbbbbbbbbb", 1, "0.5"), false),
+        // Exactly at the window's end.
+        (a(300.0, "sk-live-aaaaaaaaaaaa", 1, "0.003"), false),
+        // One second past it.
+        (a(601.0, "sk-live-aaaaaaaaaaaa", 1, "0.0004"), true),
+        // 300.5 s: gaps count in whole seconds.
+        (a(901.5, "sk-live-aaaaaaaaaaaa", 1, "0.00005"), false),
+        (unknown, false),
+        (a(5000.0, "sk-live-aaaaaaaaaaaa", 1, "0.000006"), true),
+        (a(5000.0, "sk-live-aaaaaaaaaaaa", 2, "0.3"), false),
+        (a(5300.0, "sk-live-aaaaaaaaaaaa", 1, "0.0000007"), false),
+    ]
+}
+
+#[test]
+fn retries_are_found_across_chunk_boundaries() {
+    let catalog = Catalog::builtin().expect("catalog");
+    let mut set = ScenarioSet::builtin(&catalog).expect("scenarios");
+    set.retry_window_seconds = 300;
+    let cases = retries();
+    let records: Vec<UsageRecord> = cases.iter().map(|(r, _)| r.clone()).collect();
+    let a = same_in_any_chunks(&records, &catalog, &set);
+    let w = &a.summary.waste;
+    let expected: Money = cases
+        .iter()
+        .filter(|(_, superseded)| *superseded)
+        .filter_map(|(r, _)| r.billed_cost)
+        .sum();
+    assert_eq!(expected.exact(), "0.120406");
+    assert_eq!(w.retry_billed_requests, 4);
+    assert_eq!(w.retry_billed_cost, expected);
+    assert_eq!(a.summary.unknown_models.len(), 1);
+    assert_eq!(a.summary.unknown_models[0].model, "mystery-model");
+    // A window of zero keeps only repeats at the same instant.
+    set.retry_window_seconds = 0;
+    let a = same_in_any_chunks(&records, &catalog, &set);
+    assert_eq!(a.summary.waste.retry_billed_requests, 1);
+    assert_eq!(a.summary.waste.retry_billed_cost.exact(), "0.1");
+}
+
+#[test]
+fn retry_state_holds_only_the_window() {
+    let catalog = Catalog::builtin().expect("catalog");
+    let mut set = ScenarioSet::builtin(&catalog).expect("scenarios");
+    set.retry_window_seconds = 300;
+    let base = retries().remove(0).0;
+    // A request every 10 s, each repeated once at the same instant, over ten hours.
+    let records: Vec<UsageRecord> = (0..3600)
+        .flat_map(|i| {
+            let t = f64::from(i) * 10.0;
+            let h = u64::from(i as u32);
+            [
+                attempt(&base, t, "sk-live-aaaaaaaaaaaa", h, "0.01"),
+                attempt(&base, t, "sk-live-aaaaaaaaaaaa", h, "0.01"),
+            ]
+        })
+        .collect();
+    let rp = reprice(&records, &catalog, &set, Tz::UTC);
+    let mut fold = Fold::new(&catalog, &set);
+    let mut most = 0;
+    for (rs, ps) in records.chunks(100).zip(rp.priced.chunks(100)) {
+        fold.add(rs, ps);
+        most = most.max(fold.waste.held());
+    }
+    // 31 instants of two attempts fit in 300 s, plus the chunk's last record.
+    assert!(most <= 64, "held {most}");
+    let a = fold.finish(&rp.not_applied, &rp.plan_days, cx(&catalog, &set));
+    assert_eq!(a.summary.waste.retry_billed_requests, 3600);
+    assert_eq!(a.summary.waste.retry_billed_cost.exact(), "36");
+}

@@ -1,0 +1,149 @@
+//! Whole-input sums: usage, spend, each scenario's variable cost, the days covered, and the
+//! records on each side of a catalog price change.
+
+use super::{Period, PriceChange, TokenTotals};
+use crate::catalog::Catalog;
+use crate::money::Money;
+use crate::record::UsageRecord;
+use crate::reprice::Priced;
+use chrono::NaiveDate;
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub struct Totals {
+    pub tokens: TokenTotals,
+    pub images: u64,
+    pub by_status: [u64; 4],
+    pub billed: Money,
+    pub computed: Money,
+    /// Logged names of models the catalog does not know.
+    pub unknown: HashMap<Arc<str>, u64>,
+    /// (catalog model, reason) of known models the catalog could not price.
+    pub unpriced: HashMap<(usize, String), u64>,
+    pub variables: Vec<Money>,
+    /// Per scenario: records it changed, and what they actually cost.
+    pub changed: Vec<(u64, Money)>,
+    first: Option<NaiveDate>,
+    last: Option<NaiveDate>,
+}
+
+impl Totals {
+    pub fn new(scenarios: usize) -> Totals {
+        Totals {
+            tokens: TokenTotals::default(),
+            images: 0,
+            by_status: [0; 4],
+            billed: Money::ZERO,
+            computed: Money::ZERO,
+            unknown: HashMap::default(),
+            unpriced: HashMap::default(),
+            variables: vec![Money::ZERO; scenarios],
+            changed: vec![(0, Money::ZERO); scenarios],
+            first: None,
+            last: None,
+        }
+    }
+
+    pub fn add(&mut self, records: &[UsageRecord], priced: &[Priced]) {
+        let n = self.variables.len();
+        for (r, p) in records.iter().zip(priced) {
+            self.tokens.input += r.tokens.input;
+            self.tokens.output += r.tokens.output;
+            self.tokens.thinking += r.tokens.thinking;
+            self.tokens.cache_read += r.tokens.cache_read;
+            self.tokens.cache_write += r.tokens.cache_write;
+            self.images += u64::from(r.images);
+            self.by_status[r.status as usize] += 1;
+            if p.billed_in_log {
+                self.billed += p.actual;
+            } else {
+                self.computed += p.actual;
+            }
+            match (p.model, &p.unpriced) {
+                (None, _) => match self.unknown.get_mut(&*r.model) {
+                    Some(c) => *c += 1,
+                    None => {
+                        self.unknown.insert(r.model.clone(), 1);
+                    }
+                },
+                (Some(m), Some(reason)) if !p.billed_in_log => {
+                    *self.unpriced.entry((m, reason.clone())).or_default() += 1
+                }
+                _ => {}
+            }
+            for (i, (cost, via)) in p.each(n).enumerate() {
+                self.variables[i] += cost;
+                if via.is_some() {
+                    self.changed[i].0 += 1;
+                    self.changed[i].1 += p.actual;
+                }
+            }
+            self.first = Some(self.first.map_or(p.day, |d| d.min(p.day)));
+            self.last = Some(self.last.map_or(p.day, |d| d.max(p.day)));
+        }
+    }
+
+    /// The last day with records, for budgets that flag the latest day.
+    pub fn latest(&self) -> Option<NaiveDate> {
+        self.last
+    }
+
+    /// --since/--until when given, else the first and last day with records.
+    pub fn period(&self, since: Option<NaiveDate>, until: Option<NaiveDate>) -> Period {
+        let start = since.or(self.first);
+        let end = until.or(self.last);
+        let days = match (start, end) {
+            (Some(s), Some(e)) if e >= s => (e - s).num_days() as u32 + 1,
+            _ => 0,
+        };
+        Period { start, end, days }
+    }
+}
+
+/// Records per (catalog model, UTC day): enough to count both sides of any price change.
+#[derive(Default)]
+pub struct PriceChanges {
+    days: HashMap<(usize, NaiveDate), u64>,
+}
+
+impl PriceChanges {
+    pub fn add(&mut self, records: &[UsageRecord], priced: &[Priced]) {
+        for (r, p) in records.iter().zip(priced) {
+            if let Some(m) = p.model {
+                // Prices take effect on UTC days, as the re-pricing reads them.
+                *self.days.entry((m, r.time.date_naive())).or_default() += 1;
+            }
+        }
+    }
+
+    pub fn finish(self, catalog: &Catalog) -> Vec<PriceChange> {
+        let mut per_model: BTreeMap<usize, Vec<(NaiveDate, u64)>> = BTreeMap::new();
+        for ((m, day), n) in self.days {
+            per_model.entry(m).or_default().push((day, n));
+        }
+        let mut out = Vec::new();
+        for (m, days) in per_model {
+            let model = &catalog.models()[m];
+            let total: u64 = days.iter().map(|(_, n)| n).sum();
+            for v in model.prices.iter().skip(1) {
+                let before: u64 = days
+                    .iter()
+                    .filter(|(d, _)| *d < v.effective)
+                    .map(|(_, n)| n)
+                    .sum();
+                let from = total - before;
+                if before > 0 && from > 0 {
+                    out.push(PriceChange {
+                        model: model.id.clone(),
+                        effective: v.effective,
+                        source: v.source.clone(),
+                        records_before: before,
+                        records_from: from,
+                    });
+                }
+            }
+        }
+        out
+    }
+}
