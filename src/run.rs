@@ -91,8 +91,6 @@ pub fn config(args: &RunArgs) -> Result<Config, RunError> {
 /// The result of reading, pricing and analyzing, before anything is written.
 pub struct Computed {
     pub analysis: Analysis,
-    pub records: Vec<crate::record::UsageRecord>,
-    pub repriced: reprice::Repriced,
     pub quarantine: Vec<Quarantined>,
     pub files: Vec<ingest::FileReport>,
     /// Bytes parsed in this run (less than the inputs' size when --state reused earlier work).
@@ -101,7 +99,49 @@ pub struct Computed {
     pub notices: Vec<String>,
 }
 
-pub fn compute(args: &RunArgs, cfg: &Config, progress: &Progress) -> Result<Computed, RunError> {
+/// Records per chunk of the stream: one row group of records.parquet.
+const CHUNK: usize = 65_536;
+
+/// What the period filter let through and held back.
+#[derive(Default)]
+struct Kept {
+    records: u64,
+    out_of_period: u64,
+    assumed_utc: u64,
+}
+
+impl Kept {
+    /// The next records of the period, up to `CHUNK`; empty at the end.
+    fn chunk(
+        &mut self,
+        sorted: &mut crate::spill::Sorted,
+        cfg: &Config,
+    ) -> Result<Vec<crate::record::UsageRecord>, RunError> {
+        let mut out = Vec::with_capacity(CHUNK);
+        while out.len() < CHUNK {
+            let Some(r) = sorted.next() else { break };
+            let r = r?;
+            let day = r.time.with_timezone(&cfg.tz).date_naive();
+            if cfg.since.is_none_or(|s| day >= s) && cfg.until.is_none_or(|u| day <= u) {
+                self.records += 1;
+                self.assumed_utc += u64::from(r.time_assumed_utc);
+                out.push(r);
+            } else {
+                self.out_of_period += 1;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Reads, deduplicates, prices and analyzes the inputs. records.parquet is written into
+/// `records_out` as the records stream through, when given.
+pub fn compute(
+    args: &RunArgs,
+    cfg: &Config,
+    progress: &Progress,
+    records_out: Option<&Path>,
+) -> Result<Computed, RunError> {
     let mut warnings = Vec::new();
     let inputs = source::expand(&args.paths, &mut warnings)?;
     state::failpoint("expanded");
@@ -143,41 +183,56 @@ pub fn compute(args: &RunArgs, cfg: &Config, progress: &Progress) -> Result<Comp
     fill_raw_lines(&inputs, &mut conflicts);
     quarantine.extend(conflicts);
     quarantine.sort();
+    t.mark("sort");
     let duplicates = sorted.duplicates;
-    let mut records = Vec::new();
-    let mut out_of_period = 0;
-    for r in sorted {
-        let r = r?;
-        let day = r.time.with_timezone(&cfg.tz).date_naive();
-        if cfg.since.is_none_or(|s| day >= s) && cfg.until.is_none_or(|u| day <= u) {
-            records.push(r);
-        } else {
-            out_of_period += 1;
-        }
+    // Each chunk is priced, folded into the analysis and written to records.parquet, then
+    // dropped; the next chunk is merged from the sorted runs meanwhile.
+    let mut pricer = reprice::Pricer::new(&cfg.catalog, &cfg.scenarios, cfg.tz);
+    let mut fold = analyze::Fold::new(&cfg.catalog, &cfg.scenarios);
+    let parquet_err = |e: std::io::Error| RunError::Output {
+        path: args.out.clone(),
+        message: format!("writing reports failed: {e}; the previous reports are unchanged"),
+    };
+    let mut parquet = report::RecordsOut::create(records_out, &cfg.catalog, &cfg.scenarios)
+        .map_err(parquet_err)?;
+    let mut kept = Kept::default();
+    let mut next = kept.chunk(&mut sorted, cfg)?;
+    while !next.is_empty() {
+        let chunk = next;
+        let (n, written) = rayon::join(
+            || kept.chunk(&mut sorted, cfg),
+            || {
+                let priced = pricer.price(&chunk);
+                fold.add(&chunk, &priced);
+                parquet.add(&chunk, &priced)
+            },
+        );
+        written.map_err(parquet_err)?;
+        next = n?;
     }
-    let assumed_utc = records.iter().filter(|r| r.time_assumed_utc).count() as u64;
-    if assumed_utc > 0 {
+    parquet.finish().map_err(parquet_err)?;
+    let (not_applied, plan_days) = pricer.finish();
+    t.mark("reprice, fold, records.parquet");
+    if kept.assumed_utc > 0 {
         warnings.push(format!(
-            "{assumed_utc} records had timestamps without an offset and were read as UTC"
+            "{} records had timestamps without an offset and were read as UTC",
+            kept.assumed_utc
         ));
     }
-    t.mark("dedup");
-    let repriced = reprice::reprice(&records, &cfg.catalog, &cfg.scenarios, cfg.tz);
-    t.mark("reprice");
     let counts = InputCounts {
         files: ing.files.len() as u64,
         lines,
-        records: records.len() as u64,
+        records: kept.records,
         duplicates: duplicates + ing.duplicates,
         conflicts: conflict_count,
         quarantined: quarantine.len() as u64,
         skipped,
-        out_of_period,
-        assumed_utc,
+        out_of_period: kept.out_of_period,
+        assumed_utc: kept.assumed_utc,
     };
-    let analysis = analyze::analyze(
-        &records,
-        &repriced,
+    let analysis = fold.finish(
+        &not_applied,
+        &plan_days,
         Context {
             catalog: &cfg.catalog,
             set: &cfg.scenarios,
@@ -191,8 +246,6 @@ pub fn compute(args: &RunArgs, cfg: &Config, progress: &Progress) -> Result<Comp
     t.mark("analyze");
     Ok(Computed {
         analysis,
-        records,
-        repriced,
         quarantine,
         files: ing.files,
         parsed_bytes,
@@ -243,7 +296,7 @@ pub fn run(args: &RunArgs) -> Result<i32, RunError> {
     };
     let progress = Progress::new(args.quiet);
     let staging = state::Staging::create(&args.out)?;
-    let c = pool.install(|| compute(args, &cfg, &progress))?;
+    let c = pool.install(|| compute(args, &cfg, &progress, Some(staging.dir())))?;
     for n in &c.notices {
         eprintln!("reprice: warning: {n}");
     }
@@ -259,8 +312,6 @@ pub fn run(args: &RunArgs) -> Result<i32, RunError> {
     }
     let input = ReportInput {
         analysis: &c.analysis,
-        records: &c.records,
-        priced: &c.repriced.priced,
         catalog: &cfg.catalog,
         scenarios: &cfg.scenarios,
         quarantine: &c.quarantine,

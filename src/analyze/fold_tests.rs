@@ -18,16 +18,11 @@ fn root() -> &'static Path {
 fn sample_records() -> Vec<UsageRecord> {
     let mut warnings = Vec::new();
     let inputs = source::expand(&[root().join("sample_logs")], &mut warnings).expect("inputs");
-    let ing = ingest::ingest(
-        &inputs,
-        &ingest::Options {
-            format: None,
-            csv_mappings: &ingest::csv_export::builtin_mappings(),
-        },
-        &|_| {},
-    )
-    .expect("ingest");
-    dedup::dedup(ing.records).records
+    let opts = ingest::Options {
+        format: None,
+        csv_mappings: &ingest::csv_export::builtin_mappings(),
+    };
+    dedup::read_all(&inputs, &opts).expect("reads").1.records
 }
 
 /// examples/scenarios.toml with budgets tight enough to be exceeded, and a longer window.

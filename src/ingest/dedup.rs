@@ -20,6 +20,22 @@ pub struct Deduped {
 pub fn dedup(records: Vec<UsageRecord>) -> Result<Deduped, RunError> {
     let spill = Spill::default();
     spill.push(records)?;
+    collect(spill)
+}
+
+/// The deduplicated records of `inputs` in canonical order, all in memory: for tests, benches
+/// and other small inputs.
+pub fn read_all(
+    inputs: &[super::source::Input],
+    opts: &super::Options<'_>,
+) -> Result<(super::Ingested, Deduped), RunError> {
+    let spill = Spill::default();
+    let ing = super::ingest(inputs, opts, &|_| {}, &spill)?;
+    let d = collect(spill)?;
+    Ok((ing, d))
+}
+
+fn collect(spill: Spill) -> Result<Deduped, RunError> {
     let mut sorted = spill.finish()?;
     let mut kept = Vec::new();
     for r in sorted.by_ref() {

@@ -21,11 +21,56 @@ pub use parquet::RecordsSink;
 use std::io;
 use std::path::Path;
 
+/// records.parquet, written while records stream through the run, before the analysis is
+/// done; nothing when the build leaves Parquet out.
+pub struct RecordsOut<'a> {
+    #[cfg(feature = "parquet")]
+    sink: Option<parquet::RecordsSink<'a>>,
+    #[cfg(not(feature = "parquet"))]
+    _unused: std::marker::PhantomData<&'a ()>,
+}
+
+impl<'a> RecordsOut<'a> {
+    /// Writes into `dir` when given; otherwise takes records and writes nothing.
+    #[allow(unused_variables)]
+    pub fn create(
+        dir: Option<&Path>,
+        catalog: &'a Catalog,
+        scenarios: &'a ScenarioSet,
+    ) -> io::Result<RecordsOut<'a>> {
+        Ok(RecordsOut {
+            #[cfg(feature = "parquet")]
+            sink: dir
+                .map(|d| parquet::RecordsSink::create(&d.join(RECORDS_FILE), catalog, scenarios))
+                .transpose()?,
+            #[cfg(not(feature = "parquet"))]
+            _unused: std::marker::PhantomData,
+        })
+    }
+
+    #[allow(unused_variables)]
+    pub fn add(&mut self, records: &[UsageRecord], priced: &[Priced]) -> io::Result<()> {
+        #[cfg(feature = "parquet")]
+        if let Some(s) = &mut self.sink {
+            s.add(records, priced)?;
+        }
+        Ok(())
+    }
+
+    pub fn finish(self) -> io::Result<()> {
+        #[cfg(feature = "parquet")]
+        if let Some(s) = self.sink {
+            s.finish()?;
+        }
+        Ok(())
+    }
+}
+
+pub const RECORDS_FILE: &str = "records.parquet";
+
 /// Everything a writer may read.
 pub struct ReportInput<'a> {
     pub analysis: &'a Analysis,
-    pub records: &'a [UsageRecord],
-    pub priced: &'a [Priced],
     pub catalog: &'a Catalog,
     pub scenarios: &'a ScenarioSet,
     pub quarantine: &'a [Quarantined],
@@ -44,8 +89,6 @@ pub fn writers() -> Vec<Box<dyn Writer>> {
         Box::new(csv_tables::CsvTables),
         Box::new(markdown::Markdown),
         Box::new(html::Html),
-        #[cfg(feature = "parquet")]
-        Box::new(parquet::RecordsParquet),
         Box::new(quarantine::QuarantineJsonl),
     ]
 }

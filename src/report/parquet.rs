@@ -8,7 +8,6 @@
 
 mod rows;
 
-use super::{ReportInput, Writer};
 use crate::catalog::Catalog;
 use crate::money::Money;
 use crate::record::UsageRecord;
@@ -24,8 +23,6 @@ use std::fmt::Write as _;
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
-
-pub struct RecordsParquet;
 
 const ROW_GROUP: usize = 65_536;
 const SCALE: u32 = 18;
@@ -100,19 +97,6 @@ fn rfc3339(t: &DateTime<Utc>, out: &mut String) {
         }
     }
     out.push_str("+00:00");
-}
-
-impl Writer for RecordsParquet {
-    fn files(&self) -> &'static [&'static str] {
-        &["records.parquet"]
-    }
-
-    fn write(&self, input: &ReportInput<'_>, dir: &Path) -> io::Result<()> {
-        let path = dir.join("records.parquet");
-        let mut sink = RecordsSink::create(&path, input.catalog, input.scenarios)?;
-        sink.add(input.records, input.priced)?;
-        sink.finish()
-    }
 }
 
 /// records.parquet written as priced chunks of records arrive, in order. Rows are copied out

@@ -1,5 +1,5 @@
 use super::*;
-use crate::ingest::{Options, csv_export, dedup, ingest, source};
+use crate::ingest::{Options, csv_export, dedup, source};
 use crate::record::{Extras, ImageSize, SourceRef, Tokens};
 use chrono::TimeZone;
 
@@ -47,13 +47,7 @@ fn records() -> Vec<UsageRecord> {
         format: None,
         csv_mappings: &maps,
     };
-    let spill = crate::spill::Spill::default();
-    ingest(&inputs, &opts, &|_| {}, &spill).expect("ingest");
-    let mut recs: Vec<UsageRecord> = spill
-        .finish()
-        .expect("sorts")
-        .map(|r| r.expect("record"))
-        .collect();
+    let mut recs = dedup::read_all(&inputs, &opts).expect("reads").1.records;
     let at = |h, min| {
         Utc.with_ymd_and_hms(2027, 1, 15, h, min, 0)
             .single()
