@@ -99,8 +99,9 @@ pub struct Computed {
     pub notices: Vec<String>,
 }
 
-/// Records per chunk of the stream: one row group of records.parquet.
-const CHUNK: usize = 65_536;
+/// Records per chunk of the stream: small enough that two chunks in memory (one read while the
+/// other is worked on) cost little, large enough to spread each over the threads.
+const CHUNK: usize = 16_384;
 
 /// What the period filter let through and held back.
 #[derive(Default)]

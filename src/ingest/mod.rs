@@ -100,7 +100,7 @@ pub fn ingest(
 type Emit<'e> = dyn FnMut(Vec<UsageRecord>) -> Result<(), RunError> + 'e;
 
 /// JSON lines are read and parsed in blocks of this size, so an input is never held whole.
-const BLOCK: usize = 16 << 20;
+const BLOCK: usize = 8 << 20;
 /// What file-kind detection looks at.
 const HEAD: usize = 64 << 10;
 

@@ -1,5 +1,5 @@
 //! records.parquet: one row per record with its normalized fields, what it cost, and what it
-//! would have cost under each scenario. Written in row groups of 65,536 rows. Money columns are
+//! would have cost under each scenario. Written in row groups of 32,768 rows. Money columns are
 //! DECIMAL(38, 18): one fixed scale, so every row group is written as it comes without a pass
 //! over all values first. Every catalog price and billed cost fits it exactly; only quotients
 //! such as a partly covered plan day need more, and are rounded half-even there. Pages are
@@ -16,7 +16,6 @@ use crate::scenario::ScenarioSet;
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use polars::io::parquet::write::BatchedWriter;
 use polars::prelude::*;
-use rayon::prelude::*;
 use rows::{Context, Rows, Texts};
 use rust_decimal::RoundingStrategy;
 use std::fmt::Write as _;
@@ -24,7 +23,7 @@ use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 
-const ROW_GROUP: usize = 65_536;
+const ROW_GROUP: usize = 32_768;
 const SCALE: u32 = 18;
 
 fn err(e: PolarsError) -> io::Error {
@@ -100,11 +99,10 @@ fn rfc3339(t: &DateTime<Utc>, out: &mut String) {
 }
 
 /// records.parquet written as priced chunks of records arrive, in order. Rows are copied out
-/// of each chunk into compact columns until there are enough for as many row groups as the
-/// rayon pool the sink was created in has threads; those are built side by side and written
-/// in order. Row groups are cut every 65,536 rows of the whole sequence, so the file is the
-/// same however the records are chunked and whatever the thread count, and memory holds only
-/// those groups.
+/// of each chunk into compact columns until there are enough for a row group, which is then
+/// built and written. Row groups are cut every 32,768 rows of the whole sequence, so the file
+/// is the same however the records are chunked and whatever the thread count. One row group
+/// at a time keeps memory to that group: a run streams the next records while it is built.
 pub struct RecordsSink<'a> {
     path: PathBuf,
     catalog: &'a Catalog,
@@ -113,8 +111,6 @@ pub struct RecordsSink<'a> {
     writer: Option<BatchedWriter<File>>,
     rows: Rows,
     texts: Texts,
-    /// Rows buffered before they are written: a whole number of row groups.
-    capacity: usize,
 }
 
 impl<'a> RecordsSink<'a> {
@@ -125,7 +121,6 @@ impl<'a> RecordsSink<'a> {
         catalog: &'a Catalog,
         set: &'a ScenarioSet,
     ) -> io::Result<RecordsSink<'a>> {
-        let capacity = ROW_GROUP * rayon::current_num_threads().max(1);
         Ok(RecordsSink {
             path: path.to_path_buf(),
             catalog,
@@ -133,7 +128,6 @@ impl<'a> RecordsSink<'a> {
             writer: None,
             rows: Rows::new(set.scenarios.len()),
             texts: Texts::default(),
-            capacity,
         })
     }
 
@@ -147,12 +141,12 @@ impl<'a> RecordsSink<'a> {
         }
         let mut at = 0;
         while at < records.len() {
-            let take = (self.capacity - self.rows.len()).min(records.len() - at);
+            let take = (ROW_GROUP - self.rows.len()).min(records.len() - at);
             let (recs, pr) = (&records[at..at + take], &priced[at..at + take]);
             self.rows
                 .push(recs, pr, &mut self.texts, &self.set.key_names);
             at += take;
-            if self.rows.len() == self.capacity {
+            if self.rows.len() == ROW_GROUP {
                 self.flush()?;
             }
         }
@@ -171,34 +165,26 @@ impl<'a> RecordsSink<'a> {
         Ok(())
     }
 
-    /// Writes every buffered row, in row groups of `ROW_GROUP` (the last may be short, and is
-    /// only at the end); at least one row group, so an empty input still has its schema.
+    /// Writes the buffered rows as one row group (short only at the end, and empty for an
+    /// input without records, so that the file still has its schema).
     fn flush(&mut self) -> io::Result<()> {
-        let starts: Vec<usize> = (0..self.rows.len().max(1)).step_by(ROW_GROUP).collect();
         let cx = Context {
             catalog: self.catalog,
             set: self.set,
             texts: &self.texts,
         };
-        let rows = &self.rows;
-        let frames: Vec<io::Result<DataFrame>> = starts
-            .par_iter()
-            .map(|&start| rows.frame(start, (start + ROW_GROUP).min(rows.len()), &cx))
-            .collect();
-        for df in frames {
-            let df = df?;
-            let w = match &mut self.writer {
-                Some(w) => w,
-                // The schema comes from the first row group.
-                None => self.writer.insert(
-                    ParquetWriter::new(File::create(&self.path)?)
-                        .with_compression(ParquetCompression::Snappy)
-                        .batched(df.schema())
-                        .map_err(err)?,
-                ),
-            };
-            w.write_batch(&df).map_err(err)?;
-        }
+        let df = self.rows.frame(0, self.rows.len(), &cx)?;
+        let w = match &mut self.writer {
+            Some(w) => w,
+            // The schema comes from the first row group.
+            None => self.writer.insert(
+                ParquetWriter::new(File::create(&self.path)?)
+                    .with_compression(ParquetCompression::Snappy)
+                    .batched(df.schema())
+                    .map_err(err)?,
+            ),
+        };
+        w.write_batch(&df).map_err(err)?;
         self.rows.clear();
         Ok(())
     }

@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 /// Records per run: about 20 MB of records while a run is sorted.
 const RUN_RECORDS: usize = 65_536;
 /// Encoded runs kept in memory before they go to temporary files.
-const MEMORY_BUDGET: usize = 48 << 20;
+const MEMORY_BUDGET: usize = 8 << 20;
 
 pub struct Spill {
     store: Store,

@@ -146,7 +146,7 @@ impl Reader {
                 Run::Mem(b) => Source::Mem(b, 0, store.in_memory.clone()),
                 Run::File(p) => {
                     let f = File::open(&p).map_err(|e| named(&p, e))?;
-                    Source::File(BufReader::with_capacity(256 << 10, f), p)
+                    Source::File(BufReader::with_capacity(64 << 10, f), p)
                 }
             },
         })
