@@ -64,7 +64,7 @@ impl Default for Spill {
 fn io_err(e: std::io::Error) -> RunError {
     RunError::Output {
         path: std::env::temp_dir(),
-        message: format!("sorting records in temporary files: {e}"),
+        message: format!("sorting records: {e}"),
     }
 }
 
@@ -201,5 +201,82 @@ impl Sorted {
             out.push(r?);
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::{Format, Options, csv_export, dedup, parse_bytes};
+
+    /// Generated records with their copies and conflicts: the second half of the lines again,
+    /// some changed.
+    fn records() -> Vec<UsageRecord> {
+        let mut bytes = Vec::new();
+        crate::generate::generate(&mut bytes, Format::Envelope, 300, 7).expect("generate");
+        let text = String::from_utf8(bytes).expect("utf-8");
+        let lines: Vec<&str> = text.lines().collect();
+        let mut all = text.clone();
+        for (k, l) in lines[150..].iter().enumerate() {
+            let l = if k % 10 == 0 {
+                l.replacen("\"prompt_tokens\":", "\"prompt_tokens\":1", 1)
+            } else {
+                l.to_string()
+            };
+            all.push_str(&l);
+            all.push('\n');
+        }
+        let maps = csv_export::builtin_mappings();
+        let opts = Options {
+            format: None,
+            csv_mappings: &maps,
+        };
+        parse_bytes("g.jsonl", all.as_bytes(), &opts).1
+    }
+
+    fn sorted(
+        spill: Spill,
+        records: &[UsageRecord],
+        part: usize,
+    ) -> (Vec<UsageRecord>, u64, usize, usize) {
+        for p in records.chunks(part) {
+            spill.push(p.to_vec()).expect("push");
+        }
+        let mut s = spill.finish().expect("finish");
+        let spilled = s.spilled;
+        let got: Vec<UsageRecord> = s.by_ref().map(|r| r.expect("record")).collect();
+        (got, s.duplicates, s.conflicts.len(), spilled)
+    }
+
+    #[test]
+    fn runs_in_files_and_merges_of_merges_give_what_one_run_in_memory_gives() {
+        let records = records();
+        assert_eq!(records.len(), 464);
+        let (one, duplicates, conflicts, spilled) = sorted(Spill::default(), &records, 450);
+        assert_eq!(
+            (one.len(), duplicates, conflicts, spilled),
+            (307, 149, 8, 0)
+        );
+        // One record per run: 464 runs in files, more than are merged at once.
+        let (many, d, c, spilled) = sorted(Spill::with_limits(0, 1), &records, 1);
+        assert_eq!((d, c), (149, 8));
+        assert!(spilled > 464, "{spilled}");
+        assert_eq!(many, one);
+        // And the same as deduplicating the records in memory.
+        assert_eq!(dedup::dedup(records).expect("dedup").records, one);
+    }
+
+    #[test]
+    fn a_folder_that_cannot_take_runs_is_an_error_that_names_it() {
+        // A path under a file cannot be a folder.
+        let file = tempfile::NamedTempFile::new().expect("file");
+        let store = Store::in_dir(0, file.path().join("x"));
+        let r = store.put(vec![1, 2, 3]);
+        let e = r.err().expect("fails").to_string();
+        assert!(
+            e.starts_with("cannot create a folder for sorted runs in "),
+            "{e}"
+        );
+        assert!(e.contains("set TMPDIR to another folder"), "{e}");
     }
 }

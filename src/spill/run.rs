@@ -51,13 +51,20 @@ pub struct Store {
     /// Shared with the readers of in-memory runs, which give their bytes back when dropped.
     in_memory: Arc<AtomicUsize>,
     files: AtomicUsize,
+    /// Where the private folder is made: the system's temporary folder (TMPDIR).
+    base: PathBuf,
     dir: Mutex<Option<tempfile::TempDir>>,
 }
 
 impl Store {
     pub fn new(budget: usize) -> Store {
+        Store::in_dir(budget, std::env::temp_dir())
+    }
+
+    pub fn in_dir(budget: usize, base: PathBuf) -> Store {
         Store {
             budget,
+            base,
             in_memory: Arc::new(AtomicUsize::new(0)),
             files: AtomicUsize::new(0),
             dir: Mutex::new(None),
@@ -91,13 +98,13 @@ impl Store {
             *dir = Some(
                 tempfile::Builder::new()
                     .prefix("reprice-runs-")
-                    .tempdir()
+                    .tempdir_in(&self.base)
                     .map_err(|e| {
                         io::Error::new(
                             e.kind(),
                             format!(
                                 "cannot create a folder for sorted runs in {} (set TMPDIR to another folder): {e}",
-                                std::env::temp_dir().display()
+                                self.base.display()
                             ),
                         )
                     })?,
