@@ -197,18 +197,33 @@ pub fn compute(
     let mut parquet = report::RecordsOut::create(records_out, &cfg.catalog, &cfg.scenarios)
         .map_err(parquet_err)?;
     let mut kept = Kept::default();
+    // Three things at once: the next chunk is merged, the current one is priced and folded,
+    // and the one before is written to records.parquet.
     let mut next = kept.chunk(&mut sorted, cfg)?;
-    while !next.is_empty() {
+    let mut priced_before: Option<(Vec<crate::record::UsageRecord>, Vec<reprice::Priced>)> = None;
+    while !next.is_empty() || priced_before.is_some() {
         let chunk = next;
-        let (n, written) = rayon::join(
+        let before = priced_before.take();
+        let (n, (current, written)) = rayon::join(
             || kept.chunk(&mut sorted, cfg),
             || {
-                let priced = pricer.price(&chunk);
-                fold.add(&chunk, &priced);
-                parquet.add(&chunk, &priced)
+                rayon::join(
+                    || {
+                        (!chunk.is_empty()).then(|| {
+                            let priced = pricer.price(&chunk);
+                            fold.add(&chunk, &priced);
+                            (chunk, priced)
+                        })
+                    },
+                    || match &before {
+                        Some((records, priced)) => parquet.add(records, priced),
+                        None => Ok(()),
+                    },
+                )
             },
         );
         written.map_err(parquet_err)?;
+        priced_before = current;
         next = n?;
     }
     parquet.finish().map_err(parquet_err)?;

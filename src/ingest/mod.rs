@@ -97,7 +97,7 @@ pub fn ingest(
 }
 
 /// Where a file's records go as each block is parsed.
-type Emit<'e> = dyn FnMut(Vec<UsageRecord>) -> Result<(), RunError> + 'e;
+type Emit<'e> = dyn FnMut(Vec<UsageRecord>) -> Result<(), RunError> + Send + 'e;
 
 /// JSON lines are read and parsed in blocks of this size, so an input is never held whole.
 const BLOCK: usize = 8 << 20;
@@ -174,12 +174,17 @@ fn parse_input_in(
         };
         let base = out.report.bytes;
         let lines_before = out.report.lines;
-        let (outcomes, ()) = rayon::join(
+        // The previous block's records are handed over while this block is parsed.
+        let previous = std::mem::take(&mut out.records);
+        let (outcomes, handed) = rayon::join(
             || parse_lines(&file, lines, base, lines_before, opts.format, &project),
-            || hasher.update(part),
+            || {
+                hasher.update(part);
+                emit(previous)
+            },
         );
+        handed?;
         absorb(&mut out, display, outcomes, Some(&mut recent));
-        emit(std::mem::take(&mut out.records))?;
         out.report.bytes += cut as u64;
         tick(cut as u64);
         buf.drain(..cut);
@@ -187,6 +192,7 @@ fn parse_input_in(
             break;
         }
     }
+    emit(std::mem::take(&mut out.records))?;
     out.report.sha256 = hex(&hasher.finalize());
     Ok(out)
 }

@@ -136,29 +136,24 @@ impl Spill {
     pub fn finish(self) -> Result<Sorted, RunError> {
         let (runs, files) = self.take()?;
         let mut by_id = Merge::new(runs, Order::Id, files.clone(), &self.store).map_err(io_err)?;
-        let mut decider = Decider::default();
-        let mut duplicates = 0;
-        let mut conflicts = Vec::new();
-        let mut part = Vec::with_capacity(self.run_records);
-        let mut records = 0u64;
-        for r in &mut by_id {
-            let r = r.map_err(io_err)?;
-            match decider.judge(&r) {
-                Verdict::Keep => {
-                    records += 1;
-                    part.push(r);
-                    if part.len() == self.run_records {
-                        self.write_run(std::mem::take(&mut part), Order::Time)?;
-                    }
-                }
-                Verdict::Duplicate => duplicates += 1,
-                Verdict::Conflict(q) => conflicts.push(q),
-            }
+        let mut judged = Judged::default();
+        // Each part of kept records is sorted and stored while the merge fills the next one.
+        let mut part = judged.fill(&mut by_id, self.run_records)?;
+        while !part.is_empty() {
+            let (stored, next) = rayon::join(
+                || self.write_run(part, Order::Time),
+                || judged.fill(&mut by_id, self.run_records),
+            );
+            stored?;
+            part = next?;
         }
         drop(by_id);
-        if !part.is_empty() {
-            self.write_run(part, Order::Time)?;
-        }
+        let Judged {
+            records,
+            duplicates,
+            conflicts,
+            ..
+        } = judged;
         let (runs, _) = self.take()?;
         let merge = Merge::new(runs, Order::Time, files, &self.store).map_err(io_err)?;
         Ok(Sorted {
@@ -169,6 +164,35 @@ impl Spill {
             spilled: self.store.files_written(),
             _store: self.store,
         })
+    }
+}
+
+/// What deduplication has decided so far, in id order.
+#[derive(Default)]
+struct Judged {
+    decider: Decider,
+    records: u64,
+    duplicates: u64,
+    conflicts: Vec<Quarantined>,
+}
+
+impl Judged {
+    /// The next `n` kept records from the merge by id; empty at the end.
+    fn fill(&mut self, by_id: &mut Merge, n: usize) -> Result<Vec<UsageRecord>, RunError> {
+        let mut part = Vec::with_capacity(n);
+        while part.len() < n {
+            let Some(r) = by_id.next() else { break };
+            let r = r.map_err(io_err)?;
+            match self.decider.judge(&r) {
+                Verdict::Keep => {
+                    self.records += 1;
+                    part.push(r);
+                }
+                Verdict::Duplicate => self.duplicates += 1,
+                Verdict::Conflict(q) => self.conflicts.push(q),
+            }
+        }
+        Ok(part)
     }
 }
 
