@@ -8,7 +8,7 @@
 //! reports are too.
 
 use crate::error::RunError;
-use crate::ingest::{self, FileReport, Ingested, Options, Quarantined, source::Input};
+use crate::ingest::{self, FileReport, Ingested, Options, Quarantined, hex, source::Input};
 use crate::record::UsageRecord;
 use crate::run::{Computed, Config};
 use rayon::prelude::*;
@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 const LEDGER: &str = "ledger.json";
 const LEDGER_NEXT: &str = "ledger.next.json";
-const LEDGER_VERSION: u32 = 1;
+const LEDGER_VERSION: u32 = 2;
 
 fn out_err(path: &Path, e: impl std::fmt::Display) -> RunError {
     RunError::Output {
@@ -181,6 +181,9 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
 #[derive(Serialize, Deserialize, Default)]
 struct Ledger {
     version: u32,
+    /// Counts the runs that wrote a ledger; names the files of kept records, so that a run
+    /// never writes over the files the current ledger names.
+    generation: u64,
     files: BTreeMap<String, Entry>,
 }
 
@@ -191,12 +194,10 @@ struct Entry {
     prefix_sha256: String,
     lines: u64,
     skipped: u64,
-    records: Vec<UsageRecord>,
+    /// The records of those lines, in a file beside the ledger.
+    records: u64,
+    records_file: String,
     quarantine: Vec<Quarantined>,
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 fn load_ledger(dir: &Path, warnings: &mut Vec<String>) -> Ledger {
@@ -222,8 +223,13 @@ fn load_ledger(dir: &Path, warnings: &mut Vec<String>) -> Ledger {
     }
 }
 
-/// Like `ingest::ingest`, reusing what the ledger in `dir` already holds. The updated ledger is
-/// staged as `ledger.next.json`; `commit` makes it current once the reports are published.
+/// Records per part handed to the spill from a kept file.
+const PART: usize = 16_384;
+
+/// Like `ingest::ingest`, reusing what the ledger in `dir` already holds: a file that still
+/// starts with the bytes the ledger hashed is read from where the last run stopped, and its
+/// earlier records are streamed from their kept file. The updated ledger is staged as
+/// `ledger.next.json`; `commit` makes it current once the reports are published.
 pub fn ingest_incremental(
     dir: &Path,
     inputs: &[Input],
@@ -232,96 +238,37 @@ pub fn ingest_incremental(
     warnings: &mut Vec<String>,
     spill: &crate::spill::Spill,
 ) -> Result<(Ingested, u64), RunError> {
+    std::fs::create_dir_all(dir).map_err(|e| out_err(dir, e))?;
     let ledger = load_ledger(dir, warnings);
-    type One = (
-        FileReport,
-        Vec<UsageRecord>,
-        Vec<Quarantined>,
-        Option<(String, Entry)>,
-        Option<String>,
-        u64,
-    );
+    let generation = ledger.generation + 1;
     let per_file: Vec<Result<One, RunError>> = inputs
         .par_iter()
-        .map(|input| {
-            let bytes = ingest::source::read(input)?;
-            tick(bytes.len() as u64);
-            let key = input.display().to_string();
-            let settled = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
-            let mut warning = None;
-            let prior = ledger.files.get(&key).filter(|e| {
-                let ok = (e.offset as usize) <= bytes.len()
-                    && hex(&Sha256::digest(&bytes[..e.offset as usize])) == e.prefix_sha256;
-                if !ok {
-                    warning = Some(format!(
-                        "{key}: changed or truncated since the last run; read again in full"
-                    ));
-                }
-                ok
-            });
-            let is_csv = ingest::detect::file_kind(&bytes[..bytes.len().min(65536)])
-                == ingest::detect::FileKind::Csv
-                || opts.format == Some(ingest::Format::Csv);
-            let mut parsed = bytes.len() as u64;
-            let (report, records, quarantine) = match prior {
-                Some(e) if !is_csv && matches!(input, Input::File { .. }) => {
-                    parsed = bytes.len() as u64 - e.offset;
-                    let (mut rep, mut recs, mut quar) =
-                        ingest::parse_bytes_from(&key, &bytes, e.offset, e.lines, opts);
-                    rep.lines += e.lines;
-                    rep.skipped += e.skipped;
-                    rep.records += e.records.len() as u64;
-                    rep.quarantined += e.quarantine.len() as u64;
-                    let mut all = e.records.clone();
-                    all.append(&mut recs);
-                    let mut q = e.quarantine.clone();
-                    q.append(&mut quar);
-                    (rep, all, q)
-                }
-                _ => ingest::parse_bytes(&key, &bytes, opts),
-            };
-            // What is settled (complete lines) goes into the next ledger.
-            let entry = matches!(input, Input::File { .. }).then(|| {
-                let settled_lines = ingest::split_lines(&bytes[..settled]).len() as u64;
-                let rec: Vec<UsageRecord> = records
-                    .iter()
-                    .filter(|r| r.source.byte < settled as u64)
-                    .cloned()
-                    .collect();
-                let qua: Vec<Quarantined> = quarantine
-                    .iter()
-                    .filter(|q| q.byte < settled as u64)
-                    .cloned()
-                    .collect();
-                let skipped = settled_lines - rec.len() as u64 - qua.len() as u64;
-                (
-                    key.clone(),
-                    Entry {
-                        offset: settled as u64,
-                        prefix_sha256: hex(&Sha256::digest(&bytes[..settled])),
-                        lines: settled_lines,
-                        skipped,
-                        records: rec,
-                        quarantine: qua,
-                    },
-                )
-            });
-            Ok((report, records, quarantine, entry, warning, parsed))
+        .enumerate()
+        .map(|(k, input)| {
+            read_one(
+                dir,
+                &ledger,
+                input,
+                format!("records-{generation}-{k}.bin"),
+                opts,
+                tick,
+                spill,
+            )
         })
         .collect();
     let mut out = Ingested::default();
     let mut next = Ledger {
         version: LEDGER_VERSION,
+        generation,
         files: BTreeMap::new(),
     };
     let mut parsed_bytes = 0;
     for r in per_file {
-        let (report, records, quarantine, entry, warning, parsed) = r?;
+        let (report, quarantine, entry, warning, parsed) = r?;
         parsed_bytes += parsed;
         out.lines += report.lines;
         out.skipped += report.skipped;
         out.files.push(report);
-        spill.push(records)?;
         out.quarantine.extend(quarantine);
         if let Some((k, e)) = entry {
             next.files.insert(k, e);
@@ -330,11 +277,123 @@ pub fn ingest_incremental(
             warnings.push(w);
         }
     }
-    std::fs::create_dir_all(dir).map_err(|e| out_err(dir, e))?;
     let staged = dir.join(LEDGER_NEXT);
     let text = serde_json::to_vec(&next).map_err(|e| out_err(&staged, e))?;
     write_synced(&staged, &text)?;
     Ok((out, parsed_bytes))
+}
+
+/// One input's report and quarantine, its next ledger entry, a warning when it changed since
+/// the last run, and the bytes parsed.
+type One = (
+    FileReport,
+    Vec<Quarantined>,
+    Option<(String, Entry)>,
+    Option<String>,
+    u64,
+);
+
+/// Reads one input for `ingest_incremental`.
+fn read_one(
+    dir: &Path,
+    ledger: &Ledger,
+    input: &Input,
+    kept_name: String,
+    opts: &Options<'_>,
+    tick: &(dyn Fn(u64) + Sync),
+    spill: &crate::spill::Spill,
+) -> Result<One, RunError> {
+    let key = input.display().to_string();
+    let is_file = matches!(input, Input::File { .. });
+    let mut warning = None;
+    let prior = match ledger.files.get(&key).filter(|_| is_file) {
+        Some(e) => match ingest::hash_prefix(input, e.offset)? {
+            Some(h) if hex(&h.clone().finalize()) == e.prefix_sha256 => Some((e, h)),
+            _ => {
+                warning = Some(format!(
+                    "{key}: changed or truncated since the last run; read again in full"
+                ));
+                None
+            }
+        },
+        None => None,
+    };
+    let kept_path = dir.join(&kept_name);
+    let mut kept = if is_file {
+        Some(crate::spill::KeptWriter::create(&kept_path).map_err(|e| out_err(&kept_path, e))?)
+    } else {
+        None
+    };
+    let io = |e: std::io::Error| out_err(&kept_path, e);
+    let start = match &prior {
+        Some((e, h)) => {
+            let file: std::sync::Arc<str> = std::sync::Arc::from(key.as_str());
+            let src = dir.join(&e.records_file);
+            crate::spill::read_kept(&src, file, PART, |records| {
+                if let Some(k) = &mut kept {
+                    k.append(&records)?;
+                }
+                spill
+                    .push(records)
+                    .map_err(|e| std::io::Error::other(e.to_string()))
+            })
+            .map_err(|e| out_err(&src, e))?;
+            tick(e.offset);
+            ingest::Start::Resume {
+                offset: e.offset,
+                lines: e.lines,
+                hasher: h.clone(),
+            }
+        }
+        None => ingest::Start::EveryLine,
+    };
+    let mut emit = |records: Vec<UsageRecord>| {
+        if let Some(k) = &mut kept {
+            k.append(&records).map_err(io)?;
+        }
+        spill.push(records)
+    };
+    let (mut report, mut quarantine, settled) =
+        ingest::read_input(input, opts, tick, &mut emit, start)?;
+    let parsed = report.bytes - prior.as_ref().map_or(0, |(e, _)| e.offset);
+    if let Some((e, _)) = &prior {
+        report.records += e.records;
+        report.skipped += e.skipped;
+        report.quarantined += e.quarantine.len() as u64;
+        let mut all = e.quarantine.clone();
+        all.append(&mut quarantine);
+        quarantine = all;
+    }
+    // What is settled (complete lines of a JSON-lines file) goes into the next ledger.
+    let entry = match (kept, settled) {
+        (Some(k), Some(settled)) => {
+            let records = k.finish(settled.offset).map_err(io)?;
+            let qua: Vec<Quarantined> = quarantine
+                .iter()
+                .filter(|q| q.byte < settled.offset)
+                .cloned()
+                .collect();
+            let skipped = settled.lines - records - qua.len() as u64;
+            Some((
+                key,
+                Entry {
+                    offset: settled.offset,
+                    prefix_sha256: settled.prefix_sha256,
+                    lines: settled.lines,
+                    skipped,
+                    records,
+                    records_file: kept_name,
+                    quarantine: qua,
+                },
+            ))
+        }
+        (k, _) => {
+            drop(k);
+            let _ = std::fs::remove_file(&kept_path);
+            None
+        }
+    };
+    Ok((report, quarantine, entry, warning, parsed))
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
@@ -373,11 +432,30 @@ fn injected_write_error() -> std::io::Result<()> {
     }
 }
 
-/// Makes the staged ledger current; called only after the reports are published.
+/// Makes the staged ledger current; called only after the reports are published. Kept record
+/// files the ledger no longer names (earlier runs', or a crashed run's) are removed after.
 pub fn commit(dir: &Path) -> Result<(), RunError> {
     let staged = dir.join(LEDGER_NEXT);
     if staged.exists() {
         std::fs::rename(&staged, dir.join(LEDGER)).map_err(|e| out_err(&staged, e))?;
+    }
+    let mut warnings = Vec::new();
+    let ledger = load_ledger(dir, &mut warnings);
+    let named: std::collections::BTreeSet<&str> = ledger
+        .files
+        .values()
+        .map(|e| e.records_file.as_str())
+        .collect();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with("records-")
+                && name.ends_with(".bin")
+                && !named.contains(name.as_str())
+            {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
     }
     Ok(())
 }

@@ -113,7 +113,60 @@ fn parse_input(
     tick: &(dyn Fn(u64) + Sync),
     emit: &mut Emit<'_>,
 ) -> Result<FileResult, RunError> {
-    parse_input_in(input, opts, tick, BLOCK, emit)
+    parse_input_in(input, opts, tick, BLOCK, emit, &Start::Fresh)
+}
+
+/// How a file is read: from its start, or (for the `--state` ledger) from where an earlier
+/// run stopped, keeping every line so that the ledger holds them all.
+pub enum Start {
+    Fresh,
+    EveryLine,
+    /// After `offset` bytes and `lines` lines that an earlier run read; `hasher` has taken
+    /// those bytes already.
+    Resume {
+        offset: u64,
+        lines: u64,
+        hasher: Sha256,
+    },
+}
+
+/// The part of a JSON-lines file up to its last line end: what a later run can skip.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settled {
+    pub offset: u64,
+    pub lines: u64,
+    pub prefix_sha256: String,
+}
+
+/// One input read with `start`, its records handed to `emit`.
+pub fn read_input(
+    input: &Input,
+    opts: &Options<'_>,
+    tick: &(dyn Fn(u64) + Sync),
+    emit: &mut Emit<'_>,
+    start: Start,
+) -> Result<(FileReport, Vec<Quarantined>, Option<Settled>), RunError> {
+    let r = parse_input_in(input, opts, tick, BLOCK, emit, &start)?;
+    Ok((r.report, r.quarantine, r.settled))
+}
+
+/// The SHA-256 state after the first `offset` bytes of `input`, when it has at least that many.
+pub fn hash_prefix(input: &Input, offset: u64) -> Result<Option<Sha256>, RunError> {
+    let mut stream = source::open(input)?;
+    let mut hasher = Sha256::new();
+    let mut buf = Vec::new();
+    let mut left = offset;
+    while left > 0 {
+        buf.clear();
+        let want = left.min(BLOCK as u64) as usize;
+        let eof = stream.fill(&mut buf, want)?;
+        hasher.update(&buf);
+        left -= buf.len() as u64;
+        if eof && left > 0 {
+            return Ok(None);
+        }
+    }
+    Ok(Some(hasher))
 }
 
 fn parse_input_in(
@@ -122,15 +175,26 @@ fn parse_input_in(
     tick: &(dyn Fn(u64) + Sync),
     block: usize,
     emit: &mut Emit<'_>,
+    start: &Start,
 ) -> Result<FileResult, RunError> {
     let display = input.display();
     let mut stream = source::open(input)?;
     let mut buf = Vec::new();
-    let mut eof = stream.fill(&mut buf, HEAD)?;
-    let kind = match opts.format {
-        Some(Format::Csv) => FileKind::Csv,
-        Some(_) => FileKind::JsonLines,
-        None => detect::file_kind(&buf[..buf.len().min(HEAD)]),
+    let (mut eof, kind) = match start {
+        Start::Resume { offset, .. } => {
+            // The ledger has an entry for JSON-lines files only.
+            stream.skip(*offset)?;
+            (false, FileKind::JsonLines)
+        }
+        Start::Fresh | Start::EveryLine => {
+            let eof = stream.fill(&mut buf, HEAD)?;
+            let kind = match opts.format {
+                Some(Format::Csv) => FileKind::Csv,
+                Some(_) => FileKind::JsonLines,
+                None => detect::file_kind(&buf[..buf.len().min(HEAD)]),
+            };
+            (eof, kind)
+        }
     };
     if kind != FileKind::JsonLines {
         if !eof {
@@ -144,9 +208,22 @@ fn parse_input_in(
     }
     let file: Arc<str> = Arc::from(display);
     let project = source::claude_project(display);
-    let mut hasher = Sha256::new();
     let mut out = FileResult::new(display, "json-lines".to_string(), 0, String::new());
-    let mut recent = RecentCopies::default();
+    let mut hasher = match start {
+        Start::Resume {
+            offset,
+            lines,
+            hasher,
+        } => {
+            out.report.bytes = *offset;
+            out.report.lines = *lines;
+            hasher.clone()
+        }
+        _ => Sha256::new(),
+    };
+    let mut recent = matches!(start, Start::Fresh).then(RecentCopies::default);
+    // Until the last block, every block ends at a line end.
+    let mut settled = None;
     loop {
         if !eof {
             eof = stream.fill(&mut buf, block)?;
@@ -176,15 +253,31 @@ fn parse_input_in(
         let lines_before = out.report.lines;
         // The previous block's records are handed over while this block is parsed.
         let previous = std::mem::take(&mut out.records);
-        let (outcomes, handed) = rayon::join(
+        let (outcomes, (handed, prefix)) = rayon::join(
             || parse_lines(&file, lines, base, lines_before, opts.format, &project),
             || {
-                hasher.update(part);
-                emit(previous)
+                // An unfinished last line is not settled: the hash of what is stops before it.
+                let end = memchr::memrchr(b'\n', part).map_or(0, |p| p + 1);
+                hasher.update(&part[..end]);
+                let prefix = (end < part.len()).then(|| {
+                    let h = hasher.clone();
+                    hasher.update(&part[end..]);
+                    (end, h)
+                });
+                (emit(previous), prefix)
             },
         );
         handed?;
-        absorb(&mut out, display, outcomes, Some(&mut recent));
+        if let Some((end, h)) = prefix {
+            let offset = base + end as u64;
+            settled = Some(Settled {
+                offset,
+                lines: lines_before
+                    + outcomes.iter().filter(|(s, _, _)| s.byte < offset).count() as u64,
+                prefix_sha256: hex(&h.finalize()),
+            });
+        }
+        absorb(&mut out, display, outcomes, recent.as_mut());
         out.report.bytes += cut as u64;
         tick(cut as u64);
         buf.drain(..cut);
@@ -193,6 +286,11 @@ fn parse_input_in(
         }
     }
     emit(std::mem::take(&mut out.records))?;
+    out.settled = Some(settled.unwrap_or_else(|| Settled {
+        offset: out.report.bytes,
+        lines: out.report.lines,
+        prefix_sha256: hex(&hasher.clone().finalize()),
+    }));
     out.report.sha256 = hex(&hasher.finalize());
     Ok(out)
 }
@@ -237,6 +335,8 @@ struct FileResult {
     quarantine: Vec<Quarantined>,
     /// Records dropped as exact copies of an earlier one in this file.
     duplicates: u64,
+    /// JSON lines only.
+    settled: Option<Settled>,
 }
 
 /// Recent records of a file by id, to drop exact copies as they are read: Claude Code writes
@@ -283,6 +383,7 @@ impl FileResult {
             records: Vec::new(),
             quarantine: Vec::new(),
             duplicates: 0,
+            settled: None,
         }
     }
 }
@@ -367,7 +468,7 @@ fn parse_file(
     out
 }
 
-fn hex(b: &[u8]) -> String {
+pub fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
@@ -937,11 +1038,12 @@ mod tests {
     /// Reads `input` in blocks of `block` bytes, collecting the records it hands over.
     fn read_in(input: &Input, opts: &Options<'_>, block: usize) -> (FileResult, Vec<UsageRecord>) {
         let mut records = Vec::new();
-        let read = parse_input_in(input, opts, &|_| {}, block, &mut |mut r| {
+        let mut emit = |mut r: Vec<UsageRecord>| {
             records.append(&mut r);
             Ok(())
-        })
-        .expect("reads");
+        };
+        let read =
+            parse_input_in(input, opts, &|_| {}, block, &mut emit, &Start::Fresh).expect("reads");
         (read, records)
     }
 

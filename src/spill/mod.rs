@@ -8,8 +8,10 @@
 //! ([`Sorted`]). Memory holds a few parts and one read buffer per run, whatever the input size.
 
 mod codec;
+mod kept;
 mod run;
 
+pub use kept::{KeptWriter, read_kept};
 pub use run::Order;
 
 use crate::error::RunError;
