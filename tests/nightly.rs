@@ -109,6 +109,14 @@ fn nightly_runs_read_only_new_bytes_and_match_a_full_run() {
         r3.stderr
     );
     assert_same_reports(&d.path().join("r3"), &d.path().join("full"));
+    // The ledger keeps one file of records per input, of the last run only.
+    let mut kept: Vec<String> = std::fs::read_dir(&state)
+        .expect("state")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("records-"))
+        .collect();
+    kept.sort();
+    assert_eq!(kept, ["records-3-0.bin", "records-3-1.bin", "records-3-2.bin"]);
 }
 
 #[test]
