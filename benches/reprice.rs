@@ -1,4 +1,5 @@
-//! Re-pricing and aggregation throughput, in records, with the built-in catalog and scenarios.
+//! Sorting, re-pricing and aggregation throughput, in records, with the built-in catalog and
+//! scenarios.
 
 use chrono_tz::Tz;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -9,6 +10,7 @@ use reprice::ingest::{Format, Options, dedup, parse_bytes};
 use reprice::record::UsageRecord;
 use reprice::reprice::reprice;
 use reprice::scenario::ScenarioSet;
+use reprice::spill::Spill;
 use std::hint::black_box;
 
 const RECORDS: u64 = 50_000;
@@ -66,5 +68,29 @@ fn bench_analyze(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_reprice, bench_analyze);
+/// Deduplication and canonical order through sorted runs: all in memory, and with every run in
+/// a temporary file.
+fn bench_sort(c: &mut Criterion) {
+    let recs = records();
+    let mut group = c.benchmark_group("sort");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(recs.len() as u64));
+    for (name, budget) in [("in-memory", usize::MAX), ("in-files", 0)] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let spill = Spill::with_limits(budget, 16_384);
+                spill.push(black_box(recs.clone())).expect("push");
+                let mut n = 0usize;
+                for r in spill.finish().expect("finish") {
+                    black_box(r.expect("record"));
+                    n += 1;
+                }
+                n
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_sort, bench_reprice, bench_analyze);
 criterion_main!(benches);

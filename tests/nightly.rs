@@ -116,7 +116,10 @@ fn nightly_runs_read_only_new_bytes_and_match_a_full_run() {
         .filter(|n| n.starts_with("records-"))
         .collect();
     kept.sort();
-    assert_eq!(kept, ["records-3-0.bin", "records-3-1.bin", "records-3-2.bin"]);
+    assert_eq!(
+        kept,
+        ["records-3-0.bin", "records-3-1.bin", "records-3-2.bin"]
+    );
 }
 
 #[test]
