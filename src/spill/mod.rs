@@ -219,16 +219,6 @@ impl Iterator for Sorted {
     }
 }
 
-impl Sorted {
-    /// The next `n` records at most; empty at the end.
-    pub fn chunk(&mut self, n: usize) -> Result<Vec<UsageRecord>, RunError> {
-        let mut out = Vec::with_capacity(n);
-        for r in self.by_ref().take(n) {
-            out.push(r?);
-        }
-        Ok(out)
-    }
-}
 
 #[cfg(test)]
 mod tests {
