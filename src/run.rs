@@ -105,13 +105,13 @@ const CHUNK: usize = 16_384;
 
 /// What the period filter let through and held back.
 #[derive(Default)]
-struct Kept {
+struct InPeriod {
     records: u64,
     out_of_period: u64,
     assumed_utc: u64,
 }
 
-impl Kept {
+impl InPeriod {
     /// The next records of the period, up to `CHUNK`; empty at the end.
     fn chunk(
         &mut self,
@@ -190,22 +190,19 @@ pub fn compute(
     // dropped; the next chunk is merged from the sorted runs meanwhile.
     let mut pricer = reprice::Pricer::new(&cfg.catalog, &cfg.scenarios, cfg.tz);
     let mut fold = analyze::Fold::new(&cfg.catalog, &cfg.scenarios);
-    let parquet_err = |e: std::io::Error| RunError::Output {
-        path: args.out.clone(),
-        message: format!("writing reports failed: {e}; the previous reports are unchanged"),
-    };
+    let parquet_err = |e: std::io::Error| state::reports_failed(&args.out, e);
     let mut parquet = report::RecordsOut::create(records_out, &cfg.catalog, &cfg.scenarios)
         .map_err(parquet_err)?;
-    let mut kept = Kept::default();
+    let mut period = InPeriod::default();
     // Three things at once: the next chunk is merged, the current one is priced and folded,
     // and the one before is written to records.parquet.
-    let mut next = kept.chunk(&mut sorted, cfg)?;
+    let mut next = period.chunk(&mut sorted, cfg)?;
     let mut priced_before: Option<(Vec<crate::record::UsageRecord>, Vec<reprice::Priced>)> = None;
     while !next.is_empty() || priced_before.is_some() {
         let chunk = next;
         let before = priced_before.take();
         let (n, (current, written)) = rayon::join(
-            || kept.chunk(&mut sorted, cfg),
+            || period.chunk(&mut sorted, cfg),
             || {
                 rayon::join(
                     || {
@@ -229,22 +226,22 @@ pub fn compute(
     parquet.finish().map_err(parquet_err)?;
     let (not_applied, plan_days) = pricer.finish();
     t.mark("reprice, fold, records.parquet");
-    if kept.assumed_utc > 0 {
+    if period.assumed_utc > 0 {
         warnings.push(format!(
             "{} records had timestamps without an offset and were read as UTC",
-            kept.assumed_utc
+            period.assumed_utc
         ));
     }
     let counts = InputCounts {
         files: ing.files.len() as u64,
         lines,
-        records: kept.records,
+        records: period.records,
         duplicates: duplicates + ing.duplicates,
         conflicts: conflict_count,
         quarantined: quarantine.len() as u64,
         skipped,
-        out_of_period: kept.out_of_period,
-        assumed_utc: kept.assumed_utc,
+        out_of_period: period.out_of_period,
+        assumed_utc: period.assumed_utc,
     };
     let analysis = fold.finish(
         &not_applied,
@@ -407,9 +404,9 @@ pub fn validate(args: &ValidateArgs) -> Result<i32, RunError> {
         &|_| {},
         &spill,
     )?;
-    let d = spill.finish()?;
+    let mut d = spill.finish()?;
     let mut bad = ing.quarantine;
-    bad.extend(d.conflicts.iter().cloned());
+    bad.append(&mut d.conflicts);
     bad.sort();
     for q in &bad {
         println!("{}:{}: {}", q.file, q.line, q.reason);

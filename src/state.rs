@@ -80,6 +80,14 @@ impl Drop for Lock {
 
 // --------------------------------------------------------------------------------- publish
 
+/// Writing the reports for `out` failed; nothing was published.
+pub fn reports_failed(out: &Path, e: impl std::fmt::Display) -> RunError {
+    out_err(
+        out,
+        format!("writing reports failed: {e}; the previous reports are unchanged"),
+    )
+}
+
 /// A temporary folder beside `out` that the reports are written into, then swapped into
 /// place by [`Staging::publish`]. A run that fails before the swap removes the folder (or,
 /// when killed, leaves it aside): the previous reports stay as they were.
@@ -129,10 +137,7 @@ impl Staging {
 
     /// A failed write, said as what it means for the reports.
     pub fn failed(&self, e: impl std::fmt::Display) -> RunError {
-        out_err(
-            &self.out,
-            format!("writing reports failed: {e}; the previous reports are unchanged"),
-        )
+        reports_failed(&self.out, e)
     }
 
     /// Syncs what was written and swaps it into place of the previous reports.
@@ -306,7 +311,9 @@ fn read_one(
     let key = input.display().to_string();
     let is_file = matches!(input, Input::File { .. });
     let mut warning = None;
-    let prior = match ledger.files.get(&key).filter(|_| is_file) {
+    // Files read as CSV are read whole: the ledger resumes JSON lines only.
+    let resumable = is_file && opts.format != Some(ingest::Format::Csv);
+    let prior = match ledger.files.get(&key).filter(|_| resumable) {
         Some(e) => match ingest::hash_prefix(input, e.offset)? {
             Some(h) if hex(&h.clone().finalize()) == e.prefix_sha256 => Some((e, h)),
             _ => {

@@ -116,10 +116,11 @@ fn parse_input(
     parse_input_in(input, opts, tick, BLOCK, emit, &Start::Fresh)
 }
 
-/// How a file is read: from its start, or (for the `--state` ledger) from where an earlier
-/// run stopped, keeping every line so that the ledger holds them all.
+/// How a file is read.
 pub enum Start {
+    /// From its start; exact copies of a recent line are dropped as they are read.
     Fresh,
+    /// From its start, keeping every record, so that the `--state` ledger holds them all.
     EveryLine,
     /// After `offset` bytes and `lines` lines that an earlier run read; `hasher` has taken
     /// those bytes already.

@@ -219,7 +219,6 @@ impl Iterator for Sorted {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
