@@ -60,7 +60,12 @@ Examples:
   reprice run /var/exports/2026-03 --out /srv/cost/2026-03 --tz Europe/Berlin
   reprice run /var/exports --state /var/lib/reprice --quiet   # nightly, from cron
   reprice run logs/ --scenarios cheaper.toml --since 2026-03-01 --until 2026-03-31
-  zcat export.jsonl.gz | reprice run - --out /tmp/r";
+  zcat export.jsonl.gz | reprice run - --out /tmp/r
+
+Environment:
+  TMPDIR            where large inputs are sorted, in a private folder removed after the run
+                    (up to about half the input's size; use a disk, not a RAM tmpfs)
+  REPRICE_TIMINGS   set to print each stage's time and the peak memory on stderr";
 
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {

@@ -3,10 +3,9 @@
 //! order; that pass runs after the parallel one. Records come in chunks, in canonical order,
 //! so a run never holds all of its priced records at once.
 
-use crate::catalog::PlanUnit;
 use crate::catalog::{Catalog, Missing, PricingInput, Tier};
 use crate::money::Money;
-use crate::record::{Kind, Status, UsageRecord};
+use crate::record::UsageRecord;
 use crate::scenario::{Action, Filter, Scenario, ScenarioSet};
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
@@ -29,8 +28,7 @@ pub struct Priced {
     /// Why the catalog could not price the record (unknown model, missing size...).
     pub unpriced: Option<String>,
     /// The scenarios that priced this record, in scenario order; every other scenario leaves
-    /// it at `actual`. Sparse because most scenarios concern few records, and a record is
-    /// held for each line of the input.
+    /// it at `actual`. Sparse because most scenarios concern few records.
     changes: Box<[Change]>,
     pub day: NaiveDate,
     pub hour: u32,
@@ -128,6 +126,8 @@ struct Prepared {
     substitute: Vec<Option<Result<usize, ()>>>,
     /// Cheapest: the allowed candidates, in catalog order.
     candidates: Vec<usize>,
+    /// Subscription: per catalog model, whether the plan covers it.
+    covers: Vec<bool>,
 }
 
 fn prepare(s: &Scenario, catalog: &Catalog) -> Prepared {
@@ -154,6 +154,12 @@ fn prepare(s: &Scenario, catalog: &Catalog) -> Prepared {
                     allow.is_empty() || allow.iter().any(|a| a == &c.id || a == &c.provider)
                 })
                 .collect(),
+            _ => Vec::new(),
+        },
+        covers: match &s.action {
+            Action::Subscription(plan) => {
+                models.iter().map(|m| plan.models.contains(&m.id)).collect()
+            }
             _ => Vec::new(),
         },
     }
@@ -212,7 +218,9 @@ impl<'a> Pricer<'a> {
 
     /// Prices the next records, which follow the earlier ones in canonical (time) order.
     pub fn price(&mut self, records: &[UsageRecord]) -> Vec<Priced> {
-        debug_assert!(
+        // Plan quotas are used up in the order records come: out of order, they would be
+        // wrong without a sign, so this is checked in every build.
+        assert!(
             self.last
                 .iter()
                 .chain(records.iter().map(|r| &r.time))
@@ -247,7 +255,7 @@ impl<'a> Pricer<'a> {
                 |m, r| {
                     let idx = resolved.get(&*r.model).copied().flatten();
                     let mut p = price_one(r, idx, catalog, set, prepared, tz, m);
-                    // Exactly sized: a record's changes are held for the whole run.
+                    // Exactly sized: a chunk is held until records.parquet has taken it.
                     p.changes = m.scratch.as_slice().into();
                     m.scratch.clear();
                     p
@@ -273,7 +281,6 @@ impl<'a> Pricer<'a> {
                     s,
                     prep: &self.prepared[i],
                     plan,
-                    catalog,
                 };
                 plan.apply(records, &mut priced, &mut self.plan_days[i]);
             }
@@ -435,7 +442,6 @@ struct Plan<'p> {
     s: &'p Scenario,
     prep: &'p Prepared,
     plan: &'p crate::catalog::PlanEntry,
-    catalog: &'p Catalog,
 }
 
 impl Plan<'_> {
@@ -458,17 +464,12 @@ impl Plan<'_> {
         let plan = self.plan;
         for (r, p) in records.iter().zip(priced.iter_mut()) {
             let Some(mi) = p.model else { continue };
-            let m = &self.catalog.models()[mi];
-            if !plan.models.contains(&m.id) || !matches(&self.s.filter, self.prep, r, mi, p.hour) {
+            if !self.prep.covers.get(mi).copied().unwrap_or(false)
+                || !matches(&self.s.filter, self.prep, r, mi, p.hour)
+            {
                 continue;
             }
-            let units = match plan.unit {
-                PlanUnit::Images if r.kind == Kind::Image => {
-                    u64::from(r.images.max(u32::from(r.status != Status::Ok)))
-                }
-                PlanUnit::Images => 0,
-                PlanUnit::Requests => 1,
-            };
+            let units = plan.unit.units(r);
             if units == 0 {
                 continue;
             }

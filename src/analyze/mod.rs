@@ -227,9 +227,12 @@ impl<'a> Fold<'a> {
 
     /// The next records in canonical order, with their prices (same length).
     pub fn add(&mut self, records: &[UsageRecord], priced: &[Priced]) {
-        debug_assert_eq!(records.len(), priced.len());
-        let len = records.len().min(priced.len());
-        let (rs, ps) = (&records[..len], &priced[..len]);
+        assert_eq!(
+            records.len(),
+            priced.len(),
+            "every record comes with its prices"
+        );
+        let (rs, ps) = (records, priced);
         let seq = self.records;
         let Fold {
             totals,
@@ -265,7 +268,7 @@ impl<'a> Fold<'a> {
                 )
             },
         );
-        self.records += len as u64;
+        self.records += records.len() as u64;
     }
 
     /// The analysis of every record added. The period, and so every list of days, is known
@@ -301,7 +304,11 @@ impl<'a> Fold<'a> {
             .map(|(m, n)| (m.to_string(), n))
             .collect();
         let mut unpriced: BTreeMap<(String, String), u64> = BTreeMap::new();
-        for ((m, reason), n) in t.unpriced {
+        for ((m, reason), n) in t
+            .unpriced
+            .into_iter()
+            .flat_map(|(m, rs)| rs.into_iter().map(move |(r, n)| ((m, r), n)))
+        {
             *unpriced
                 .entry((catalog.models()[m].id.clone(), reason))
                 .or_default() += n;

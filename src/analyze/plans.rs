@@ -158,11 +158,7 @@ impl BreakEvens {
                 if !o.covers.get(mi).copied().unwrap_or(false) || r.status != Status::Ok {
                     continue;
                 }
-                let units = match o.unit {
-                    PlanUnit::Images if r.kind == Kind::Image => u64::from(r.images),
-                    PlanUnit::Images => 0,
-                    PlanUnit::Requests => 1,
-                };
+                let units = o.unit.units(r);
                 if units == 0 {
                     continue;
                 }

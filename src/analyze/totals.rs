@@ -20,7 +20,8 @@ pub struct Totals {
     /// Logged names of models the catalog does not know.
     pub unknown: HashMap<Arc<str>, u64>,
     /// (catalog model, reason) of known models the catalog could not price.
-    pub unpriced: HashMap<(usize, String), u64>,
+    /// Catalog model -> reason -> records.
+    pub unpriced: HashMap<usize, HashMap<String, u64>>,
     pub variables: Vec<Money>,
     /// Per scenario: records it changed, and what they actually cost.
     pub changed: Vec<(u64, Money)>,
@@ -68,7 +69,14 @@ impl Totals {
                     }
                 },
                 (Some(m), Some(reason)) if !p.billed_in_log => {
-                    *self.unpriced.entry((m, reason.clone())).or_default() += 1
+                    // The reason is copied once per group, not per record.
+                    let reasons = self.unpriced.entry(m).or_default();
+                    match reasons.get_mut(reason.as_str()) {
+                        Some(c) => *c += 1,
+                        None => {
+                            reasons.insert(reason.clone(), 1);
+                        }
+                    }
                 }
                 _ => {}
             }

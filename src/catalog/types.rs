@@ -137,6 +137,21 @@ pub enum PlanUnit {
     Requests,
 }
 
+impl PlanUnit {
+    /// What a record uses of a plan's quota: its images (a failed image request still takes
+    /// one), or one request.
+    pub fn units(self, r: &crate::record::UsageRecord) -> u64 {
+        use crate::record::{Kind, Status};
+        match self {
+            PlanUnit::Images if r.kind == Kind::Image => {
+                u64::from(r.images.max(u32::from(r.status != Status::Ok)))
+            }
+            PlanUnit::Images => 0,
+            PlanUnit::Requests => 1,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ExtraEntry {

@@ -173,7 +173,7 @@ impl<'a> RecordsSink<'a> {
             set: self.set,
             texts: &self.texts,
         };
-        let df = self.rows.frame(0, self.rows.len(), &cx)?;
+        let df = self.rows.frame(&cx)?;
         let w = match &mut self.writer {
             Some(w) => w,
             // The schema comes from the first row group.

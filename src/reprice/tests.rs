@@ -1,6 +1,6 @@
 use super::*;
 use crate::ingest::{Options, csv_export, dedup, source};
-use crate::record::{Extras, ImageSize, SourceRef, Tokens};
+use crate::record::{Extras, ImageSize, Kind, SourceRef, Status, Tokens};
 use chrono::TimeZone;
 
 fn m(s: &str) -> Money {

@@ -89,6 +89,8 @@ impl ScenarioSet {
     }
 }
 
+pub const MAX_SCENARIOS: usize = u16::MAX as usize;
+
 impl ScenarioFile {
     fn resolve(self, origin: &str, catalog: &Catalog) -> Result<ScenarioSet, ConfigError> {
         let bad = |message: String| ConfigError::Invalid {
@@ -101,6 +103,13 @@ impl ScenarioFile {
                 .map(|m| m.id.clone())
                 .ok_or_else(|| bad(format!("scenario {scenario}: unknown model '{name}'")))
         };
+        // Records keep the scenarios that changed them by a 16-bit index.
+        if self.scenarios.len() > MAX_SCENARIOS {
+            return Err(bad(format!(
+                "{} scenarios; at most {MAX_SCENARIOS} fit one run",
+                self.scenarios.len()
+            )));
+        }
         let mut out = Vec::new();
         for s in &self.scenarios {
             if out.iter().any(|o: &Scenario| o.name == s.name) {
@@ -244,6 +253,19 @@ mod tests {
             .expect_err("typo");
         assert!(e.to_string().starts_with("s.toml: "), "{e}");
         assert!(e.to_string().contains("unknown field `batchh`"), "{e}");
+    }
+
+    #[test]
+    fn more_scenarios_than_records_can_name_are_refused() {
+        let c = Catalog::builtin().expect("catalog");
+        let text: String = (0..=MAX_SCENARIOS)
+            .map(|k| format!("[[scenario]]\nname = \"s{k}\"\nbatch = true\n"))
+            .collect();
+        let e = ScenarioSet::from_toml(&text, "many.toml", &c).expect_err("too many");
+        assert_eq!(
+            e.to_string(),
+            "many.toml: 65536 scenarios; at most 65535 fit one run"
+        );
     }
 
     #[test]

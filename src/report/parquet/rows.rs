@@ -198,9 +198,9 @@ impl Rows {
         &self.changes[start..self.change_ends[k]]
     }
 
-    /// One row group: rows `start..end`.
-    pub fn frame(&self, start: usize, end: usize, cx: &Context<'_>) -> io::Result<DataFrame> {
-        let rows = start..end;
+    /// The buffered rows as one row group.
+    pub fn frame(&self, cx: &Context<'_>) -> io::Result<DataFrame> {
+        let rows = 0..self.len();
         let texts = cx.texts;
         let mut buf = String::new();
         let times: Vec<String> = self.time[rows.clone()]
@@ -328,6 +328,6 @@ impl Rows {
         for (sc, ints) in cx.set.scenarios.iter().zip(per_scenario) {
             cols.push(scaled_column(&format!("cost_{}", sc.name), ints)?);
         }
-        DataFrame::new(end - start, cols).map_err(err)
+        DataFrame::new(self.len(), cols).map_err(err)
     }
 }
