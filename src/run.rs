@@ -190,6 +190,9 @@ pub fn compute(
     // dropped; the next chunk is merged from the sorted runs meanwhile.
     let mut pricer = reprice::Pricer::new(&cfg.catalog, &cfg.scenarios, cfg.tz);
     let mut fold = analyze::Fold::new(&cfg.catalog, &cfg.scenarios);
+    if !args.focus {
+        fold = fold.without_focus();
+    }
     let parquet_err = |e: std::io::Error| state::reports_failed(&args.out, e);
     let mut parquet = report::RecordsOut::create(records_out, &cfg.catalog, &cfg.scenarios)
         .map_err(parquet_err)?;

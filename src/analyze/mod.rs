@@ -202,7 +202,8 @@ pub struct Fold<'a> {
     models_and_keys: tables::ModelsAndKeys,
     by_day: days::ByDay,
     savings: days::Savings,
-    focus: focus_usage::UsageFold,
+    /// Only when focus.csv is asked for.
+    focus: Option<focus_usage::UsageFold>,
 }
 
 impl<'a> Fold<'a> {
@@ -221,8 +222,14 @@ impl<'a> Fold<'a> {
             models_and_keys: tables::ModelsAndKeys::default(),
             by_day: days::ByDay::new(n),
             savings: days::Savings::new(n),
-            focus: focus_usage::UsageFold::default(),
+            focus: Some(focus_usage::UsageFold::default()),
         }
+    }
+
+    /// A fold that leaves the usage rows of focus.csv empty, for runs that do not write it.
+    pub fn without_focus(mut self) -> Fold<'a> {
+        self.focus = None;
+        self
     }
 
     /// The next records in canonical order, with their prices (same length).
@@ -264,7 +271,16 @@ impl<'a> Fold<'a> {
             || {
                 rayon::join(
                     || rayon::join(|| models_and_keys.add(rs, ps), || by_day.add(rs, ps)),
-                    || rayon::join(|| savings.add(ps), || focus.add(rs, ps, seq)),
+                    || {
+                        rayon::join(
+                            || savings.add(ps),
+                            || {
+                                if let Some(f) = focus {
+                                    f.add(rs, ps, seq)
+                                }
+                            },
+                        )
+                    },
                 )
             },
         );
@@ -291,7 +307,10 @@ impl<'a> Fold<'a> {
         let by_day = self.by_day.finish(set, &period);
         let savings = self.savings.finish(catalog, set, &period);
         let price_changes = self.price_changes.finish(catalog);
-        let focus = self.focus.finish(catalog, set);
+        let focus = self
+            .focus
+            .map(|f| f.finish(catalog, set))
+            .unwrap_or_default();
         let requests: BTreeMap<String, u64> =
             [Status::Ok, Status::Failed, Status::Rejected, Status::Retry]
                 .into_iter()
