@@ -202,7 +202,7 @@ fn parse_input_in(
             stream.rest(&mut buf)?;
         }
         tick(buf.len() as u64);
-        let mut r = parse_file(display, &buf, 0, 0, opts);
+        let mut r = parse_file(display, &buf, opts);
         drop(buf);
         emit(std::mem::take(&mut r.records))?;
         return Ok(r);
@@ -395,30 +395,11 @@ pub fn parse_bytes(
     bytes: &[u8],
     opts: &Options<'_>,
 ) -> (FileReport, Vec<UsageRecord>, Vec<Quarantined>) {
-    let r = parse_file(display, bytes, 0, 0, opts);
+    let r = parse_file(display, bytes, opts);
     (r.report, r.records, r.quarantine)
 }
 
-/// Parses the JSON lines of `bytes` from byte `start`, numbering lines after `lines_before`.
-/// Counts in the report cover only that part; its hash covers all of `bytes`.
-pub fn parse_bytes_from(
-    display: &str,
-    bytes: &[u8],
-    start: u64,
-    lines_before: u64,
-    opts: &Options<'_>,
-) -> (FileReport, Vec<UsageRecord>, Vec<Quarantined>) {
-    let r = parse_file(display, bytes, start as usize, lines_before, opts);
-    (r.report, r.records, r.quarantine)
-}
-
-fn parse_file(
-    display: &str,
-    bytes: &[u8],
-    start: usize,
-    lines_before: u64,
-    opts: &Options<'_>,
-) -> FileResult {
+fn parse_file(display: &str, bytes: &[u8], opts: &Options<'_>) -> FileResult {
     let file: Arc<str> = Arc::from(display);
     let project = source::claude_project(display);
     let kind = match opts.format {
@@ -433,14 +414,7 @@ fn parse_file(
         ),
         FileKind::JsonLines => (
             "json-lines".to_string(),
-            json_lines(
-                &file,
-                bytes,
-                start.min(bytes.len()),
-                lines_before,
-                opts.format,
-                &project,
-            ),
+            json_lines(&file, bytes, opts.format, &project),
         ),
         FileKind::JsonArray => (
             "json-array".to_string(),
@@ -486,7 +460,7 @@ fn cut(s: &str, max: usize) -> String {
 
 /// Splits into lines with their 1-based numbers and byte offsets; CR before LF and a UTF-8 BOM
 /// at the start of the file are removed. A last line without a newline is still a line.
-pub fn split_lines(bytes: &[u8]) -> Vec<(u64, u64, &[u8])> {
+fn split_lines(bytes: &[u8]) -> Vec<(u64, u64, &[u8])> {
     let mut out = Vec::new();
     let mut n = 0u64;
     let body_start = if bytes.starts_with(b"\xEF\xBB\xBF") {
@@ -540,17 +514,10 @@ type Outcomes<'b> = Vec<(SourceRef, &'b [u8], LineOutcome)>;
 fn json_lines<'b>(
     file: &Arc<str>,
     bytes: &'b [u8],
-    start: usize,
-    lines_before: u64,
     forced: Option<Format>,
     project: &Option<String>,
 ) -> Outcomes<'b> {
-    let lines = if start == 0 {
-        split_lines(bytes)
-    } else {
-        split_tail(&bytes[start..])
-    };
-    parse_lines(file, lines, start as u64, lines_before, forced, project)
+    parse_lines(file, split_lines(bytes), 0, 0, forced, project)
 }
 
 /// Parses split lines in parallel; `base` and `lines_before` place them in their file.
@@ -986,8 +953,7 @@ mod tests {
         assert_eq!((records.len(), read.duplicates), (4, 2));
         assert_eq!(read.report.records, 6);
         let early = dedup::dedup(records).unwrap();
-        let whole =
-            dedup::dedup(parse_file("f.jsonl", text.as_bytes(), 0, 0, &opts).records).unwrap();
+        let whole = dedup::dedup(parse_file("f.jsonl", text.as_bytes(), &opts).records).unwrap();
         assert_eq!(early.records, whole.records);
         assert_eq!(early.conflicts, whole.conflicts);
         assert_eq!(
@@ -1019,7 +985,7 @@ mod tests {
             format: None,
             csv_mappings: &maps,
         };
-        let whole = parse_file("f", &text, 0, 0, &opts);
+        let whole = parse_file("f", &text, &opts);
         assert_eq!(
             (
                 whole.report.lines,

@@ -122,13 +122,6 @@ fn walk(
     Ok(())
 }
 
-/// The bytes of an input, decompressed when they are gzip (told by magic bytes, not the name).
-pub fn read(input: &Input) -> Result<Vec<u8>, RunError> {
-    let mut buf = Vec::new();
-    open(input)?.rest(&mut buf)?;
-    Ok(buf)
-}
-
 /// The lines that start at the byte offsets `at` (sorted), each cut at `max` bytes, read in a
 /// stream: finding a few lines again never holds a whole input.
 pub fn lines_at(input: &Input, at: &[u64], max: usize) -> Result<Vec<(u64, Vec<u8>)>, RunError> {
