@@ -315,7 +315,7 @@ fn read_one(
     let resumable = is_file && opts.format != Some(ingest::Format::Csv);
     let prior = match ledger.files.get(&key).filter(|_| resumable) {
         Some(e) => match ingest::hash_prefix(input, e.offset)? {
-            Some(h) if hex(&h.clone().finalize()) == e.prefix_sha256 => Some((e, h)),
+            Some(p) if hex(&p.hasher.clone().finalize()) == e.prefix_sha256 => Some((e, p)),
             _ => {
                 warning = Some(format!(
                     "{key}: changed or truncated since the last run; read again in full"
@@ -332,8 +332,9 @@ fn read_one(
         None
     };
     let io = |e: std::io::Error| out_err(&kept_path, e);
-    let start = match &prior {
-        Some((e, h)) => {
+    let prior_entry = prior.as_ref().map(|(e, _)| *e);
+    let start = match prior {
+        Some((e, prefix)) => {
             let file: std::sync::Arc<str> = std::sync::Arc::from(key.as_str());
             let src = dir.join(&e.records_file);
             crate::spill::read_kept(&src, file, PART, |records| {
@@ -349,7 +350,7 @@ fn read_one(
             ingest::Start::Resume {
                 offset: e.offset,
                 lines: e.lines,
-                hasher: h.clone(),
+                prefix,
             }
         }
         None => ingest::Start::EveryLine,
@@ -362,8 +363,8 @@ fn read_one(
     };
     let (mut report, mut quarantine, settled) =
         ingest::read_input(input, opts, tick, &mut emit, start)?;
-    let parsed = report.bytes - prior.as_ref().map_or(0, |(e, _)| e.offset);
-    if let Some((e, _)) = &prior {
+    let parsed = report.bytes - prior_entry.map_or(0, |e| e.offset);
+    if let Some(e) = prior_entry {
         report.records += e.records;
         report.skipped += e.skipped;
         report.quarantined += e.quarantine.len() as u64;

@@ -113,7 +113,7 @@ fn parse_input(
     tick: &(dyn Fn(u64) + Sync),
     emit: &mut Emit<'_>,
 ) -> Result<FileResult, RunError> {
-    parse_input_in(input, opts, tick, BLOCK, emit, &Start::Fresh)
+    parse_input_in(input, opts, tick, BLOCK, emit, Start::Fresh)
 }
 
 /// How a file is read.
@@ -122,13 +122,19 @@ pub enum Start {
     Fresh,
     /// From its start, keeping every record, so that the `--state` ledger holds them all.
     EveryLine,
-    /// After `offset` bytes and `lines` lines that an earlier run read; `hasher` has taken
-    /// those bytes already.
+    /// After `offset` bytes and `lines` lines that an earlier run read: `prefix` has hashed
+    /// those bytes and its stream stands after them (see [`hash_prefix`]).
     Resume {
         offset: u64,
         lines: u64,
-        hasher: Sha256,
+        prefix: Prefix,
     },
+}
+
+/// The first bytes of an input, hashed, and the input's stream right after them.
+pub struct Prefix {
+    pub hasher: Sha256,
+    stream: source::Stream,
 }
 
 /// The part of a JSON-lines file up to its last line end: what a later run can skip.
@@ -147,12 +153,13 @@ pub fn read_input(
     emit: &mut Emit<'_>,
     start: Start,
 ) -> Result<(FileReport, Vec<Quarantined>, Option<Settled>), RunError> {
-    let r = parse_input_in(input, opts, tick, BLOCK, emit, &start)?;
+    let r = parse_input_in(input, opts, tick, BLOCK, emit, start)?;
     Ok((r.report, r.quarantine, r.settled))
 }
 
-/// The SHA-256 state after the first `offset` bytes of `input`, when it has at least that many.
-pub fn hash_prefix(input: &Input, offset: u64) -> Result<Option<Sha256>, RunError> {
+/// The first `offset` bytes of `input` hashed, when it has at least that many; the stream is
+/// left after them, so that resuming does not read them again.
+pub fn hash_prefix(input: &Input, offset: u64) -> Result<Option<Prefix>, RunError> {
     let mut stream = source::open(input)?;
     let mut hasher = Sha256::new();
     let mut buf = Vec::new();
@@ -167,7 +174,7 @@ pub fn hash_prefix(input: &Input, offset: u64) -> Result<Option<Sha256>, RunErro
             return Ok(None);
         }
     }
-    Ok(Some(hasher))
+    Ok(Some(Prefix { hasher, stream }))
 }
 
 fn parse_input_in(
@@ -176,25 +183,32 @@ fn parse_input_in(
     tick: &(dyn Fn(u64) + Sync),
     block: usize,
     emit: &mut Emit<'_>,
-    start: &Start,
+    start: Start,
 ) -> Result<FileResult, RunError> {
     let display = input.display();
-    let mut stream = source::open(input)?;
     let mut buf = Vec::new();
-    let (mut eof, kind) = match start {
-        Start::Resume { offset, .. } => {
-            // The ledger has an entry for JSON-lines files only.
-            stream.skip(*offset)?;
-            (false, FileKind::JsonLines)
-        }
+    let drop_copies = matches!(start, Start::Fresh);
+    let (mut stream, mut eof, kind, resume) = match start {
+        // The ledger has an entry for JSON-lines files only.
+        Start::Resume {
+            offset,
+            lines,
+            prefix,
+        } => (
+            prefix.stream,
+            false,
+            FileKind::JsonLines,
+            Some((offset, lines, prefix.hasher)),
+        ),
         Start::Fresh | Start::EveryLine => {
+            let mut stream = source::open(input)?;
             let eof = stream.fill(&mut buf, HEAD)?;
             let kind = match opts.format {
                 Some(Format::Csv) => FileKind::Csv,
                 Some(_) => FileKind::JsonLines,
                 None => detect::file_kind(&buf[..buf.len().min(HEAD)]),
             };
-            (eof, kind)
+            (stream, eof, kind, None)
         }
     };
     if kind != FileKind::JsonLines {
@@ -210,19 +224,15 @@ fn parse_input_in(
     let file: Arc<str> = Arc::from(display);
     let project = source::claude_project(display);
     let mut out = FileResult::new(display, "json-lines".to_string(), 0, String::new());
-    let mut hasher = match start {
-        Start::Resume {
-            offset,
-            lines,
-            hasher,
-        } => {
-            out.report.bytes = *offset;
-            out.report.lines = *lines;
-            hasher.clone()
+    let mut hasher = match resume {
+        Some((offset, lines, hasher)) => {
+            out.report.bytes = offset;
+            out.report.lines = lines;
+            hasher
         }
-        _ => Sha256::new(),
+        None => Sha256::new(),
     };
-    let mut recent = matches!(start, Start::Fresh).then(RecentCopies::default);
+    let mut recent = drop_copies.then(RecentCopies::default);
     // Until the last block, every block ends at a line end.
     let mut settled = None;
     loop {
@@ -1010,7 +1020,7 @@ mod tests {
             Ok(())
         };
         let read =
-            parse_input_in(input, opts, &|_| {}, block, &mut emit, &Start::Fresh).expect("reads");
+            parse_input_in(input, opts, &|_| {}, block, &mut emit, Start::Fresh).expect("reads");
         (read, records)
     }
 

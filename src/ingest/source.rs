@@ -195,13 +195,6 @@ impl Stream {
         Ok(false)
     }
 
-    /// Reads past the next `n` bytes; an input shorter than that ends early.
-    pub fn skip(&mut self, n: u64) -> Result<(), RunError> {
-        std::io::copy(&mut (&mut self.inner).take(n), &mut std::io::sink())
-            .map(|_| ())
-            .map_err(|e| self.fail(&e))
-    }
-
     /// Reads everything that is left into `buf`.
     pub fn rest(&mut self, buf: &mut Vec<u8>) -> Result<(), RunError> {
         self.inner
