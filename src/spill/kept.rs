@@ -2,9 +2,10 @@
 //! the sorted runs, so that a nightly run streams them instead of holding them as JSON.
 
 use super::codec;
+use super::run::{frame, named, read_frame};
 use crate::record::UsageRecord;
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -16,10 +17,7 @@ pub struct KeptWriter {
     /// The byte of the last record's line, and where its frame starts in the file.
     last: Option<(u64, u64)>,
     frame: Vec<u8>,
-}
-
-fn named(path: &Path, e: impl std::fmt::Display) -> io::Error {
-    io::Error::other(format!("{}: {e}", path.display()))
+    scratch: Vec<u8>,
 }
 
 impl KeptWriter {
@@ -32,6 +30,7 @@ impl KeptWriter {
             records: 0,
             last: None,
             frame: Vec::new(),
+            scratch: Vec::new(),
         })
     }
 
@@ -39,13 +38,12 @@ impl KeptWriter {
     pub fn append(&mut self, records: &[UsageRecord]) -> io::Result<()> {
         for r in records {
             self.frame.clear();
-            codec::encode(r, 0, &mut self.frame);
+            frame(r, 0, &mut self.frame, &mut self.scratch);
             self.last = Some((r.source.byte, self.at));
             self.out
-                .write_all(&(self.frame.len() as u32).to_le_bytes())
-                .and_then(|_| self.out.write_all(&self.frame))
+                .write_all(&self.frame)
                 .map_err(|e| named(&self.path, e))?;
-            self.at += 4 + self.frame.len() as u64;
+            self.at += self.frame.len() as u64;
             self.records += 1;
         }
         Ok(())
@@ -58,7 +56,7 @@ impl KeptWriter {
         let f = self
             .out
             .into_inner()
-            .map_err(|e| named(&self.path, e.error()))?;
+            .map_err(|e| named(&self.path, e.into_error()))?;
         if let Some((byte, pos)) = self.last
             && byte >= settled
         {
@@ -82,16 +80,13 @@ pub fn read_kept(
     let files = [file];
     let mut buf = Vec::new();
     let mut records = Vec::with_capacity(part);
-    loop {
-        let mut len = [0u8; 4];
-        match r.read_exact(&mut len) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => break,
-            Err(e) => return Err(named(path, e)),
-        }
-        buf.resize(u32::from_le_bytes(len) as usize, 0);
-        r.read_exact(&mut buf).map_err(|e| named(path, e))?;
-        let rec = codec::decode(&buf, &files).ok_or_else(|| named(path, "damaged record"))?;
+    while read_frame(&mut r, &mut buf, path)? {
+        let rec = codec::decode(&buf, &files).ok_or_else(|| {
+            named(
+                path,
+                io::Error::new(io::ErrorKind::InvalidData, "a kept record is damaged"),
+            )
+        })?;
         records.push(rec);
         if records.len() == part {
             each(std::mem::take(&mut records))?;

@@ -125,7 +125,7 @@ impl Store {
     }
 }
 
-fn named(path: &std::path::Path, e: io::Error) -> io::Error {
+pub(super) fn named(path: &std::path::Path, e: io::Error) -> io::Error {
     io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
@@ -135,6 +135,23 @@ pub fn frame(r: &UsageRecord, file: u32, out: &mut Vec<u8>, scratch: &mut Vec<u8
     codec::encode(r, file, scratch);
     out.extend_from_slice(&(scratch.len() as u32).to_le_bytes());
     out.extend_from_slice(scratch);
+}
+
+/// Reads the next frame of a file into `buf`; false at its end.
+pub(super) fn read_frame(
+    r: &mut impl Read,
+    buf: &mut Vec<u8>,
+    path: &std::path::Path,
+) -> io::Result<bool> {
+    let mut len = [0u8; 4];
+    match r.read_exact(&mut len) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(false),
+        Err(e) => return Err(named(path, e)),
+    }
+    buf.resize(u32::from_le_bytes(len) as usize, 0);
+    r.read_exact(buf).map_err(|e| named(path, e))?;
+    Ok(true)
 }
 
 enum Source {
@@ -177,17 +194,7 @@ impl Reader {
                 *at += 4 + len;
                 Ok(true)
             }
-            Source::File(r, p) => {
-                let mut len = [0u8; 4];
-                match r.read_exact(&mut len) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(false),
-                    Err(e) => return Err(named(p, e)),
-                }
-                buf.resize(u32::from_le_bytes(len) as usize, 0);
-                r.read_exact(buf).map_err(|e| named(p, e))?;
-                Ok(true)
-            }
+            Source::File(r, p) => read_frame(r, buf, p),
         }
     }
 }
