@@ -20,7 +20,7 @@ struct BatchResponse<'a> {
     body: Option<&'a RawValue>,
 }
 
-pub fn parse_batch(p: &Probe<'_>, ctx: &LineCtx) -> Result<UsageRecord, String> {
+pub fn parse_batch<M>(p: &Probe<'_, M>, ctx: &LineCtx<'_>) -> Result<UsageRecord, String> {
     let custom_id = string(p.custom_id).ok_or("field custom_id: not a string")?;
     let resp: BatchResponse = match p.response.filter(|r| r.get() != "null") {
         Some(r) => {
@@ -53,5 +53,5 @@ pub fn parse_batch(p: &Probe<'_>, ctx: &LineCtx) -> Result<UsageRecord, String> 
         .unwrap_or_default();
     d.id = Some(format!("batch:{custom_id}:{rid}"));
     require_usage(&d, "response.body")?;
-    finish(d, ctx, string(p.api_key), true, None)
+    finish(d, ctx, string(p.api_key).as_deref(), true, None)
 }

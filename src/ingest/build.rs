@@ -6,17 +6,18 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 /// Where a line is, and what the file around it tells.
-#[derive(Clone, Debug)]
-pub struct LineCtx {
-    pub source: SourceRef,
+/// Borrowed, so a line costs no copies of the file name or project: only its record holds one.
+#[derive(Clone, Copy, Debug)]
+pub struct LineCtx<'c> {
+    pub source: &'c SourceRef,
     /// Claude Code: the project folder the session file lives in.
-    pub project: Option<String>,
+    pub project: Option<&'c str>,
 }
 
 pub fn finish(
     d: Draft,
-    ctx: &LineCtx,
-    api_key: Option<String>,
+    ctx: &LineCtx<'_>,
+    api_key: Option<&str>,
     batch: bool,
     request_hash: Option<u64>,
 ) -> Result<UsageRecord, String> {
@@ -32,7 +33,7 @@ pub fn finish(
         source: ctx.source.clone(),
         time,
         time_assumed_utc,
-        api_key: api_key.as_deref().map(intern),
+        api_key: api_key.map(intern),
         provider: d.provider.as_deref().map(intern),
         model: intern(&model),
         kind: d.kind.unwrap_or(Kind::Text),

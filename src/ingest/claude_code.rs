@@ -5,8 +5,9 @@
 use super::build::{LineCtx, finish};
 use super::detect::Probe;
 use super::fields::{money, string, time};
-use super::response::parse_body;
+use super::response::{Body, Draft, parse_body};
 use crate::record::UsageRecord;
+use serde_json::value::RawValue;
 
 pub enum Outcome {
     Record(Box<UsageRecord>),
@@ -14,15 +15,38 @@ pub enum Outcome {
     NotUsage,
 }
 
-pub fn parse_claude_code(p: &Probe<'_>, ctx: &LineCtx) -> Result<Outcome, String> {
+/// A line's message body: already read in the pass over the line, or raw, read only when the
+/// line is an assistant turn.
+#[derive(Clone, Copy)]
+pub enum Message<'m, 'a> {
+    Read(Option<&'m Body<'a>>),
+    Raw(Option<&'a RawValue>),
+}
+
+impl Message<'_, '_> {
+    /// The usage the body tells; None for no body.
+    fn draft(self) -> Result<Option<Draft>, String> {
+        match self {
+            Message::Read(body) => body.map(|b| b.draft("message")).transpose(),
+            Message::Raw(raw) => raw
+                .filter(|m| m.get() != "null")
+                .map(|m| parse_body(m, "message")?.draft("message"))
+                .transpose(),
+        }
+    }
+}
+
+pub fn parse_claude_code<M>(
+    p: &Probe<'_, M>,
+    message: Message<'_, '_>,
+    ctx: &LineCtx<'_>,
+) -> Result<Outcome, String> {
     if string(p.kind).as_deref() != Some("assistant") {
         return Ok(Outcome::NotUsage);
     }
-    let Some(msg) = p.message.filter(|m| m.get() != "null") else {
+    let Some(mut d) = message.draft()? else {
         return Ok(Outcome::NotUsage);
     };
-    let body = parse_body(msg, "message")?;
-    let mut d = body.draft("message")?;
     if d.model.as_deref() == Some("<synthetic>") || d.tokens == Default::default() {
         return Ok(Outcome::NotUsage);
     }
@@ -34,6 +58,13 @@ pub fn parse_claude_code(p: &Probe<'_>, ctx: &LineCtx) -> Result<Outcome, String
         d.billed_cost = money(p.cost_usd, "costUSD")?;
     }
     d.provider = Some("anthropic".to_string());
-    let project = ctx.project.clone().or_else(|| string(p.cwd));
+    let cwd;
+    let project = match ctx.project {
+        Some(folder) => Some(folder),
+        None => {
+            cwd = string(p.cwd);
+            cwd.as_deref()
+        }
+    };
     finish(d, ctx, project, false, None).map(|r| Outcome::Record(Box::new(r)))
 }

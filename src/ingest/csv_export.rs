@@ -179,7 +179,7 @@ pub fn bind<'m>(header: &csv::StringRecord, mappings: &'m [CsvMapping]) -> Optio
 pub fn parse_row(
     b: &Bound<'_>,
     row: &csv::StringRecord,
-    ctx: &LineCtx,
+    ctx: &LineCtx<'_>,
 ) -> Result<UsageRecord, String> {
     if row.len() != b.width {
         return Err(format!(
@@ -306,7 +306,7 @@ pub fn parse_row(
         col("batch").map(str::to_ascii_lowercase).as_deref(),
         Some("true" | "1" | "yes")
     );
-    let key = col("api_key").filter(|s| !s.is_empty()).map(str::to_string);
+    let key = col("api_key").filter(|s| !s.is_empty());
     finish(d, ctx, key, batch, None)
 }
 

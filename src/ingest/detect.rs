@@ -74,10 +74,12 @@ pub fn file_kind(head: &[u8]) -> FileKind {
     }
 }
 
-/// Every top-level field any JSON source uses; unknown fields are skipped unparsed.
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct Probe<'a> {
+/// Every top-level field any JSON source uses; unknown fields are skipped unparsed. `M` is how
+/// the Claude Code `message` is taken: raw (the default), or read in place (`InPlace<Body>`).
+/// Absent fields are `None`.
+#[derive(Deserialize)]
+#[serde(bound(deserialize = "'de: 'a, M: Deserialize<'de>"))]
+pub struct Probe<'a, M = &'a RawValue> {
     #[serde(borrow)]
     pub timestamp: Raw<'a>,
     #[serde(borrow)]
@@ -106,8 +108,7 @@ pub struct Probe<'a> {
     pub error: Raw<'a>,
     #[serde(borrow, rename = "type")]
     pub kind: Raw<'a>,
-    #[serde(borrow)]
-    pub message: Raw<'a>,
+    pub message: Option<M>,
     #[serde(borrow, rename = "requestId")]
     pub request_id: Raw<'a>,
     #[serde(borrow, rename = "sessionId")]
@@ -132,7 +133,7 @@ pub struct Probe<'a> {
     pub predictions: Raw<'a>,
 }
 
-impl Probe<'_> {
+impl<M> Probe<'_, M> {
     pub fn shape(&self) -> Option<Format> {
         if self.custom_id.is_some() && self.response.is_some()
             || self.custom_id.is_some() && self.error.is_some()

@@ -8,7 +8,7 @@ use super::response::{Draft, parse_body, parse_request, require_usage, strip_sea
 use crate::record::{Status, UsageRecord};
 use serde_json::value::RawValue;
 
-pub fn parse_envelope(p: &Probe<'_>, ctx: &LineCtx) -> Result<UsageRecord, String> {
+pub fn parse_envelope<M>(p: &Probe<'_, M>, ctx: &LineCtx<'_>) -> Result<UsageRecord, String> {
     let when = time(p.timestamp, "timestamp")?;
     let mut d = match p.response.filter(|r| r.get() != "null") {
         Some(body) => parse_body(body, "response")?.draft("response")?,
@@ -51,11 +51,11 @@ pub fn parse_envelope(p: &Probe<'_>, ctx: &LineCtx) -> Result<UsageRecord, Strin
         .map(|m| strip_search_suffix(&m, &mut d.extras));
     require_usage(&d, "response")?;
     let batch = p.batch.is_some_and(|b| b.get() == "true");
-    finish(d, ctx, string(p.api_key), batch, request_hash)
+    finish(d, ctx, string(p.api_key).as_deref(), batch, request_hash)
 }
 
 /// A bare response body on its own line; it must carry its own time (`created`).
-pub fn parse_bare(line: &str, ctx: &LineCtx) -> Result<UsageRecord, String> {
+pub fn parse_bare(line: &str, ctx: &LineCtx<'_>) -> Result<UsageRecord, String> {
     let raw: &RawValue = serde_json::from_str(line).map_err(|e| format!("invalid JSON: {e}"))?;
     let mut d = parse_body(raw, "body")?.draft("body")?;
     if d.time.is_none() {
@@ -99,7 +99,7 @@ fn from_code(code: u16) -> Status {
     }
 }
 
-fn mark_retry(p: &Probe<'_>, d: &mut Draft) -> Result<(), String> {
+fn mark_retry<M>(p: &Probe<'_, M>, d: &mut Draft) -> Result<(), String> {
     let attempt = count(p.attempt, "attempt")?;
     let retry_of = p.retry_of.is_some_and(|r| r.get() != "null");
     if (attempt > 1 || retry_of) && d.status.is_none_or(|s| s == Status::Ok) {

@@ -18,9 +18,11 @@ use crate::error::RunError;
 use crate::record::{SourceRef, UsageRecord};
 use crate::spill::Spill;
 use build::LineCtx;
+use claude_code::Message;
 use csv_export::CsvMapping;
 use detect::{FileKind, Probe};
 use rayon::prelude::*;
+use response::{Body, InPlace};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use source::Input;
@@ -65,6 +67,7 @@ pub struct Options<'a> {
     pub csv_mappings: &'a [CsvMapping],
 }
 
+#[derive(Debug, PartialEq)]
 enum LineOutcome {
     Record(Box<UsageRecord>),
     Skip,
@@ -235,6 +238,8 @@ fn parse_input_in(
     let mut recent = drop_copies.then(RecentCopies::default);
     // Until the last block, every block ends at a line end.
     let mut settled = None;
+    // The next block is read while this one is parsed: reading (and gunzipping) is serial.
+    let mut next = Vec::new();
     loop {
         if !eof {
             eof = stream.fill(&mut buf, block)?;
@@ -264,7 +269,8 @@ fn parse_input_in(
         let lines_before = out.report.lines;
         // The previous block's records are handed over while this block is parsed.
         let previous = std::mem::take(&mut out.records);
-        let (outcomes, (handed, prefix)) = rayon::join(
+        let tail = &buf[cut..];
+        let (outcomes, (handed, prefix, read)) = rayon::join(
             || parse_lines(&file, lines, base, lines_before, opts.format, &project),
             || {
                 // An unfinished last line is not settled: the hash of what is stops before it.
@@ -275,7 +281,15 @@ fn parse_input_in(
                     hasher.update(&part[end..]);
                     (end, h)
                 });
-                (emit(previous), prefix)
+                let handed = emit(previous);
+                next.clear();
+                next.extend_from_slice(tail);
+                let read = if eof {
+                    Ok(true)
+                } else {
+                    stream.fill(&mut next, block)
+                };
+                (handed, prefix, read)
             },
         );
         handed?;
@@ -291,7 +305,8 @@ fn parse_input_in(
         absorb(&mut out, display, outcomes, recent.as_mut());
         out.report.bytes += cut as u64;
         tick(cut as u64);
-        buf.drain(..cut);
+        eof = read?;
+        std::mem::swap(&mut buf, &mut next);
         if eof && buf.is_empty() {
             break;
         }
@@ -548,8 +563,8 @@ fn parse_lines<'b>(
                 byte: byte + base,
             };
             let ctx = LineCtx {
-                source: source.clone(),
-                project: project.clone(),
+                source: &source,
+                project: project.as_deref(),
             };
             let o = json_line(raw, &ctx, forced);
             (source, raw, o)
@@ -557,7 +572,7 @@ fn parse_lines<'b>(
         .collect()
 }
 
-fn json_line(raw: &[u8], ctx: &LineCtx, forced: Option<Format>) -> LineOutcome {
+fn json_line(raw: &[u8], ctx: &LineCtx<'_>, forced: Option<Format>) -> LineOutcome {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return LineOutcome::Skip;
     }
@@ -577,10 +592,34 @@ fn json_line(raw: &[u8], ctx: &LineCtx, forced: Option<Format>) -> LineOutcome {
         // serde would read an array positionally into the probe's fields.
         return LineOutcome::Bad(not_an_object(raw, text));
     }
+    // A Claude Code message is most of its line, so one pass reads it in place. A line that
+    // pass does not take (a message that is not a body, any JSON error) is read again with the
+    // message raw: the same record, or the error naming the field at fault, as reading it so
+    // from the start would give.
+    if let Ok(probe) = serde_json::from_str::<Probe<'_, InPlace<Body<'_>>>>(text) {
+        let message = Message::Read(probe.message.as_ref().map(|m| &m.0));
+        return dispatch(&probe, message, text, ctx, forced);
+    }
+    read_raw(raw, text, ctx, forced)
+}
+
+/// A line read with every body kept raw, each read by the parser that needs it.
+fn read_raw(raw: &[u8], text: &str, ctx: &LineCtx<'_>, forced: Option<Format>) -> LineOutcome {
     let probe: Probe = match serde_json::from_str(text) {
         Ok(p) => p,
         Err(e) => return LineOutcome::Bad(line_json_error(raw, &e)),
     };
+    dispatch(&probe, Message::Raw(probe.message), text, ctx, forced)
+}
+
+/// A line's outcome from its top-level fields, by its shape.
+fn dispatch<M>(
+    probe: &Probe<'_, M>,
+    message: Message<'_, '_>,
+    text: &str,
+    ctx: &LineCtx<'_>,
+    forced: Option<Format>,
+) -> LineOutcome {
     let shape = match (forced, probe.shape()) {
         (Some(f), Some(s)) if f != s => {
             let article = if s == Format::Envelope { "an" } else { "a" };
@@ -600,11 +639,11 @@ fn json_line(raw: &[u8], ctx: &LineCtx, forced: Option<Format>) -> LineOutcome {
     };
     let r = match shape {
         Format::Envelope if probe.request.is_some() || probe.response.is_some() => {
-            envelope::parse_envelope(&probe, ctx)
+            envelope::parse_envelope(probe, ctx)
         }
         Format::Envelope => envelope::parse_bare(text, ctx),
-        Format::Batch => batch::parse_batch(&probe, ctx),
-        Format::ClaudeCode => match claude_code::parse_claude_code(&probe, ctx) {
+        Format::Batch => batch::parse_batch(probe, ctx),
+        Format::ClaudeCode => match claude_code::parse_claude_code(probe, message, ctx) {
             Ok(claude_code::Outcome::Record(r)) => Ok(*r),
             Ok(claude_code::Outcome::NotUsage) => return LineOutcome::Skip,
             Err(e) => Err(e),
@@ -858,8 +897,8 @@ fn csv_lines<'b>(
                     Err(e) => LineOutcome::Bad(csv_utf8_error(&e, &header_text)),
                     Ok(row) => {
                         let ctx = LineCtx {
-                            source: source.clone(),
-                            project: project.clone(),
+                            source: &source,
+                            project: project.as_deref(),
                         };
                         match csv_export::parse_row(b, &row, &ctx) {
                             Ok(r) => LineOutcome::Record(Box::new(r)),
@@ -1099,6 +1138,131 @@ mod tests {
             (report.lines, report.quarantined, report.skipped),
             (3, 1, 2)
         );
+    }
+
+    /// A Claude Code line whose message is `message`, in a session file of a project.
+    fn claude_line(message: &str) -> String {
+        format!(
+            r#"{{"type":"assistant","sessionId":"s","timestamp":"2026-03-06T08:00:00Z","requestId":"req_1","message":{message}}}"#
+        )
+    }
+
+    fn one_pass_and_raw(line: &str) -> (LineOutcome, LineOutcome) {
+        let source = SourceRef {
+            file: Arc::from("projects/-home-u-app/s.jsonl"),
+            line: 1,
+            byte: 0,
+        };
+        let ctx = LineCtx {
+            source: &source,
+            project: Some("-home-u-app"),
+        };
+        (
+            json_line(line.as_bytes(), &ctx, None),
+            read_raw(line.as_bytes(), line, &ctx, None),
+        )
+    }
+
+    #[test]
+    fn messages_read_in_one_pass_give_what_reading_them_raw_gives() {
+        let usage = r#""usage":{"input_tokens":10,"output_tokens":20,"cache_read_input_tokens":5}"#;
+        let cases = [
+            format!(
+                r#"{{"id":"msg_1","model":"claude-sonnet-4-5","content":[{{"type":"text","text":"a\"b"}}],{usage}}}"#
+            ),
+            r#"{"id":"msg_1","model":"claude-sonnet-4-5","usage":"lots"}"#.to_string(),
+            r#"{"id":"msg_1","model":"claude-sonnet-4-5","usage":{"input_tokens":"12"}}"#
+                .to_string(),
+            r#"{"id":"msg_1","model":"claude-sonnet-4-5","usage":{"input_tokens":-1}}"#.to_string(),
+            format!(r#"{{"model":"claude-sonnet-4-5",{usage}}}"#),
+            format!(r#"{{"id":"msg_1","id":"msg_2","model":"m",{usage}}}"#),
+            r#""a message as text""#.to_string(),
+            r#"["msg_1","claude-sonnet-4-5"]"#.to_string(),
+            "null".to_string(),
+            "{}".to_string(),
+        ];
+        let mut outcomes = Vec::new();
+        for message in &cases {
+            let (one, raw) = one_pass_and_raw(&claude_line(message));
+            assert_eq!(one, raw, "{message}");
+            outcomes.push(match one {
+                LineOutcome::Record(r) => format!(
+                    "record {} {} {}+{}+{}",
+                    r.id.as_deref().unwrap_or("-"),
+                    r.api_key.as_deref().unwrap_or("-"),
+                    r.tokens.input,
+                    r.tokens.output,
+                    r.tokens.cache_read
+                ),
+                LineOutcome::Skip => "skip".to_string(),
+                LineOutcome::Bad(why) => why,
+            });
+        }
+        assert_eq!(
+            outcomes,
+            [
+                "record msg_1:req_1 -home-u-app 10+20+5",
+                "field message.usage: a JSON string where an object was expected",
+                "record msg_1:req_1 -home-u-app 12+0+0",
+                "field message.usage.input_tokens: -1 is negative",
+                "field message.id: missing",
+                "field message: duplicate field `id`",
+                "field message: a JSON string where an object was expected",
+                "field message: a JSON array where an object was expected",
+                "skip",
+                "skip",
+            ]
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+        /// Any message, of any shape, comes out of the one pass as it would read raw.
+        #[test]
+        fn any_message_reads_the_same_in_one_pass(
+            message in json_value(3),
+            kind in proptest::sample::select(vec!["assistant", "user"]),
+        ) {
+            let line = claude_line(&message).replace("\"assistant\"", &format!("\"{kind}\""));
+            let (one, raw) = one_pass_and_raw(&line);
+            proptest::prop_assert_eq!(one, raw);
+        }
+    }
+
+    /// JSON text whose objects use the field names a message body is read by.
+    fn json_value(depth: u32) -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just("null".to_string()),
+            Just("true".to_string()),
+            (-3i64..100_000).prop_map(|n| n.to_string()),
+            Just("1.5".to_string()),
+            "[a-z\\\\\"]{0,6}".prop_map(|s| format!("{s:?}")),
+        ];
+        leaf.prop_recursive(depth, 24, 4, |inner| {
+            let key = proptest::sample::select(vec![
+                "id",
+                "model",
+                "usage",
+                "input_tokens",
+                "output_tokens",
+                "content",
+                "cache_read_input_tokens",
+                "cost",
+                "data",
+                "candidates",
+                "x",
+            ]);
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..3)
+                    .prop_map(|v| format!("[{}]", v.join(","))),
+                proptest::collection::vec((key, inner), 0..5).prop_map(|kv| {
+                    let fields: Vec<String> =
+                        kv.into_iter().map(|(k, v)| format!("{k:?}:{v}")).collect();
+                    format!("{{{}}}", fields.join(","))
+                }),
+            ]
+        })
     }
 
     #[test]

@@ -248,6 +248,27 @@ pub fn parse_request(raw: &RawValue) -> FieldResult<Request<'_>> {
     })
 }
 
+/// A body read in place, within the pass over its whole line, instead of kept raw and read
+/// again. Like `require_object`, it takes a JSON object only; anything else fails the pass.
+pub struct InPlace<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for InPlace<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Object<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Object<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        d.deserialize_map(Object(std::marker::PhantomData))
+            .map(InPlace)
+    }
+}
+
 /// serde's derived structs also accept a JSON array, filling fields by position: `[1, 2]` would
 /// silently become a body with id 1. Only objects are bodies.
 pub fn require_object(raw: &RawValue, path: &str) -> FieldResult<()> {
