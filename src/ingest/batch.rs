@@ -4,7 +4,7 @@
 use super::build::{LineCtx, finish};
 use super::detect::Probe;
 use super::fields::{count, string};
-use super::response::{Draft, parse_body, require_object, require_usage};
+use super::response::{BodyField, Draft, parse_body, require_object, require_usage};
 use crate::record::{Status, UsageRecord};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -20,14 +20,26 @@ struct BatchResponse<'a> {
     body: Option<&'a RawValue>,
 }
 
-pub fn parse_batch<M>(p: &Probe<'_, M>, ctx: &LineCtx<'_>) -> Result<UsageRecord, String> {
+pub fn parse_batch<B>(
+    p: &Probe<'_, B>,
+    response: BodyField<'_, '_>,
+    ctx: &LineCtx<'_>,
+) -> Result<UsageRecord, String> {
     let custom_id = string(p.custom_id).ok_or("field custom_id: not a string")?;
-    let resp: BatchResponse = match p.response.filter(|r| r.get() != "null") {
-        Some(r) => {
-            require_object(r, "response")?;
-            serde_json::from_str(r.get()).map_err(|e| format!("field response: {e}"))?
-        }
-        None => BatchResponse::default(),
+    let resp: BatchResponse = match response {
+        // Read as a body in the pass over the line: its batch members were kept raw.
+        BodyField::Read(body) => body.map_or_else(BatchResponse::default, |b| BatchResponse {
+            status_code: b.status_code,
+            request_id: b.request_id,
+            body: b.body,
+        }),
+        BodyField::Raw(raw) => match raw.filter(|r| r.get() != "null") {
+            Some(r) => {
+                require_object(r, "response")?;
+                serde_json::from_str(r.get()).map_err(|e| format!("field response: {e}"))?
+            }
+            None => BatchResponse::default(),
+        },
     };
     let mut d = match resp.body.filter(|b| b.get() != "null") {
         Some(b) => parse_body(b, "response.body")?.draft("response.body")?,

@@ -5,9 +5,8 @@
 use super::build::{LineCtx, finish};
 use super::detect::Probe;
 use super::fields::{money, string, time};
-use super::response::{Body, Draft, parse_body};
+use super::response::BodyField;
 use crate::record::UsageRecord;
-use serde_json::value::RawValue;
 
 pub enum Outcome {
     Record(Box<UsageRecord>),
@@ -15,36 +14,15 @@ pub enum Outcome {
     NotUsage,
 }
 
-/// A line's message body: already read in the pass over the line, or raw, read only when the
-/// line is an assistant turn.
-#[derive(Clone, Copy)]
-pub enum Message<'m, 'a> {
-    Read(Option<&'m Body<'a>>),
-    Raw(Option<&'a RawValue>),
-}
-
-impl Message<'_, '_> {
-    /// The usage the body tells; None for no body.
-    fn draft(self) -> Result<Option<Draft>, String> {
-        match self {
-            Message::Read(body) => body.map(|b| b.draft("message")).transpose(),
-            Message::Raw(raw) => raw
-                .filter(|m| m.get() != "null")
-                .map(|m| parse_body(m, "message")?.draft("message"))
-                .transpose(),
-        }
-    }
-}
-
 pub fn parse_claude_code<M>(
     p: &Probe<'_, M>,
-    message: Message<'_, '_>,
+    message: BodyField<'_, '_>,
     ctx: &LineCtx<'_>,
 ) -> Result<Outcome, String> {
     if string(p.kind).as_deref() != Some("assistant") {
         return Ok(Outcome::NotUsage);
     }
-    let Some(mut d) = message.draft()? else {
+    let Some(mut d) = message.draft("message")? else {
         return Ok(Outcome::NotUsage);
     };
     if d.model.as_deref() == Some("<synthetic>") || d.tokens == Default::default() {

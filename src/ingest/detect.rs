@@ -74,20 +74,19 @@ pub fn file_kind(head: &[u8]) -> FileKind {
     }
 }
 
-/// Every top-level field any JSON source uses; unknown fields are skipped unparsed. `M` is how
-/// the Claude Code `message` is taken: raw (the default), or read in place (`InPlace<Body>`).
-/// Absent fields are `None`.
+/// Every top-level field any JSON source uses; unknown fields are skipped unparsed. `B` is how
+/// the bodies (`response`, `message`) are taken: raw (the default), or read in place
+/// (`InPlace<Body>`). Absent fields are `None`.
 #[derive(Deserialize)]
-#[serde(bound(deserialize = "'de: 'a, M: Deserialize<'de>"))]
-pub struct Probe<'a, M = &'a RawValue> {
+#[serde(bound(deserialize = "'de: 'a, B: Deserialize<'de>"))]
+pub struct Probe<'a, B = &'a RawValue> {
     #[serde(borrow)]
     pub timestamp: Raw<'a>,
     #[serde(borrow)]
     pub api_key: Raw<'a>,
     #[serde(borrow)]
     pub request: Raw<'a>,
-    #[serde(borrow)]
-    pub response: Raw<'a>,
+    pub response: Option<B>,
     #[serde(borrow)]
     pub status: Raw<'a>,
     #[serde(borrow)]
@@ -108,7 +107,7 @@ pub struct Probe<'a, M = &'a RawValue> {
     pub error: Raw<'a>,
     #[serde(borrow, rename = "type")]
     pub kind: Raw<'a>,
-    pub message: Option<M>,
+    pub message: Option<B>,
     #[serde(borrow, rename = "requestId")]
     pub request_id: Raw<'a>,
     #[serde(borrow, rename = "sessionId")]
@@ -133,7 +132,7 @@ pub struct Probe<'a, M = &'a RawValue> {
     pub predictions: Raw<'a>,
 }
 
-impl<M> Probe<'_, M> {
+impl<B> Probe<'_, B> {
     pub fn shape(&self) -> Option<Format> {
         if self.custom_id.is_some() && self.response.is_some()
             || self.custom_id.is_some() && self.error.is_some()

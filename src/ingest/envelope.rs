@@ -4,16 +4,19 @@
 use super::build::{LineCtx, finish, hash_bytes};
 use super::detect::Probe;
 use super::fields::{count, string, time};
-use super::response::{Draft, parse_body, parse_request, require_usage, strip_search_suffix};
+use super::response::{
+    BodyField, Draft, parse_body, parse_request, require_usage, strip_search_suffix,
+};
 use crate::record::{Status, UsageRecord};
 use serde_json::value::RawValue;
 
-pub fn parse_envelope<M>(p: &Probe<'_, M>, ctx: &LineCtx<'_>) -> Result<UsageRecord, String> {
+pub fn parse_envelope<B>(
+    p: &Probe<'_, B>,
+    response: BodyField<'_, '_>,
+    ctx: &LineCtx<'_>,
+) -> Result<UsageRecord, String> {
     let when = time(p.timestamp, "timestamp")?;
-    let mut d = match p.response.filter(|r| r.get() != "null") {
-        Some(body) => parse_body(body, "response")?.draft("response")?,
-        None => Draft::default(),
-    };
+    let mut d = response.draft("response")?.unwrap_or_default();
     if let Some(t) = when {
         d.time = Some(t);
     }
@@ -99,7 +102,7 @@ fn from_code(code: u16) -> Status {
     }
 }
 
-fn mark_retry<M>(p: &Probe<'_, M>, d: &mut Draft) -> Result<(), String> {
+fn mark_retry<B>(p: &Probe<'_, B>, d: &mut Draft) -> Result<(), String> {
     let attempt = count(p.attempt, "attempt")?;
     let retry_of = p.retry_of.is_some_and(|r| r.get() != "null");
     if (attempt > 1 || retry_of) && d.status.is_none_or(|s| s == Status::Ok) {

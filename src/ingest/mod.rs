@@ -18,11 +18,10 @@ use crate::error::RunError;
 use crate::record::{SourceRef, UsageRecord};
 use crate::spill::Spill;
 use build::LineCtx;
-use claude_code::Message;
 use csv_export::CsvMapping;
 use detect::{FileKind, Probe};
 use rayon::prelude::*;
-use response::{Body, InPlace};
+use response::{Body, BodyField, InPlace};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use source::Input;
@@ -592,13 +591,16 @@ fn json_line(raw: &[u8], ctx: &LineCtx<'_>, forced: Option<Format>) -> LineOutco
         // serde would read an array positionally into the probe's fields.
         return LineOutcome::Bad(not_an_object(raw, text));
     }
-    // A Claude Code message is most of its line, so one pass reads it in place. A line that
-    // pass does not take (a message that is not a body, any JSON error) is read again with the
-    // message raw: the same record, or the error naming the field at fault, as reading it so
-    // from the start would give.
+    // Bodies (a response, a Claude Code message) are most of a line, so one pass reads them in
+    // place. A line that pass does not take (a body that is not an object or has a member of
+    // the wrong type, any JSON error) is read again with its bodies raw: the same record, or
+    // the error naming the field at fault, as reading it so from the start would give.
     if let Ok(probe) = serde_json::from_str::<Probe<'_, InPlace<Body<'_>>>>(text) {
-        let message = Message::Read(probe.message.as_ref().map(|m| &m.0));
-        return dispatch(&probe, message, text, ctx, forced);
+        let bodies = [
+            BodyField::read(&probe.response),
+            BodyField::read(&probe.message),
+        ];
+        return dispatch(&probe, bodies, text, ctx, forced);
     }
     read_raw(raw, text, ctx, forced)
 }
@@ -609,13 +611,17 @@ fn read_raw(raw: &[u8], text: &str, ctx: &LineCtx<'_>, forced: Option<Format>) -
         Ok(p) => p,
         Err(e) => return LineOutcome::Bad(line_json_error(raw, &e)),
     };
-    dispatch(&probe, Message::Raw(probe.message), text, ctx, forced)
+    let bodies = [
+        BodyField::Raw(probe.response),
+        BodyField::Raw(probe.message),
+    ];
+    dispatch(&probe, bodies, text, ctx, forced)
 }
 
-/// A line's outcome from its top-level fields, by its shape.
-fn dispatch<M>(
-    probe: &Probe<'_, M>,
-    message: Message<'_, '_>,
+/// A line's outcome from its top-level fields, by its shape; `[response, message]`.
+fn dispatch<B>(
+    probe: &Probe<'_, B>,
+    [response, message]: [BodyField<'_, '_>; 2],
     text: &str,
     ctx: &LineCtx<'_>,
     forced: Option<Format>,
@@ -639,10 +645,10 @@ fn dispatch<M>(
     };
     let r = match shape {
         Format::Envelope if probe.request.is_some() || probe.response.is_some() => {
-            envelope::parse_envelope(probe, ctx)
+            envelope::parse_envelope(probe, response, ctx)
         }
         Format::Envelope => envelope::parse_bare(text, ctx),
-        Format::Batch => batch::parse_batch(probe, ctx),
+        Format::Batch => batch::parse_batch(probe, response, ctx),
         Format::ClaudeCode => match claude_code::parse_claude_code(probe, message, ctx) {
             Ok(claude_code::Outcome::Record(r)) => Ok(*r),
             Ok(claude_code::Outcome::NotUsage) => return LineOutcome::Skip,
@@ -1215,16 +1221,74 @@ mod tests {
         );
     }
 
+    #[test]
+    fn responses_read_in_one_pass_give_what_reading_them_raw_gives() {
+        let envelope = |response: &str| {
+            format!(
+                r#"{{"timestamp":"2026-03-06T08:00:00Z","request":{{"model":"gpt-4o"}},"response":{response}}}"#
+            )
+        };
+        let batch = |response: &str| format!(r#"{{"custom_id":"r1","response":{response}}}"#);
+        let body = r#"{"created":1772784000,"model":"gpt-4o","usage":{"prompt_tokens":7,"completion_tokens":9}}"#;
+        let lines = [
+            envelope(body),
+            envelope(r#"{"usage":{"prompt_tokens":[1]}}"#),
+            envelope(r#"[1, 2]"#),
+            envelope("null"),
+            batch(&format!(
+                r#"{{"status_code":200,"request_id":"q1","body":{body}}}"#
+            )),
+            batch(r#"{"status_code":500,"request_id":"q1","body":null}"#),
+            batch(r#"{"status_code":200,"body":{"usage":"x"},"usage":"x"}"#),
+            batch(r#""text""#),
+        ];
+        let mut outcomes = Vec::new();
+        for line in &lines {
+            let (one, raw) = one_pass_and_raw(line);
+            assert_eq!(one, raw, "{line}");
+            outcomes.push(match one {
+                LineOutcome::Record(r) => format!(
+                    "record {} {:?} {}+{}",
+                    r.id.as_deref().unwrap_or("-"),
+                    r.status,
+                    r.tokens.input,
+                    r.tokens.output
+                ),
+                LineOutcome::Skip => "skip".to_string(),
+                LineOutcome::Bad(why) => why,
+            });
+        }
+        assert_eq!(
+            outcomes,
+            [
+                "record - Ok 7+9",
+                "field response.usage.prompt_tokens: [1] is not a count",
+                "field response: a JSON array where an object was expected",
+                "field response.usage: missing; a successful text response needs token counts or a cost",
+                "record batch:r1:q1 Ok 7+9",
+                "field response.body.created: missing",
+                "field response.body.usage: a JSON string where an object was expected",
+                "field response: a JSON string where an object was expected",
+            ]
+        );
+    }
+
     proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
-        /// Any message, of any shape, comes out of the one pass as it would read raw.
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(600))]
+        /// Any body, of any shape, in any kind of line, comes out of the one pass as it would
+        /// read raw.
         #[test]
-        fn any_message_reads_the_same_in_one_pass(
-            message in json_value(3),
-            kind in proptest::sample::select(vec!["assistant", "user"]),
+        fn any_body_reads_the_same_in_one_pass(
+            body in json_value(3),
+            template in proptest::sample::select(vec![
+                r#"{"type":"assistant","sessionId":"s","timestamp":"2026-03-06T08:00:00Z","requestId":"q","message":BODY}"#,
+                r#"{"type":"user","sessionId":"s","timestamp":"2026-03-06T08:00:00Z","message":BODY}"#,
+                r#"{"timestamp":"2026-03-06T08:00:00Z","request":{"model":"gpt-4o"},"response":BODY}"#,
+                r#"{"custom_id":"r1","response":BODY}"#,
+                r#"{"custom_id":"r1","response":{"status_code":200,"request_id":"q","body":BODY}}"#,
+            ]),
         ) {
-            let line = claude_line(&message).replace("\"assistant\"", &format!("\"{kind}\""));
-            let (one, raw) = one_pass_and_raw(&line);
+            let (one, raw) = one_pass_and_raw(&template.replace("BODY", &body));
             proptest::prop_assert_eq!(one, raw);
         }
     }

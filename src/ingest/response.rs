@@ -58,6 +58,14 @@ pub struct Body<'a> {
     stop_reason: Raw<'a>,
     #[serde(borrow)]
     status: Raw<'a>,
+    /// The members of an OpenAI Batch output line's `response`, which the one pass over the
+    /// line reads as a body too.
+    #[serde(borrow)]
+    pub status_code: Raw<'a>,
+    #[serde(borrow)]
+    pub request_id: Raw<'a>,
+    #[serde(borrow)]
+    pub body: Raw<'a>,
 }
 
 #[derive(Deserialize, Default)]
@@ -246,6 +254,31 @@ pub fn parse_request(raw: &RawValue) -> FieldResult<Request<'_>> {
         wrong_member(raw, "request", REQUEST_MEMBERS)
             .unwrap_or_else(|| format!("field request: {e}"))
     })
+}
+
+/// A body field of a line (`response`, `message`): already read in the pass over the line, or
+/// raw, read only by the parser that needs it.
+#[derive(Clone, Copy)]
+pub enum BodyField<'m, 'a> {
+    Read(Option<&'m Body<'a>>),
+    Raw(Option<&'a RawValue>),
+}
+
+impl<'m, 'a> BodyField<'m, 'a> {
+    pub fn read(body: &'m Option<InPlace<Body<'a>>>) -> Self {
+        BodyField::Read(body.as_ref().map(|b| &b.0))
+    }
+
+    /// The usage the body tells, with `prefix` naming it in errors; None for no body.
+    pub fn draft(self, prefix: &str) -> FieldResult<Option<Draft>> {
+        match self {
+            BodyField::Read(body) => body.map(|b| b.draft(prefix)).transpose(),
+            BodyField::Raw(raw) => raw
+                .filter(|r| r.get() != "null")
+                .map(|r| parse_body(r, prefix)?.draft(prefix))
+                .transpose(),
+        }
+    }
 }
 
 /// A body read in place, within the pass over its whole line, instead of kept raw and read
