@@ -171,6 +171,9 @@ struct Misses<'m, 'a> {
     local: HashMap<MissKey<'a>, u64>,
     /// The changes of the record being priced.
     scratch: Vec<Change>,
+    /// The record being priced, re-priced on each catalog model as far as asked: cheapest and
+    /// substitute scenarios ask for the same models again and again.
+    on_model: Vec<Option<Result<Money, Missing<'a>>>>,
 }
 
 impl Drop for Misses<'_, '_> {
@@ -251,6 +254,7 @@ impl<'a> Pricer<'a> {
                     shared: &shared,
                     local: HashMap::default(),
                     scratch: Vec::new(),
+                    on_model: Vec::new(),
                 },
                 |m, r| {
                     let idx = resolved.get(&*r.model).copied().flatten();
@@ -353,17 +357,46 @@ fn price_one<'a>(
         }
         return p;
     };
+    work.on_model.clear();
+    work.on_model.resize(catalog.models().len(), None);
+    let mut elsewhere = Elsewhere {
+        r,
+        u: input_of(r, price_day, false),
+        catalog,
+        costs: &mut work.on_model,
+    };
     for (i, s) in set.scenarios.iter().enumerate() {
         if !matches(&s.filter, &prepared[i], r, mi, p.hour) {
             continue;
         }
-        match scenario_cost(s, &prepared[i], r, mi, &p, catalog, price_day) {
+        match scenario_cost(s, &prepared[i], r, mi, &p, &mut elsewhere, price_day) {
             Ok(Some((cost, via))) => work.scratch.push(Change::new(i, cost, via)),
             Ok(None) => {}
             Err(why) => *misses.entry((i, Ok(mi), why)).or_default() += 1,
         }
     }
     p
+}
+
+/// One record re-priced on other catalog models, each priced once however many scenarios ask.
+struct Elsewhere<'w, 'a> {
+    r: &'a UsageRecord,
+    u: PricingInput<'a>,
+    catalog: &'a Catalog,
+    costs: &'w mut [Option<Result<Money, Missing<'a>>>],
+}
+
+impl<'a> Elsewhere<'_, 'a> {
+    /// The record's cost on model `k`: at its own tier, else at the standard one.
+    fn cost(&mut self, k: usize) -> Result<Money, Missing<'a>> {
+        let (catalog, u, tier) = (self.catalog, &self.u, tier_of(self.r));
+        *self.costs[k].get_or_insert_with(|| {
+            let m = &catalog.models()[k];
+            catalog
+                .try_cost(m, u, tier)
+                .or_else(|_| catalog.try_cost(m, u, Tier::Standard))
+        })
+    }
 }
 
 fn matches(f: &Filter, prep: &Prepared, r: &UsageRecord, model: usize, hour: u32) -> bool {
@@ -382,9 +415,10 @@ fn scenario_cost<'a>(
     r: &'a UsageRecord,
     mi: usize,
     p: &Priced,
-    catalog: &'a Catalog,
+    elsewhere: &mut Elsewhere<'_, 'a>,
     day: NaiveDate,
 ) -> Result<Option<(Money, Option<usize>)>, Why<'a>> {
+    let catalog = elsewhere.catalog;
     let m = &catalog.models()[mi];
     match &s.action {
         Action::Batch => {
@@ -405,26 +439,16 @@ fn scenario_cost<'a>(
                 return Ok(None);
             };
             let to = to.map_err(|()| Why::Text("substitute not in catalog"))?;
-            let target = &catalog.models()[to];
-            let u = input_of(r, day, false);
-            let cost = catalog
-                .try_cost(target, &u, tier_of(r))
-                .or_else(|_| catalog.try_cost(target, &u, Tier::Standard))
-                .map_err(|e| Why::Price(to, e))?;
+            let cost = elsewhere.cost(to).map_err(|e| Why::Price(to, e))?;
             Ok(Some((cost, Some(to))))
         }
         Action::Cheapest { .. } => {
             let mut best: (Money, Option<usize>) = (p.actual, None);
-            let u = input_of(r, day, false);
             for &k in &prep.candidates {
-                let c = &catalog.models()[k];
-                if c.kind != r.kind || k == mi {
+                if catalog.models()[k].kind != r.kind || k == mi {
                     continue;
                 }
-                let cost = catalog
-                    .try_cost(c, &u, tier_of(r))
-                    .or_else(|_| catalog.try_cost(c, &u, Tier::Standard));
-                if let Ok(cost) = cost
+                if let Ok(cost) = elsewhere.cost(k)
                     && cost < best.0
                 {
                     best = (cost, Some(k));
