@@ -1,5 +1,5 @@
 //! Sorting, re-pricing and aggregation throughput, in records, with the built-in catalog and
-//! scenarios.
+//! scenarios; re-pricing also with the 20 scenarios of the end-to-end benchmark.
 
 use chrono_tz::Tz;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -36,6 +36,11 @@ fn bench_reprice(c: &mut Criterion) {
     group.throughput(Throughput::Elements(recs.len() as u64));
     group.bench_function("builtin-scenarios", |b| {
         b.iter(|| reprice(black_box(&recs), &catalog, &set, Tz::UTC))
+    });
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/e2e-scenarios.toml");
+    let e2e = ScenarioSet::load(&path, &catalog).expect("e2e scenarios");
+    group.bench_function("e2e-20-scenarios", |b| {
+        b.iter(|| reprice(black_box(&recs), &catalog, &e2e, Tz::UTC))
     });
     group.finish();
 }
