@@ -180,6 +180,9 @@ impl<'a> RecordsSink<'a> {
             None => self.writer.insert(
                 ParquetWriter::new(File::create(&self.path)?)
                     .with_compression(ParquetCompression::Snappy)
+                    // A row group is written beside the next chunk's pricing, which keeps the
+                    // other core busy; polars' own pool would only add threads that wait.
+                    .set_parallel(false)
                     .batched(df.schema())
                     .map_err(err)?,
             ),
