@@ -14,8 +14,8 @@ pub enum Outcome {
     NotUsage,
 }
 
-pub fn parse_claude_code<M>(
-    p: &Probe<'_, M>,
+pub fn parse_claude_code<B>(
+    p: &Probe<'_, B>,
     message: BodyField<'_, '_>,
     ctx: &LineCtx<'_>,
 ) -> Result<Outcome, String> {
