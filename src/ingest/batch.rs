@@ -4,7 +4,7 @@
 use super::build::{LineCtx, finish};
 use super::detect::Probe;
 use super::fields::{count, string};
-use super::response::{BodyField, Draft, parse_body, require_object, require_usage};
+use super::response::{BodyField, require_object, require_usage};
 use crate::record::{Status, UsageRecord};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -41,10 +41,9 @@ pub fn parse_batch<B>(
             None => BatchResponse::default(),
         },
     };
-    let mut d = match resp.body.filter(|b| b.get() != "null") {
-        Some(b) => parse_body(b, "response.body")?.draft("response.body")?,
-        None => Draft::default(),
-    };
+    let mut d = BodyField::Raw(resp.body)
+        .draft("response.body")?
+        .unwrap_or_default();
     let code = count(resp.status_code, "response.status_code")?;
     let errored = p.error.is_some_and(|e| e.get() != "null");
     if errored || (code != 0 && !(200..300).contains(&code)) {
