@@ -575,21 +575,24 @@ fn json_line(raw: &[u8], ctx: &LineCtx<'_>, forced: Option<Format>) -> LineOutco
     if raw.iter().all(u8::is_ascii_whitespace) {
         return LineOutcome::Skip;
     }
-    if let Some(reason) = byte_problem(raw) {
-        return LineOutcome::Bad(reason);
-    }
+    // Byte-level damage is looked for only in a line that does not read: JSON has no place for
+    // a NUL byte or a byte order mark, so a line with either never reads, and a line that
+    // reads is not scanned for them.
+    let damaged = || byte_problem(raw).map(LineOutcome::Bad);
     let text = match std::str::from_utf8(raw) {
         Ok(t) => t,
         Err(e) => {
-            return LineOutcome::Bad(format!(
-                "invalid UTF-8 at byte {} of the line",
-                e.valid_up_to()
-            ));
+            return damaged().unwrap_or_else(|| {
+                LineOutcome::Bad(format!(
+                    "invalid UTF-8 at byte {} of the line",
+                    e.valid_up_to()
+                ))
+            });
         }
     };
     if !text.trim_start().starts_with('{') {
         // serde would read an array positionally into the probe's fields.
-        return LineOutcome::Bad(not_an_object(raw, text));
+        return damaged().unwrap_or_else(|| LineOutcome::Bad(not_an_object(raw, text)));
     }
     // Bodies (a response, a Claude Code message) are most of a line, so one pass reads them in
     // place. A line that pass does not take (a body that is not an object or has a member of
@@ -602,7 +605,7 @@ fn json_line(raw: &[u8], ctx: &LineCtx<'_>, forced: Option<Format>) -> LineOutco
         ];
         return dispatch(&probe, bodies, text, ctx, forced);
     }
-    read_raw(raw, text, ctx, forced)
+    damaged().unwrap_or_else(|| read_raw(raw, text, ctx, forced))
 }
 
 /// A line read with every body kept raw, each read by the parser that needs it.
@@ -1336,6 +1339,9 @@ mod tests {
         b.extend_from_slice(b"\n\0\0\0\n\xEF\xBB\xBF");
         b.extend_from_slice(ok);
         b.extend_from_slice(b"\n{\"a\":\"x\0\"}\n");
+        // After a whole object, in a line that is not an object, beside invalid UTF-8.
+        b.extend_from_slice(ok);
+        b.extend_from_slice(b"\0\n[1,\0]\n{\"a\":\"\xFF\0\"}\n");
         assert_eq!(
             reasons(&b),
             vec![
@@ -1349,6 +1355,9 @@ mod tests {
                         .to_string()
                 ),
                 (4, "NUL byte at byte 7 of the line".to_string()),
+                (5, format!("NUL byte at byte {} of the line", ok.len())),
+                (6, "NUL byte at byte 3 of the line".to_string()),
+                (7, "NUL byte at byte 7 of the line".to_string()),
             ]
         );
     }
