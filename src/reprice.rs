@@ -66,6 +66,19 @@ impl Priced {
         )
     }
 
+    /// (scenario, cost, via) of the scenarios that priced this record, in scenario order;
+    /// every other scenario leaves it at `actual`. Sums over all scenarios start from the
+    /// actual cost and add only these.
+    pub fn changes(&self) -> impl Iterator<Item = (usize, Money, Option<usize>)> + '_ {
+        self.changes.iter().map(|c| {
+            (
+                usize::from(c.scenario),
+                c.cost,
+                (c.via != NO_MODEL).then_some(c.via as usize),
+            )
+        })
+    }
+
     fn set(&mut self, i: usize, cost: Money, via: Option<usize>) {
         let c = Change::new(i, cost, via);
         let mut v = std::mem::take(&mut self.changes).into_vec();

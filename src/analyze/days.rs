@@ -46,10 +46,22 @@ fn empty_day(day: NaiveDate, scenarios: usize) -> DayRow {
     }
 }
 
+/// Per scenario: what the records it priced actually cost, and what they cost under it. A
+/// scenario's cost of a set of records is their actual cost with these swapped: most scenarios
+/// price few records, so a record adds only to the scenarios that priced it.
+type Replaced = Vec<(Money, Money)>;
+
+fn with_replaced(actual: Money, replaced: &[(Money, Money)]) -> Vec<Money> {
+    replaced
+        .iter()
+        .map(|&(was, now)| actual - was + now)
+        .collect()
+}
+
 /// The rows of the days with records.
 pub struct ByDay {
     scenarios: usize,
-    rows: BTreeMap<NaiveDate, DayRow>,
+    rows: BTreeMap<NaiveDate, (DayRow, Replaced)>,
 }
 
 impl ByDay {
@@ -63,16 +75,18 @@ impl ByDay {
     pub fn add(&mut self, records: &[UsageRecord], priced: &[Priced]) {
         let n = self.scenarios;
         for (r, p) in records.iter().zip(priced) {
-            let row = self
+            let (row, replaced) = self
                 .rows
                 .entry(p.day)
-                .or_insert_with(|| empty_day(p.day, n));
+                .or_insert_with(|| (empty_day(p.day, 0), vec![(Money::ZERO, Money::ZERO); n]));
             row.records += 1;
             row.actual += p.actual;
             row.images += u64::from(r.images);
             row.tokens.add(&r.tokens);
-            for (c, (cost, _)) in row.scenarios.iter_mut().zip(p.each(n)) {
-                *c += cost;
+            for (i, cost, _) in p.changes() {
+                let (was, now) = &mut replaced[i];
+                *was += p.actual;
+                *now += cost;
             }
         }
     }
@@ -80,7 +94,14 @@ impl ByDay {
     /// Every day of the period, with plan fees prorated onto each day.
     pub fn finish(self, set: &ScenarioSet, period: &Period) -> Vec<DayRow> {
         let n = self.scenarios;
-        let mut rows = self.rows;
+        let mut rows: BTreeMap<NaiveDate, DayRow> = self
+            .rows
+            .into_iter()
+            .map(|(day, (mut row, replaced))| {
+                row.scenarios = with_replaced(row.actual, &replaced);
+                (day, row)
+            })
+            .collect();
         for d in days(period) {
             rows.entry(d).or_insert_with(|| empty_day(d, n));
         }
@@ -103,10 +124,43 @@ type SavingsKey = (usize, NaiveDate, String, String);
 
 /// Summed on small copyable keys; names are attached once per group, when finished. One
 /// lookup per record for its (day, model); under it, each scenario has the few models it
-/// priced records on, searched in a short list.
+/// priced records on, searched in a short list. Records a scenario left alone are the group's
+/// records less those it priced, so a record adds only to the scenarios that priced it.
 pub struct Savings {
     scenarios: usize,
-    sums: HashMap<(NaiveDate, Option<usize>), Vec<Vec<ViaSum>>>,
+    sums: HashMap<(NaiveDate, Option<usize>), Group>,
+}
+
+/// A (day, model)'s records and actual cost; per scenario, the sums of those it priced.
+struct Group {
+    records: u64,
+    actual: Money,
+    priced: Vec<Vec<ViaSum>>,
+}
+
+impl Group {
+    /// Per scenario, every record's sums by via: those the scenario left alone are under no
+    /// via, with those it priced on no model.
+    fn by_via(self) -> impl Iterator<Item = Vec<ViaSum>> {
+        let (records, actual) = (self.records, self.actual);
+        self.priced.into_iter().map(move |mut list| {
+            let (n, was) = list
+                .iter()
+                .fold((0, Money::ZERO), |(n, a), e| (n + e.1, a + e.2));
+            let (left, left_actual) = (records - n, actual - was);
+            if left > 0 {
+                match list.iter_mut().find(|e| e.0.is_none()) {
+                    Some(e) => {
+                        e.1 += left;
+                        e.2 += left_actual;
+                        e.3 += left_actual;
+                    }
+                    None => list.push((None, left, left_actual, left_actual)),
+                }
+            }
+            list
+        })
+    }
 }
 
 impl Savings {
@@ -120,11 +174,15 @@ impl Savings {
     pub fn add(&mut self, priced: &[Priced]) {
         let n_sc = self.scenarios;
         for p in priced {
-            let per = self
-                .sums
-                .entry((p.day, p.model))
-                .or_insert_with(|| vec![Vec::new(); n_sc]);
-            for (list, (cost, via)) in per.iter_mut().zip(p.each(n_sc)) {
+            let group = self.sums.entry((p.day, p.model)).or_insert_with(|| Group {
+                records: 0,
+                actual: Money::ZERO,
+                priced: vec![Vec::new(); n_sc],
+            });
+            group.records += 1;
+            group.actual += p.actual;
+            for (i, cost, via) in p.changes() {
+                let list = &mut group.priced[i];
                 match list.iter_mut().find(|e| e.0 == via) {
                     Some(e) => {
                         e.1 += 1;
@@ -139,8 +197,8 @@ impl Savings {
 
     pub fn finish(self, catalog: &Catalog, set: &ScenarioSet, period: &Period) -> Vec<SavingsRow> {
         let name = |m: Option<usize>| m.map(|i| catalog.models()[i].id.clone());
-        let groups = self.sums.into_iter().flat_map(|((day, model), per)| {
-            per.into_iter().enumerate().flat_map(move |(i, list)| {
+        let groups = self.sums.into_iter().flat_map(|((day, model), group)| {
+            group.by_via().enumerate().flat_map(move |(i, list)| {
                 list.into_iter()
                     .map(move |(via, n, actual, cost)| ((i, day, model, via), (n, actual, cost)))
             })

@@ -299,6 +299,7 @@ impl<'a> Fold<'a> {
         let names = &set.key_names;
         let t = self.totals;
         let period = t.period(cx.since, cx.until);
+        let variables: Vec<Money> = (0..set.scenarios.len()).map(|i| t.variable(i)).collect();
         let plan_report = self.plans.finish(set, catalog, &period, plan_days);
         let waste = self.waste.finish(catalog, plan_report.unused);
         let reconciliation = self.balances.finish(names);
@@ -336,7 +337,7 @@ impl<'a> Fold<'a> {
         let fees = plans::fees(set, &period);
         let mut scenarios = Vec::new();
         for (i, s) in set.scenarios.iter().enumerate() {
-            let cost = t.variables[i] + fees[i];
+            let cost = variables[i] + fees[i];
             let savings = actual_cost - cost;
             let not_applied = not_applied
                 .iter()

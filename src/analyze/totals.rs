@@ -22,7 +22,9 @@ pub struct Totals {
     /// (catalog model, reason) of known models the catalog could not price.
     /// Catalog model -> reason -> records.
     pub unpriced: HashMap<usize, HashMap<String, u64>>,
-    pub variables: Vec<Money>,
+    /// Per scenario: what the records it priced actually cost, and what they cost under it.
+    /// Every other record costs under it what it actually cost.
+    replaced: Vec<(Money, Money)>,
     /// Per scenario: records it changed, and what they actually cost.
     pub changed: Vec<(u64, Money)>,
     first: Option<NaiveDate>,
@@ -39,7 +41,7 @@ impl Totals {
             computed: Money::ZERO,
             unknown: HashMap::default(),
             unpriced: HashMap::default(),
-            variables: vec![Money::ZERO; scenarios],
+            replaced: vec![(Money::ZERO, Money::ZERO); scenarios],
             changed: vec![(0, Money::ZERO); scenarios],
             first: None,
             last: None,
@@ -47,7 +49,6 @@ impl Totals {
     }
 
     pub fn add(&mut self, records: &[UsageRecord], priced: &[Priced]) {
-        let n = self.variables.len();
         for (r, p) in records.iter().zip(priced) {
             self.tokens.input += r.tokens.input;
             self.tokens.output += r.tokens.output;
@@ -80,8 +81,10 @@ impl Totals {
                 }
                 _ => {}
             }
-            for (i, (cost, via)) in p.each(n).enumerate() {
-                self.variables[i] += cost;
+            for (i, cost, via) in p.changes() {
+                let (actual, under) = &mut self.replaced[i];
+                *actual += p.actual;
+                *under += cost;
                 if via.is_some() {
                     self.changed[i].0 += 1;
                     self.changed[i].1 += p.actual;
@@ -90,6 +93,12 @@ impl Totals {
             self.first = Some(self.first.map_or(p.day, |d| d.min(p.day)));
             self.last = Some(self.last.map_or(p.day, |d| d.max(p.day)));
         }
+    }
+
+    /// What all records cost under scenario `i`, its fixed fees aside.
+    pub fn variable(&self, i: usize) -> Money {
+        let (actual, under) = self.replaced[i];
+        self.billed + self.computed - actual + under
     }
 
     /// The last day with records, for budgets that flag the latest day.

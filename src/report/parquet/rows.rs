@@ -179,7 +179,7 @@ impl Rows {
             self.billed.push(r.billed_cost);
             self.actual.push(p.actual);
             self.list.push(p.list);
-            for (i, (cost, _)) in p.each(self.scenarios).enumerate() {
+            for (i, cost, _) in p.changes() {
                 if cost != p.actual {
                     self.changes.push((i as u16, cost));
                 }
