@@ -169,26 +169,34 @@ fn per_image_cost<'a>(
 }
 
 /// The most specific per-image price: exact pixels, then size class, then any size.
+/// One walk over the list, as re-pricing asks this for several models per record: the first
+/// entry of the best rank wins.
 fn image_price(prices: &[ImagePrice], size: ImageSize, quality: Option<&str>) -> Option<Money> {
-    let exact = Some(size);
-    let tier = Some(size.tier());
-    let q_ok = |ip: &ImagePrice| match (&ip.quality, quality) {
-        (None, _) => true,
-        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
-        (Some(_), None) => false,
-    };
-    let by = |want: Option<ImageSize>| {
-        prices
-            .iter()
-            .filter(|ip| q_ok(ip))
-            .find(|ip| match (want, ip.size.as_deref()) {
-                (Some(w), Some(s)) => size_label_is(s, w),
-                (None, None) => true,
-                _ => false,
-            })
-            .map(|ip| ip.price)
-    };
-    by(exact).or_else(|| by(tier)).or_else(|| by(None))
+    let tier = size.tier();
+    let mut best: Option<(u8, Money)> = None;
+    for ip in prices {
+        let quality_ok = match (&ip.quality, quality) {
+            (None, _) => true,
+            (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+            (Some(_), None) => false,
+        };
+        if !quality_ok {
+            continue;
+        }
+        let rank = match ip.size.as_deref() {
+            Some(s) if size_label_is(s, size) => 0,
+            Some(s) if size_label_is(s, tier) => 1,
+            Some(_) => continue,
+            None => 2,
+        };
+        if rank == 0 {
+            return Some(ip.price);
+        }
+        if best.is_none_or(|(r, _)| rank < r) {
+            best = Some((rank, ip.price));
+        }
+    }
+    best.map(|(_, price)| price)
 }
 
 /// Whether a catalog size label ("2K", "1024x1024") names exactly this size, as the label and
@@ -484,5 +492,36 @@ mod tests {
         };
         // 0.1344 + 0.035 + 2 x 0.006 + 0.06
         assert_eq!(cost(&c, "gemini-3-pro-image", &u, Tier::Standard), "0.2414");
+    }
+
+    #[test]
+    fn image_prices_go_exact_size_then_class_then_any_size_first_entry_first() {
+        let entry = |size: Option<&str>, quality: Option<&str>, price: &str| ImagePrice {
+            size: size.map(str::to_string),
+            quality: quality.map(str::to_string),
+            price: price.parse().expect("price"),
+        };
+        let list = vec![
+            entry(None, None, "9"),
+            entry(Some("1K"), Some("high"), "8"),
+            entry(Some("1k"), None, "7"),
+            entry(Some("1K"), None, "6"),
+            entry(Some("1024X1024"), Some("HIGH"), "5"),
+            entry(Some("1024x1024"), Some("high"), "4"),
+            entry(None, Some("low"), "3"),
+        ];
+        let price = |size: &str, quality: Option<&str>| {
+            let size = ImageSize::parse(size).expect("size");
+            image_price(&list, size, quality).map(Money::exact)
+        };
+        let text = |p: &str| Some(p.to_string());
+        assert_eq!(price("1024x1024", Some("high")), text("5"));
+        assert_eq!(price("1024x1024", None), text("7"));
+        assert_eq!(price("1K", Some("high")), text("8"));
+        assert_eq!(price("512x512", Some("High")), text("8"));
+        assert_eq!(price("2K", Some("low")), text("9"));
+        assert_eq!(price("2K", None), text("9"));
+        assert_eq!(image_price(&list[1..2], ImageSize::K2, Some("high")), None);
+        assert_eq!(image_price(&list[6..], ImageSize::K2, None), None);
     }
 }
