@@ -18,7 +18,6 @@ use polars::io::parquet::write::BatchedWriter;
 use polars::prelude::*;
 use rows::{Context, Rows, Texts};
 use rust_decimal::RoundingStrategy;
-use std::fmt::Write as _;
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -75,27 +74,43 @@ fn rfc3339(t: &DateTime<Utc>, out: &mut String) {
         out.push_str(&t.to_rfc3339());
         return;
     }
-    let _ = write!(
-        out,
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    );
+    // The range check above makes the year a four-digit u32.
+    padded(out, t.year().unsigned_abs(), 4);
+    for (sep, n) in [
+        ('-', t.month()),
+        ('-', t.day()),
+        ('T', t.hour()),
+        (':', t.minute()),
+        (':', t.second()),
+    ] {
+        out.push(sep);
+        padded(out, n, 2);
+    }
     let nanos = t.nanosecond();
     if nanos != 0 {
+        out.push('.');
         if nanos % 1_000_000 == 0 {
-            let _ = write!(out, ".{:03}", nanos / 1_000_000);
+            padded(out, nanos / 1_000_000, 3);
         } else if nanos % 1_000 == 0 {
-            let _ = write!(out, ".{:06}", nanos / 1_000);
+            padded(out, nanos / 1_000, 6);
         } else {
-            let _ = write!(out, ".{nanos:09}");
+            padded(out, nanos, 9);
         }
     }
     out.push_str("+00:00");
+}
+
+/// `n` in decimal, zero-padded to `width` digits.
+fn padded(out: &mut String, mut n: u32, width: usize) {
+    let mut digits = [b'0'; 10];
+    let mut at = digits.len();
+    while n > 0 {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    let start = at.min(digits.len().saturating_sub(width));
+    out.extend(digits[start..].iter().map(|&d| char::from(d)));
 }
 
 /// records.parquet written as priced chunks of records arrive, in order. Rows are copied out
