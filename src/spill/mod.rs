@@ -33,7 +33,19 @@ pub struct Spill {
     files: Mutex<Files>,
     pending: Mutex<Vec<UsageRecord>>,
     runs: Mutex<Vec<Run>>,
+    /// Emptied parts and run buffers, kept for the next ones: each is several MB, and the
+    /// allocator hands a freed one back to the kernel, so a new one was page-faulted in again.
+    spare: Mutex<Spare>,
 }
+
+#[derive(Default)]
+struct Spare {
+    parts: Vec<Vec<UsageRecord>>,
+    bytes: Option<Vec<u8>>,
+}
+
+/// Parts kept for reuse: one filling while one is sorted and written needs at most two.
+const SPARE_PARTS: usize = 2;
 
 /// File names by the index runs store for them.
 type FileTable = Arc<[Arc<str>]>;
@@ -79,24 +91,52 @@ impl Spill {
             files: Mutex::new(Files::default()),
             pending: Mutex::new(Vec::new()),
             runs: Mutex::new(Vec::new()),
+            spare: Mutex::new(Spare::default()),
+        }
+    }
+
+    fn spare(&self) -> std::sync::MutexGuard<'_, Spare> {
+        self.spare.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// An empty part with room for a run.
+    fn part(&self) -> Vec<UsageRecord> {
+        self.spare()
+            .parts
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(self.run_records))
+    }
+
+    fn give_back(&self, mut part: Vec<UsageRecord>) {
+        part.clear();
+        let mut spare = self.spare();
+        if spare.parts.len() < SPARE_PARTS && part.capacity() >= self.run_records {
+            spare.parts.push(part);
         }
     }
 
     /// Takes records in any order, from any thread.
     pub fn push(&self, mut records: Vec<UsageRecord>) -> Result<(), RunError> {
-        let full = {
+        let mut full = Vec::new();
+        {
             let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-            if p.is_empty() {
-                std::mem::swap(&mut *p, &mut records);
-            } else {
-                p.append(&mut records);
+            while !records.is_empty() {
+                if p.capacity() == 0 {
+                    *p = self.part();
+                }
+                // Parts are cut at the run size, so a part never outgrows its room. Which
+                // records go to which run does not matter: runs are sorted and merged.
+                let take = (self.run_records - p.len()).min(records.len());
+                p.extend(records.drain(records.len() - take..));
+                if p.len() >= self.run_records {
+                    full.push(std::mem::take(&mut *p));
+                }
             }
-            (p.len() >= self.run_records).then(|| std::mem::take(&mut *p))
-        };
-        match full {
-            Some(part) => self.write_run(part, Order::Id),
-            None => Ok(()),
         }
+        for part in full {
+            self.write_run(part, Order::Id)?;
+        }
+        Ok(())
     }
 
     fn write_run(&self, mut part: Vec<UsageRecord>, order: Order) -> Result<(), RunError> {
@@ -107,13 +147,17 @@ impl Spill {
             .unwrap_or_else(|e| e.into_inner())
             .table(&part);
         let index = FileIndex::new(&table);
-        let mut bytes = Vec::with_capacity(part.len() * 96);
+        let mut bytes = self.spare().bytes.take().unwrap_or_default();
+        bytes.reserve(part.len() * 96);
         let mut scratch = Vec::new();
         for r in &part {
             run::frame(r, index.of(r), &mut bytes, &mut scratch);
         }
-        drop(part);
-        let r = self.store.put(bytes).map_err(io_err)?;
+        self.give_back(part);
+        let (r, emptied) = self.store.put(bytes).map_err(io_err)?;
+        if let Some(b) = emptied {
+            self.spare().bytes.get_or_insert(b);
+        }
         self.runs.lock().unwrap_or_else(|e| e.into_inner()).push(r);
         Ok(())
     }
@@ -140,15 +184,17 @@ impl Spill {
         let mut by_id = Merge::new(runs, Order::Id, files.clone(), &self.store).map_err(io_err)?;
         let mut judged = Judged::default();
         // Each part of kept records is sorted and stored while the merge fills the next one.
-        let mut part = judged.fill(&mut by_id, self.run_records)?;
+        let mut part = judged.fill(&mut by_id, self.part(), self.run_records)?;
         while !part.is_empty() {
+            let next = self.part();
             let (stored, next) = rayon::join(
                 || self.write_run(part, Order::Time),
-                || judged.fill(&mut by_id, self.run_records),
+                || judged.fill(&mut by_id, next, self.run_records),
             );
             stored?;
             part = next?;
         }
+        self.give_back(part);
         drop(by_id);
         let Judged {
             records,
@@ -179,9 +225,13 @@ struct Judged {
 }
 
 impl Judged {
-    /// The next `n` kept records from the merge by id; empty at the end.
-    fn fill(&mut self, by_id: &mut Merge, n: usize) -> Result<Vec<UsageRecord>, RunError> {
-        let mut part = Vec::with_capacity(n);
+    /// The next `n` kept records from the merge by id, in `part`; empty at the end.
+    fn fill(
+        &mut self,
+        by_id: &mut Merge,
+        mut part: Vec<UsageRecord>,
+        n: usize,
+    ) -> Result<Vec<UsageRecord>, RunError> {
         while part.len() < n {
             let Some(r) = by_id.next() else { break };
             let r = r.map_err(io_err)?;
@@ -286,7 +336,7 @@ mod tests {
         // A path under a file cannot be a folder.
         let file = tempfile::NamedTempFile::new().expect("file");
         let store = Store::in_dir(0, file.path().join("x"));
-        let r = store.put(vec![1, 2, 3]);
+        let r = store.put(vec![1, 2, 3]).map(|(run, _)| run);
         let e = r.err().expect("fails").to_string();
         assert!(
             e.starts_with("cannot create a folder for sorted runs in "),

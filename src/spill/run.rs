@@ -76,19 +76,21 @@ impl Store {
         self.files.load(AtomicOrdering::Relaxed)
     }
 
-    pub fn put(&self, bytes: Vec<u8>) -> io::Result<Run> {
+    /// Keeps a run; a run written to a file gives its buffer back, emptied, for the next one.
+    pub fn put(&self, mut bytes: Vec<u8>) -> io::Result<(Run, Option<Vec<u8>>)> {
         let before = self
             .in_memory
             .fetch_add(bytes.len(), AtomicOrdering::Relaxed);
         if before + bytes.len() <= self.budget {
-            return Ok(Run::Mem(bytes));
+            return Ok((Run::Mem(bytes), None));
         }
         self.in_memory
             .fetch_sub(bytes.len(), AtomicOrdering::Relaxed);
         let path = self.file_path()?;
         let mut f = File::create(&path).map_err(|e| named(&path, e))?;
         f.write_all(&bytes).map_err(|e| named(&path, e))?;
-        Ok(Run::File(path))
+        bytes.clear();
+        Ok((Run::File(path), Some(bytes)))
     }
 
     fn file_path(&self) -> io::Result<PathBuf> {
