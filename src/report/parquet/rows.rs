@@ -202,14 +202,29 @@ impl Rows {
     pub fn frame(&self, cx: &Context<'_>) -> io::Result<DataFrame> {
         let rows = 0..self.len();
         let texts = cx.texts;
-        let mut buf = String::new();
-        let times: Vec<String> = self.time[rows.clone()]
+        // Written end to end into one buffer, then sliced: no allocation per row.
+        let (mut all, mut one) = (String::new(), String::new());
+        let mut ends = Vec::with_capacity(self.len());
+        for t in &self.time[rows.clone()] {
+            rfc3339(t, &mut one);
+            all.push_str(&one);
+            ends.push(all.len());
+        }
+        let times: Vec<&str> = ends
             .iter()
-            .map(|t| {
-                rfc3339(t, &mut buf);
-                buf.clone()
+            .scan(0, |start, &end| {
+                let s = &all[*start..end];
+                *start = end;
+                Some(s)
             })
             .collect();
+        // A log has few image sizes: each is written once per row group.
+        let mut size_texts: Vec<(ImageSize, String)> = Vec::new();
+        for s in self.image_size[rows.clone()].iter().flatten() {
+            if !size_texts.iter().any(|(k, _)| k == s) {
+                size_texts.push((*s, s.to_string()));
+            }
+        }
         let models = cx.catalog.models();
         let tokens = &self.tokens[rows.clone()];
         let token_column = |name: &str, f: fn(&Tokens) -> u64| {
@@ -291,7 +306,10 @@ impl Rows {
                 "image_size".into(),
                 self.image_size[rows.clone()]
                     .iter()
-                    .map(|s| s.map(|s| s.to_string()))
+                    .map(|s| {
+                        s.and_then(|s| size_texts.iter().find(|(k, _)| *k == s))
+                            .map(|(_, t)| t.as_str())
+                    })
                     .collect::<Vec<_>>(),
             ),
             Column::new(
