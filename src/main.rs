@@ -4,6 +4,14 @@
 #[global_allocator]
 static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+// Freed pages go back to the kernel after about a second instead of ten: a run frees buffers
+// of many MB all along, and holding them ten seconds raised the peak with the run's length
+// (4,000,000 envelope lines: 133 MB, against 117 MB; 400,000 Claude Code lines: 136 MB,
+// against 102 MB) at no measurable cost in time. `_RJEM_MALLOC_CONF` still overrides it.
+#[cfg(not(target_env = "msvc"))]
+#[unsafe(export_name = "_rjem_malloc_conf")]
+static MALLOC_CONF: &[u8] = b"dirty_decay_ms:1000\0";
+
 use clap::Parser;
 use reprice::cli::{Cli, Command};
 use reprice::error::exit;
