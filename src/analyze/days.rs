@@ -2,7 +2,7 @@
 //! the model or tier records were re-priced on. Summed per day with records; every day of the
 //! period (known only at the end) is filled in, with the plan fees, when finished.
 
-use super::{Period, days, plan_of, plans::prorate};
+use super::{Period, Swaps, days, plan_of, plans::prorate};
 use crate::catalog::Catalog;
 use crate::money::Money;
 use crate::record::UsageRecord;
@@ -46,22 +46,10 @@ fn empty_day(day: NaiveDate, scenarios: usize) -> DayRow {
     }
 }
 
-/// Per scenario: what the records it priced actually cost, and what they cost under it. A
-/// scenario's cost of a set of records is their actual cost with these swapped: most scenarios
-/// price few records, so a record adds only to the scenarios that priced it.
-type Replaced = Vec<(Money, Money)>;
-
-fn with_replaced(actual: Money, replaced: &[(Money, Money)]) -> Vec<Money> {
-    replaced
-        .iter()
-        .map(|&(was, now)| actual - was + now)
-        .collect()
-}
-
 /// The rows of the days with records.
 pub struct ByDay {
     scenarios: usize,
-    rows: BTreeMap<NaiveDate, (DayRow, Replaced)>,
+    rows: BTreeMap<NaiveDate, (DayRow, Swaps)>,
 }
 
 impl ByDay {
@@ -75,19 +63,15 @@ impl ByDay {
     pub fn add(&mut self, records: &[UsageRecord], priced: &[Priced]) {
         let n = self.scenarios;
         for (r, p) in records.iter().zip(priced) {
-            let (row, replaced) = self
+            let (row, swaps) = self
                 .rows
                 .entry(p.day)
-                .or_insert_with(|| (empty_day(p.day, 0), vec![(Money::ZERO, Money::ZERO); n]));
+                .or_insert_with(|| (empty_day(p.day, 0), Swaps::new(n)));
             row.records += 1;
             row.actual += p.actual;
             row.images += u64::from(r.images);
             row.tokens.add(&r.tokens);
-            for (i, cost, _) in p.changes() {
-                let (was, now) = &mut replaced[i];
-                *was += p.actual;
-                *now += cost;
-            }
+            swaps.add(p);
         }
     }
 
@@ -97,8 +81,8 @@ impl ByDay {
         let mut rows: BTreeMap<NaiveDate, DayRow> = self
             .rows
             .into_iter()
-            .map(|(day, (mut row, replaced))| {
-                row.scenarios = with_replaced(row.actual, &replaced);
+            .map(|(day, (mut row, swaps))| {
+                row.scenarios = (0..n).map(|i| swaps.cost(i, row.actual)).collect();
                 (day, row)
             })
             .collect();

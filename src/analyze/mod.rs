@@ -447,6 +447,31 @@ pub fn key_label(key: Option<&str>, names: &BTreeMap<String, String>) -> String 
     }
 }
 
+/// Per scenario: what the records it priced actually cost, and what they cost under it. A
+/// scenario's cost of a set of records is their actual cost with these swapped: most scenarios
+/// price few records, so a record adds only to the scenarios that priced it.
+struct Swaps(Vec<(Money, Money)>);
+
+impl Swaps {
+    fn new(scenarios: usize) -> Swaps {
+        Swaps(vec![(Money::ZERO, Money::ZERO); scenarios])
+    }
+
+    fn add(&mut self, p: &Priced) {
+        for (i, cost, _) in p.changes() {
+            let (was, now) = &mut self.0[i];
+            *was += p.actual;
+            *now += cost;
+        }
+    }
+
+    /// Scenario `i`'s cost of records that actually cost `actual`.
+    fn cost(&self, i: usize, actual: Money) -> Money {
+        let (was, now) = self.0[i];
+        actual - was + now
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

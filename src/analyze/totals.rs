@@ -1,7 +1,7 @@
 //! Whole-input sums: usage, spend, each scenario's variable cost, the days covered, and the
 //! records on each side of a catalog price change.
 
-use super::{Period, PriceChange, TokenTotals};
+use super::{Period, PriceChange, Swaps, TokenTotals};
 use crate::catalog::Catalog;
 use crate::money::Money;
 use crate::record::UsageRecord;
@@ -22,9 +22,7 @@ pub struct Totals {
     /// (catalog model, reason) of known models the catalog could not price.
     /// Catalog model -> reason -> records.
     pub unpriced: HashMap<usize, HashMap<String, u64>>,
-    /// Per scenario: what the records it priced actually cost, and what they cost under it.
-    /// Every other record costs under it what it actually cost.
-    replaced: Vec<(Money, Money)>,
+    swaps: Swaps,
     /// Per scenario: records it changed, and what they actually cost.
     pub changed: Vec<(u64, Money)>,
     first: Option<NaiveDate>,
@@ -41,7 +39,7 @@ impl Totals {
             computed: Money::ZERO,
             unknown: HashMap::default(),
             unpriced: HashMap::default(),
-            replaced: vec![(Money::ZERO, Money::ZERO); scenarios],
+            swaps: Swaps::new(scenarios),
             changed: vec![(0, Money::ZERO); scenarios],
             first: None,
             last: None,
@@ -81,10 +79,8 @@ impl Totals {
                 }
                 _ => {}
             }
-            for (i, cost, via) in p.changes() {
-                let (actual, under) = &mut self.replaced[i];
-                *actual += p.actual;
-                *under += cost;
+            self.swaps.add(p);
+            for (i, _, via) in p.changes() {
                 if via.is_some() {
                     self.changed[i].0 += 1;
                     self.changed[i].1 += p.actual;
@@ -97,8 +93,7 @@ impl Totals {
 
     /// What all records cost under scenario `i`, its fixed fees aside.
     pub fn variable(&self, i: usize) -> Money {
-        let (actual, under) = self.replaced[i];
-        self.billed + self.computed - actual + under
+        self.swaps.cost(i, self.billed + self.computed)
     }
 
     /// The last day with records, for budgets that flag the latest day.
