@@ -67,30 +67,41 @@ pub struct Decider {
 }
 
 impl Decider {
-    pub fn judge(&mut self, r: &UsageRecord) -> Verdict {
-        let Some(id) = r.id.as_deref() else {
+    /// Judges the record with this id and payload hash, from the line `source` gives.
+    pub fn judge(
+        &mut self,
+        id: Option<&str>,
+        payload_hash: u64,
+        source: impl FnOnce() -> SourceRef,
+    ) -> Verdict {
+        let Some(id) = id else {
             return Verdict::Keep;
         };
         if self.id.as_deref() != Some(id) {
-            self.id = Some(id.to_string());
-            self.kept = Some((r.payload_hash, r.source.clone()));
+            let kept = self.id.get_or_insert_default();
+            kept.clear();
+            kept.push_str(id);
+            self.kept = Some((payload_hash, source()));
             self.conflicting.clear();
             return Verdict::Keep;
         }
         match &self.kept {
-            Some((h, _)) if *h == r.payload_hash => Verdict::Duplicate,
-            _ if !self.conflicting.insert(r.payload_hash) => Verdict::Duplicate,
-            Some((_, first)) => Verdict::Conflict(Quarantined {
-                file: r.source.file.to_string(),
-                line: r.source.line,
-                byte: r.source.byte,
-                // Names the kept line, so the two payloads can be compared side by side.
-                reason: format!(
-                    "conflict: id {id} has different usage than {}:{}, which was kept",
-                    first.file, first.line
-                ),
-                raw: String::new(),
-            }),
+            Some((h, _)) if *h == payload_hash => Verdict::Duplicate,
+            _ if !self.conflicting.insert(payload_hash) => Verdict::Duplicate,
+            Some((_, first)) => {
+                let r = source();
+                Verdict::Conflict(Quarantined {
+                    file: r.file.to_string(),
+                    line: r.line,
+                    byte: r.byte,
+                    // Names the kept line, so the two payloads can be compared side by side.
+                    reason: format!(
+                        "conflict: id {id} has different usage than {}:{}, which was kept",
+                        first.file, first.line
+                    ),
+                    raw: String::new(),
+                })
+            }
             None => Verdict::Keep,
         }
     }

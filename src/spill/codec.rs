@@ -143,6 +143,62 @@ pub fn decode(b: &[u8], files: &[Arc<str>]) -> Option<UsageRecord> {
     })
 }
 
+/// The fields runs are ordered and judged by, read from the front of a frame (id, file, line,
+/// byte, time) and from its last 8 bytes (the payload hash), without decoding the rest: the
+/// deduplication pass moves frames as they are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Key {
+    /// Where the id's bytes are in the frame; None for a record without an id.
+    id: Option<(u32, u32)>,
+    pub file: u32,
+    pub line: u64,
+    pub byte: u64,
+    pub secs: i64,
+    pub nanos: u32,
+    pub payload: u64,
+}
+
+impl Key {
+    /// The id's bytes in `frame`, the frame this key was read from.
+    pub fn id<'f>(&self, frame: &'f [u8]) -> Option<&'f [u8]> {
+        let (at, n) = self.id?;
+        frame.get(at as usize..at as usize + n as usize)
+    }
+}
+
+/// The key of a frame `encode` wrote; None when it is too short to be one.
+pub fn key(b: &[u8]) -> Option<Key> {
+    let mut c = Cursor { b, at: 0 };
+    let n = usize::try_from(c.varint()?).ok()?;
+    let id = match n {
+        0 => None,
+        n => {
+            let at = c.at;
+            c.bytes(n - 1)?;
+            Some((u32::try_from(at).ok()?, u32::try_from(n - 1).ok()?))
+        }
+    };
+    let file = c.u32()?;
+    let line = c.varint()?;
+    let byte = c.varint()?;
+    let secs = i64::from_le_bytes(c.take()?);
+    let nanos = u32::from_le_bytes(c.take()?);
+    // The flags byte and at least the payload hash follow.
+    let payload = b.get(b.len().checked_sub(8)?..)?;
+    if c.at + 1 + 8 > b.len() {
+        return None;
+    }
+    Some(Key {
+        id,
+        file,
+        line,
+        byte,
+        secs,
+        nanos,
+        payload: u64::from_le_bytes(payload.try_into().ok()?),
+    })
+}
+
 pub fn varint(out: &mut Vec<u8>, mut n: u64) {
     while n >= 0x80 {
         out.push((n as u8) | 0x80);
@@ -303,6 +359,12 @@ mod tests {
             let mut out = Vec::new();
             encode(&r, 1, &mut out);
             prop_assert_eq!(decode(&out, &files), Some(r.clone()));
+            let k = key(&out).expect("key");
+            prop_assert_eq!(k.id(&out), r.id.as_deref().map(str::as_bytes));
+            prop_assert_eq!(
+                (k.file, k.line, k.byte, k.secs, k.nanos, k.payload),
+                (1, r.source.line, r.source.byte, secs, nanos, r.payload_hash)
+            );
             // A cut record is never read as a record.
             for cut in 0..out.len() {
                 prop_assert_eq!(decode(&out[..cut], &files), None);

@@ -215,7 +215,7 @@ impl Drop for Reader {
     }
 }
 
-fn damaged() -> io::Error {
+pub(super) fn damaged() -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidData,
         "a temporary run of sorted records is damaged",
@@ -262,17 +262,12 @@ const FAN_IN: usize = 64;
 
 impl Merge {
     pub fn new(
-        mut runs: Vec<Run>,
+        runs: Vec<Run>,
         order: Order,
         files: Arc<[Arc<str>]>,
         store: &Store,
     ) -> io::Result<Merge> {
-        while runs.len() > FAN_IN {
-            let rest = runs.split_off(FAN_IN);
-            let merged = Merge::open(runs, order, files.clone(), store)?.into_run(store)?;
-            runs = rest;
-            runs.push(merged);
-        }
+        let runs = fan_in(runs, order, &ranks(&files), store)?;
         Merge::open(runs, order, files, store)
     }
 
@@ -309,20 +304,6 @@ impl Merge {
         }
         Ok(())
     }
-
-    fn into_run(mut self, store: &Store) -> io::Result<Run> {
-        let (path, mut w) = store.create()?;
-        let index = FileIndex::new(&self.files);
-        let (mut out, mut scratch) = (Vec::new(), Vec::new());
-        for r in self.by_ref() {
-            let r = r?;
-            out.clear();
-            frame(&r, index.of(&r), &mut out, &mut scratch);
-            w.write_all(&out).map_err(|e| named(&path, e))?;
-        }
-        w.flush().map_err(|e| named(&path, e))?;
-        Ok(Run::File(path))
-    }
 }
 
 impl Iterator for Merge {
@@ -335,6 +316,181 @@ impl Iterator for Merge {
         }
         Some(Ok(head.rec))
     }
+}
+
+/// Each file's rank among the file names, by its index in the file table: comparing ranks
+/// compares names, which is what the orders are defined on.
+pub fn ranks(files: &[Arc<str>]) -> Arc<[u32]> {
+    let mut by_name: Vec<usize> = (0..files.len()).collect();
+    by_name.sort_unstable_by(|&a, &b| files[a].cmp(&files[b]));
+    let mut ranks = vec![0u32; files.len()];
+    for (rank, k) in by_name.into_iter().enumerate() {
+        ranks[k] = rank as u32;
+    }
+    ranks.into()
+}
+
+/// A frame with its key, ordered as [`Order::cmp`] orders the records they encode.
+#[derive(Clone, Copy)]
+pub struct Keyed<'f> {
+    pub key: &'f codec::Key,
+    pub frame: &'f [u8],
+    pub rank: u32,
+}
+
+type Fields<'f> = (Option<&'f [u8]>, (i64, u32), (u32, u64, u64), u64);
+
+impl<'f> Keyed<'f> {
+    fn fields(&self) -> Fields<'f> {
+        (
+            self.key.id(self.frame),
+            (self.key.secs, self.key.nanos),
+            (self.rank, self.key.line, self.key.byte),
+            self.key.payload,
+        )
+    }
+
+    pub fn cmp(&self, o: &Keyed<'_>, order: Order) -> Ordering {
+        let (a, b) = (self.fields(), o.fields());
+        match order {
+            Order::Id => a.cmp(&b),
+            Order::Time => (a.1, a.0, a.2, a.3).cmp(&(b.1, b.0, b.2, b.3)),
+        }
+    }
+}
+
+/// The key and rank of a frame read from a run.
+pub fn keyed(frame: &[u8], ranks: &[u32]) -> io::Result<(codec::Key, u32)> {
+    let key = codec::key(frame).ok_or_else(damaged)?;
+    let rank = *ranks.get(key.file as usize).ok_or_else(damaged)?;
+    Ok((key, rank))
+}
+
+struct FrameHead {
+    key: codec::Key,
+    rank: u32,
+    frame: Vec<u8>,
+    run: usize,
+    order: Order,
+}
+
+impl FrameHead {
+    fn keyed(&self) -> Keyed<'_> {
+        Keyed {
+            key: &self.key,
+            frame: &self.frame,
+            rank: self.rank,
+        }
+    }
+}
+
+impl PartialEq for FrameHead {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for FrameHead {}
+impl PartialOrd for FrameHead {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for FrameHead {
+    fn cmp(&self, o: &Self) -> Ordering {
+        // Reversed: BinaryHeap pops the greatest, the merge wants the least.
+        o.keyed()
+            .cmp(&self.keyed(), self.order)
+            .then_with(|| o.run.cmp(&self.run))
+    }
+}
+
+/// Runs merged in `order` as frames, moved as they are, without decoding the records: what
+/// deduplication and the merging of many runs need.
+pub struct Frames {
+    readers: Vec<Reader>,
+    heap: BinaryHeap<FrameHead>,
+    ranks: Arc<[u32]>,
+    order: Order,
+}
+
+impl Frames {
+    pub fn new(
+        runs: Vec<Run>,
+        order: Order,
+        ranks: Arc<[u32]>,
+        store: &Store,
+    ) -> io::Result<Frames> {
+        let runs = fan_in(runs, order, &ranks, store)?;
+        Frames::open(runs, order, ranks, store)
+    }
+
+    fn open(runs: Vec<Run>, order: Order, ranks: Arc<[u32]>, store: &Store) -> io::Result<Frames> {
+        let mut m = Frames {
+            readers: Vec::with_capacity(runs.len()),
+            heap: BinaryHeap::with_capacity(runs.len()),
+            ranks,
+            order,
+        };
+        for run in runs {
+            m.readers.push(Reader::open(run, store)?);
+        }
+        for k in 0..m.readers.len() {
+            m.refill(k, Vec::new())?;
+        }
+        Ok(m)
+    }
+
+    fn refill(&mut self, run: usize, mut frame: Vec<u8>) -> io::Result<()> {
+        if self.readers[run].next(&mut frame)? {
+            let (key, rank) = keyed(&frame, &self.ranks)?;
+            self.heap.push(FrameHead {
+                key,
+                rank,
+                frame,
+                run,
+                order: self.order,
+            });
+        }
+        Ok(())
+    }
+
+    /// Gives the next frame to `f`; false at the end.
+    pub fn next_with(&mut self, f: impl FnOnce(Keyed<'_>)) -> io::Result<bool> {
+        let Some(head) = self.heap.pop() else {
+            return Ok(false);
+        };
+        f(head.keyed());
+        // The frame's buffer is read into again.
+        self.refill(head.run, head.frame)?;
+        Ok(true)
+    }
+}
+
+/// Merges runs into larger ones in files until at most `FAN_IN` are left.
+fn fan_in(
+    mut runs: Vec<Run>,
+    order: Order,
+    ranks: &Arc<[u32]>,
+    store: &Store,
+) -> io::Result<Vec<Run>> {
+    while runs.len() > FAN_IN {
+        let rest = runs.split_off(FAN_IN);
+        let mut m = Frames::open(runs, order, ranks.clone(), store)?;
+        let (path, mut w) = store.create()?;
+        let mut written = Ok(());
+        while m.next_with(|k| {
+            if written.is_ok() {
+                written = w
+                    .write_all(&(k.frame.len() as u32).to_le_bytes())
+                    .and_then(|()| w.write_all(k.frame));
+            }
+        })? {}
+        written.map_err(|e| named(&path, e))?;
+        w.flush().map_err(|e| named(&path, e))?;
+        runs = rest;
+        runs.push(Run::File(path));
+    }
+    Ok(runs)
 }
 
 /// File names to their index in the run's file table, by the name's address: records share
