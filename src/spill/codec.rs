@@ -337,8 +337,49 @@ mod tests {
         }
     }
 
+    type Fields = (Option<String>, i64, u32, usize, u64, u64, u64);
+
+    fn fields() -> impl Strategy<Value = Fields> {
+        // Few values each, so that records often tie on the leading fields.
+        (
+            proptest::option::of("[ab]{0,2}"),
+            0i64..3,
+            0u32..3,
+            0usize..3,
+            0u64..3,
+            0u64..3,
+            0u64..3,
+        )
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn frames_order_as_the_records_they_hold(a in fields(), b in fields()) {
+            // File indices in another order than the names.
+            let files: [Arc<str>; 3] = [Arc::from("m.jsonl"), Arc::from("a.jsonl"), Arc::from("z.jsonl")];
+            let ranks = super::super::run::ranks(&files);
+            let make = |(id, secs, nanos, file, line, byte, payload): Fields| {
+                let mut r = record(id, secs, nanos, [0; 5], None, None, None);
+                r.source = SourceRef { file: files[file].clone(), line, byte };
+                r.payload_hash = payload;
+                let mut out = Vec::new();
+                encode(&r, file as u32, &mut out);
+                (r, out)
+            };
+            let ((ra, fa), (rb, fb)) = (make(a), make(b));
+            let (ka, kb) = (key(&fa).expect("key"), key(&fb).expect("key"));
+            fn keyed<'f>(key: &'f Key, frame: &'f [u8], ranks: &[u32]) -> super::super::run::Keyed<'f> {
+                super::super::run::Keyed { key, frame, rank: ranks[key.file as usize] }
+            }
+            for order in [super::super::Order::Id, super::super::Order::Time] {
+                prop_assert_eq!(
+                    keyed(&ka, &fa, &ranks).cmp(&keyed(&kb, &fb, &ranks), order),
+                    order.cmp(&ra, &rb)
+                );
+            }
+        }
+
         #[test]
         fn a_record_reads_back_as_it_was_written(
             id in proptest::option::of("[a-z0-9_-]{0,40}"),
