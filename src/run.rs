@@ -194,39 +194,46 @@ pub fn compute(
         fold = fold.without_focus();
     }
     let parquet_err = |e: std::io::Error| state::reports_failed(&args.out, e);
-    let mut parquet = report::RecordsOut::create(records_out, &cfg.catalog, &cfg.scenarios)
+    let parquet = report::RecordsOut::create(records_out, &cfg.catalog, &cfg.scenarios)
         .map_err(parquet_err)?;
     let mut period = InPeriod::default();
-    // Three things at once: the next chunk is merged, the current one is priced and folded,
-    // and the one before is written to records.parquet.
-    let mut next = period.chunk(&mut sorted, cfg)?;
-    let mut priced_before: Option<(Vec<crate::record::UsageRecord>, Vec<reprice::Priced>)> = None;
-    while !next.is_empty() || priced_before.is_some() {
-        let chunk = next;
-        let before = priced_before.take();
-        let (n, (current, written)) = rayon::join(
-            || period.chunk(&mut sorted, cfg),
-            || {
-                rayon::join(
-                    || {
-                        (!chunk.is_empty()).then(|| {
-                            let priced = pricer.price(&chunk);
-                            fold.add(&chunk, &priced);
-                            (chunk, priced)
-                        })
-                    },
-                    || match &before {
-                        Some((records, priced)) => parquet.add(records, priced),
-                        None => Ok(()),
-                    },
-                )
-            },
-        );
-        written.map_err(parquet_err)?;
-        priced_before = current;
-        next = n?;
-    }
-    parquet.finish().map_err(parquet_err)?;
+    // Three things at once: the next chunk is merged while the current one is priced and
+    // folded, and records.parquet is written a chunk or two behind on a thread of its own.
+    // Writing is the longest of the three; in lock step with the others, a core sat idle
+    // whenever a chunk was priced before the one before it was written.
+    let written = std::thread::scope(|scope| -> Result<std::io::Result<()>, RunError> {
+        type Chunk = (Vec<crate::record::UsageRecord>, Vec<reprice::Priced>);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(1);
+        let writer = scope.spawn(move || {
+            let mut parquet = parquet;
+            for (records, priced) in rx {
+                parquet.add(&records, &priced)?;
+            }
+            parquet.finish()
+        });
+        let mut next = period.chunk(&mut sorted, cfg)?;
+        while !next.is_empty() {
+            let chunk = next;
+            let (n, current) = rayon::join(
+                || period.chunk(&mut sorted, cfg),
+                || {
+                    let priced = pricer.price(&chunk);
+                    fold.add(&chunk, &priced);
+                    (chunk, priced)
+                },
+            );
+            // Refused only when the writer stopped on an error, which joining it gives.
+            if tx.send(current).is_err() {
+                break;
+            }
+            next = n?;
+        }
+        drop(tx);
+        Ok(writer
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p)))
+    })?;
+    written.map_err(parquet_err)?;
     let (not_applied, plan_days) = pricer.finish();
     t.mark("reprice, fold, records.parquet");
     if period.assumed_utc > 0 {
