@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end benchmark, side by side on the same generated files:
-#   1. `reprice run` (release build, 20 scenarios from benches/e2e-scenarios.toml) against the
+#   1. `reprice run` (the `dist` profile's build, 20 scenarios from benches/e2e-scenarios.toml) against the
 #      same pricing in DuckDB SQL (tests/differential/price.sql via benches/e2e_duckdb.py) on a
 #      2,000,000-record envelope log; the DuckDB totals must equal reprice's to the last digit.
 #   2. `reprice run` against `ccusage daily --json --offline` (the native binary) on Claude Code
@@ -9,7 +9,7 @@
 #
 # Environment: E2E_DIR (work dir, default /tmp/reprice-e2e), E2E_RECORDS (default 2000000),
 # E2E_CC_RECORDS (default 400000), REPRICE_BIN (a reprice binary to use instead of building the
-# release one). Generated files are reused when present. Exit status 1 when totals differ.
+# `dist` one). Generated files are reused when present. Exit status 1 when totals differ.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,8 +45,8 @@ chmod +x "$CCUSAGE"
 if [ -n "${REPRICE_BIN:-}" ]; then
     BIN=$REPRICE_BIN
 else
-    (cd "$ROOT" && cargo build --release --quiet)
-    BIN=$ROOT/target/release/reprice
+    (cd "$ROOT" && cargo build --profile dist --quiet)
+    BIN=$ROOT/target/dist/reprice
 fi
 
 # ---------------------------------------------------------------- measuring
