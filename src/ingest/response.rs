@@ -266,7 +266,7 @@ pub enum BodyField<'m, 'a> {
 
 impl<'m, 'a> BodyField<'m, 'a> {
     pub fn read(body: &'m Option<InPlace<Body<'a>>>) -> Self {
-        BodyField::Read(body.as_ref().map(|b| &b.0))
+        BodyField::Read(body.as_ref().map(|b| &*b.0))
     }
 
     /// The usage the body tells, with `prefix` naming it in errors; None for no body.
@@ -283,7 +283,9 @@ impl<'m, 'a> BodyField<'m, 'a> {
 
 /// A body read in place, within the pass over its whole line, instead of kept raw and read
 /// again. Like `require_object`, it takes a JSON object only; anything else fails the pass.
-pub struct InPlace<T>(pub T);
+/// Boxed: a line's probe holds two bodies of several hundred bytes each, and serde moves the
+/// probe by value several times per line.
+pub struct InPlace<T>(pub Box<T>);
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for InPlace<T> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -298,7 +300,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for InPlace<T> {
             }
         }
         d.deserialize_map(Object(std::marker::PhantomData))
-            .map(InPlace)
+            .map(|t| InPlace(Box::new(t)))
     }
 }
 
