@@ -579,7 +579,7 @@ fn json_line(raw: &[u8], ctx: &LineCtx<'_>, forced: Option<Format>) -> LineOutco
     // a NUL byte or a byte order mark, so a line with either never reads, and a line that
     // reads is not scanned for them.
     let damaged = || byte_problem(raw).map(LineOutcome::Bad);
-    let text = match std::str::from_utf8(raw) {
+    let text = match simdutf8::compat::from_utf8(raw) {
         Ok(t) => t,
         Err(e) => {
             return damaged().unwrap_or_else(|| {
