@@ -222,28 +222,40 @@ pub(super) fn damaged() -> io::Error {
     )
 }
 
-struct Head {
-    rec: UsageRecord,
+/// What a merge orders: a decoded record, or a frame by its key.
+trait Item {
+    fn cmp_in(&self, o: &Self, order: Order) -> Ordering;
+}
+
+impl Item for UsageRecord {
+    fn cmp_in(&self, o: &Self, order: Order) -> Ordering {
+        order.cmp(self, o)
+    }
+}
+
+/// The next item of run `run`, in a merge's heap.
+struct Head<T> {
+    item: T,
     run: usize,
     order: Order,
 }
 
-impl PartialEq for Head {
+impl<T: Item> PartialEq for Head<T> {
     fn eq(&self, o: &Self) -> bool {
         self.cmp(o) == Ordering::Equal
     }
 }
-impl Eq for Head {}
-impl PartialOrd for Head {
+impl<T: Item> Eq for Head<T> {}
+impl<T: Item> PartialOrd for Head<T> {
     fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
         Some(self.cmp(o))
     }
 }
-impl Ord for Head {
+impl<T: Item> Ord for Head<T> {
     fn cmp(&self, o: &Self) -> Ordering {
         // Reversed: BinaryHeap pops the greatest, the merge wants the least.
-        self.order
-            .cmp(&o.rec, &self.rec)
+        o.item
+            .cmp_in(&self.item, self.order)
             .then_with(|| o.run.cmp(&self.run))
     }
 }
@@ -252,7 +264,7 @@ impl Ord for Head {
 /// first merged into larger runs, so open files and read buffers stay bounded.
 pub struct Merge {
     readers: Vec<Reader>,
-    heap: BinaryHeap<Head>,
+    heap: BinaryHeap<Head<UsageRecord>>,
     files: Arc<[Arc<str>]>,
     order: Order,
     buf: Vec<u8>,
@@ -297,7 +309,7 @@ impl Merge {
         if self.readers[k].next(&mut self.buf)? {
             let rec = codec::decode(&self.buf, &self.files).ok_or_else(damaged)?;
             self.heap.push(Head {
-                rec,
+                item: rec,
                 run: k,
                 order: self.order,
             });
@@ -314,7 +326,7 @@ impl Iterator for Merge {
         if let Err(e) = self.refill(head.run) {
             return Some(Err(e));
         }
-        Some(Ok(head.rec))
+        Some(Ok(head.item))
     }
 }
 
@@ -366,15 +378,14 @@ pub fn keyed(frame: &[u8], ranks: &[u32]) -> io::Result<(codec::Key, u32)> {
     Ok((key, rank))
 }
 
-struct FrameHead {
+/// A frame read from a run, with its key.
+struct Framed {
     key: codec::Key,
     rank: u32,
     frame: Vec<u8>,
-    run: usize,
-    order: Order,
 }
 
-impl FrameHead {
+impl Framed {
     fn keyed(&self) -> Keyed<'_> {
         Keyed {
             key: &self.key,
@@ -384,23 +395,9 @@ impl FrameHead {
     }
 }
 
-impl PartialEq for FrameHead {
-    fn eq(&self, o: &Self) -> bool {
-        self.cmp(o) == Ordering::Equal
-    }
-}
-impl Eq for FrameHead {}
-impl PartialOrd for FrameHead {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for FrameHead {
-    fn cmp(&self, o: &Self) -> Ordering {
-        // Reversed: BinaryHeap pops the greatest, the merge wants the least.
-        o.keyed()
-            .cmp(&self.keyed(), self.order)
-            .then_with(|| o.run.cmp(&self.run))
+impl Item for Framed {
+    fn cmp_in(&self, o: &Self, order: Order) -> Ordering {
+        self.keyed().cmp(&o.keyed(), order)
     }
 }
 
@@ -408,7 +405,7 @@ impl Ord for FrameHead {
 /// deduplication and the merging of many runs need.
 pub struct Frames {
     readers: Vec<Reader>,
-    heap: BinaryHeap<FrameHead>,
+    heap: BinaryHeap<Head<Framed>>,
     ranks: Arc<[u32]>,
     order: Order,
 }
@@ -443,10 +440,8 @@ impl Frames {
     fn refill(&mut self, run: usize, mut frame: Vec<u8>) -> io::Result<()> {
         if self.readers[run].next(&mut frame)? {
             let (key, rank) = keyed(&frame, &self.ranks)?;
-            self.heap.push(FrameHead {
-                key,
-                rank,
-                frame,
+            self.heap.push(Head {
+                item: Framed { key, rank, frame },
                 run,
                 order: self.order,
             });
@@ -459,9 +454,9 @@ impl Frames {
         let Some(head) = self.heap.pop() else {
             return Ok(false);
         };
-        f(head.keyed());
+        f(head.item.keyed());
         // The frame's buffer is read into again.
-        self.refill(head.run, head.frame)?;
+        self.refill(head.run, head.item.frame)?;
         Ok(true)
     }
 }
