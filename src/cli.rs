@@ -98,7 +98,8 @@ pub struct RunArgs {
     /// Fail before publishing when any line is quarantined.
     #[arg(long)]
     pub strict: bool,
-    /// Worker threads (default: all cores). Results do not depend on it.
+    /// Worker threads (default: all cores); records.parquet is written on one more. Results do
+    /// not depend on it.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     /// No progress bar and no final line.

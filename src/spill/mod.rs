@@ -3,9 +3,10 @@
 //! Parsing threads hand their records over in parts ([`Spill::push`]); each part is sorted by
 //! id and kept as a run, in memory up to a budget and in temporary files past it. Merging the
 //! runs by id puts every id's records side by side in canonical order, which is all that
-//! deduplication needs; the records it keeps are sorted again into runs by time, and merging
-//! those gives every record once, in the canonical order the reports are computed in
-//! ([`Sorted`]). Memory holds a few parts and one read buffer per run, whatever the input size.
+//! deduplication needs. It reads only the fields that order and judge a record, and the frames
+//! it keeps are sorted again, as they are, into runs by time; merging those decodes every
+//! record once, in the canonical order the reports are computed in ([`Sorted`]). Memory holds
+//! a few parts and one read buffer per run, whatever the input size.
 
 mod codec;
 mod kept;
@@ -256,6 +257,7 @@ struct KeptFrames {
     at: Vec<Kept>,
 }
 
+/// Where a kept frame is in its part's bytes, and the key it is sorted by.
 struct Kept {
     key: Key,
     rank: u32,
