@@ -293,49 +293,52 @@ impl Judged {
         mut part: KeptFrames,
         n: usize,
     ) -> Result<KeptFrames, RunError> {
-        let mut damaged = false;
         while part.at.len() < n {
-            let more = by_id
-                .next_with(|k| {
-                    let Ok(id) = k.key.id(k.frame).map(std::str::from_utf8).transpose() else {
-                        damaged = true;
-                        return;
-                    };
-                    let Some(file) = self.files.get(k.key.file as usize) else {
-                        damaged = true;
-                        return;
-                    };
-                    let source = || SourceRef {
-                        file: file.clone(),
-                        line: k.key.line,
-                        byte: k.key.byte,
-                    };
-                    match self.decider.judge(id, k.key.payload, source) {
-                        Verdict::Keep => {
-                            self.records += 1;
-                            part.bytes
-                                .extend_from_slice(&(k.frame.len() as u32).to_le_bytes());
-                            part.at.push(Kept {
-                                key: *k.key,
-                                rank: k.rank,
-                                start: part.bytes.len(),
-                                len: k.frame.len(),
-                            });
-                            part.bytes.extend_from_slice(k.frame);
-                        }
-                        Verdict::Duplicate => self.duplicates += 1,
-                        Verdict::Conflict(q) => self.conflicts.push(q),
-                    }
-                })
+            let judged = by_id
+                .next_with(|k| self.judge(k, &mut part))
                 .map_err(io_err)?;
-            if damaged {
-                return Err(io_err(run::damaged()));
-            }
-            if !more {
-                break;
+            match judged {
+                Some(judged) => judged.map_err(io_err)?,
+                None => break,
             }
         }
         Ok(part)
+    }
+
+    /// Judges one frame from the merge by id; a kept one goes into `part`.
+    fn judge(&mut self, k: run::Keyed<'_>, part: &mut KeptFrames) -> std::io::Result<()> {
+        let id = k
+            .key
+            .id(k.frame)
+            .map(std::str::from_utf8)
+            .transpose()
+            .map_err(|_| run::damaged())?;
+        let file = self
+            .files
+            .get(k.key.file as usize)
+            .ok_or_else(run::damaged)?;
+        let source = || SourceRef {
+            file: file.clone(),
+            line: k.key.line,
+            byte: k.key.byte,
+        };
+        match self.decider.judge(id, k.key.payload, source) {
+            Verdict::Keep => {
+                self.records += 1;
+                part.bytes
+                    .extend_from_slice(&(k.frame.len() as u32).to_le_bytes());
+                part.at.push(Kept {
+                    key: *k.key,
+                    rank: k.rank,
+                    start: part.bytes.len(),
+                    len: k.frame.len(),
+                });
+                part.bytes.extend_from_slice(k.frame);
+            }
+            Verdict::Duplicate => self.duplicates += 1,
+            Verdict::Conflict(q) => self.conflicts.push(q),
+        }
+        Ok(())
     }
 }
 

@@ -449,15 +449,15 @@ impl Frames {
         Ok(())
     }
 
-    /// Gives the next frame to `f`; false at the end.
-    pub fn next_with(&mut self, f: impl FnOnce(Keyed<'_>)) -> io::Result<bool> {
+    /// What `f` makes of the next frame; None at the end.
+    pub fn next_with<R>(&mut self, f: impl FnOnce(Keyed<'_>) -> R) -> io::Result<Option<R>> {
         let Some(head) = self.heap.pop() else {
-            return Ok(false);
+            return Ok(None);
         };
-        f(head.item.keyed());
+        let made = f(head.item.keyed());
         // The frame's buffer is read into again.
         self.refill(head.run, head.item.frame)?;
-        Ok(true)
+        Ok(Some(made))
     }
 }
 
@@ -472,15 +472,12 @@ fn fan_in(
         let rest = runs.split_off(FAN_IN);
         let mut m = Frames::open(runs, order, ranks.clone(), store)?;
         let (path, mut w) = store.create()?;
-        let mut written = Ok(());
-        while m.next_with(|k| {
-            if written.is_ok() {
-                written = w
-                    .write_all(&(k.frame.len() as u32).to_le_bytes())
-                    .and_then(|()| w.write_all(k.frame));
-            }
-        })? {}
-        written.map_err(|e| named(&path, e))?;
+        while let Some(written) = m.next_with(|k| {
+            w.write_all(&(k.frame.len() as u32).to_le_bytes())
+                .and_then(|()| w.write_all(k.frame))
+        })? {
+            written.map_err(|e| named(&path, e))?;
+        }
         w.flush().map_err(|e| named(&path, e))?;
         runs = rest;
         runs.push(Run::File(path));
