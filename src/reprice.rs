@@ -52,15 +52,20 @@ impl Change {
             cost,
         }
     }
+
+    fn via(&self) -> Option<usize> {
+        (self.via != NO_MODEL).then_some(self.via as usize)
+    }
 }
 
 impl Priced {
     /// (cost, via) under each of the first `n` scenarios, in order: one walk for all of them.
+    #[cfg(test)]
     pub fn each(&self, n: usize) -> impl Iterator<Item = (Money, Option<usize>)> + '_ {
         let mut next = self.changes.iter().peekable();
         (0..n).map(
             move |i| match next.next_if(|c| usize::from(c.scenario) == i) {
-                Some(c) => (c.cost, (c.via != NO_MODEL).then_some(c.via as usize)),
+                Some(c) => (c.cost, c.via()),
                 None => (self.actual, None),
             },
         )
@@ -70,13 +75,9 @@ impl Priced {
     /// every other scenario leaves it at `actual`. Sums over all scenarios start from the
     /// actual cost and add only these.
     pub fn changes(&self) -> impl Iterator<Item = (usize, Money, Option<usize>)> + '_ {
-        self.changes.iter().map(|c| {
-            (
-                usize::from(c.scenario),
-                c.cost,
-                (c.via != NO_MODEL).then_some(c.via as usize),
-            )
-        })
+        self.changes
+            .iter()
+            .map(|c| (usize::from(c.scenario), c.cost, c.via()))
     }
 
     fn set(&mut self, i: usize, cost: Money, via: Option<usize>) {
