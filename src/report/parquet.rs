@@ -65,10 +65,9 @@ fn decimal(ca: Int128Chunked) -> io::Result<Column> {
         .into_column())
 }
 
-/// `DateTime::to_rfc3339` for UTC, written without the formatting machinery: this column is
-/// one string per record.
+/// `DateTime::to_rfc3339` for UTC, appended to `out` without the formatting machinery: this
+/// column is one string per record.
 fn rfc3339(t: &DateTime<Utc>, out: &mut String) {
-    out.clear();
     if !(0..=9999).contains(&t.year()) || t.nanosecond() >= 1_000_000_000 {
         // Signed years and leap seconds: chrono's own spelling.
         out.push_str(&t.to_rfc3339());

@@ -203,11 +203,10 @@ impl Rows {
         let rows = 0..self.len();
         let texts = cx.texts;
         // Written end to end into one buffer, then sliced: no allocation per row.
-        let (mut all, mut one) = (String::new(), String::new());
+        let mut all = String::new();
         let mut ends = Vec::with_capacity(self.len());
         for t in &self.time[rows.clone()] {
-            rfc3339(t, &mut one);
-            all.push_str(&one);
+            rfc3339(t, &mut all);
             ends.push(all.len());
         }
         let times: Vec<&str> = ends
