@@ -327,6 +327,9 @@ fn absorb(
     mut recent: Option<&mut RecentCopies>,
 ) {
     out.report.lines += outcomes.len() as u64;
+    // Absorbing is the serial step between two blocks' parallel parsing: growing the vector
+    // record by record copied each block's records again.
+    out.records.reserve(outcomes.len());
     for (src, raw, o) in outcomes {
         match o {
             LineOutcome::Record(r) => {
