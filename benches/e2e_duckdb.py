@@ -6,6 +6,10 @@
   e2e_duckdb.py claude-days --parquet records.parquet --summary summary.json --ccusage daily.json
                                   compare reprice's tokens per day (and per day and model) with
                                   `ccusage daily --json`
+  e2e_duckdb.py floor --envelope LOG
+                                  the least any DuckDB query over the log does: read its JSON lines
+                                  into typed columns and sum the tokens by day and model, without
+                                  pricing; a reference for how fast plain SQL reads the file
 
 Both exit 1 on any difference.
 """
@@ -78,12 +82,50 @@ def claude_days(argv):
     return 1 if problems else 0
 
 
+# The token fields of every response shape that `reprice gen --format envelope` writes.
+ENVELOPE_COLUMNS = """{
+    timestamp: 'TIMESTAMPTZ', api_key: 'VARCHAR', status: 'BIGINT', model: 'VARCHAR',
+    request: 'STRUCT(model VARCHAR, size VARCHAR, quality VARCHAR, n BIGINT)',
+    response: 'STRUCT(model VARCHAR, modelVersion VARCHAR,
+        usage STRUCT(prompt_tokens BIGINT, completion_tokens BIGINT,
+                     input_tokens BIGINT, output_tokens BIGINT),
+        usageMetadata STRUCT(promptTokenCount BIGINT, candidatesTokenCount BIGINT,
+                             thoughtsTokenCount BIGINT))'}"""
+
+
+def floor(argv):
+    import time
+
+    import duckdb
+
+    ap = argparse.ArgumentParser(prog="e2e_duckdb.py floor")
+    ap.add_argument("--envelope", required=True)
+    a = ap.parse_args(argv)
+    start = time.monotonic()
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    rows = con.execute(f"""
+        SELECT CAST(timestamp AS DATE) AS day,
+               coalesce(model, response.model, response.modelVersion, request.model) AS m,
+               count(*),
+               sum(coalesce(response.usage.prompt_tokens, response.usage.input_tokens,
+                            response.usageMetadata.promptTokenCount, 0))::HUGEINT,
+               sum(coalesce(response.usage.completion_tokens, response.usage.output_tokens,
+                            response.usageMetadata.candidatesTokenCount, 0))::HUGEINT
+        FROM read_json(?, format = 'newline_delimited', columns = {ENVELOPE_COLUMNS})
+        GROUP BY ALL""", [a.envelope]).fetchall()
+    lines = sum(r[2] for r in rows)
+    print(f"duckdb floor: read {lines} lines into {len(rows)} (day, model) groups "
+          f"in {time.monotonic() - start:.2f} s; no pricing")
+    return 0
+
+
 def main():
-    if len(sys.argv) < 2 or sys.argv[1] not in ("price", "claude-days"):
+    commands = {"price": price, "claude-days": claude_days, "floor": floor}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__, file=sys.stderr)
         return 2
-    cmd, rest = sys.argv[1], sys.argv[2:]
-    return price(rest) if cmd == "price" else claude_days(rest)
+    return commands[sys.argv[1]](sys.argv[2:])
 
 
 if __name__ == "__main__":
