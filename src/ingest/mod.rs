@@ -8,6 +8,7 @@ pub mod dedup;
 pub mod detect;
 mod envelope;
 pub mod fields;
+mod read_ahead;
 pub mod response;
 pub mod source;
 

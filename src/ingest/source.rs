@@ -224,10 +224,12 @@ pub fn open(input: &Input) -> Result<Stream, RunError> {
     let (raw, path): (Box<dyn Read + Send>, PathBuf) = match input {
         Input::Stdin => (Box::new(std::io::stdin()), PathBuf::from("-")),
         Input::File { path, .. } => (
-            Box::new(std::fs::File::open(path).map_err(|e| RunError::Input {
-                path: path.clone(),
-                message: io_reason(&e),
-            })?),
+            Box::new(super::read_ahead::ReadAhead::new(
+                std::fs::File::open(path).map_err(|e| RunError::Input {
+                    path: path.clone(),
+                    message: io_reason(&e),
+                })?,
+            )),
             path.clone(),
         ),
     };
