@@ -2,6 +2,7 @@ use super::*;
 use crate::generate::generate;
 use crate::ingest::{Format, Options, dedup, parse_bytes};
 use crate::reprice::reprice;
+use proptest::prelude::*;
 
 #[test]
 fn times_are_written_as_chrono_writes_them() {
@@ -33,6 +34,46 @@ fn times_are_written_as_chrono_writes_them() {
         buf,
         "1970-01-01T00:00:00.010+00:002026-03-01T12:34:56.123456+00:00"
     );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2048)))]
+
+    /// Any second from 0000-01-01 to 9999-12-31, with whole seconds, milliseconds,
+    /// microseconds or nanoseconds, is written as chrono writes it; so are the years around
+    /// that range, which chrono spells itself.
+    #[test]
+    fn any_time_is_written_as_chrono_writes_it(
+        secs in -62_198_755_200i64..=253_433_923_199,
+        nanos in prop_oneof![
+            Just(0u32),
+            (1u32..1_000).prop_map(|n| n * 1_000_000),
+            (1u32..1_000_000).prop_map(|n| n * 1_000),
+            1u32..1_000_000_000,
+        ],
+    ) {
+        let t = DateTime::from_timestamp(secs, nanos).expect("in chrono's range");
+        let mut buf = String::from("x");
+        rfc3339(&t, &mut buf);
+        prop_assert_eq!(buf, format!("x{}", t.to_rfc3339()));
+    }
+}
+
+#[test]
+fn days_are_dated_as_chrono_dates_them() {
+    // Around the epoch, leap days, century years and both ends of the four-digit years.
+    for (days, want) in [
+        (0, (1970, 1, 1)),
+        (-1, (1969, 12, 31)),
+        (11_016, (2000, 2, 29)),
+        (-25_508, (1900, 3, 1)),
+        (20_513, (2026, 3, 1)),
+        (-719_528, (0, 1, 1)),
+        (2_932_896, (9999, 12, 31)),
+    ] {
+        assert_eq!(civil_from_days(days), want, "{days}");
+    }
 }
 
 #[test]
