@@ -1,5 +1,6 @@
 //! Finding input files (paths, directories, `-` for stdin) and reading their bytes, gzip or not.
 
+use super::read_ahead::ReadAhead;
 use crate::error::RunError;
 use std::collections::BTreeSet;
 use std::io::Read;
@@ -126,7 +127,13 @@ fn walk(
 /// stream: finding a few lines again never holds a whole input.
 pub fn lines_at(input: &Input, at: &[u64], max: usize) -> Result<Vec<(u64, Vec<u8>)>, RunError> {
     use std::io::BufRead;
-    let Stream { inner, path, gzip } = open(input)?;
+    // Read rarely (conflicting lines), so past the first window without advice.
+    let Stream {
+        inner,
+        path,
+        gzip,
+        ahead: _,
+    } = open(input)?;
     let mut out: Vec<(u64, Vec<u8>)> = Vec::with_capacity(at.len());
     let mut pos = 0u64;
     let mut next = at.iter().copied().peekable();
@@ -175,12 +182,17 @@ pub struct Stream {
     inner: Box<dyn Read + Send>,
     path: PathBuf,
     gzip: bool,
+    /// Files only.
+    ahead: Option<ReadAhead>,
 }
 
 impl Stream {
     /// Reads until `buf` holds at least `want` bytes or the input ends; true at the end.
     pub fn fill(&mut self, buf: &mut Vec<u8>, want: usize) -> Result<bool, RunError> {
         while buf.len() < want {
+            if let Some(a) = &mut self.ahead {
+                a.renew();
+            }
             let ask = (want - buf.len()) as u64;
             buf.reserve(ask as usize);
             // read_to_end fills spare capacity without zeroing it first.
@@ -197,6 +209,9 @@ impl Stream {
 
     /// Reads everything that is left into `buf`.
     pub fn rest(&mut self, buf: &mut Vec<u8>) -> Result<(), RunError> {
+        if let Some(a) = &mut self.ahead {
+            a.renew();
+        }
         self.inner
             .read_to_end(buf)
             .map(|_| ())
@@ -221,18 +236,21 @@ fn read_error(path: &Path, gzip: bool, e: &std::io::Error) -> RunError {
 
 /// Opens an input for reading in blocks. Gzip is told by the magic bytes, not the name.
 pub fn open(input: &Input) -> Result<Stream, RunError> {
+    let mut ahead = None;
     let (raw, path): (Box<dyn Read + Send>, PathBuf) = match input {
         Input::Stdin => (Box::new(std::io::stdin()), PathBuf::from("-")),
-        Input::File { path, .. } => (
-            Box::new(super::read_ahead::ReadAhead::new(
-                std::fs::File::open(path).map_err(|e| RunError::Input {
-                    path: path.clone(),
-                    message: io_reason(&e),
-                })?,
-            )),
-            path.clone(),
-        ),
+        Input::File { path, .. } => {
+            let file = std::fs::File::open(path).map_err(|e| RunError::Input {
+                path: path.clone(),
+                message: io_reason(&e),
+            })?;
+            ahead = ReadAhead::new(&file);
+            (Box::new(file), path.clone())
+        }
     };
+    if let Some(a) = &mut ahead {
+        a.renew();
+    }
     let mut raw = std::io::BufReader::with_capacity(1 << 16, raw);
     let head = std::io::BufRead::fill_buf(&mut raw).map_err(|e| RunError::Input {
         path: path.clone(),
@@ -244,7 +262,12 @@ pub fn open(input: &Input) -> Result<Stream, RunError> {
     } else {
         Box::new(raw)
     };
-    Ok(Stream { inner, path, gzip })
+    Ok(Stream {
+        inner,
+        path,
+        gzip,
+        ahead,
+    })
 }
 
 fn io_reason(e: &std::io::Error) -> String {
