@@ -24,6 +24,18 @@ use std::path::{Path, PathBuf};
 
 const ROW_GROUP: usize = 32_768;
 const SCALE: u32 = 18;
+/// 10^0 to 10^SCALE: scaling a value is one multiplication, not a loop of them per value.
+const POW10: [i128; SCALE as usize + 1] = {
+    let mut t = [1i128; SCALE as usize + 1];
+    let mut i = 1;
+    while i < t.len() {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
+/// 10^38: DECIMAL(38, 18) holds fewer digits.
+const MAX_DIGITS_38: u128 = 10u128.pow(38);
 
 fn err(e: PolarsError) -> io::Error {
     io::Error::other(e.to_string())
@@ -35,10 +47,11 @@ fn scaled(m: Money) -> io::Result<i128> {
     if d.scale() > SCALE {
         d = d.round_dp_with_strategy(SCALE, RoundingStrategy::MidpointNearestEven);
     }
-    i128::from(1u8)
-        .checked_mul(d.mantissa())
-        .and_then(|v| v.checked_mul(10i128.pow(SCALE - d.scale())))
-        .filter(|v| v.unsigned_abs() < 10u128.pow(38))
+    // `d.scale()` is at most SCALE here, so the power is in the table.
+    POW10
+        .get((SCALE - d.scale()) as usize)
+        .and_then(|&p| d.mantissa().checked_mul(p))
+        .filter(|v| v.unsigned_abs() < MAX_DIGITS_38)
         .ok_or_else(|| io::Error::other(format!("{} does not fit DECIMAL(38, 18)", m.exact())))
 }
 
