@@ -237,7 +237,7 @@ impl Spill {
         out.reserve(bytes.len());
         for e in &part.at {
             // With the length before it.
-            out.extend_from_slice(&bytes[e.start - 4..e.start + e.len]);
+            out.extend_from_slice(&bytes[e.start - run::LEN..e.start + e.len]);
         }
         let (r, emptied) = self.store.put(out).map_err(io_err)?;
         if let Some(b) = emptied {
@@ -325,15 +325,13 @@ impl Judged {
         match self.decider.judge(id, k.key.payload, source) {
             Verdict::Keep => {
                 self.records += 1;
-                part.bytes
-                    .extend_from_slice(&(k.frame.len() as u32).to_le_bytes());
+                run::put_frame(&mut part.bytes, k.frame);
                 part.at.push(Kept {
                     key: *k.key,
                     rank: k.rank,
-                    start: part.bytes.len(),
+                    start: part.bytes.len() - k.frame.len(),
                     len: k.frame.len(),
                 });
-                part.bytes.extend_from_slice(k.frame);
             }
             Verdict::Duplicate => self.duplicates += 1,
             Verdict::Conflict(q) => self.conflicts.push(q),

@@ -131,12 +131,25 @@ pub(super) fn named(path: &std::path::Path, e: io::Error) -> io::Error {
     io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
-/// Appends one record as a frame: its length, then its bytes.
+/// Bytes of the length that comes before each frame in a run.
+pub(super) const LEN: usize = 4;
+
+/// The length a frame is stored after, as `read_frame` reads it.
+fn length(frame: &[u8]) -> [u8; LEN] {
+    (frame.len() as u32).to_le_bytes()
+}
+
+/// Appends an encoded frame to a run's bytes: its length, then its bytes.
+pub(super) fn put_frame(out: &mut Vec<u8>, frame: &[u8]) {
+    out.extend_from_slice(&length(frame));
+    out.extend_from_slice(frame);
+}
+
+/// Appends one record as a frame.
 pub fn frame(r: &UsageRecord, file: u32, out: &mut Vec<u8>, scratch: &mut Vec<u8>) {
     scratch.clear();
     codec::encode(r, file, scratch);
-    out.extend_from_slice(&(scratch.len() as u32).to_le_bytes());
-    out.extend_from_slice(scratch);
+    put_frame(out, scratch);
 }
 
 /// Reads the next frame of a file into `buf`; false at its end.
@@ -145,7 +158,7 @@ pub(super) fn read_frame(
     buf: &mut Vec<u8>,
     path: &std::path::Path,
 ) -> io::Result<bool> {
-    let mut len = [0u8; 4];
+    let mut len = [0u8; LEN];
     match r.read_exact(&mut len) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(false),
@@ -186,14 +199,14 @@ impl Reader {
                     return Ok(false);
                 }
                 let len = b
-                    .get(*at..*at + 4)
+                    .get(*at..*at + LEN)
                     .and_then(|s| s.try_into().ok())
                     .map(u32::from_le_bytes)
                     .ok_or_else(damaged)? as usize;
-                let body = b.get(*at + 4..*at + 4 + len).ok_or_else(damaged)?;
+                let body = b.get(*at + LEN..*at + LEN + len).ok_or_else(damaged)?;
                 buf.clear();
                 buf.extend_from_slice(body);
-                *at += 4 + len;
+                *at += LEN + len;
                 Ok(true)
             }
             Source::File(r, p) => read_frame(r, buf, p),
@@ -473,7 +486,7 @@ fn fan_in(
         let mut m = Frames::open(runs, order, ranks.clone(), store)?;
         let (path, mut w) = store.create()?;
         while let Some(written) = m.next_with(|k| {
-            w.write_all(&(k.frame.len() as u32).to_le_bytes())
+            w.write_all(&length(k.frame))
                 .and_then(|()| w.write_all(k.frame))
         })? {
             written.map_err(|e| named(&path, e))?;
