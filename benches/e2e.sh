@@ -8,6 +8,10 @@
 #      model) is timed as a reference for plain SQL.
 #   2. `reprice run` against `ccusage daily --json --offline` (the native binary) on Claude Code
 #      logs of about 400,000 records; the daily token totals must be equal.
+# Beside both, examples/parse_floor times the least a line-by-line parse of the same files does
+# (parse the fields a price needs, sum tokens by day and model) with serde_json, which reprice
+# uses, and with sonic-rs (SIMD), with and without the SHA-256 of the input that reprice writes
+# into run.json: how fast a run could be, whatever else it does, with either parser.
 # Prints wall time, throughput and peak memory (/usr/bin/time -v) of each tool, and the ratios.
 #
 # Environment: E2E_DIR (work dir, default /tmp/reprice-e2e), E2E_RECORDS (default 2000000),
@@ -51,6 +55,8 @@ else
     (cd "$ROOT" && cargo build --profile dist --quiet)
     BIN=$ROOT/target/dist/reprice
 fi
+(cd "$ROOT" && cargo build --profile dist --example parse_floor --quiet)
+FLOOR=$ROOT/target/dist/examples/parse_floor
 
 # ---------------------------------------------------------------- measuring
 # measure NAME CMD...: runs CMD under /usr/bin/time -v; sets WALL (s) and RSS_MB.
@@ -77,6 +83,21 @@ warm() { find "$@" -type f -exec cat {} + >/dev/null; }
 row() { # TOOL WALL RECORDS BYTES RSS_MB
     awk -v t="$1" -v w="$2" -v n="$3" -v b="$4" -v m="$5" 'BEGIN {
         printf "  %-30s %9.2f s %12.0f records/s %9.1f MB/s %8d MB peak RSS\n", t, w, n / w, b / 1e6 / w, m }' | tee -a "$RESULTS"
+}
+# floors LABEL FILE...: times examples/parse_floor's three variants on FILE..., one row each.
+floors() {
+    local label=$1 p s name
+    shift
+    for p in serde_json sonic-rs; do
+        for s in --sha256 ""; do
+            # serde_json without the hash says nothing the other three do not.
+            [ "$p$s" = serde_json ] && continue
+            name=floor-$label-$p${s:+-sha256}
+            warm "$@"
+            measure "$name" "$FLOOR" "$p" $s "$@"
+            row "parse only, $p${s:+ + sha256}" "$WALL" "$FLOOR_N" "$FLOOR_BYTES" "$RSS_MB"
+        done
+    done
 }
 ratio() { awk -v a="$2" -v b="$3" -v l="$1" 'BEGIN { printf "  %-40s %.2fx\n", l, a / b }' | tee -a "$RESULTS"; }
 
@@ -110,6 +131,7 @@ say "  records: $N"
 row "reprice run" "$R_WALL" "$N" "$ENV_BYTES" "$R_RSS"
 row "duckdb $DUCKDB_VERSION (SQL+compare)" "$D_WALL" "$N" "$ENV_BYTES" "$D_RSS"
 row "duckdb read+group, no pricing" "$F_WALL" "$N" "$ENV_BYTES" "$F_RSS"
+FLOOR_N=$N FLOOR_BYTES=$ENV_BYTES floors envelope "$ENV"
 ratio "time: duckdb / reprice" "$D_WALL" "$R_WALL"
 ratio "peak memory: duckdb / reprice" "$D_RSS" "$R_RSS"
 ratio "time: duckdb read+group / reprice" "$F_WALL" "$R_WALL"
@@ -148,6 +170,7 @@ C_WALL=$WALL C_RSS=$RSS_MB
 say "  records (unique messages): $NC"
 row "reprice run" "$RC_WALL" "$NC" "$CC_BYTES" "$RC_RSS"
 row "ccusage $CCUSAGE_VERSION daily" "$C_WALL" "$NC" "$CC_BYTES" "$C_RSS"
+FLOOR_N=$NC FLOOR_BYTES=$CC_BYTES floors claude "$PROJ"/*.jsonl
 ratio "time: ccusage / reprice" "$C_WALL" "$RC_WALL"
 ratio "peak memory: ccusage / reprice" "$C_RSS" "$RC_RSS"
 python3 "$ROOT/benches/e2e_duckdb.py" claude-days --parquet "$E2E_DIR/cc-out/records.parquet" \

@@ -1,0 +1,248 @@
+//! The least work any tool that parses these logs line by line must do: read the files in
+//! blocks cut at line ends, parse each line (in parallel) into a borrowed struct of only the
+//! fields a price needs, and sum tokens by day and model. No deduplication, no pricing, no
+//! output. `benches/e2e.sh` times it beside reprice, DuckDB and ccusage, as the bound on how
+//! fast a run of reprice could be with the same parser.
+//!
+//! ```sh
+//! cargo run --profile dist --example parse_floor -- serde_json --sha256 LOG...
+//! ```
+//!
+//! Parsers: `serde_json` (the one reprice uses) and `sonic-rs` (SIMD). `--sha256` also hashes
+//! each file while it is parsed, as reprice does for run.json and the incremental ledger.
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::process::ExitCode;
+
+/// An envelope line (`response`) or a Claude Code line (`message`).
+#[derive(Deserialize)]
+struct Line<'a> {
+    #[serde(borrow)]
+    timestamp: Option<&'a str>,
+    #[serde(borrow)]
+    response: Option<Body<'a>>,
+    #[serde(borrow)]
+    message: Option<Body<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Body<'a> {
+    #[serde(borrow)]
+    model: Option<&'a str>,
+    #[serde(borrow, rename = "modelVersion")]
+    model_version: Option<&'a str>,
+    usage: Option<Usage>,
+    #[serde(rename = "usageMetadata")]
+    usage_metadata: Option<GeminiUsage>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Usage {
+    prompt_tokens: u64,
+    completion_tokens: u64,
+    input_tokens: u64,
+    output_tokens: u64,
+    cache_creation_input_tokens: u64,
+    cache_read_input_tokens: u64,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct GeminiUsage {
+    prompt_token_count: u64,
+    candidates_token_count: u64,
+    thoughts_token_count: u64,
+}
+
+#[derive(Clone, Copy)]
+enum Parser {
+    SerdeJson,
+    SonicRs,
+}
+
+/// Input and output tokens by (day, model).
+#[derive(Default)]
+struct Sums {
+    lines: u64,
+    rejected: u64,
+    /// Day, then model: looked up by `&str`, so a line allocates nothing.
+    groups: FxHashMap<String, FxHashMap<String, [u64; 2]>>,
+}
+
+impl Sums {
+    fn add(&mut self, line: Line<'_>) {
+        let Some(body) = line.response.or(line.message) else {
+            return;
+        };
+        let mut tokens = [0u64; 2];
+        if let Some(u) = body.usage {
+            tokens[0] = u.prompt_tokens
+                + u.input_tokens
+                + u.cache_creation_input_tokens
+                + u.cache_read_input_tokens;
+            tokens[1] = u.completion_tokens + u.output_tokens;
+        }
+        if let Some(g) = body.usage_metadata {
+            tokens[0] += g.prompt_token_count;
+            tokens[1] += g.candidates_token_count + g.thoughts_token_count;
+        }
+        let day = line.timestamp.unwrap_or("").get(..10).unwrap_or("");
+        let model = body.model.or(body.model_version).unwrap_or("");
+        self.put(day, model, tokens);
+    }
+
+    fn put(&mut self, day: &str, model: &str, tokens: [u64; 2]) {
+        if !self.groups.contains_key(day) {
+            self.groups.insert(day.to_string(), FxHashMap::default());
+        }
+        let Some(models) = self.groups.get_mut(day) else {
+            return;
+        };
+        if !models.contains_key(model) {
+            models.insert(model.to_string(), [0; 2]);
+        }
+        if let Some(sum) = models.get_mut(model) {
+            sum[0] += tokens[0];
+            sum[1] += tokens[1];
+        }
+    }
+
+    fn merge(mut self, other: Sums) -> Sums {
+        self.lines += other.lines;
+        self.rejected += other.rejected;
+        for (day, models) in other.groups {
+            for (model, tokens) in models {
+                self.put(&day, &model, tokens);
+            }
+        }
+        self
+    }
+}
+
+fn parse_block(block: &[u8], parser: Parser) -> Sums {
+    let mut lines = Vec::with_capacity(block.len() / 256);
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', block) {
+        lines.push(&block[start..end]);
+        start = end + 1;
+    }
+    if start < block.len() {
+        lines.push(&block[start..]);
+    }
+    lines
+        .par_chunks(1024)
+        .map(|chunk| {
+            let mut sums = Sums::default();
+            for line in chunk {
+                sums.lines += 1;
+                let parsed = match parser {
+                    Parser::SerdeJson => serde_json::from_slice::<Line<'_>>(line).ok(),
+                    Parser::SonicRs => sonic_rs::from_slice::<Line<'_>>(line).ok(),
+                };
+                match parsed {
+                    Some(l) => sums.add(l),
+                    None => sums.rejected += 1,
+                }
+            }
+            sums
+        })
+        .reduce(Sums::default, Sums::merge)
+}
+
+fn run_file(path: &str, parser: Parser, sha: bool) -> std::io::Result<(Sums, u64)> {
+    const BLOCK: usize = 8 << 20;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf: Vec<u8> = Vec::with_capacity(2 * BLOCK);
+    let mut total = Sums::default();
+    let mut bytes = 0u64;
+    let mut eof = false;
+    while !eof {
+        let start = buf.len();
+        buf.resize(start + BLOCK, 0);
+        let mut got = start;
+        while got < buf.len() {
+            let n = file.read(&mut buf[got..])?;
+            if n == 0 {
+                eof = true;
+                break;
+            }
+            got += n;
+        }
+        buf.truncate(got);
+        let cut = if eof {
+            buf.len()
+        } else {
+            memchr::memrchr(b'\n', &buf).map_or(0, |p| p + 1)
+        };
+        let part = &buf[..cut];
+        bytes += part.len() as u64;
+        let (sums, ()) = rayon::join(
+            || parse_block(part, parser),
+            || {
+                if sha {
+                    hasher.update(part);
+                }
+            },
+        );
+        total = total.merge(sums);
+        buf.copy_within(cut.., 0);
+        buf.truncate(buf.len() - cut);
+    }
+    if sha {
+        std::hint::black_box(hasher.finalize());
+    }
+    Ok((total, bytes))
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let parser = match args.first().map(String::as_str) {
+        Some("serde_json") => Parser::SerdeJson,
+        Some("sonic-rs") => Parser::SonicRs,
+        _ => {
+            eprintln!("usage: parse_floor serde_json|sonic-rs [--sha256] FILE...");
+            return ExitCode::from(2);
+        }
+    };
+    let sha = args.iter().any(|a| a == "--sha256");
+    let files: Vec<&String> = args[1..].iter().filter(|a| *a != "--sha256").collect();
+    let started = std::time::Instant::now();
+    let mut total = Sums::default();
+    let mut bytes = 0;
+    for f in &files {
+        match run_file(f, parser, sha) {
+            Ok((sums, b)) => {
+                total = total.merge(sums);
+                bytes += b;
+            }
+            Err(e) => {
+                eprintln!("{f}: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let groups: usize = total.groups.values().map(FxHashMap::len).sum();
+    let tokens: u64 = total
+        .groups
+        .values()
+        .flat_map(FxHashMap::values)
+        .map(|t| t[0] + t[1])
+        .sum();
+    println!(
+        "{} {}: {} lines ({} not read), {} bytes, {} (day, model) groups, {tokens} tokens, {secs:.2} s",
+        args[0],
+        if sha { "with sha256" } else { "without sha256" },
+        total.lines,
+        total.rejected,
+        bytes,
+        groups,
+    );
+    ExitCode::SUCCESS
+}
