@@ -84,10 +84,12 @@ row() { # TOOL WALL RECORDS BYTES RSS_MB
     awk -v t="$1" -v w="$2" -v n="$3" -v b="$4" -v m="$5" 'BEGIN {
         printf "  %-30s %9.2f s %12.0f records/s %9.1f MB/s %8d MB peak RSS\n", t, w, n / w, b / 1e6 / w, m }' | tee -a "$RESULTS"
 }
-# floors LABEL FILE...: times examples/parse_floor's three variants on FILE..., one row each.
+# floors LABEL FILE...: times examples/parse_floor's three variants on FILE..., one row each;
+# sets FLOOR_WALL to the first one's time (serde_json + sha256: the least reprice's own parser does).
 floors() {
     local label=$1 p s name
     shift
+    FLOOR_WALL=
     for p in serde_json sonic-rs; do
         for s in --sha256 ""; do
             # serde_json without the hash says nothing the other three do not.
@@ -96,6 +98,7 @@ floors() {
             warm "$@"
             measure "$name" "$FLOOR" "$p" $s "$@"
             row "parse only, $p${s:+ + sha256}" "$WALL" "$FLOOR_N" "$FLOOR_BYTES" "$RSS_MB"
+            FLOOR_WALL=${FLOOR_WALL:-$WALL}
         done
     done
 }
@@ -135,7 +138,9 @@ FLOOR_N=$N FLOOR_BYTES=$ENV_BYTES floors envelope "$ENV"
 ratio "time: duckdb / reprice" "$D_WALL" "$R_WALL"
 ratio "peak memory: duckdb / reprice" "$D_RSS" "$R_RSS"
 ratio "time: duckdb read+group / reprice" "$F_WALL" "$R_WALL"
-sed 's/^/  /' "$E2E_DIR/duckdb.out" "$E2E_DIR/duckdb-floor.out" | tee -a "$RESULTS"
+ratio "time: parse-only floor / reprice" "$FLOOR_WALL" "$R_WALL"
+sed 's/^/  /' "$E2E_DIR/duckdb.out" "$E2E_DIR/duckdb-floor.out" "$E2E_DIR"/floor-envelope-*.out |
+    tee -a "$RESULTS"
 
 # ---------------------------------------------------------------- 2. reprice vs ccusage
 CC=$E2E_DIR/claude-code-$CC_RECORDS-s$SEED.jsonl
@@ -173,6 +178,8 @@ row "ccusage $CCUSAGE_VERSION daily" "$C_WALL" "$NC" "$CC_BYTES" "$C_RSS"
 FLOOR_N=$NC FLOOR_BYTES=$CC_BYTES floors claude "$PROJ"/*.jsonl
 ratio "time: ccusage / reprice" "$C_WALL" "$RC_WALL"
 ratio "peak memory: ccusage / reprice" "$C_RSS" "$RC_RSS"
+ratio "time: parse-only floor / reprice" "$FLOOR_WALL" "$RC_WALL"
+sed 's/^/  /' "$E2E_DIR"/floor-claude-*.out | tee -a "$RESULTS"
 python3 "$ROOT/benches/e2e_duckdb.py" claude-days --parquet "$E2E_DIR/cc-out/records.parquet" \
     --summary "$E2E_DIR/cc-out/summary.json" --ccusage "$E2E_DIR/ccusage.out" \
     | sed 's/^/  /' | tee -a "$RESULTS" || FAIL=1

@@ -24,9 +24,19 @@ struct Line<'a> {
     #[serde(borrow)]
     timestamp: Option<&'a str>,
     #[serde(borrow)]
+    model: Option<&'a str>,
+    #[serde(borrow)]
+    request: Option<Request<'a>>,
+    #[serde(borrow)]
     response: Option<Body<'a>>,
     #[serde(borrow)]
     message: Option<Body<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Request<'a> {
+    #[serde(borrow)]
+    model: Option<&'a str>,
 }
 
 #[derive(Deserialize)]
@@ -92,7 +102,13 @@ impl Sums {
             tokens[1] += g.candidates_token_count + g.thoughts_token_count;
         }
         let day = line.timestamp.unwrap_or("").get(..10).unwrap_or("");
-        let model = body.model.or(body.model_version).unwrap_or("");
+        // The model as DuckDB's query in benches/e2e_duckdb.py picks it.
+        let model = line
+            .model
+            .or(body.model)
+            .or(body.model_version)
+            .or(line.request.and_then(|r| r.model))
+            .unwrap_or("");
         self.put(day, model, tokens);
     }
 
