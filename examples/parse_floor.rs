@@ -170,45 +170,53 @@ fn parse_block(block: &[u8], parser: Parser) -> Sums {
         .reduce(Sums::default, Sums::merge)
 }
 
+/// Reads until `buf` holds `want` more bytes or the file ends; true at its end. Reads into
+/// spare capacity, which is not zeroed first.
+fn fill(file: &mut std::fs::File, buf: &mut Vec<u8>, want: usize) -> std::io::Result<bool> {
+    let n = file.take(want as u64).read_to_end(buf)?;
+    Ok(n < want)
+}
+
+/// As reprice reads a file: the next block is read (and this one hashed) while this one's
+/// lines are parsed.
 fn run_file(path: &str, parser: Parser, sha: bool) -> std::io::Result<(Sums, u64)> {
     const BLOCK: usize = 8 << 20;
     let mut file = std::fs::File::open(path)?;
     let mut hasher = Sha256::new();
     let mut buf: Vec<u8> = Vec::with_capacity(2 * BLOCK);
+    let mut next: Vec<u8> = Vec::with_capacity(2 * BLOCK);
     let mut total = Sums::default();
     let mut bytes = 0u64;
-    let mut eof = false;
-    while !eof {
-        let start = buf.len();
-        buf.resize(start + BLOCK, 0);
-        let mut got = start;
-        while got < buf.len() {
-            let n = file.read(&mut buf[got..])?;
-            if n == 0 {
-                eof = true;
-                break;
-            }
-            got += n;
-        }
-        buf.truncate(got);
+    let mut eof = fill(&mut file, &mut buf, BLOCK)?;
+    loop {
         let cut = if eof {
             buf.len()
         } else {
             memchr::memrchr(b'\n', &buf).map_or(0, |p| p + 1)
         };
-        let part = &buf[..cut];
-        bytes += part.len() as u64;
-        let (sums, ()) = rayon::join(
+        let (part, tail) = buf.split_at(cut);
+        let (sums, read) = rayon::join(
             || parse_block(part, parser),
             || {
                 if sha {
                     hasher.update(part);
                 }
+                next.clear();
+                next.extend_from_slice(tail);
+                if eof {
+                    Ok(true)
+                } else {
+                    fill(&mut file, &mut next, BLOCK)
+                }
             },
         );
         total = total.merge(sums);
-        buf.copy_within(cut.., 0);
-        buf.truncate(buf.len() - cut);
+        bytes += cut as u64;
+        eof = read?;
+        std::mem::swap(&mut buf, &mut next);
+        if eof && buf.is_empty() {
+            break;
+        }
     }
     if sha {
         std::hint::black_box(hasher.finalize());
