@@ -29,6 +29,7 @@ fn bench_parse(c: &mut Criterion) {
         let opts = Options {
             format: None,
             csv_mappings: &mappings,
+            max_line: reprice::ingest::MAX_LINE,
         };
         let (report, _, quarantined) = parse_bytes(display, &bytes, &opts);
         assert!(

@@ -21,6 +21,7 @@ fn records() -> Vec<UsageRecord> {
     let opts = Options {
         format: None,
         csv_mappings: &[],
+        max_line: reprice::ingest::MAX_LINE,
     };
     let (_, records, _) = parse_bytes("bench.jsonl", &bytes, &opts);
     // The engine expects deduplicated records in canonical order, as `reprice run` gives it.

@@ -27,11 +27,19 @@ pub struct Config {
     pub csv_mappings: Vec<CsvMapping>,
 }
 
+/// A day written exactly as YYYY-MM-DD: chrono alone also takes `2026-3-1`, which in a cron
+/// line is more often a typo than a date.
 fn parse_day(s: &Option<String>, flag: &str) -> Result<Option<NaiveDate>, RunError> {
     s.as_deref()
         .map(|t| {
             NaiveDate::parse_from_str(t, "%Y-%m-%d")
-                .map_err(|_| RunError::Usage(format!("{flag} {t}: expected a date as YYYY-MM-DD")))
+                .ok()
+                .filter(|d| d.format("%Y-%m-%d").to_string() == t)
+                .ok_or_else(|| {
+                    RunError::Usage(format!(
+                        "{flag} {t}: expected a date as YYYY-MM-DD (for example 2026-03-01)"
+                    ))
+                })
         })
         .transpose()
 }
@@ -97,6 +105,8 @@ pub struct Computed {
     pub parsed_bytes: u64,
     /// Messages about this run only (not about the data), for stderr.
     pub notices: Vec<String>,
+    /// Folders left out of the walk: reprice's own reports and state.
+    pub skipped_folders: u64,
 }
 
 /// Records per chunk of the stream: small enough that two chunks in memory (one read while the
@@ -144,11 +154,13 @@ pub fn compute(
     records_out: Option<&Path>,
 ) -> Result<Computed, RunError> {
     let mut warnings = Vec::new();
-    let inputs = source::expand(&args.paths, &mut warnings)?;
+    let (inputs, skipped_folders) =
+        expand_inputs(&args.paths, &args.out, args.state.as_deref(), &mut warnings)?;
     state::failpoint("expanded");
     let opts = ingest::Options {
         format: args.format,
         csv_mappings: &cfg.csv_mappings,
+        max_line: args.max_line_size,
     };
     progress.start(&inputs);
     let t = Timings::start();
@@ -273,7 +285,27 @@ pub fn compute(
         files: ing.files,
         parsed_bytes,
         notices,
+        skipped_folders,
     })
+}
+
+/// The input files under `paths`, leaving out what reprice itself wrote: `--out` and
+/// `--state`, and any other folder of reports or state it recognizes by its manifest or
+/// ledger. A second `reprice run .` must not read the first one's reports as logs.
+fn expand_inputs(
+    paths: &[PathBuf],
+    out: &Path,
+    state_dir: Option<&Path>,
+    warnings: &mut Vec<String>,
+) -> Result<(Vec<source::Input>, u64), RunError> {
+    let mut own = vec![state::resolve(out)];
+    own.extend(state_dir.map(state::resolve));
+    let skip = |dir: &Path| {
+        state::is_report_folder(dir)
+            || state::is_state_folder(dir)
+            || own.contains(&state::resolve(dir))
+    };
+    source::expand_skipping(paths, warnings, &skip)
 }
 
 /// Conflicts are found after parsing, when the raw lines are gone; they are rare, so their
@@ -309,6 +341,7 @@ fn fill_raw_lines(inputs: &[source::Input], conflicts: &mut [Quarantined]) {
 
 pub fn run(args: &RunArgs) -> Result<i32, RunError> {
     let cfg = config(args)?;
+    state::check_out(&args.out, &args.paths, args.state.as_deref())?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads.unwrap_or(0))
         .build()
@@ -324,13 +357,14 @@ pub fn run(args: &RunArgs) -> Result<i32, RunError> {
         eprintln!("reprice: warning: {n}");
     }
     let s = &c.analysis.summary;
+    nothing_to_report(s, &c, &args.paths)?;
     if args.strict && s.input.quarantined > 0 {
         for q in c.quarantine.iter().take(20) {
             eprintln!("{}:{}: {}", q.file, q.line, q.reason);
         }
         return Err(RunError::Strict {
             count: s.input.quarantined,
-            path: args.out.clone(),
+            out: args.out.clone(),
         });
     }
     let input = ReportInput {
@@ -339,7 +373,6 @@ pub fn run(args: &RunArgs) -> Result<i32, RunError> {
         scenarios: &cfg.scenarios,
         quarantine: &c.quarantine,
     };
-    let manifest = state::manifest(args, &cfg, &c);
     let dir = staging.dir();
     let written = (|| -> std::io::Result<()> {
         for w in report::writers() {
@@ -350,32 +383,123 @@ pub fn run(args: &RunArgs) -> Result<i32, RunError> {
         if args.focus {
             report::Writer::write(&report::focus::FocusCsv, &input, dir)?;
         }
+        let manifest = state::manifest(args, &cfg, &c, &staging.written()?);
         std::fs::write(dir.join("run.json"), &manifest)
     })();
     written.map_err(|e| staging.failed(e))?;
-    staging.publish()?;
+    let kept = staging.publish()?;
     state::failpoint("published");
     if let Some(dir) = &args.state {
         state::commit(dir)?;
     }
+    for w in &kept {
+        eprintln!("reprice: warning: {w}");
+    }
+    let unpriced = unpriced_line(s);
+    let unpriced_alert = unpriced.is_some() && !args.allow_unpriced;
     if !args.quiet {
         for w in &s.warnings {
             eprintln!("reprice: warning: {w}");
         }
+    }
+    if let Some(line) = &unpriced
+        && (unpriced_alert || !args.quiet)
+    {
+        let accept = if args.allow_unpriced {
+            " (accepted with --allow-unpriced)"
+        } else {
+            "; --allow-unpriced accepts them"
+        };
+        eprintln!("reprice: {line}{accept}");
+    }
+    let code = exit::published(
+        s.budget.latest_day_exceeded,
+        unpriced_alert,
+        s.input.quarantined > 0,
+    );
+    if !args.quiet {
         let total: u64 = c.files.iter().map(|f| f.bytes).sum();
-        eprintln!("{}", final_line(s, &args.out, c.parsed_bytes, total));
-    }
-    let mut code = exit::OK;
-    if s.input.quarantined > 0 {
-        code = exit::QUARANTINED;
-    }
-    if s.budget.latest_day_exceeded {
-        code = exit::BUDGET;
+        eprintln!(
+            "{}",
+            final_line(s, &args.out, c.parsed_bytes, total, c.skipped_folders)
+        );
+    } else if code == exit::QUARANTINED {
+        eprintln!(
+            "reprice: {} line(s) quarantined; see {}",
+            s.input.quarantined,
+            args.out.join("quarantine.jsonl").display()
+        );
+    } else if code == exit::BUDGET {
+        eprintln!("reprice: a budget or daily cap was exceeded on the latest day; see report.md");
     }
     Ok(code)
 }
 
-fn final_line(s: &analyze::Summary, out: &Path, parsed: u64, total: u64) -> String {
+/// "3 records of midjourney-v9 could not be priced (unknown model, no cost in the log)", for
+/// every model and reason, when any record is in no figure of the reports.
+fn unpriced_line(s: &analyze::Summary) -> Option<String> {
+    let parts: Vec<String> = s
+        .unpriced
+        .iter()
+        .map(|u| format!("{} records of {} ({})", u.records, u.model, u.reason))
+        .collect();
+    (!parts.is_empty()).then(|| format!("{} could not be priced", parts.join(", ")))
+}
+
+/// Exit 8 before anything is published: no line was read at all, or no record is left in the
+/// period. An empty set of reports would replace the last good one and tell cron nothing.
+fn nothing_to_report(
+    s: &analyze::Summary,
+    c: &Computed,
+    paths: &[PathBuf],
+) -> Result<(), RunError> {
+    let i = &s.input;
+    let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    let shown = shown.join(" ");
+    if i.lines == 0 {
+        let why = if c.files.is_empty() {
+            format!(
+                "no input lines: no log file (.jsonl, .ndjson, .json, .log, .csv, .gz) in {shown}"
+            )
+        } else {
+            format!(
+                "no input lines: the {} input file(s) in {shown} are empty",
+                c.files.len()
+            )
+        };
+        return Err(RunError::Nothing(format!("{why}; nothing was published")));
+    }
+    if i.records == 0 {
+        let why = if i.out_of_period > 0 {
+            format!(
+                "no record in the period: all {} records of {shown} are outside --since/--until",
+                i.out_of_period
+            )
+        } else {
+            format!(
+                "no record to report: {} lines read from {shown} ({} duplicates, {} quarantined, {} without usage)",
+                i.lines, i.duplicates, i.quarantined, i.skipped
+            )
+        };
+        let list = if i.quarantined > 0 {
+            " (`reprice validate` lists the bad lines)"
+        } else {
+            ""
+        };
+        return Err(RunError::Nothing(format!(
+            "{why}; nothing was published{list}"
+        )));
+    }
+    Ok(())
+}
+
+fn final_line(
+    s: &analyze::Summary,
+    out: &Path,
+    parsed: u64,
+    total: u64,
+    skipped_folders: u64,
+) -> String {
     let best = s
         .scenarios
         .iter()
@@ -383,8 +507,13 @@ fn final_line(s: &analyze::Summary, out: &Path, parsed: u64, total: u64) -> Stri
         .filter(|b| b.savings > crate::money::Money::ZERO)
         .map(|b| format!("; best: {} saves {}", b.name, b.savings.display(2)))
         .unwrap_or_default();
+    let own = match skipped_folders {
+        0 => String::new(),
+        1 => "; 1 folder of reprice's own reports or state not read".to_string(),
+        n => format!("; {n} folders of reprice's own reports or state not read"),
+    };
     format!(
-        "reprice: {} lines = {} records + {} duplicates + {} quarantined + {} skipped + {} out of period; parsed {parsed} of {total} bytes; billed {} {}{best}; reports in {}",
+        "reprice: {} lines = {} records + {} duplicates + {} quarantined + {} skipped + {} out of period; parsed {parsed} of {total} bytes{own}; billed {} {}{best}; reports in {}",
         s.input.lines,
         s.input.records,
         s.input.duplicates,
@@ -400,7 +529,9 @@ fn final_line(s: &analyze::Summary, out: &Path, parsed: u64, total: u64) -> Stri
 pub fn validate(args: &ValidateArgs) -> Result<i32, RunError> {
     let maps = mappings(&args.csv_map)?;
     let mut warnings = Vec::new();
-    let inputs = source::expand(&args.paths, &mut warnings)?;
+    let (inputs, _) = source::expand_skipping(&args.paths, &mut warnings, &|d: &Path| {
+        state::is_report_folder(d) || state::is_state_folder(d)
+    })?;
     for w in &warnings {
         eprintln!("reprice: warning: {w}");
     }
@@ -410,6 +541,7 @@ pub fn validate(args: &ValidateArgs) -> Result<i32, RunError> {
         &ingest::Options {
             format: args.format,
             csv_mappings: &maps,
+            max_line: args.max_line_size,
         },
         &|_| {},
         &spill,
@@ -430,6 +562,16 @@ pub fn validate(args: &ValidateArgs) -> Result<i32, RunError> {
         bad.len(),
         ing.skipped
     );
+    if ing.lines == 0 {
+        return Err(RunError::Nothing(format!(
+            "no input lines in {}",
+            args.paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        )));
+    }
     Ok(if bad.is_empty() {
         exit::OK
     } else {

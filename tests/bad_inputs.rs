@@ -12,6 +12,10 @@ use std::process::{Command, Output};
 const OK: i32 = 0;
 const UNREADABLE: i32 = 2;
 const QUARANTINED: i32 = 3;
+/// No record at all: nothing is published, and stderr says what the lines were.
+const NOTHING: i32 = 8;
+/// Records in no figure (an unknown model without a cost in the log).
+const UNPRICED: i32 = 7;
 
 struct Case {
     /// Path under tests/fixtures/bad.
@@ -60,7 +64,7 @@ const CASES: &[Case] = &[
         &[(3, "invalid JSON at column 120: EOF while parsing a string")]),
     case!("truncated_last_line/cut_mid_string.jsonl", QUARANTINED, [3 = 2 + 0 + 1 + 0],
         &[(3, "invalid JSON at column 29: EOF while parsing a string")]),
-    case!("truncated_last_line/only_partial_line.jsonl", QUARANTINED, [1 = 0 + 0 + 1 + 0],
+    case!("truncated_last_line/only_partial_line.jsonl", NOTHING, [1 = 0 + 0 + 1 + 0],
         &[(1, "invalid JSON at column 60: EOF while parsing an object")]),
 
     case!("invalid_utf8/latin1_in_model.jsonl", QUARANTINED, [2 = 1 + 0 + 1 + 0],
@@ -79,7 +83,7 @@ const CASES: &[Case] = &[
     case!("crlf/crlf.jsonl", OK, [3 = 3 + 0 + 0 + 0], &[]),
     case!("crlf/crlf.csv", OK, [3 = 2 + 0 + 0 + 1], &[]),
     case!("crlf/mixed_lf_crlf.jsonl", OK, [3 = 3 + 0 + 0 + 0], &[]),
-    case!("crlf/cr_only.jsonl", QUARANTINED, [1 = 0 + 0 + 1 + 0],
+    case!("crlf/cr_only.jsonl", NOTHING, [1 = 0 + 0 + 1 + 0],
         &[(1, "invalid JSON at column 209: trailing characters; a carriage return at byte 207 suggests CR-only line ends")]),
 
     case!("empty_lines/between.jsonl", OK, [6 = 3 + 0 + 0 + 3], &[]),
@@ -90,15 +94,15 @@ const CASES: &[Case] = &[
     case!("empty_lines/csv_blank_lines.csv", QUARANTINED, [8 = 1 + 0 + 1 + 6],
         &[(7, "field input_tokens: -7 is negative")]),
 
-    case!("json_array/one_line_array.json", QUARANTINED, [1 = 0 + 0 + 1 + 0],
+    case!("json_array/one_line_array.json", NOTHING, [1 = 0 + 0 + 1 + 0],
         &[(1, "a JSON array, not JSON lines: write one object per line")]),
-    case!("json_array/pretty_array.json", QUARANTINED, [4 = 0 + 0 + 4 + 0], &[
+    case!("json_array/pretty_array.json", NOTHING, [4 = 0 + 0 + 4 + 0], &[
         (1, "a JSON array, not JSON lines: write one object per line"),
         (2, "a JSON array, not JSON lines: write one object per line"),
         (3, "a JSON array, not JSON lines: write one object per line"),
         (4, "a JSON array, not JSON lines: write one object per line"),
     ]),
-    case!("json_array/pretty_object.jsonl", QUARANTINED, [5 = 0 + 0 + 5 + 0], &[
+    case!("json_array/pretty_object.jsonl", NOTHING, [5 = 0 + 0 + 5 + 0], &[
         (1, "invalid JSON at column 1: EOF while parsing an object"),
         (2, "invalid JSON at column 14: trailing characters"),
         (3, "invalid JSON at column 12: trailing characters"),
@@ -110,7 +114,7 @@ const CASES: &[Case] = &[
         &[("/actual/tokens/input", "100"), ("/actual/tokens/output", "50")]),
     case!("numbers_as_strings/cost.jsonl", OK, [1 = 1 + 0 + 0 + 0], &[],
         &[("/actual/billed_in_logs", "\"0.0133\"")]),
-    case!("numbers_as_strings/not_a_number.jsonl", QUARANTINED, [2 = 0 + 0 + 2 + 0], &[
+    case!("numbers_as_strings/not_a_number.jsonl", NOTHING, [2 = 0 + 0 + 2 + 0], &[
         (1, "field response.usage.prompt_tokens: \"12abc\" is not a count"),
         (2, "field response.cost: 'a dollar' is not a decimal"),
     ]),
@@ -120,52 +124,52 @@ const CASES: &[Case] = &[
         &[("/actual/billed_in_logs", "\"0.001501\"")]),
     case!("exponent/tokens_whole.jsonl", OK, [1 = 1 + 0 + 0 + 0], &[],
         &[("/actual/tokens/input", "1200"), ("/actual/tokens/output", "50")]),
-    case!("exponent/tokens_fractional.jsonl", QUARANTINED, [1 = 0 + 0 + 1 + 0],
+    case!("exponent/tokens_fractional.jsonl", NOTHING, [1 = 0 + 0 + 1 + 0],
         &[(1, "field response.usage.prompt_tokens: 1.5e0 is not a whole number")]),
-    case!("exponent/cost_out_of_range.jsonl", QUARANTINED, [1 = 0 + 0 + 1 + 0],
+    case!("exponent/cost_out_of_range.jsonl", NOTHING, [1 = 0 + 0 + 1 + 0],
         &[(1, "field response.cost: '1e400' is out of the exact decimal range")]),
 
-    case!("huge_numbers/tokens_beyond_u64.jsonl", QUARANTINED, [1 = 0 + 0 + 1 + 0],
+    case!("huge_numbers/tokens_beyond_u64.jsonl", NOTHING, [1 = 0 + 0 + 1 + 0],
         &[(1, "field response.usage.completion_tokens: 99999999999999999999999 is too large (limit 1000000000000)")]),
     // u64::MAX parses, but two of them overflowed the token totals (a panic before the limit).
-    case!("huge_numbers/tokens_u64_max.jsonl", QUARANTINED, [2 = 0 + 0 + 2 + 0], &[
+    case!("huge_numbers/tokens_u64_max.jsonl", NOTHING, [2 = 0 + 0 + 2 + 0], &[
         (1, "field response.usage.prompt_tokens: 18446744073709551615 is too large (limit 1000000000000)"),
         (2, "field response.usage.prompt_tokens: 18446744073709551615 is too large (limit 1000000000000)"),
     ]),
-    case!("huge_numbers/cost_30_digits.jsonl", QUARANTINED, [2 = 0 + 0 + 2 + 0], &[
+    case!("huge_numbers/cost_30_digits.jsonl", NOTHING, [2 = 0 + 0 + 2 + 0], &[
         (1, "field response.cost: '123456789012345678901234567890' has 30 digits; at most 28 are kept exactly"),
         (2, "field response.cost: '0.123456789012345678901234567890' has 31 digits; at most 28 are kept exactly"),
     ]),
     // Decimal::MAX twice overflowed the cost sum (a panic before the limit).
-    case!("huge_numbers/cost_sum_overflow.jsonl", QUARANTINED, [2 = 0 + 0 + 2 + 0], &[
+    case!("huge_numbers/cost_sum_overflow.jsonl", NOTHING, [2 = 0 + 0 + 2 + 0], &[
         (1, "field response.cost: '79228162514264337593543950335' is too large (limit 1000000000000)"),
         (2, "field response.cost: '79228162514264337593543950335' is too large (limit 1000000000000)"),
     ]),
     // `n` beyond u32 used to wrap to 1 image.
-    case!("huge_numbers/image_n_beyond_u32.jsonl", QUARANTINED, [1 = 0 + 0 + 1 + 0],
+    case!("huge_numbers/image_n_beyond_u32.jsonl", NOTHING, [1 = 0 + 0 + 1 + 0],
         &[(1, "field request.n: 4294967297 images is too many")]),
 
-    case!("negative_tokens/output.jsonl", QUARANTINED, [1 = 0 + 0 + 1 + 0],
+    case!("negative_tokens/output.jsonl", NOTHING, [1 = 0 + 0 + 1 + 0],
         &[(1, "field response.usage.completion_tokens: -5 is negative")]),
-    case!("negative_tokens/string.jsonl", QUARANTINED, [1 = 0 + 0 + 1 + 0],
+    case!("negative_tokens/string.jsonl", NOTHING, [1 = 0 + 0 + 1 + 0],
         &[(1, "field response.usage.prompt_tokens: -1 is negative")]),
-    case!("negative_tokens/gemini.jsonl", QUARANTINED, [1 = 0 + 0 + 1 + 0],
+    case!("negative_tokens/gemini.jsonl", NOTHING, [1 = 0 + 0 + 1 + 0],
         &[(1, "field response.usageMetadata.candidatesTokenCount: -3 is negative")]),
-    case!("negative_tokens/cached_exceeds_prompt.jsonl", QUARANTINED, [1 = 0 + 0 + 1 + 0],
+    case!("negative_tokens/cached_exceeds_prompt.jsonl", NOTHING, [1 = 0 + 0 + 1 + 0],
         &[(1, "field response.usage.prompt_tokens: 20 exceeds the total 10 it is part of")]),
 
     // A successful text response without counts used to become a free record.
-    case!("missing_tokens/no_usage.jsonl", QUARANTINED, [1 = 0 + 0 + 1 + 0], &[(1, NO_USAGE)]),
-    case!("missing_tokens/empty_usage.jsonl", QUARANTINED, [1 = 0 + 0 + 1 + 0], &[(1, NO_USAGE)]),
-    case!("missing_tokens/null_tokens.jsonl", QUARANTINED, [1 = 0 + 0 + 1 + 0], &[(1, NO_USAGE)]),
+    case!("missing_tokens/no_usage.jsonl", NOTHING, [1 = 0 + 0 + 1 + 0], &[(1, NO_USAGE)]),
+    case!("missing_tokens/empty_usage.jsonl", NOTHING, [1 = 0 + 0 + 1 + 0], &[(1, NO_USAGE)]),
+    case!("missing_tokens/null_tokens.jsonl", NOTHING, [1 = 0 + 0 + 1 + 0], &[(1, NO_USAGE)]),
 
-    case!("missing_timestamp/envelope.jsonl", QUARANTINED, [1 = 0 + 0 + 1 + 0],
+    case!("missing_timestamp/envelope.jsonl", NOTHING, [1 = 0 + 0 + 1 + 0],
         &[(1, "field timestamp: missing")]),
-    case!("missing_timestamp/bare_body.jsonl", QUARANTINED, [1 = 0 + 0 + 1 + 0],
+    case!("missing_timestamp/bare_body.jsonl", NOTHING, [1 = 0 + 0 + 1 + 0],
         &[(1, "field created: missing; a bare response body needs its own time")]),
-    case!("missing_timestamp/batch.jsonl", QUARANTINED, [1 = 0 + 0 + 1 + 0],
+    case!("missing_timestamp/batch.jsonl", NOTHING, [1 = 0 + 0 + 1 + 0],
         &[(1, "field response.body.created: missing")]),
-    case!("missing_timestamp/csv_empty_cell.csv", QUARANTINED, [2 = 0 + 0 + 1 + 1],
+    case!("missing_timestamp/csv_empty_cell.csv", NOTHING, [2 = 0 + 0 + 1 + 1],
         &[(2, "field timestamp: missing")]),
 
     case!("timestamps/with_offset.jsonl", OK, [2 = 2 + 0 + 0 + 0], &[],
@@ -174,26 +178,27 @@ const CASES: &[Case] = &[
         &[("/input/assumed_utc", "2"),
           ("/warnings", r#"["2 records had timestamps without an offset and were read as UTC"]"#)]),
     case!("timestamps/epoch.jsonl", OK, [2 = 2 + 0 + 0 + 0], &[], &[("/input/assumed_utc", "0")]),
-    case!("timestamps/invalid.jsonl", QUARANTINED, [2 = 0 + 0 + 2 + 0], &[
+    case!("timestamps/invalid.jsonl", NOTHING, [2 = 0 + 0 + 2 + 0], &[
         (1, "field timestamp: 'yesterday' is not a time"),
         (2, "field timestamp: '2026-02-30T08:00:00Z' is not a time"),
     ]),
 
     // An unknown model is a record (its billed cost still counts) and is listed, not dropped.
-    case!("unknown_model/unknown.jsonl", OK, [1 = 1 + 0 + 0 + 0], &[],
-        &[("/unknown_models", r#"[{"model":"totally-unknown-model-9000","records":1}]"#)]),
-    case!("unknown_model/empty_model.jsonl", QUARANTINED, [1 = 0 + 0 + 1 + 0],
+    case!("unknown_model/unknown.jsonl", UNPRICED, [1 = 1 + 0 + 0 + 0], &[],
+        &[("/unknown_models", r#"[{"model":"totally-unknown-model-9000","records":1}]"#),
+          ("/unpriced", r#"[{"model":"totally-unknown-model-9000","reason":"unknown model, no cost in the log","records":1}]"#)]),
+    case!("unknown_model/empty_model.jsonl", NOTHING, [1 = 0 + 0 + 1 + 0],
         &[(1, "field model: missing")]),
 
-    case!("unknown_format/plain_text.txt", QUARANTINED, [2 = 0 + 0 + 2 + 0], &[
+    case!("unknown_format/plain_text.txt", NOTHING, [2 = 0 + 0 + 2 + 0], &[
         (1, "unrecognized format: neither JSON lines nor a CSV with a header"),
         (2, "unrecognized format: neither JSON lines nor a CSV with a header"),
     ]),
-    case!("unknown_format/yaml.log", QUARANTINED, [2 = 0 + 0 + 2 + 0], &[
+    case!("unknown_format/yaml.log", NOTHING, [2 = 0 + 0 + 2 + 0], &[
         (1, "unrecognized format: neither JSON lines nor a CSV with a header"),
         (2, "unrecognized format: neither JSON lines nor a CSV with a header"),
     ]),
-    case!("unknown_format/scalar_lines.jsonl", QUARANTINED, [4 = 0 + 0 + 4 + 0], &[
+    case!("unknown_format/scalar_lines.jsonl", NOTHING, [4 = 0 + 0 + 4 + 0], &[
         (1, "not a usage line: no request/response, usage, custom_id or message"),
         (2, "a JSON number where an object was expected: JSON lines need one object per line"),
         (3, "a JSON string where an object was expected: JSON lines need one object per line"),
@@ -212,19 +217,19 @@ const CASES: &[Case] = &[
 
     case!("gzip/valid.jsonl.gz", OK, [2 = 2 + 0 + 0 + 0], &[]),
 
-    case!("csv_shifted/extra_column.csv", QUARANTINED, [2 = 0 + 0 + 1 + 1],
+    case!("csv_shifted/extra_column.csv", NOTHING, [2 = 0 + 0 + 1 + 1],
         &[(2, "7 columns where the header has 6")]),
-    case!("csv_shifted/missing_column.csv", QUARANTINED, [2 = 0 + 0 + 1 + 1],
+    case!("csv_shifted/missing_column.csv", NOTHING, [2 = 0 + 0 + 1 + 1],
         &[(2, "5 columns where the header has 6")]),
-    case!("csv_shifted/values_shifted.csv", QUARANTINED, [2 = 0 + 0 + 1 + 1],
+    case!("csv_shifted/values_shifted.csv", NOTHING, [2 = 0 + 0 + 1 + 1],
         &[(2, "field timestamp: 'c1' is not a time")]),
 
-    case!("csv_no_header/data_only.csv", QUARANTINED, [2 = 0 + 0 + 2 + 0], &[
+    case!("csv_no_header/data_only.csv", NOTHING, [2 = 0 + 0 + 2 + 0], &[
         (1, "{no_header}2026-03-06T08:00:00Z,c1,gpt-4o,100,50,0...."),
         (2, "no usable CSV header (see line 1)"),
     ]),
-    case!("csv_no_header/header_only.csv", OK, [1 = 0 + 0 + 0 + 1], &[]),
-    case!("csv_no_header/unrelated_header.csv", QUARANTINED, [2 = 0 + 0 + 2 + 0], &[
+    case!("csv_no_header/header_only.csv", NOTHING, [1 = 0 + 0 + 0 + 1], &[]),
+    case!("csv_no_header/unrelated_header.csv", NOTHING, [2 = 0 + 0 + 2 + 0], &[
         (1, "{no_header}name,age"),
         (2, "no usable CSV header (see line 1)"),
     ]),
@@ -235,37 +240,37 @@ const CASES: &[Case] = &[
     case!("mixed_formats/csv_line_in_jsonl.jsonl", QUARANTINED, [2 = 1 + 0 + 1 + 0],
         &[(2, "invalid JSON at column 5: trailing characters")]),
 
-    case!("wrong_types/usage_is_string.jsonl", QUARANTINED, [1 = 0 + 0 + 1 + 0],
+    case!("wrong_types/usage_is_string.jsonl", NOTHING, [1 = 0 + 0 + 1 + 0],
         &[(1, "field response.usage: a JSON string where an object was expected")]),
     // serde used to read the array positionally into the body's fields.
-    case!("wrong_types/response_is_array.jsonl", QUARANTINED, [1 = 0 + 0 + 1 + 0],
+    case!("wrong_types/response_is_array.jsonl", NOTHING, [1 = 0 + 0 + 1 + 0],
         &[(1, "field response: a JSON array where an object was expected")]),
-    case!("wrong_types/batch_response_is_array.jsonl", QUARANTINED, [1 = 0 + 0 + 1 + 0],
+    case!("wrong_types/batch_response_is_array.jsonl", NOTHING, [1 = 0 + 0 + 1 + 0],
         &[(1, "field response: a JSON array where an object was expected")]),
-    case!("wrong_types/data_is_object.jsonl", QUARANTINED, [1 = 0 + 0 + 1 + 0],
+    case!("wrong_types/data_is_object.jsonl", NOTHING, [1 = 0 + 0 + 1 + 0],
         &[(1, "field response.data: a JSON object where an array was expected")]),
 
-    case!("structure/duplicate_key.jsonl", QUARANTINED, [1 = 0 + 0 + 1 + 0],
+    case!("structure/duplicate_key.jsonl", NOTHING, [1 = 0 + 0 + 1 + 0],
         &[(1, "unusable JSON at column 47: duplicate field `timestamp`")]),
     // Nesting in an ignored field is skipped; a deeply nested line hits the recursion limit
     // instead of overflowing the stack.
     case!("structure/deep_nesting.jsonl", QUARANTINED, [2 = 1 + 0 + 1 + 0],
         &[(2, "invalid JSON at column 128: recursion limit exceeded")]),
-    case!("structure/timestamp_is_object.jsonl", QUARANTINED, [1 = 0 + 0 + 1 + 0],
+    case!("structure/timestamp_is_object.jsonl", NOTHING, [1 = 0 + 0 + 1 + 0],
         &[(1, "field timestamp: '{\"seconds\":1}' is not a time")]),
 
-    case!("empty/empty.jsonl", OK, [0 = 0 + 0 + 0 + 0], &[], &[("/input/files", "1")]),
-    case!("empty/only_newlines.jsonl", OK, [3 = 0 + 0 + 0 + 3], &[]),
-    case!("whitespace_only/spaces_tabs.jsonl", OK, [3 = 0 + 0 + 0 + 3], &[]),
-    case!("whitespace_only/bom_and_spaces.jsonl", OK, [1 = 0 + 0 + 0 + 1], &[]),
+    case!("empty/empty.jsonl", NOTHING, [0 = 0 + 0 + 0 + 0], &[], &[("/input/files", "1")]),
+    case!("empty/only_newlines.jsonl", NOTHING, [3 = 0 + 0 + 0 + 3], &[]),
+    case!("whitespace_only/spaces_tabs.jsonl", NOTHING, [3 = 0 + 0 + 0 + 3], &[]),
+    case!("whitespace_only/bom_and_spaces.jsonl", NOTHING, [1 = 0 + 0 + 0 + 1], &[]),
 
     case!("nul_bytes/nul_line.jsonl", QUARANTINED, [3 = 2 + 0 + 1 + 0],
         &[(2, "4 NUL bytes and nothing else (a crashed or preallocated write?)")]),
     case!("nul_bytes/nul_padding_after_crash.jsonl", QUARANTINED, [2 = 1 + 0 + 1 + 0],
         &[(2, "64 NUL bytes and nothing else (a crashed or preallocated write?)")]),
-    case!("nul_bytes/nul_in_string.jsonl", QUARANTINED, [1 = 0 + 0 + 1 + 0],
+    case!("nul_bytes/nul_in_string.jsonl", NOTHING, [1 = 0 + 0 + 1 + 0],
         &[(1, "NUL byte at byte 50 of the line")]),
-    case!("nul_bytes/only_nuls.jsonl", QUARANTINED, [1 = 0 + 0 + 1 + 0],
+    case!("nul_bytes/only_nuls.jsonl", NOTHING, [1 = 0 + 0 + 1 + 0],
         &[(1, "16 NUL bytes and nothing else (a crashed or preallocated write?)")]),
 ];
 
@@ -387,6 +392,34 @@ fn check(case: &Case) -> Vec<String> {
     if stderr.contains("panicked") {
         errs.push(format!("panicked: {stderr}"));
     }
+    if case.exit == NOTHING {
+        let want = if case.lines == 0 {
+            format!(
+                "reprice: no input lines: the 1 input file(s) in {shown} are empty; nothing was published\n"
+            )
+        } else {
+            format!(
+                "reprice: no record to report: {} lines read from {shown} ({} duplicates, {} quarantined, {} without usage); nothing was published{}\n",
+                case.lines,
+                case.duplicates,
+                case.quarantined,
+                case.skipped,
+                if case.quarantined > 0 {
+                    " (`reprice validate` lists the bad lines)"
+                } else {
+                    ""
+                }
+            )
+        };
+        if stderr != want {
+            errs.push(format!("stderr {stderr:?}, expected {want:?}"));
+        }
+        if out.exists() {
+            errs.push("published, though there is nothing to report".to_string());
+        }
+        check_validate(case, &shown, &mut errs);
+        return errs;
+    }
     let Ok(summary_text) = std::fs::read_to_string(out.join("summary.json")) else {
         errs.push("no summary.json".to_string());
         return errs;
@@ -471,9 +504,17 @@ fn check(case: &Case) -> Vec<String> {
             }
         }
     }
-    // `validate` reports the same lines as `file:line: reason`.
+    check_validate(case, &shown, &mut errs);
+    errs
+}
+
+/// `validate` reports the same lines as `file:line: reason`.
+fn check_validate(case: &Case, shown: &str, errs: &mut Vec<String>) {
+    let shown = shown.to_string();
     let v = reprice(&["validate", &shown]);
-    let want_exit = if case.reasons.is_empty() {
+    let want_exit = if case.lines == 0 {
+        NOTHING
+    } else if case.reasons.is_empty() {
         OK
     } else {
         QUARANTINED
@@ -485,14 +526,15 @@ fn check(case: &Case) -> Vec<String> {
         ));
     }
     let printed = String::from_utf8_lossy(&v.stdout).into_owned();
-    let expected: String = want
+    let expected: String = case
+        .reasons
         .iter()
+        .map(|(l, r)| (*l, expected_reason(r, &shown)))
         .map(|(l, r)| format!("{shown}:{l}: {r}\n"))
         .collect();
     if printed != expected {
         errs.push(format!("validate printed\n{printed}expected\n{expected}"));
     }
-    errs
 }
 
 #[test]

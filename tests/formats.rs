@@ -240,8 +240,17 @@ fn unknown_models_are_named_not_priced_at_zero() {
         &dir.path().join("r"),
         &[log.to_str().expect("path"), "--quiet"],
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    // The record without a cost is in no figure: exit 7, and the one line that says so.
+    assert_eq!(r.code, 7, "{}", r.stderr);
+    assert_eq!(
+        r.stderr,
+        "reprice: 1 records of mystery-xl (unknown model, no cost in the log) could not be priced; --allow-unpriced accepts them\n"
+    );
     let s = r.summary();
+    assert_eq!(
+        s["unpriced"],
+        serde_json::json!([{"model": "mystery-xl", "reason": "unknown model, no cost in the log", "records": 1}])
+    );
     assert_eq!(
         s["unknown_models"],
         serde_json::json!([{"model": "mystery-xl", "records": 2}])

@@ -40,6 +40,8 @@ fn args(paths: Vec<PathBuf>, state: Option<&Path>) -> RunArgs {
         format: None,
         csv_map: Vec::new(),
         focus: false,
+        allow_unpriced: false,
+        max_line_size: reprice::ingest::MAX_LINE,
     }
 }
 

@@ -9,6 +9,7 @@ pub fn check(data: &[u8], format: Option<Format>) {
     let opts = Options {
         format,
         csv_mappings: &maps,
+        max_line: reprice::ingest::MAX_LINE,
     };
     let (report, records, quarantine) = parse_bytes("fuzz.log", data, &opts);
     assert_eq!(

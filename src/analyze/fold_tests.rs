@@ -21,6 +21,7 @@ fn sample_records() -> Vec<UsageRecord> {
     let opts = ingest::Options {
         format: None,
         csv_mappings: &ingest::csv_export::builtin_mappings(),
+        max_line: crate::ingest::MAX_LINE,
     };
     dedup::read_all(&inputs, &opts).expect("reads").1.records
 }

@@ -39,6 +39,9 @@ use std::collections::BTreeMap;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// The reason of an unknown model's records that carry no cost of their own.
+pub const UNKNOWN_UNBILLED: &str = "unknown model, no cost in the log";
+
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
 pub struct Summary {
     pub schema_version: u32,
@@ -58,7 +61,8 @@ pub struct Summary {
     /// Models the catalog does not know, with their record counts. Their records count at the
     /// billed cost in the log, or not at all when the log has none.
     pub unknown_models: Vec<NamedCount>,
-    /// Records of known models the catalog could not price, by model and reason.
+    /// Records in no figure of the reports, by model and reason: a model the catalog does
+    /// not know with no cost in the log, or a known model without a price for what was used.
     pub unpriced: Vec<Unpriced>,
     /// Catalog prices that changed within the logs' dates: records on each side were priced
     /// at the version in force on their own day.
@@ -331,6 +335,11 @@ impl<'a> Fold<'a> {
         {
             *unpriced
                 .entry((catalog.models()[m].id.clone(), reason))
+                .or_default() += n;
+        }
+        for (m, n) in t.unknown_unbilled {
+            *unpriced
+                .entry((m.to_string(), UNKNOWN_UNBILLED.to_string()))
                 .or_default() += n;
         }
         let actual_cost = t.billed + t.computed;

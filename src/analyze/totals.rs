@@ -19,6 +19,8 @@ pub struct Totals {
     pub computed: Money,
     /// Logged names of models the catalog does not know.
     pub unknown: HashMap<Arc<str>, u64>,
+    /// Of those, the records without a cost in the log: in no figure at all.
+    pub unknown_unbilled: HashMap<Arc<str>, u64>,
     /// (catalog model, reason) of known models the catalog could not price.
     /// Catalog model -> reason -> records.
     pub unpriced: HashMap<usize, HashMap<String, u64>>,
@@ -38,6 +40,7 @@ impl Totals {
             billed: Money::ZERO,
             computed: Money::ZERO,
             unknown: HashMap::default(),
+            unknown_unbilled: HashMap::default(),
             unpriced: HashMap::default(),
             swaps: Swaps::new(scenarios),
             changed: vec![(0, Money::ZERO); scenarios],
@@ -61,12 +64,17 @@ impl Totals {
                 self.computed += p.actual;
             }
             match (p.model, &p.unpriced) {
-                (None, _) => match self.unknown.get_mut(&*r.model) {
-                    Some(c) => *c += 1,
-                    None => {
-                        self.unknown.insert(r.model.clone(), 1);
+                (None, _) => {
+                    match self.unknown.get_mut(&*r.model) {
+                        Some(c) => *c += 1,
+                        None => {
+                            self.unknown.insert(r.model.clone(), 1);
+                        }
                     }
-                },
+                    if !p.billed_in_log {
+                        *self.unknown_unbilled.entry(r.model.clone()).or_default() += 1;
+                    }
+                }
                 (Some(m), Some(reason)) if !p.billed_in_log => {
                     // The reason is copied once per group, not per record.
                     let reasons = self.unpriced.entry(m).or_default();

@@ -319,6 +319,7 @@ mod tests {
         let opts = Options {
             format: None,
             csv_mappings: &maps,
+            max_line: crate::ingest::MAX_LINE,
         };
         let (_, _, q) = parse_bytes("f.csv", text.as_bytes(), &opts);
         q.into_iter().map(|q| (q.line, q.reason)).collect()

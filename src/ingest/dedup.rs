@@ -123,6 +123,7 @@ mod tests {
         let opts = Options {
             format: None,
             csv_mappings: &maps,
+            max_line: crate::ingest::MAX_LINE,
         };
         // Two copies of each payload, in both orders: the first line is kept whatever the
         // payload hashes are, the other payload is one conflict and its copy a duplicate.
@@ -161,6 +162,7 @@ mod tests {
         let opts = Options {
             format: None,
             csv_mappings: &maps,
+            max_line: crate::ingest::MAX_LINE,
         };
         // Ties on time (same second, same nanosecond), on id, and ids missing.
         let mut text = String::new();

@@ -65,7 +65,16 @@ pub struct Ingested {
 pub struct Options<'a> {
     pub format: Option<Format>,
     pub csv_mappings: &'a [CsvMapping],
+    /// Longer lines are quarantined and skipped without being held (`--max-line-size`).
+    pub max_line: usize,
 }
+
+/// The default `--max-line-size`: far above any real log line (a response with a 4K image
+/// inlined as base64 is about 30 MB), far below what a run can afford to hold.
+pub const MAX_LINE: usize = 64 << 20;
+
+/// What is kept of an overlong line, as of any quarantined line.
+const RAW_KEPT: usize = 4096;
 
 #[derive(Debug, PartialEq)]
 enum LineOutcome {
@@ -214,7 +223,21 @@ fn parse_input_in(
             (stream, eof, kind, None)
         }
     };
-    if kind != FileKind::JsonLines {
+    // Files that are not JSON lines at all are rejected line by line as they stream past,
+    // so a hostile one is never held whole either.
+    let reject = match kind {
+        FileKind::JsonArray => Some("a JSON array, not JSON lines: write one object per line"),
+        FileKind::Unknown => {
+            Some("unrecognized format: neither JSON lines nor a CSV with a header")
+        }
+        FileKind::JsonLines | FileKind::Csv => None,
+    };
+    let format_name = match kind {
+        FileKind::JsonArray => "json-array",
+        FileKind::Unknown => "unknown",
+        _ => "json-lines",
+    };
+    if kind == FileKind::Csv {
         if !eof {
             stream.rest(&mut buf)?;
         }
@@ -226,7 +249,7 @@ fn parse_input_in(
     }
     let file: Arc<str> = Arc::from(display);
     let project = source::claude_project(display);
-    let mut out = FileResult::new(display, "json-lines".to_string(), 0, String::new());
+    let mut out = FileResult::new(display, format_name.to_string(), 0, String::new());
     let mut hasher = match resume {
         Some((offset, lines, hasher)) => {
             out.report.bytes = offset;
@@ -244,20 +267,51 @@ fn parse_input_in(
         if !eof {
             eof = stream.fill(&mut buf, block)?;
         }
-        // Cut after the last line end within a block; a longer line makes the block grow.
+        // Cut after the last line end within a block; a longer line makes the block grow, up
+        // to the line limit.
         let cut = loop {
             let window = buf.len().min(block);
             if let Some(p) = memchr::memrchr(b'\n', &buf[..window]) {
-                break p + 1;
+                break Some(p + 1);
             }
             if let Some(p) = memchr::memchr(b'\n', &buf[window..]) {
-                break window + p + 1;
+                break Some(window + p + 1);
             }
             if eof {
-                break buf.len();
+                break Some(buf.len());
+            }
+            if buf.len() > opts.max_line {
+                break None;
             }
             let want = buf.len() + block;
             eof = stream.fill(&mut buf, want)?;
+        };
+        let Some(cut) = cut else {
+            let skipped = skip_overlong(&mut stream, &mut buf, &mut eof, &mut hasher, block)?;
+            let byte = out.report.bytes;
+            out.report.lines += 1;
+            out.report.quarantined += 1;
+            out.quarantine.push(Quarantined {
+                file: display.to_string(),
+                line: out.report.lines,
+                byte,
+                reason: overlong(skipped.length, opts.max_line),
+                raw: skipped.head,
+            });
+            out.report.bytes += skipped.consumed;
+            tick(skipped.consumed);
+            if let Some(h) = skipped.unfinished {
+                // Unfinished at the end of the file: a later run reads it again from its start.
+                settled = Some(Settled {
+                    offset: byte,
+                    lines: out.report.lines - 1,
+                    prefix_sha256: hex(&h.finalize()),
+                });
+            }
+            if eof && buf.is_empty() {
+                break;
+            }
+            continue;
         };
         let part = &buf[..cut];
         let lines = if out.report.bytes == 0 {
@@ -271,7 +325,20 @@ fn parse_input_in(
         let previous = std::mem::take(&mut out.records);
         let tail = &buf[cut..];
         let (outcomes, (handed, prefix, read)) = rayon::join(
-            || parse_lines(&file, lines, base, lines_before, opts.format, &project),
+            || {
+                let mut o = match reject {
+                    Some(reason) => reject_lines(&file, lines, base, lines_before, reason),
+                    None => parse_lines(&file, lines, base, lines_before, opts.format, &project),
+                };
+                // A line under the block size is already read; it is set aside all the same,
+                // so the limit does not depend on where blocks are cut.
+                for (_, raw, out) in o.iter_mut() {
+                    if raw.len() > opts.max_line {
+                        *out = LineOutcome::Bad(overlong(raw.len() as u64, opts.max_line));
+                    }
+                }
+                o
+            },
             || {
                 // An unfinished last line is not settled: the hash of what is stops before it.
                 let end = memchr::memrchr(b'\n', part).map_or(0, |p| p + 1);
@@ -318,7 +385,89 @@ fn parse_input_in(
         prefix_sha256: hex(&hasher.clone().finalize()),
     }));
     out.report.sha256 = hex(&hasher.finalize());
+    if reject.is_some() {
+        // The ledger resumes JSON lines only: a rejected file is read whole every run.
+        out.settled = None;
+    }
     Ok(out)
+}
+
+/// What skipping an overlong line left.
+struct Overlong {
+    /// Its bytes, without the line end.
+    length: u64,
+    /// Its bytes with the line end, when it has one.
+    consumed: u64,
+    /// Its first 4 KB, as text.
+    head: String,
+    /// The hash of the file before the line, when the line runs to the end of the file.
+    unfinished: Option<Sha256>,
+}
+
+/// `buf` starts with a line longer than the limit and holds no line end: hashes it and reads
+/// on to its end, a block at a time, keeping nothing but its head. `buf` is left holding what
+/// follows the line.
+fn skip_overlong(
+    stream: &mut source::Stream,
+    buf: &mut Vec<u8>,
+    eof: &mut bool,
+    hasher: &mut Sha256,
+    block: usize,
+) -> Result<Overlong, RunError> {
+    let before = hasher.clone();
+    let head = cut(
+        &String::from_utf8_lossy(&buf[..buf.len().min(RAW_KEPT)]),
+        RAW_KEPT,
+    );
+    let mut length = 0u64;
+    loop {
+        if let Some(p) = memchr::memchr(b'\n', buf) {
+            hasher.update(&buf[..=p]);
+            let body = if p > 0 && buf[p - 1] == b'\r' {
+                p - 1
+            } else {
+                p
+            };
+            length += body as u64;
+            buf.drain(..=p);
+            return Ok(Overlong {
+                length,
+                consumed: length + (p - body) as u64 + 1,
+                head,
+                unfinished: None,
+            });
+        }
+        hasher.update(&buf[..]);
+        length += buf.len() as u64;
+        buf.clear();
+        if *eof {
+            return Ok(Overlong {
+                length,
+                consumed: length,
+                head,
+                unfinished: Some(before),
+            });
+        }
+        *eof = stream.fill(buf, block)?;
+    }
+}
+
+/// Why a line longer than `--max-line-size` was set aside.
+fn overlong(length: u64, max_line: usize) -> String {
+    format!(
+        "line of {length} bytes, longer than the {} limit: skipped unread past its first 4 KB (--max-line-size raises the limit)",
+        size_text(max_line)
+    )
+}
+
+/// "64 MiB" for a limit given in bytes.
+fn size_text(bytes: usize) -> String {
+    match bytes {
+        b if b % (1 << 30) == 0 => format!("{} GiB", b >> 30),
+        b if b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
+        b => format!("{b}-byte"),
+    }
 }
 
 fn absorb(
@@ -801,8 +950,20 @@ fn clean_json_error(msg: &str) -> String {
 }
 
 fn reject_all<'b>(file: &Arc<str>, bytes: &'b [u8], reason: &str) -> Outcomes<'b> {
-    split_lines(bytes)
+    reject_lines(file, split_lines(bytes), 0, 0, reason)
+}
+
+/// Every line of a file that is not JSON lines: blank ones are skipped, the rest rejected.
+fn reject_lines<'b>(
+    file: &Arc<str>,
+    lines: Vec<(u64, u64, &'b [u8])>,
+    base: u64,
+    lines_before: u64,
+    reason: &str,
+) -> Outcomes<'b> {
+    lines
         .into_iter()
+        .map(|(line, byte, raw)| (line + lines_before, byte + base, raw))
         .map(|(line, byte, raw)| {
             let o = if raw.iter().all(u8::is_ascii_whitespace) {
                 LineOutcome::Skip
@@ -1080,6 +1241,7 @@ mod tests {
         let opts = Options {
             format: None,
             csv_mappings: &maps,
+            max_line: crate::ingest::MAX_LINE,
         };
         let (read, records) = read_in(&input, &opts, BLOCK);
         // Only copies of the record remembered for an id go early; the conflict's copy stays.
@@ -1117,6 +1279,7 @@ mod tests {
         let opts = Options {
             format: None,
             csv_mappings: &maps,
+            max_line: crate::ingest::MAX_LINE,
         };
         let whole = parse_file("f", &text, &opts);
         assert_eq!(
@@ -1152,6 +1315,7 @@ mod tests {
         let opts = Options {
             format: None,
             csv_mappings: &maps,
+            max_line: crate::ingest::MAX_LINE,
         };
         let (_, _, q) = parse_bytes("f", bytes, &opts);
         q.into_iter().map(|q| (q.line, q.reason)).collect()
@@ -1181,7 +1345,7 @@ mod tests {
             let sep: &[u8] = if newline { b"\n" } else { b"\r\n" };
             let bytes = pieces.join(sep);
             let maps = csv_export::builtin_mappings();
-            let opts = Options { format: None, csv_mappings: &maps };
+            let opts = Options { format: None, csv_mappings: &maps, max_line: crate::ingest::MAX_LINE };
             let (report, records, q) = parse_bytes("f", &bytes, &opts);
             proptest::prop_assert_eq!(
                 report.lines,
@@ -1204,6 +1368,7 @@ mod tests {
         let opts = Options {
             format: None,
             csv_mappings: &maps,
+            max_line: crate::ingest::MAX_LINE,
         };
         for text in [
             &b"\ntimestamp,model\n\n2026-03-06,gpt-4o\n\n\n2026-03-06,gpt-4o\n\n"[..],
@@ -1505,6 +1670,7 @@ mod tests {
         let opts = Options {
             format: Some(Format::Batch),
             csv_mappings: &maps,
+            max_line: crate::ingest::MAX_LINE,
         };
         let text = br#"{"timestamp":"2026-03-06T08:00:00Z","request":{},"response":{}}
 {"type":"assistant","sessionId":"s","message":{}}

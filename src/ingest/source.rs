@@ -27,10 +27,26 @@ const LOG_EXTENSIONS: [&str; 6] = ["jsonl", "ndjson", "json", "log", "csv", "gz"
 /// Expands paths into a sorted, de-duplicated list of inputs. Directories are walked
 /// recursively; symlinked directories are followed once (loops are cut, with a warning).
 pub fn expand(paths: &[PathBuf], warnings: &mut Vec<String>) -> Result<Vec<Input>, RunError> {
-    let mut out = BTreeSet::new();
+    expand_skipping(paths, warnings, &|_| false).map(|(inputs, _)| inputs)
+}
+
+/// Like [`expand`], leaving out every directory `skip` names (and what is under it); also
+/// gives how many directories were left out.
+pub fn expand_skipping(
+    paths: &[PathBuf],
+    warnings: &mut Vec<String>,
+    skip: &dyn Fn(&Path) -> bool,
+) -> Result<(Vec<Input>, u64), RunError> {
+    let mut walk = Walk {
+        out: BTreeSet::new(),
+        seen: BTreeSet::new(),
+        warnings,
+        skip,
+        skipped: 0,
+    };
     for p in paths {
         if p.as_os_str() == "-" {
-            out.insert(Input::Stdin);
+            walk.out.insert(Input::Stdin);
             continue;
         }
         let meta = std::fs::metadata(p).map_err(|e| RunError::Input {
@@ -38,13 +54,21 @@ pub fn expand(paths: &[PathBuf], warnings: &mut Vec<String>) -> Result<Vec<Input
             message: io_reason(&e),
         })?;
         if meta.is_dir() {
-            let mut seen = BTreeSet::new();
-            walk(p, &mut out, &mut seen, warnings)?;
+            walk.seen.clear();
+            walk.dir(p)?;
         } else {
-            out.insert(file(p));
+            walk.out.insert(file(p));
         }
     }
-    Ok(out.into_iter().collect())
+    Ok((walk.out.into_iter().collect(), walk.skipped))
+}
+
+struct Walk<'a> {
+    out: BTreeSet<Input>,
+    seen: BTreeSet<PathBuf>,
+    warnings: &'a mut Vec<String>,
+    skip: &'a dyn Fn(&Path) -> bool,
+    skipped: u64,
 }
 
 fn file(p: &Path) -> Input {
@@ -54,73 +78,76 @@ fn file(p: &Path) -> Input {
     }
 }
 
-fn walk(
-    dir: &Path,
-    out: &mut BTreeSet<Input>,
-    seen: &mut BTreeSet<PathBuf>,
-    warnings: &mut Vec<String>,
-) -> Result<(), RunError> {
-    let canon = std::fs::canonicalize(dir).map_err(|e| RunError::Input {
-        path: dir.to_path_buf(),
-        message: io_reason(&e),
-    })?;
-    if !seen.insert(canon) {
-        warnings.push(format!(
-            "{}: directory already visited (symlink loop?); skipped",
-            dir.display()
-        ));
-        return Ok(());
-    }
-    let rd = std::fs::read_dir(dir).map_err(|e| RunError::Input {
-        path: dir.to_path_buf(),
-        message: io_reason(&e),
-    })?;
-    let mut entries: Vec<PathBuf> = Vec::new();
-    for e in rd {
-        let e = e.map_err(|e| RunError::Input {
+impl Walk<'_> {
+    fn dir(&mut self, dir: &Path) -> Result<(), RunError> {
+        if (self.skip)(dir) {
+            self.skipped += 1;
+            return Ok(());
+        }
+        let canon = std::fs::canonicalize(dir).map_err(|e| RunError::Input {
             path: dir.to_path_buf(),
             message: io_reason(&e),
         })?;
-        entries.push(e.path());
-    }
-    entries.sort();
-    for p in entries {
-        let name = p
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if name.starts_with('.') {
-            continue;
+        if !self.seen.insert(canon) {
+            self.warnings.push(format!(
+                "{}: directory already visited (symlink loop?); skipped",
+                dir.display()
+            ));
+            return Ok(());
         }
-        let meta = match std::fs::metadata(&p) {
-            Ok(m) => m,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                warnings.push(format!("{}: dangling symlink; skipped", p.display()));
+        let rd = std::fs::read_dir(dir).map_err(|e| RunError::Input {
+            path: dir.to_path_buf(),
+            message: io_reason(&e),
+        })?;
+        let mut entries: Vec<PathBuf> = Vec::new();
+        for e in rd {
+            let e = e.map_err(|e| RunError::Input {
+                path: dir.to_path_buf(),
+                message: io_reason(&e),
+            })?;
+            entries.push(e.path());
+        }
+        entries.sort();
+        for p in entries {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if name.starts_with('.') {
                 continue;
             }
-            // A symlink that resolves to itself is as unreadable as a dangling one; ending the
-            // whole nightly run over it would be out of proportion.
-            Err(e) if is_loop(&e) => {
-                warnings.push(format!("{}: symlink loop; skipped", p.display()));
-                continue;
+            let meta = match std::fs::metadata(&p) {
+                Ok(m) => m,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    self.warnings
+                        .push(format!("{}: dangling symlink; skipped", p.display()));
+                    continue;
+                }
+                // A symlink that resolves to itself is as unreadable as a dangling one; ending the
+                // whole nightly run over it would be out of proportion.
+                Err(e) if is_loop(&e) => {
+                    self.warnings
+                        .push(format!("{}: symlink loop; skipped", p.display()));
+                    continue;
+                }
+                Err(e) => {
+                    return Err(RunError::Input {
+                        path: p,
+                        message: io_reason(&e),
+                    });
+                }
+            };
+            if meta.is_dir() {
+                self.dir(&p)?;
+            } else if LOG_EXTENSIONS
+                .iter()
+                .any(|x| name.ends_with(&format!(".{x}")))
+            {
+                self.out.insert(file(&p));
             }
-            Err(e) => {
-                return Err(RunError::Input {
-                    path: p,
-                    message: io_reason(&e),
-                });
-            }
-        };
-        if meta.is_dir() {
-            walk(&p, out, seen, warnings)?;
-        } else if LOG_EXTENSIONS
-            .iter()
-            .any(|x| name.ends_with(&format!(".{x}")))
-        {
-            out.insert(file(&p));
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// The lines that start at the byte offsets `at` (sorted), each cut at `max` bytes, read in a

@@ -408,14 +408,41 @@ pub fn render(input: &ReportInput<'_>) -> String {
 }
 
 /// Plain-language findings, most money first.
+/// How much of the usage no figure includes, first: every total below is short by it.
+fn unpriced_finding(s: &Summary) -> Option<String> {
+    let n: u64 = s.unpriced.iter().map(|u| u.records).sum();
+    if n == 0 {
+        return None;
+    }
+    let share = match s.input.records {
+        0 => String::new(),
+        all => percent(&crate::money::share_text(
+            rust_decimal::Decimal::from(n) / rust_decimal::Decimal::from(all),
+            6,
+        )),
+    };
+    let which = s
+        .unpriced
+        .iter()
+        .map(|u| format!("{} of {} ({})", u.records, cell(&u.model), cell(&u.reason)))
+        .collect::<Vec<_>>()
+        .join("; ");
+    Some(format!(
+        "{n} of {} records ({share}) could not be priced and are in no cost below: {which}.",
+        s.input.records
+    ))
+}
+
 pub fn findings(s: &Summary) -> Vec<String> {
-    let mut out = vec![format!(
+    let mut out = Vec::new();
+    out.extend(unpriced_finding(s));
+    out.push(format!(
         "Billed {} for {} requests ({} from the logs' own cost fields, {} at catalog prices).",
         dollars(s.actual.cost),
         s.input.records,
         dollars(s.actual.billed_in_logs),
         dollars(s.actual.computed_from_catalog)
-    )];
+    ));
     let mut best: Vec<_> = s
         .scenarios
         .iter()

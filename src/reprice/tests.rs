@@ -46,6 +46,7 @@ fn records() -> Vec<UsageRecord> {
     let opts = Options {
         format: None,
         csv_mappings: &maps,
+        max_line: crate::ingest::MAX_LINE,
     };
     let mut recs = dedup::read_all(&inputs, &opts).expect("reads").1.records;
     let at = |h, min| {

@@ -303,11 +303,11 @@ mod tests {
                 byte: tokens[1],
             },
             time: DateTime::from_timestamp(secs, nanos).expect("in range"),
-            time_assumed_utc: nanos % 2 == 0,
+            time_assumed_utc: nanos.is_multiple_of(2),
             api_key: (secs % 3 == 0).then(|| Arc::from("sk-x")),
             provider: Some(Arc::from("")),
             model: Arc::from("gemini-3-pro-image"),
-            kind: if tokens[2] % 2 == 0 {
+            kind: if tokens[2].is_multiple_of(2) {
                 Kind::Image
             } else {
                 Kind::Text

@@ -387,6 +387,7 @@ mod tests {
         let opts = Options {
             format: None,
             csv_mappings: &maps,
+            max_line: crate::ingest::MAX_LINE,
         };
         parse_bytes("g.jsonl", all.as_bytes(), &opts).1
     }

@@ -95,6 +95,7 @@ fn priced(n: u64, copies: u64) -> (Vec<UsageRecord>, Vec<Priced>, Catalog, Scena
     let opts = Options {
         format: None,
         csv_mappings: &[],
+        max_line: crate::ingest::MAX_LINE,
     };
     let (_, records, _) = parse_bytes("gen.jsonl", &bytes, &opts);
     let base = dedup::dedup(records).expect("sorts").records;

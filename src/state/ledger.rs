@@ -1,0 +1,287 @@
+//! The `--state` ledger: what earlier runs read, so that a nightly run parses only what is new.
+//!
+//! For each file the ledger keeps the SHA-256 of the bytes read so far (up to the last complete
+//! line) and the outcomes of those lines. A file that still starts with those bytes is read from
+//! where the last run stopped; any other change is detected and the file is read again. The
+//! outcomes are the same as a full run's, so the reports are too.
+
+use super::out_err;
+use crate::error::RunError;
+use crate::ingest::{self, FileReport, Ingested, Options, Quarantined, hex, source::Input};
+use crate::record::UsageRecord;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::Digest;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+const LEDGER: &str = "ledger.json";
+const LEDGER_NEXT: &str = "ledger.next.json";
+const LEDGER_VERSION: u32 = 2;
+
+/// True when `dir` is a `--state` folder of reprice's (it holds a ledger of its shape).
+pub fn is_state_folder(dir: &Path) -> bool {
+    let Ok(bytes) = std::fs::read(dir.join(LEDGER)) else {
+        return false;
+    };
+    serde_json::from_slice::<serde_json::Value>(&bytes).is_ok_and(|v| {
+        v.get("version").is_some() && v.get("generation").is_some() && v.get("files").is_some()
+    })
+}
+
+#[derive(Serialize, Deserialize, Default)]
+struct Ledger {
+    version: u32,
+    /// Counts the runs that wrote a ledger; names the files of kept records, so that a run
+    /// never writes over the files the current ledger names.
+    generation: u64,
+    files: BTreeMap<String, Entry>,
+}
+
+#[derive(Serialize, Deserialize, Clone)]
+struct Entry {
+    /// Bytes read and settled: up to and including the last newline.
+    offset: u64,
+    prefix_sha256: String,
+    lines: u64,
+    skipped: u64,
+    /// The records of those lines, in a file beside the ledger.
+    records: u64,
+    records_file: String,
+    quarantine: Vec<Quarantined>,
+}
+
+fn load_ledger(dir: &Path, warnings: &mut Vec<String>) -> Ledger {
+    let path = dir.join(LEDGER);
+    match std::fs::read(&path) {
+        Err(_) => Ledger {
+            version: LEDGER_VERSION,
+            ..Ledger::default()
+        },
+        Ok(bytes) => match serde_json::from_slice::<Ledger>(&bytes) {
+            Ok(l) if l.version == LEDGER_VERSION => l,
+            _ => {
+                warnings.push(format!(
+                    "{}: unreadable or from another version; every input is read again",
+                    path.display()
+                ));
+                Ledger {
+                    version: LEDGER_VERSION,
+                    ..Ledger::default()
+                }
+            }
+        },
+    }
+}
+
+/// Records per part handed to the spill from a kept file.
+const PART: usize = 16_384;
+
+/// Like `ingest::ingest`, reusing what the ledger in `dir` already holds: a file that still
+/// starts with the bytes the ledger hashed is read from where the last run stopped, and its
+/// earlier records are streamed from their kept file. The updated ledger is staged as
+/// `ledger.next.json`; `commit` makes it current once the reports are published.
+pub fn ingest_incremental(
+    dir: &Path,
+    inputs: &[Input],
+    opts: &Options<'_>,
+    tick: &(dyn Fn(u64) + Sync),
+    warnings: &mut Vec<String>,
+    spill: &crate::spill::Spill,
+) -> Result<(Ingested, u64), RunError> {
+    std::fs::create_dir_all(dir).map_err(|e| out_err(dir, e))?;
+    let ledger = load_ledger(dir, warnings);
+    let generation = ledger.generation + 1;
+    let per_file: Vec<Result<One, RunError>> = inputs
+        .par_iter()
+        .enumerate()
+        .map(|(k, input)| {
+            read_one(
+                dir,
+                &ledger,
+                input,
+                format!("records-{generation}-{k}.bin"),
+                opts,
+                tick,
+                spill,
+            )
+        })
+        .collect();
+    let mut out = Ingested::default();
+    let mut next = Ledger {
+        version: LEDGER_VERSION,
+        generation,
+        files: BTreeMap::new(),
+    };
+    let mut parsed_bytes = 0;
+    for r in per_file {
+        let (report, quarantine, entry, warning, parsed) = r?;
+        parsed_bytes += parsed;
+        out.lines += report.lines;
+        out.skipped += report.skipped;
+        out.files.push(report);
+        out.quarantine.extend(quarantine);
+        if let Some((k, e)) = entry {
+            next.files.insert(k, e);
+        }
+        if let Some(w) = warning {
+            warnings.push(w);
+        }
+    }
+    let staged = dir.join(LEDGER_NEXT);
+    let text = serde_json::to_vec(&next).map_err(|e| out_err(&staged, e))?;
+    write_synced(&staged, &text)?;
+    Ok((out, parsed_bytes))
+}
+
+/// One input's report and quarantine, its next ledger entry, a warning when it changed since
+/// the last run, and the bytes parsed.
+type One = (
+    FileReport,
+    Vec<Quarantined>,
+    Option<(String, Entry)>,
+    Option<String>,
+    u64,
+);
+
+/// Reads one input for `ingest_incremental`.
+fn read_one(
+    dir: &Path,
+    ledger: &Ledger,
+    input: &Input,
+    kept_name: String,
+    opts: &Options<'_>,
+    tick: &(dyn Fn(u64) + Sync),
+    spill: &crate::spill::Spill,
+) -> Result<One, RunError> {
+    let key = input.display().to_string();
+    let is_file = matches!(input, Input::File { .. });
+    let mut warning = None;
+    // Files read as CSV are read whole: the ledger resumes JSON lines only.
+    let resumable = is_file && opts.format != Some(ingest::Format::Csv);
+    let prior = match ledger.files.get(&key).filter(|_| resumable) {
+        Some(e) => match ingest::hash_prefix(input, e.offset)? {
+            Some(p) if hex(&p.hasher.clone().finalize()) == e.prefix_sha256 => Some((e, p)),
+            _ => {
+                warning = Some(format!(
+                    "{key}: changed or truncated since the last run; read again in full"
+                ));
+                None
+            }
+        },
+        None => None,
+    };
+    let kept_path = dir.join(&kept_name);
+    let mut kept = if is_file {
+        Some(crate::spill::KeptWriter::create(&kept_path).map_err(|e| out_err(&kept_path, e))?)
+    } else {
+        None
+    };
+    let io = |e: std::io::Error| out_err(&kept_path, e);
+    let prior_entry = prior.as_ref().map(|(e, _)| *e);
+    let start = match prior {
+        Some((e, prefix)) => {
+            let file: std::sync::Arc<str> = std::sync::Arc::from(key.as_str());
+            let src = dir.join(&e.records_file);
+            crate::spill::read_kept(&src, file, PART, |records| {
+                if let Some(k) = &mut kept {
+                    k.append(&records)?;
+                }
+                spill
+                    .push(records)
+                    .map_err(|e| std::io::Error::other(e.to_string()))
+            })
+            .map_err(|e| out_err(&src, e))?;
+            tick(e.offset);
+            ingest::Start::Resume {
+                offset: e.offset,
+                lines: e.lines,
+                prefix,
+            }
+        }
+        None => ingest::Start::EveryLine,
+    };
+    let mut emit = |records: Vec<UsageRecord>| {
+        if let Some(k) = &mut kept {
+            k.append(&records).map_err(io)?;
+        }
+        spill.push(records)
+    };
+    let (mut report, mut quarantine, settled) =
+        ingest::read_input(input, opts, tick, &mut emit, start)?;
+    let parsed = report.bytes - prior_entry.map_or(0, |e| e.offset);
+    if let Some(e) = prior_entry {
+        report.records += e.records;
+        report.skipped += e.skipped;
+        report.quarantined += e.quarantine.len() as u64;
+        let mut all = e.quarantine.clone();
+        all.append(&mut quarantine);
+        quarantine = all;
+    }
+    // What is settled (complete lines of a JSON-lines file) goes into the next ledger.
+    let entry = match (kept, settled) {
+        (Some(k), Some(settled)) => {
+            let records = k.finish(settled.offset).map_err(io)?;
+            let qua: Vec<Quarantined> = quarantine
+                .iter()
+                .filter(|q| q.byte < settled.offset)
+                .cloned()
+                .collect();
+            let skipped = settled.lines - records - qua.len() as u64;
+            Some((
+                key,
+                Entry {
+                    offset: settled.offset,
+                    prefix_sha256: settled.prefix_sha256,
+                    lines: settled.lines,
+                    skipped,
+                    records,
+                    records_file: kept_name,
+                    quarantine: qua,
+                },
+            ))
+        }
+        (k, _) => {
+            drop(k);
+            let _ = std::fs::remove_file(&kept_path);
+            None
+        }
+    };
+    Ok((report, quarantine, entry, warning, parsed))
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
+    use std::io::Write;
+    let mut f = std::fs::File::create(path).map_err(|e| out_err(path, e))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| out_err(path, e))
+}
+
+/// Makes the staged ledger current; called only after the reports are published. Kept record
+/// files the ledger no longer names (earlier runs', or a crashed run's) are removed after.
+pub fn commit(dir: &Path) -> Result<(), RunError> {
+    let staged = dir.join(LEDGER_NEXT);
+    if staged.exists() {
+        std::fs::rename(&staged, dir.join(LEDGER)).map_err(|e| out_err(&staged, e))?;
+    }
+    let mut warnings = Vec::new();
+    let ledger = load_ledger(dir, &mut warnings);
+    let named: std::collections::BTreeSet<&str> = ledger
+        .files
+        .values()
+        .map(|e| e.records_file.as_str())
+        .collect();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with("records-")
+                && name.ends_with(".bin")
+                && !named.contains(name.as_str())
+            {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    Ok(())
+}
