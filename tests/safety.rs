@@ -517,3 +517,47 @@ fn kill_during_a_publish_into_a_folder_with_a_foreign_file_loses_nothing() {
     );
     assert_eq!(std::fs::read(out.join("late.txt")).expect("kept"), b"late");
 }
+
+#[test]
+fn an_overlong_csv_line_is_cut_out_while_the_rest_of_the_csv_is_read() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let logs = d.path().join("logs");
+    std::fs::create_dir(&logs).expect("mkdir");
+    let header = "timestamp,model,input_tokens,output_tokens,cost";
+    let row = |ts: &str| format!("{ts},gpt-5.1,1000000,0,");
+    let long = format!("2026-03-10T09:30:00Z,{}", "B".repeat(10 << 20));
+    let text = format!(
+        "{header}\n{}\n{long}\n{}\n",
+        row("2026-03-10T09:00:00Z"),
+        row("2026-03-10T10:00:00Z")
+    );
+    std::fs::write(logs.join("export.csv"), &text).expect("write");
+    let r = run_to(
+        &d.path().join("out"),
+        &[s(&logs), "--max-line-size", "1M", "--quiet"],
+    );
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    let s1 = r.summary();
+    assert_eq!(u64_at(&s1, "input.lines"), 4);
+    assert_eq!(u64_at(&s1, "input.records"), 2);
+    assert_eq!(u64_at(&s1, "input.skipped"), 1);
+    assert_eq!(u64_at(&s1, "input.quarantined"), 1);
+    assert_eq!(str_at(&s1, "actual.cost"), "2.5");
+    let q: serde_json::Value =
+        serde_json::from_str(r.file("quarantine.jsonl").lines().next().expect("entry"))
+            .expect("json");
+    assert_eq!(q["line"], 3);
+    assert_eq!(
+        q["byte"],
+        header.len() + row("2026-03-10T09:00:00Z").len() + 2
+    );
+    assert_eq!(
+        q["reason"],
+        format!(
+            "line of {} bytes, longer than the 1 MiB limit: skipped unread past its first 4 KB (--max-line-size raises the limit)",
+            long.len()
+        )
+    );
+    let manifest: serde_json::Value = serde_json::from_str(&r.file("run.json")).expect("run.json");
+    assert_eq!(manifest["inputs"][0]["bytes"], text.len());
+}

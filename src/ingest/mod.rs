@@ -238,12 +238,11 @@ fn parse_input_in(
         _ => "json-lines",
     };
     if kind == FileKind::Csv {
-        if !eof {
-            stream.rest(&mut buf)?;
-        }
-        tick(buf.len() as u64);
+        let whole = read_csv(&mut stream, &mut buf, eof, opts.max_line, block)?;
+        tick(whole.bytes);
         let mut r = parse_file(display, &buf, opts);
         drop(buf);
+        whole.put_back(&mut r, display, opts.max_line);
         emit(std::mem::take(&mut r.records))?;
         return Ok(r);
     }
@@ -390,6 +389,146 @@ fn parse_input_in(
         out.settled = None;
     }
     Ok(out)
+}
+
+/// A CSV file read whole, less its overlong lines.
+struct WholeCsv {
+    bytes: u64,
+    sha256: String,
+    /// Overlong lines, in file order: where each was in the bytes kept (its line end is kept,
+    /// so later lines keep their numbers), where in the file, and how long it was.
+    cut: Vec<CutLine>,
+}
+
+struct CutLine {
+    line: u64,
+    /// It ran to the end of the file: no blank was left in its place.
+    unterminated: bool,
+    kept_at: u64,
+    file_at: u64,
+    length: u64,
+    head: String,
+}
+
+/// Reads the rest of a CSV file into `buf` (which holds its first bytes), cutting out each line
+/// longer than `max_line` as it streams past: a CSV is parsed whole, but never holds such a line.
+fn read_csv(
+    stream: &mut source::Stream,
+    buf: &mut Vec<u8>,
+    mut eof: bool,
+    max_line: usize,
+    block: usize,
+) -> Result<WholeCsv, RunError> {
+    let mut hasher = Sha256::new();
+    hasher.update(&buf[..]);
+    let mut total = buf.len() as u64;
+    let mut line_start = memchr::memrchr(b'\n', buf).map_or(0, |p| p + 1);
+    let mut cut = Vec::new();
+    let mut removed = 0u64;
+    loop {
+        if buf.len() - line_start > max_line {
+            let head_end = (line_start + RAW_KEPT).min(buf.len());
+            let head = self::cut(
+                &String::from_utf8_lossy(&buf[line_start..head_end]),
+                RAW_KEPT,
+            );
+            let mut length = (buf.len() - line_start) as u64;
+            let line = memchr::memchr_iter(b'\n', &buf[..line_start]).count() as u64 + 1;
+            buf.truncate(line_start);
+            let mut chunk = Vec::new();
+            let mut unterminated = true;
+            while !eof {
+                chunk.clear();
+                eof = stream.fill(&mut chunk, block)?;
+                hasher.update(&chunk);
+                total += chunk.len() as u64;
+                if let Some(p) = memchr::memchr(b'\n', &chunk) {
+                    length += p as u64;
+                    buf.extend_from_slice(&chunk[p..]);
+                    unterminated = false;
+                    break;
+                }
+                length += chunk.len() as u64;
+            }
+            cut.push(CutLine {
+                line,
+                unterminated,
+                kept_at: line_start as u64,
+                file_at: line_start as u64 + removed,
+                length,
+                head,
+            });
+            removed += length;
+            line_start = memchr::memrchr(b'\n', buf).map_or(0, |p| p + 1);
+            continue;
+        }
+        if eof {
+            break;
+        }
+        let before = buf.len();
+        eof = stream.fill(buf, before + block)?;
+        hasher.update(&buf[before..]);
+        total += (buf.len() - before) as u64;
+        if let Some(p) = memchr::memrchr(b'\n', &buf[before..]) {
+            line_start = before + p + 1;
+        }
+    }
+    Ok(WholeCsv {
+        bytes: total,
+        sha256: hex(&hasher.finalize()),
+        cut,
+    })
+}
+
+impl WholeCsv {
+    /// Puts what was cut back into a parse of the bytes kept: each cut line, left blank for
+    /// the parser, is quarantined instead of skipped, and offsets are those of the file.
+    fn put_back(self, r: &mut FileResult, display: &str, max_line: usize) {
+        r.report.bytes = self.bytes;
+        r.report.sha256 = self.sha256;
+        if self.cut.is_empty() {
+            return;
+        }
+        let shift = |byte: u64| -> u64 {
+            self.cut
+                .iter()
+                .filter(|c| c.kept_at < byte)
+                .map(|c| c.length)
+                .sum::<u64>()
+                + byte
+        };
+        for q in r.quarantine.iter_mut() {
+            q.byte = shift(q.byte);
+        }
+        for rec in r.records.iter_mut() {
+            rec.source.byte = shift(rec.source.byte);
+        }
+        for c in &self.cut {
+            match r.quarantine.iter().position(|q| q.byte == c.file_at) {
+                // The parser took the blank left in its place for part of a bad row.
+                Some(i) => {
+                    r.quarantine.remove(i);
+                }
+                None if c.unterminated => {
+                    r.report.lines += 1;
+                    r.report.quarantined += 1;
+                }
+                // The parser skipped the blank left in its place.
+                None => {
+                    r.report.skipped = r.report.skipped.saturating_sub(1);
+                    r.report.quarantined += 1;
+                }
+            }
+            r.quarantine.push(Quarantined {
+                file: display.to_string(),
+                line: c.line,
+                byte: c.file_at,
+                reason: overlong(c.length, max_line),
+                raw: c.head.clone(),
+            });
+        }
+        r.quarantine.sort();
+    }
 }
 
 /// What skipping an overlong line left.
