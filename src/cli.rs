@@ -85,6 +85,7 @@ Examples:
   reprice run /var/exports/2026-03 --out /srv/cost/2026-03 --tz Europe/Berlin
   reprice run /var/exports --state /var/lib/reprice --quiet   # nightly, from cron
   reprice run logs/ --focus --out costs            # also focus.csv (FinOps FOCUS 1.2)
+  reprice run logs/ --records --out costs          # also records.parquet, one row per record
   reprice run logs/ --scenarios cheaper.toml --since 2026-03-01 --until 2026-03-31
   zcat export.jsonl.gz | reprice run - --out /tmp/r
 
@@ -142,6 +143,10 @@ pub struct RunArgs {
     /// Also write focus.csv: the bill in FinOps FOCUS 1.2 columns, plus what-if plan rows.
     #[arg(long)]
     pub focus: bool,
+    /// Also write records.parquet: one row per record with its cost under every scenario
+    /// (for DuckDB, pandas or Spark). It is the largest output and the slowest to write.
+    #[arg(long)]
+    pub records: bool,
     /// Publish with exit 0 even when some records could not be priced (an unknown model and
     /// no cost in the log); without it such a run exits 7.
     #[arg(long)]

@@ -352,7 +352,8 @@ pub fn run(args: &RunArgs) -> Result<i32, RunError> {
     };
     let progress = Progress::new(args.quiet);
     let staging = state::Staging::create(&args.out)?;
-    let c = pool.install(|| compute(args, &cfg, &progress, Some(staging.dir())))?;
+    let records_out = args.records.then(|| staging.dir());
+    let c = pool.install(|| compute(args, &cfg, &progress, records_out))?;
     for n in &c.notices {
         eprintln!("reprice: warning: {n}");
     }

@@ -24,6 +24,7 @@ fn thread_count_and_file_order_do_not_change_a_byte() {
     for (name, args) in &runs {
         let mut a = args.clone();
         a.push("--quiet");
+        a.push("--records");
         let r = run_to(&d.path().join(name), &a);
         assert_eq!(r.code, 0, "{name}: {}", r.stderr);
     }

@@ -22,7 +22,10 @@ fn decimal_sum(df: &DataFrame, name: &str) -> Decimal {
 #[test]
 fn records_parquet_reads_back_with_exact_totals() {
     let d = tempfile::tempdir().expect("tempdir");
-    let r = run_to(&d.path().join("r"), &["tests/fixtures/formats", "--quiet"]);
+    let r = run_to(
+        &d.path().join("r"),
+        &["tests/fixtures/formats", "--quiet", "--records"],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let s = r.summary();
     let file = std::fs::File::open(d.path().join("r/records.parquet")).expect("parquet");

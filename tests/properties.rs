@@ -40,6 +40,7 @@ fn args(paths: Vec<PathBuf>, state: Option<&Path>) -> RunArgs {
         format: None,
         csv_map: Vec::new(),
         focus: false,
+        records: false,
         allow_unpriced: false,
         max_line_size: reprice::ingest::MAX_LINE,
     }
