@@ -205,6 +205,9 @@ pub fn merge(mut base: CatalogFile, over: CatalogFile) -> CatalogFile {
                 if m.default_quality.is_some() {
                     b.default_quality = m.default_quality;
                 }
+                if m.quality_score.is_some() {
+                    b.quality_score = m.quality_score;
+                }
                 for p in m.prices {
                     match b.prices.iter_mut().find(|x| x.effective == p.effective) {
                         Some(x) => *x = p,
