@@ -403,4 +403,35 @@ mod tests {
             (4, 400, "0.142857")
         );
     }
+
+    #[test]
+    fn each_seat_has_its_own_quota() {
+        // One day, 100 images a day per seat. Seat a asks for 150 (50 overflow), seat b for
+        // 20: 120 of 200 used, 80 unused, worth 19.99 x 80 / (100 x 31) = 0.515871. One
+        // shared seat would have used its 100 and left nothing.
+        let day = d("2026-03-02");
+        let usage = PlanUse {
+            seats: [("a", 150), ("b", 20)]
+                .into_iter()
+                .map(|(k, n)| (k.to_string(), [(day, n)].into_iter().collect()))
+                .collect(),
+        };
+        let fee = Money::parse("19.99").expect("m");
+        let u = unused_quota("google-ai-pro", 100, fee, &[day], &usage);
+        assert_eq!(
+            (u.seats, u.quota_units, u.used_units, u.unused_units),
+            (2, 200, 120, 80)
+        );
+        assert_eq!(u.by_day[0].demand_units, 170);
+        assert_eq!(u.unused_value.display(6), "0.515871");
+        // A plan nobody used is one seat with all of its quota left.
+        let u = unused_quota("google-ai-pro", 100, fee, &[day], &PlanUse::default());
+        assert_eq!((u.seats, u.unused_units), (1, 100));
+        // Fees: two seats for the 2 days cost 2 x 31 x 2 / 31 = 4.
+        let two: Vec<NaiveDate> = d("2026-03-01").iter_days().take(2).collect();
+        assert_eq!(
+            seat_fee(Money::parse("31").expect("m"), 2, &two).exact(),
+            "4"
+        );
+    }
 }

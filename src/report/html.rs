@@ -328,6 +328,14 @@ fn scenarios_section(o: &mut String, s: &Summary) {
         );
     }
     table_end(o);
+    for x in s.scenarios.iter().filter(|x| x.rule.is_some()) {
+        let _ = writeln!(
+            o,
+            "<p class=\"note\"><b>{}</b>: {}.</p>",
+            text(&x.name),
+            text(x.rule.as_deref().unwrap_or_default())
+        );
+    }
     let misses: Vec<_> = s
         .scenarios
         .iter()

@@ -110,12 +110,30 @@ pub fn render(input: &ReportInput<'_>) -> String {
     if !fees.is_empty() {
         let _ = writeln!(o);
         for sc in fees {
+            let seats = sc.seats.unwrap_or(1);
             let _ = writeln!(
                 o,
-                "Plan fee in **{}**: {} for the {} of the period (the monthly fee prorated by day within each month).",
+                "Plan fee in **{}**: {} for the {} of the period (the monthly fee prorated by day within each month{}).",
                 cell(&sc.name),
                 dollars(sc.fixed_cost),
-                plural(u64::from(s.period.days), "day")
+                plural(u64::from(s.period.days), "day"),
+                if seats == 1 {
+                    String::new()
+                } else {
+                    format!(", times {seats} seats")
+                }
+            );
+        }
+    }
+    let rules: Vec<_> = s.scenarios.iter().filter(|x| x.rule.is_some()).collect();
+    if !rules.is_empty() {
+        let _ = writeln!(o);
+        for sc in rules {
+            let _ = writeln!(
+                o,
+                "- **{}**: {}.",
+                cell(&sc.name),
+                cell(sc.rule.as_deref().unwrap_or_default())
             );
         }
     }
@@ -436,7 +454,11 @@ pub fn findings(s: &Summary) -> Vec<String> {
                 cell(&sc.name)
             ),
             "cheapest" => format!(
-                "switching {n} ({share} of spend) to the cheapest catalog model of the same kind and size"
+                "switching {n} ({share} of spend) to the cheapest catalog model of the same kind and size{}",
+                sc.rule
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
             ),
             _ => format!(
                 "scenario {} ({n} re-priced, {share} of spend)",
@@ -470,9 +492,15 @@ pub fn findings(s: &Summary) -> Vec<String> {
         ));
     }
     for q in &s.waste.unused_quota {
+        let who = match (q.scenario == q.plan, q.seats) {
+            (true, 1) => q.plan.clone(),
+            (true, n) => format!("{} ({n} seats)", q.plan),
+            (false, 1) => format!("{} in scenario {}", q.plan, q.scenario),
+            (false, n) => format!("{} in scenario {} ({n} seats)", q.plan, q.scenario),
+        };
         out.push(format!(
             "{} would have left {} of its {} quota units unused ({}), worth {} of its fee.",
-            q.plan,
+            who,
             q.unused_units,
             q.quota_units,
             percent(&q.unused_share),
