@@ -10,9 +10,9 @@ pub fn rule(s: &Scenario, seats: u32) -> Option<String> {
             min_quality_delta,
         } => {
             let bar = if *min_quality_delta == 0 {
-                "at least its own".to_string()
+                String::new()
             } else {
-                format!("at least its own minus {min_quality_delta}")
+                format!(" minus {min_quality_delta}")
             };
             let listed = if allow.is_empty() {
                 "none listed".to_string()
@@ -20,9 +20,9 @@ pub fn rule(s: &Scenario, seats: u32) -> Option<String> {
                 format!("allow: {}", allow.join(", "))
             };
             Some(format!(
-                "a request moves only to a model of the same kind whose quality score is {bar}; \
-                 models without a score only when allow lists them ({listed}), and a request \
-                 whose model has no score only to a model allow lists"
+                "a substitute needs a quality score of at least the original's{bar}; a model \
+                 without a score is a substitute only if allow lists it ({listed}), and is \
+                 replaced only by models allow lists"
             ))
         }
         Action::Subscription(plan) => {
