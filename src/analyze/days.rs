@@ -89,10 +89,10 @@ impl ByDay {
         for d in days(period) {
             rows.entry(d).or_insert_with(|| empty_day(d, n));
         }
-        for i in 0..n {
+        for (i, &n) in seats.iter().enumerate() {
             if let Some(plan) = plan_of(set, i) {
                 for row in rows.values_mut() {
-                    row.scenarios[i] += seat_fee(plan.monthly_fee, seats[i], &[row.day]);
+                    row.scenarios[i] += seat_fee(plan.monthly_fee, n, &[row.day]);
                 }
             }
         }
@@ -210,12 +210,12 @@ impl Savings {
             e.2 += cost;
         }
         let all = days(period);
-        for i in 0..set.scenarios.len() {
+        for (i, &n) in seats.iter().enumerate() {
             if let Some(plan) = plan_of(set, i) {
                 for d in &all {
                     acc.insert(
                         (i, *d, format!("({})", plan.id), "plan fee".to_string()),
-                        (0, Money::ZERO, seat_fee(plan.monthly_fee, seats[i], &[*d])),
+                        (0, Money::ZERO, seat_fee(plan.monthly_fee, n, &[*d])),
                     );
                 }
             }
