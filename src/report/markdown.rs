@@ -278,13 +278,23 @@ pub fn render(input: &ReportInput<'_>) -> String {
     for q in &w.unused_quota {
         let _ = writeln!(
             o,
-            "\n### Unused quota: {}\n\n{} of {} units unused over {} days ({}), worth {} of the fee.\n",
+            "\n### Unused quota: {}{}\n\n{} of {} units unused over {} days ({}), worth {} of the fee{}.\n",
             cell(&q.plan),
+            if q.scenario == q.plan {
+                String::new()
+            } else {
+                format!(" (scenario {})", cell(&q.scenario))
+            },
             q.unused_units,
             q.quota_units,
             q.days,
             percent(&q.unused_share),
-            dollars(q.unused_value)
+            dollars(q.unused_value),
+            if q.seats == 1 {
+                String::new()
+            } else {
+                format!(" (the daily quota of each of {} seats)", q.seats)
+            }
         );
         let _ = writeln!(
             o,
@@ -307,7 +317,7 @@ pub fn render(input: &ReportInput<'_>) -> String {
         let _ = writeln!(o, "\n## Break-even\n");
         let _ = writeln!(
             o,
-            "| plan | model | size | observed price per unit | units | plan is cheaper above (units/month) |"
+            "| plan | model | size | observed price per unit | units | plan is cheaper above (units/month per seat) |"
         );
         let _ = writeln!(o, "|---|---|---|---:|---:|---:|");
         for b in &s.break_even {
