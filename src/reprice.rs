@@ -5,7 +5,7 @@
 
 use crate::catalog::{Catalog, Missing, PricingInput, Tier};
 use crate::money::Money;
-use crate::record::UsageRecord;
+use crate::record::{Status, UsageRecord};
 use crate::scenario::{Action, Filter, Scenario, ScenarioSet};
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
@@ -582,6 +582,11 @@ impl Plan<'_> {
                 continue;
             }
             let Some(units) = plan.units(r) else { continue };
+            // A failure the plan's provider does not count uses no unit: the fee covers it.
+            let uncounted = units == 0 && matches!(r.status, Status::Failed | Status::Rejected);
+            if units == 0 && !uncounted {
+                continue;
+            }
             let Some(seat) = self.s.seats.seat_of(r.api_key.as_deref()) else {
                 let miss = (
                     self.i,
@@ -591,11 +596,7 @@ impl Plan<'_> {
                 *not_applied.entry(miss).or_default() += 1;
                 continue;
             };
-            if units == 0 {
-                // A failure the plan's provider does not count: the fee covers it.
-                if plan.failed_uses_quota || r.status == crate::record::Status::Ok {
-                    continue;
-                }
+            if uncounted {
                 p.set(self.i, p.extras_cost, Some(mi));
                 continue;
             }
