@@ -450,7 +450,13 @@ pub fn findings(s: &Summary) -> Vec<String> {
         .filter(|x| x.savings > Money::ZERO)
         .collect();
     best.sort_by(|a, b| b.savings.cmp(&a.savings).then_with(|| a.name.cmp(&b.name)));
-    for sc in best.iter().take(3) {
+    // The three best, and every cheapest scenario: its finding states the quality rule it kept.
+    let shown = best
+        .iter()
+        .enumerate()
+        .filter(|(k, sc)| *k < 3 || sc.kind == "cheapest")
+        .map(|(_, sc)| sc);
+    for sc in shown {
         let share = sc
             .changed_actual_cost
             .share_of(s.actual.cost)
@@ -496,8 +502,12 @@ pub fn findings(s: &Summary) -> Vec<String> {
         .filter(|x| x.savings < Money::ZERO && x.kind == "subscription")
     {
         out.push(format!(
-            "The {} plan would have cost {} more than pay-as-you-go.",
+            "The {} plan{} would have cost {} more than pay-as-you-go.",
             sc.name,
+            match sc.seats {
+                Some(n) if n > 1 => format!(" ({n} seats)"),
+                _ => String::new(),
+            },
             dollars(-sc.savings)
         ));
     }
