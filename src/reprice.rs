@@ -5,7 +5,7 @@
 
 use crate::catalog::{Catalog, Missing, PricingInput, Tier};
 use crate::money::Money;
-use crate::record::UsageRecord;
+use crate::record::{Status, UsageRecord};
 use crate::scenario::{Action, Filter, Scenario, ScenarioSet};
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
@@ -100,8 +100,28 @@ pub type Miss = (usize, String, String);
 pub struct Repriced {
     pub priced: Vec<Priced>,
     pub not_applied: NotApplied,
-    /// Subscription scenarios: plan usage per day, for the quota-waste analysis.
-    pub plan_days: Vec<BTreeMap<NaiveDate, u64>>,
+    /// Subscription scenarios: plan usage per seat and day, for fees and quota waste.
+    pub plan_days: Vec<PlanUse>,
+}
+
+/// A subscription scenario's usage: plan units asked for per seat and local day. Every seat
+/// pays the fee and has its own daily quota.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PlanUse {
+    pub seats: BTreeMap<String, BTreeMap<NaiveDate, u64>>,
+}
+
+impl PlanUse {
+    /// Units all seats asked for on `day`.
+    pub fn on(&self, day: NaiveDate) -> u64 {
+        self.seats.values().filter_map(|d| d.get(&day)).sum()
+    }
+
+    /// Seats the plan is bought for: at least one, as a plan nobody used is still one
+    /// subscription.
+    pub fn count(&self) -> u32 {
+        u32::try_from(self.seats.len()).unwrap_or(u32::MAX).max(1)
+    }
 }
 
 pub fn input_of<'a>(r: &'a UsageRecord, day: NaiveDate, own: bool) -> PricingInput<'a> {
@@ -138,8 +158,8 @@ struct Prepared {
     models: Option<Vec<bool>>,
     /// Substitute: per catalog model, its target (Err: the target is not in the catalog).
     substitute: Vec<Option<Result<usize, ()>>>,
-    /// Cheapest: the allowed candidates, in catalog order.
-    candidates: Vec<usize>,
+    /// Cheapest: per original catalog model, its allowed candidates in catalog order.
+    candidates: Vec<Vec<usize>>,
     /// Subscription: per catalog model, whether the plan covers it.
     covers: Vec<bool>,
 }
@@ -162,10 +182,18 @@ fn prepare(s: &Scenario, catalog: &Catalog) -> Prepared {
             _ => Vec::new(),
         },
         candidates: match &s.action {
-            Action::Cheapest { allow } => (0..models.len())
-                .filter(|&k| {
-                    let c = &models[k];
-                    allow.is_empty() || allow.iter().any(|a| a == &c.id || a == &c.provider)
+            Action::Cheapest {
+                allow,
+                min_quality_delta,
+            } => (0..models.len())
+                .map(|o| {
+                    (0..models.len())
+                        .filter(|&k| {
+                            k != o
+                                && models[k].kind == models[o].kind
+                                && may_replace(&models[o], &models[k], allow, *min_quality_delta)
+                        })
+                        .collect()
                 })
                 .collect(),
             _ => Vec::new(),
@@ -176,6 +204,26 @@ fn prepare(s: &Scenario, catalog: &Catalog) -> Prepared {
             }
             _ => Vec::new(),
         },
+    }
+}
+
+/// Whether `cheapest` may put `to` in place of `from`: `to` is allowed (listed in `allow` by id
+/// or provider, or `allow` is empty) and rated at least `from`'s quality score less `delta`. A
+/// model without a score is taken only when `allow` lists it, and a model without a score is
+/// replaced only by models `allow` lists: with no score there is nothing to compare.
+pub fn may_replace(
+    from: &crate::catalog::ModelEntry,
+    to: &crate::catalog::ModelEntry,
+    allow: &[String],
+    delta: u32,
+) -> bool {
+    let listed = allow.iter().any(|a| a == &to.id || a == &to.provider);
+    if !allow.is_empty() && !listed {
+        return false;
+    }
+    match (&from.quality_score, &to.quality_score) {
+        (Some(f), Some(t)) => u64::from(t.score) + u64::from(delta) >= u64::from(f.score),
+        _ => listed,
     }
 }
 
@@ -213,8 +261,8 @@ pub struct Pricer<'a> {
     /// Misses are counted per chunk on borrowed keys and named here once per distinct key,
     /// so no key outlives its chunk.
     not_applied: NotApplied,
-    /// Per scenario (empty for all but subscriptions): plan units used per local day so far.
-    plan_days: Vec<BTreeMap<NaiveDate, u64>>,
+    /// Per scenario (empty for all but subscriptions): plan units per seat and local day so far.
+    plan_days: Vec<PlanUse>,
     /// The time of the last record priced, to check the order the quota walk relies on.
     last: Option<DateTime<Utc>>,
 }
@@ -228,7 +276,7 @@ impl<'a> Pricer<'a> {
             resolved: HashMap::default(),
             prepared: set.scenarios.iter().map(|s| prepare(s, catalog)).collect(),
             not_applied: NotApplied::new(),
-            plan_days: vec![BTreeMap::new(); set.scenarios.len()],
+            plan_days: vec![PlanUse::default(); set.scenarios.len()],
             last: None,
         }
     }
@@ -300,14 +348,28 @@ impl<'a> Pricer<'a> {
                     prep: &self.prepared[i],
                     plan,
                 };
-                plan.apply(records, &mut priced, &mut self.plan_days[i]);
+                plan.apply(
+                    records,
+                    &mut priced,
+                    &mut self.plan_days[i],
+                    catalog,
+                    &mut self.not_applied,
+                );
             }
         }
         priced
     }
 
-    /// Why scenarios left records unchanged, and each subscription's units used per day.
-    pub fn finish(self) -> (NotApplied, Vec<BTreeMap<NaiveDate, u64>>) {
+    /// Why scenarios left records unchanged, and each subscription's units per seat and day,
+    /// with every seat the scenario names even when it used nothing.
+    pub fn finish(mut self) -> (NotApplied, Vec<PlanUse>) {
+        for (s, used) in self.set.scenarios.iter().zip(&mut self.plan_days) {
+            if matches!(s.action, Action::Subscription(_)) {
+                for seat in s.seats.declared() {
+                    used.seats.entry(seat.to_string()).or_default();
+                }
+            }
+        }
         (self.not_applied, self.plan_days)
     }
 }
@@ -457,9 +519,15 @@ fn scenario_cost<'a>(
             Ok(Some((cost, Some(to))))
         }
         Action::Cheapest { .. } => {
+            let candidates = &prep.candidates[mi];
+            if candidates.is_empty() && m.quality_score.is_none() {
+                return Err(Why::Text(
+                    "no quality score: only models listed in allow may replace it",
+                ));
+            }
             let mut best: (Money, Option<usize>) = (p.actual, None);
-            for &k in &prep.candidates {
-                if catalog.models()[k].kind != r.kind || k == mi {
+            for &k in candidates {
+                if catalog.models()[k].kind != r.kind {
                     continue;
                 }
                 if let Ok(cost) = elsewhere.cost(k)
@@ -493,11 +561,17 @@ impl Plan<'_> {
     /// its own local day, and the records of one day arrive in time order (ties in canonical
     /// order), whatever the days of the records between them. So no sort, and no chunk needs
     /// to see another.
+    ///
+    /// Each seat has its own quota: a record uses the quota of its api key's seat, and a key
+    /// without a seat stays at pay-as-you-go prices. A failed or rejected request the provider
+    /// does not count is covered without using a unit.
     fn apply(
         &self,
         records: &[UsageRecord],
         priced: &mut [Priced],
-        used: &mut BTreeMap<NaiveDate, u64>,
+        used: &mut PlanUse,
+        catalog: &Catalog,
+        not_applied: &mut NotApplied,
     ) {
         let plan = self.plan;
         for (r, p) in records.iter().zip(priced.iter_mut()) {
@@ -507,11 +581,32 @@ impl Plan<'_> {
             {
                 continue;
             }
-            let units = plan.unit.units(r);
-            if units == 0 {
+            let Some(units) = plan.units(r) else { continue };
+            // A failure the plan's provider does not count uses no unit: the fee covers it.
+            let uncounted = units == 0 && matches!(r.status, Status::Failed | Status::Rejected);
+            if units == 0 && !uncounted {
                 continue;
             }
-            let day_used = used.entry(p.day).or_default();
+            let Some(seat) = self.s.seats.seat_of(r.api_key.as_deref()) else {
+                let miss = (
+                    self.i,
+                    catalog.models()[mi].id.clone(),
+                    "api key has no seat in the scenario's seats map".to_string(),
+                );
+                *not_applied.entry(miss).or_default() += 1;
+                continue;
+            };
+            if uncounted {
+                p.set(self.i, p.extras_cost, Some(mi));
+                continue;
+            }
+            if !used.seats.contains_key(seat) {
+                used.seats.insert(seat.to_string(), BTreeMap::new());
+            }
+            let Some(days) = used.seats.get_mut(seat) else {
+                continue;
+            };
+            let day_used = days.entry(p.day).or_default();
             let left = plan
                 .daily_quota
                 .map_or(units, |q| q.saturating_sub(*day_used));

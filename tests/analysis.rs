@@ -454,8 +454,11 @@ fn the_example_scenarios_file_runs_on_the_sample_logs() {
             .iter()
             .any(|k| k["key"] == "studio")
     );
+    // The cheapest finding says the quality rule it followed.
     assert!(
         r.file("report.md")
-            .contains("(scenario cheapest-google) would have saved")
+            .contains("of the same kind and size (a substitute needs a quality score of at least the original's;"),
+        "{}",
+        r.file("report.md")
     );
 }

@@ -2,7 +2,7 @@
 //! the model or tier records were re-priced on. Summed per day with records; every day of the
 //! period (known only at the end) is filled in, with the plan fees, when finished.
 
-use super::{Period, Swaps, days, plan_of, plans::prorate};
+use super::{Period, Swaps, days, plan_of, plans::seat_fee};
 use crate::catalog::Catalog;
 use crate::money::Money;
 use crate::record::UsageRecord;
@@ -76,7 +76,7 @@ impl ByDay {
     }
 
     /// Every day of the period, with plan fees prorated onto each day.
-    pub fn finish(self, set: &ScenarioSet, period: &Period) -> Vec<DayRow> {
+    pub fn finish(self, set: &ScenarioSet, period: &Period, seats: &[u32]) -> Vec<DayRow> {
         let n = self.scenarios;
         let mut rows: BTreeMap<NaiveDate, DayRow> = self
             .rows
@@ -89,10 +89,10 @@ impl ByDay {
         for d in days(period) {
             rows.entry(d).or_insert_with(|| empty_day(d, n));
         }
-        for i in 0..n {
+        for (i, &n) in seats.iter().enumerate() {
             if let Some(plan) = plan_of(set, i) {
                 for row in rows.values_mut() {
-                    row.scenarios[i] += prorate(plan.monthly_fee, &[row.day]);
+                    row.scenarios[i] += seat_fee(plan.monthly_fee, n, &[row.day]);
                 }
             }
         }
@@ -179,7 +179,13 @@ impl Savings {
         }
     }
 
-    pub fn finish(self, catalog: &Catalog, set: &ScenarioSet, period: &Period) -> Vec<SavingsRow> {
+    pub fn finish(
+        self,
+        catalog: &Catalog,
+        set: &ScenarioSet,
+        period: &Period,
+        seats: &[u32],
+    ) -> Vec<SavingsRow> {
         let name = |m: Option<usize>| m.map(|i| catalog.models()[i].id.clone());
         let groups = self.sums.into_iter().flat_map(|((day, model), group)| {
             group.by_via().enumerate().flat_map(move |(i, list)| {
@@ -204,12 +210,12 @@ impl Savings {
             e.2 += cost;
         }
         let all = days(period);
-        for i in 0..set.scenarios.len() {
+        for (i, &n) in seats.iter().enumerate() {
             if let Some(plan) = plan_of(set, i) {
                 for d in &all {
                     acc.insert(
                         (i, *d, format!("({})", plan.id), "plan fee".to_string()),
-                        (0, Money::ZERO, prorate(plan.monthly_fee, &[*d])),
+                        (0, Money::ZERO, seat_fee(plan.monthly_fee, n, &[*d])),
                     );
                 }
             }

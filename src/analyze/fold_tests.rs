@@ -116,8 +116,13 @@ fn sample_logs_fold_the_same_in_any_chunks() {
             31
         )
     );
-    assert_eq!(cost_of(s, "google-ai-pro").cost.exact(), "22.294777125");
-    assert_eq!(cost_of(s, "chatgpt-plus").cost.exact(), "25.575392");
+    // One seat per api key that used the plan: 4 keys made Gemini images, 6 used gpt-5.1 or
+    // dall-e-3. Every covered image fits its seat's 100 a day, so the plans cost their fees
+    // (4 x 19.99, 6 x 20) plus what they do not cover (2.304777125 and 5.575392).
+    assert_eq!(cost_of(s, "google-ai-pro").seats, Some(4));
+    assert_eq!(cost_of(s, "google-ai-pro").cost.exact(), "82.264777125");
+    assert_eq!(cost_of(s, "chatgpt-plus").seats, Some(6));
+    assert_eq!(cost_of(s, "chatgpt-plus").cost.exact(), "125.575392");
     let w = &s.waste;
     assert_eq!(
         (w.retry_billed_requests, w.retry_billed_cost.exact()),
@@ -125,11 +130,12 @@ fn sample_logs_fold_the_same_in_any_chunks() {
     );
     // The plan quota is consumed across the whole month, whatever the chunks.
     let q = &w.unused_quota[0];
+    // 4 seats x 100 x 31 days = 12,400 units, 21 used; 12,379 unused at 19.99 / (100 x 31).
     assert_eq!(
-        (q.plan.as_str(), q.used_units, q.unused_units),
-        ("google-ai-pro", 21, 3079)
+        (q.plan.as_str(), q.seats, q.used_units, q.unused_units),
+        ("google-ai-pro", 4, 21, 12379)
     );
-    assert_eq!(q.unused_value.exact(), "19.854583870967741935483870968");
+    assert_eq!(q.unused_value.exact(), "79.82458387096774193548387097");
     assert_eq!(q.by_day.len(), 31);
     let be: Vec<(&str, &str, Option<&str>, String, u64)> = s
         .break_even
@@ -218,7 +224,7 @@ fn budgets_and_two_plans_fold_the_same_in_any_chunks() {
         .collect();
     assert_eq!(
         used,
-        vec![("google-ai-pro", 21, 3079), ("team-flux", 15, 1225)]
+        vec![("google-ai-pro", 21, 12379), ("team-flux", 15, 1225)]
     );
     let b = &s.budget;
     assert_eq!(b.days_over_cap.len(), 9);

@@ -13,6 +13,7 @@ mod focus_usage;
 mod fold_tests;
 mod plans;
 mod reconcile;
+mod rules;
 mod tables;
 mod totals;
 mod waste;
@@ -30,7 +31,7 @@ use crate::catalog::Catalog;
 use crate::money::{Money, share_text};
 use crate::record::Status;
 use crate::record::UsageRecord;
-use crate::reprice::{NotApplied, Priced, Repriced};
+use crate::reprice::{NotApplied, PlanUse, Priced, Repriced};
 use crate::scenario::{Action, ScenarioSet};
 use chrono::NaiveDate;
 use schemars::JsonSchema;
@@ -140,6 +141,13 @@ pub struct ScenarioSummary {
     /// What the records this scenario changed actually cost.
     pub changed_actual_cost: Money,
     pub not_applied: Vec<NotAppliedRow>,
+    /// Subscriptions: the seats the plan was simulated with (fee and daily quota per seat).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seats: Option<u32>,
+    /// How the scenario chose what it priced, in words (cheapest: the quality rule;
+    /// subscriptions: seats, and the app a consumer plan serves).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
@@ -296,7 +304,7 @@ impl<'a> Fold<'a> {
     pub fn finish(
         self,
         not_applied: &NotApplied,
-        plan_days: &[BTreeMap<NaiveDate, u64>],
+        plan_days: &[PlanUse],
         cx: Context<'_>,
     ) -> Analysis {
         let (catalog, set) = (self.catalog, self.set);
@@ -304,13 +312,14 @@ impl<'a> Fold<'a> {
         let t = self.totals;
         let period = t.period(cx.since, cx.until);
         let variables: Vec<Money> = (0..set.scenarios.len()).map(|i| t.variable(i)).collect();
+        let seats = plans::seat_counts(set, plan_days);
         let plan_report = self.plans.finish(set, catalog, &period, plan_days);
         let waste = self.waste.finish(catalog, plan_report.unused);
         let reconciliation = self.balances.finish(names);
         let budget = self.budget.finish(&set.budget, names, t.latest());
         let (models, keys) = self.models_and_keys.finish(catalog, names);
-        let by_day = self.by_day.finish(set, &period);
-        let savings = self.savings.finish(catalog, set, &period);
+        let by_day = self.by_day.finish(set, &period, &seats);
+        let savings = self.savings.finish(catalog, set, &period, &seats);
         let price_changes = self.price_changes.finish(catalog);
         let focus = self
             .focus
@@ -343,7 +352,7 @@ impl<'a> Fold<'a> {
                 .or_default() += n;
         }
         let actual_cost = t.billed + t.computed;
-        let fees = plans::fees(set, &period);
+        let fees = plans::fees(set, &period, &seats);
         let mut scenarios = Vec::new();
         for (i, s) in set.scenarios.iter().enumerate() {
             let cost = variables[i] + fees[i];
@@ -367,6 +376,8 @@ impl<'a> Fold<'a> {
                 records_changed: t.changed[i].0,
                 changed_actual_cost: t.changed[i].1,
                 not_applied,
+                seats: plan_of(set, i).map(|_| seats[i]),
+                rule: rules::rule(s, seats[i]),
             });
         }
         let summary = Summary {

@@ -4,7 +4,7 @@ use super::{Period, days, plan_of};
 use crate::catalog::{Catalog, PlanUnit};
 use crate::money::{Money, share_text};
 use crate::record::{ImageSize, Kind, Status, UsageRecord};
-use crate::reprice::Priced;
+use crate::reprice::{PlanUse, Priced};
 use crate::scenario::ScenarioSet;
 use chrono::{Datelike, NaiveDate, Weekday};
 use rust_decimal::Decimal;
@@ -16,6 +16,10 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
 pub struct UnusedQuota {
     pub plan: String,
+    /// The subscription scenario (its seats decide the quota).
+    pub scenario: String,
+    /// Seats the plan was simulated with; each has the daily quota.
+    pub seats: u32,
     pub days: u32,
     pub quota_units: u64,
     pub used_units: u64,
@@ -32,6 +36,7 @@ pub struct UnusedQuota {
 pub struct QuotaDay {
     pub day: NaiveDate,
     pub weekday: String,
+    /// The daily quota times the seats.
     pub quota_units: u64,
     /// Units the day's usage asked for; may exceed the quota (the overflow is paid).
     pub demand_units: u64,
@@ -59,7 +64,8 @@ pub struct BreakEven {
     /// Average pay-as-you-go price per unit observed in the logs.
     pub unit_price: Money,
     pub observed_units: u64,
-    /// Units per month above which the plan is cheaper (monthly fee / unit price), 2 places.
+    /// Units per month above which the plan is cheaper for one seat (monthly fee / unit
+    /// price), 2 places.
     pub units_per_month: String,
 }
 
@@ -98,11 +104,30 @@ pub fn prorate(fee: Money, days: &[NaiveDate]) -> Money {
         .sum()
 }
 
-/// Prorated plan fee per scenario (zero for the others).
-pub fn fees(set: &ScenarioSet, period: &Period) -> Vec<Money> {
+/// The fee of `seats` seats of a plan over `days`, prorated as [`prorate`] does.
+pub fn seat_fee(fee: Money, seats: u32, days: &[NaiveDate]) -> Money {
+    prorate(fee.times(u64::from(seats)), days)
+}
+
+/// Seats per scenario: what each subscription was simulated with, 0 for other scenarios.
+pub fn seat_counts(set: &ScenarioSet, plan_days: &[PlanUse]) -> Vec<u32> {
+    (0..set.scenarios.len())
+        .map(|i| match plan_of(set, i) {
+            Some(_) => plan_days.get(i).map_or(1, PlanUse::count),
+            None => 0,
+        })
+        .collect()
+}
+
+/// Prorated plan fees of every seat per scenario (zero for the others).
+pub fn fees(set: &ScenarioSet, period: &Period, seats: &[u32]) -> Vec<Money> {
     let all = days(period);
     (0..set.scenarios.len())
-        .map(|i| plan_of(set, i).map_or(Money::ZERO, |p| prorate(p.monthly_fee, &all)))
+        .map(|i| {
+            plan_of(set, i).map_or(Money::ZERO, |p| {
+                seat_fee(p.monthly_fee, seats.get(i).copied().unwrap_or(1), &all)
+            })
+        })
         .collect()
 }
 
@@ -174,27 +199,33 @@ impl BreakEvens {
         }
     }
 
-    /// Unused quota over every day of the period (from each plan's usage per day) and
-    /// break-even volumes at the observed prices.
+    /// Unused quota of every subscription scenario over every day of the period (from its
+    /// usage per seat and day) and break-even volumes at the observed prices.
     pub fn finish(
         self,
         set: &ScenarioSet,
         catalog: &Catalog,
         period: &Period,
-        plan_days: &[BTreeMap<NaiveDate, u64>],
+        plan_days: &[PlanUse],
     ) -> PlanReport {
         let all = days(period);
-        let none = BTreeMap::new();
+        let none = PlanUse::default();
         let mut unused = Vec::new();
+        for (i, s) in set.scenarios.iter().enumerate() {
+            if let Some(plan) = plan_of(set, i)
+                && let Some(q) = plan.daily_quota
+            {
+                let used = plan_days.get(i).unwrap_or(&none);
+                let mut u = unused_quota(&plan.id, q, plan.monthly_fee, &all, used);
+                u.scenario = s.name.clone();
+                unused.push(u);
+            }
+        }
         let mut break_even = Vec::new();
         for o in self.plans {
             let Some(plan) = plan_of(set, o.scenario) else {
                 continue;
             };
-            if let Some(q) = plan.daily_quota {
-                let used = plan_days.get(o.scenario).unwrap_or(&none);
-                unused.push(unused_quota(&plan.id, q, plan.monthly_fee, &all, used));
-            }
             let obs: BTreeMap<(String, Option<String>), (Money, u64)> = o
                 .obs
                 .into_iter()
@@ -222,21 +253,27 @@ impl BreakEvens {
     }
 }
 
+/// Every seat has `quota` units a day: a day's unused units are each seat's quota less what that
+/// seat used, summed. A unit is worth the same on every seat (fee / (quota x days in month)).
 fn unused_quota(
     plan: &str,
     quota: u64,
     fee: Money,
     all: &[NaiveDate],
-    used: &BTreeMap<NaiveDate, u64>,
+    usage: &PlanUse,
 ) -> UnusedQuota {
+    // Seats that used nothing (a plan nobody used is still one seat) keep their whole quota.
+    let seats = usage.count();
     let mut by_day = Vec::new();
     let mut per_month_unused: BTreeMap<(i32, u32), (u64, u32)> = BTreeMap::new();
     let mut weekdays: BTreeMap<u32, (u32, u64, u64)> = BTreeMap::new();
     let (mut used_total, mut unused_total) = (0u64, 0u64);
+    let day_quota = quota * u64::from(seats);
     for d in all {
-        let demand = used.get(d).copied().unwrap_or(0);
-        let u = demand.min(quota);
-        let left = quota - u;
+        let asked = usage.seats.values().map(|s| s.get(d).copied().unwrap_or(0));
+        let demand: u64 = asked.clone().sum();
+        let u: u64 = asked.map(|a| a.min(quota)).sum::<u64>();
+        let left = day_quota - u;
         used_total += u;
         unused_total += left;
         let dim = days_in_month(*d);
@@ -252,19 +289,19 @@ fn unused_quota(
             .entry(d.weekday().num_days_from_monday())
             .or_insert((0, 0, 0));
         w.0 += 1;
-        w.1 += quota;
+        w.1 += day_quota;
         w.2 += left;
         by_day.push(QuotaDay {
             day: *d,
             weekday: d.weekday().to_string(),
-            quota_units: quota,
+            quota_units: day_quota,
             demand_units: demand,
             used_units: u,
             unused_units: left,
             unused_value: value,
         });
     }
-    let quota_total = quota * all.len() as u64;
+    let quota_total = day_quota * all.len() as u64;
     let unused_value = per_month_unused
         .values()
         .map(|(left, dim)| {
@@ -282,6 +319,8 @@ fn unused_quota(
     };
     UnusedQuota {
         plan: plan.to_string(),
+        scenario: String::new(),
+        seats,
         days: all.len() as u32,
         quota_units: quota_total,
         used_units: used_total,
@@ -337,12 +376,15 @@ mod tests {
             .filter(|x| x.weekday().num_days_from_monday() < 5)
             .map(|x| (*x, 100))
             .collect();
+        let usage = PlanUse {
+            seats: [("sk-a".to_string(), used)].into_iter().collect(),
+        };
         let u = unused_quota(
             "google-ai-pro",
             100,
             Money::parse("19.99").expect("m"),
             &all,
-            &used,
+            &usage,
         );
         assert_eq!(
             (u.quota_units, u.used_units, u.unused_units),
@@ -359,6 +401,37 @@ mod tests {
         assert_eq!(
             (sat.days, sat.unused_units, sat.share_of_quota.as_str()),
             (4, 400, "0.142857")
+        );
+    }
+
+    #[test]
+    fn each_seat_has_its_own_quota() {
+        // One day, 100 images a day per seat. Seat a asks for 150 (50 overflow), seat b for
+        // 20: 120 of 200 used, 80 unused, worth 19.99 x 80 / (100 x 31) = 0.515871. One
+        // shared seat would have used its 100 and left nothing.
+        let day = d("2026-03-02");
+        let usage = PlanUse {
+            seats: [("a", 150), ("b", 20)]
+                .into_iter()
+                .map(|(k, n)| (k.to_string(), [(day, n)].into_iter().collect()))
+                .collect(),
+        };
+        let fee = Money::parse("19.99").expect("m");
+        let u = unused_quota("google-ai-pro", 100, fee, &[day], &usage);
+        assert_eq!(
+            (u.seats, u.quota_units, u.used_units, u.unused_units),
+            (2, 200, 120, 80)
+        );
+        assert_eq!(u.by_day[0].demand_units, 170);
+        assert_eq!(u.unused_value.display(6), "0.515871");
+        // A plan nobody used is one seat with all of its quota left.
+        let u = unused_quota("google-ai-pro", 100, fee, &[day], &PlanUse::default());
+        assert_eq!((u.seats, u.unused_units), (1, 100));
+        // Fees: two seats for the 2 days cost 2 x 31 x 2 / 31 = 4.
+        let two: Vec<NaiveDate> = d("2026-03-01").iter_days().take(2).collect();
+        assert_eq!(
+            seat_fee(Money::parse("31").expect("m"), 2, &two).exact(),
+            "4"
         );
     }
 }

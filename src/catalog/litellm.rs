@@ -106,6 +106,7 @@ pub fn import(text: &str, origin: &str) -> Result<CatalogFile, ConfigError> {
             aliases: Vec::new(),
             default_quality: None,
             prices: vec![price],
+            quality_score: None,
         });
     }
     let builtin: CatalogFile =

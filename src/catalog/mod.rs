@@ -106,6 +106,15 @@ impl Catalog {
             for p in &m.prices {
                 check_price(&m.id, p).map_err(bad)?;
             }
+            // A rating decides what `cheapest` may pick: one nobody can check is not taken.
+            if let Some(q) = &m.quality_score
+                && q.source.trim().is_empty()
+            {
+                return Err(bad(format!(
+                    "model {}: quality_score {} has no source",
+                    m.id, q.score
+                )));
+            }
             for name in std::iter::once(&m.id).chain(m.aliases.iter()) {
                 let key = normalize_name(name);
                 if let Some(&j) = names.get(&key)
@@ -204,6 +213,9 @@ pub fn merge(mut base: CatalogFile, over: CatalogFile) -> CatalogFile {
                 }
                 if m.default_quality.is_some() {
                     b.default_quality = m.default_quality;
+                }
+                if m.quality_score.is_some() {
+                    b.quality_score = m.quality_score;
                 }
                 for p in m.prices {
                     match b.prices.iter_mut().find(|x| x.effective == p.effective) {
@@ -411,5 +423,37 @@ input_per_m = "1"
         assert_eq!(c.price_on(m, d("2026-03-14")).0.source, "old");
         assert_eq!(c.price_on(m, d("2026-03-15")).0.source, "new");
         assert_eq!(c.price_on(m, d("2025-12-31")), (&m.prices[0], true));
+    }
+
+    #[test]
+    fn image_models_are_rated_and_a_rating_needs_its_source() {
+        let c = Catalog::builtin().expect("catalog");
+        let score = |id: &str| {
+            c.model(id)
+                .and_then(|m| m.quality_score.as_ref())
+                .map(|q| q.score)
+        };
+        // Artificial Analysis text-to-image arena, 2026-08-23.
+        assert_eq!(score("gemini-3-pro-image"), Some(1225));
+        assert_eq!(score("gpt-image-1"), Some(1137));
+        assert_eq!(score("stable-diffusion-3"), Some(913));
+        assert_eq!(score("gpt-5.1"), None);
+        let text = r#"
+[[model]]
+id = "m"
+provider = "p"
+kind = "image"
+quality_score = { score = 1200, source = " ", date = "2026-01-01" }
+[[model.price]]
+effective = "2026-01-01"
+source = "list"
+[[model.price.image]]
+price = "0.01"
+"#;
+        let e = Catalog::from_toml(text, "t.toml").expect_err("no source");
+        assert_eq!(
+            e.to_string(),
+            "t.toml: model m: quality_score 1200 has no source"
+        );
     }
 }

@@ -56,15 +56,29 @@ pub fn render_list(c: &Catalog, today: NaiveDate) -> String {
     let _ = writeln!(o, "models (prices in force on {today}):");
     for m in c.models() {
         let (p, _) = c.price_on(m, today);
+        let score = m
+            .quality_score
+            .as_ref()
+            .map_or_else(|| "-".to_string(), |q| q.score.to_string());
         let _ = writeln!(
             o,
-            "  {:<22} {:<18} {:<5} since {}  {}",
+            "  {:<22} {:<18} {:<5} quality {:<5} since {}  {}",
             m.id,
             m.provider,
             m.kind.as_str(),
+            score,
             p.effective,
             prices(p)
         );
+    }
+    let sources: std::collections::BTreeSet<&str> = c
+        .models()
+        .iter()
+        .filter_map(|m| m.quality_score.as_ref())
+        .map(|q| q.source.split(':').next().unwrap_or_default())
+        .collect();
+    for s in sources {
+        let _ = writeln!(o, "  quality: {s} (`catalog show MODEL` for each entry)");
     }
     if !c.file.plans.is_empty() {
         let _ = writeln!(o, "\nplans:");
@@ -74,10 +88,19 @@ pub fn render_list(c: &Catalog, today: NaiveDate) -> String {
             });
             let _ = writeln!(
                 o,
-                "  {:<22} ${}/month, {quota}, covers {}",
+                "  {:<22} ${}/month per seat, {quota}, covers {}; failed requests {} the quota{}",
                 p.id,
                 p.monthly_fee,
-                p.models.join(", ")
+                p.models.join(", "),
+                if p.failed_uses_quota {
+                    "use"
+                } else {
+                    "do not use"
+                },
+                p.app
+                    .as_ref()
+                    .map(|a| format!("; for the {a}, not API calls"))
+                    .unwrap_or_default()
             );
         }
     }
@@ -99,6 +122,21 @@ pub fn render_history(m: &ModelEntry) -> String {
     let _ = writeln!(o, "{} ({}, {})", m.id, m.provider, m.kind.as_str());
     if !m.aliases.is_empty() {
         let _ = writeln!(o, "aliases: {}", m.aliases.join(", "));
+    }
+    match &m.quality_score {
+        Some(q) => {
+            let _ = writeln!(
+                o,
+                "quality score: {} on {}\n    source: {}",
+                q.score, q.date, q.source
+            );
+        }
+        None => {
+            let _ = writeln!(
+                o,
+                "quality score: none (cheapest takes it only where a scenario's allow lists it)"
+            );
+        }
     }
     for p in &m.prices {
         let _ = writeln!(
@@ -122,6 +160,16 @@ mod tests {
         let text = render_history(c.model("gemini-3-pro-image").expect("model"));
         assert_eq!(
             text.lines().nth(2),
+            Some("quality score: 1225 on 2026-08-23")
+        );
+        assert!(
+            text.lines().nth(3).is_some_and(
+                |l| l.starts_with("    source: Artificial Analysis Text to Image Arena ELO")
+            ),
+            "{text}"
+        );
+        assert_eq!(
+            text.lines().nth(4),
             Some(
                 "from 2025-11-20: input $2/M; output $120/M; thinking $12/M; 1K image = 1120 output tokens; 2K image = 1120 output tokens; 4K image = 2000 output tokens; batch -50%"
             )

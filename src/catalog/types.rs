@@ -43,6 +43,22 @@ pub struct ModelEntry {
     /// file may leave it out to change only aliases or the default quality.
     #[serde(default, rename = "price")]
     pub prices: Vec<PriceVersion>,
+    /// A published rating of the model's output, which `cheapest` compares. Absent: the model
+    /// is a `cheapest` candidate only where a scenario's `allow` lists it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality_score: Option<QualityScore>,
+}
+
+/// A public leaderboard rating, e.g. an arena ELO; a higher score is better. Only comparable
+/// with scores from the same leaderboard.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct QualityScore {
+    pub score: u32,
+    /// The leaderboard, and which of its entries the score is.
+    pub source: String,
+    /// The day the leaderboard showed this score.
+    pub date: NaiveDate,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
@@ -124,6 +140,25 @@ pub struct PlanEntry {
     /// Catalog model ids the plan covers.
     pub models: Vec<String>,
     pub source: String,
+    /// Whether a failed or rejected request still uses a unit of the quota, as the provider
+    /// counts it (default true). When false, such requests are covered without using one.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub failed_uses_quota: bool,
+    /// Where `failed_uses_quota` comes from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_uses_quota_source: Option<String>,
+    /// The consumer app the plan is for (e.g. "Gemini app"), when it serves an app rather
+    /// than API calls: the comparison is then of the same images made in that app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 fn default_unit() -> PlanUnit {
@@ -135,6 +170,21 @@ fn default_unit() -> PlanUnit {
 pub enum PlanUnit {
     Images,
     Requests,
+}
+
+impl PlanEntry {
+    /// What a record uses of the quota: None when the plan does not concern it (another kind
+    /// of unit), Some(0) for a failed or rejected request the provider does not count.
+    pub fn units(&self, r: &crate::record::UsageRecord) -> Option<u64> {
+        use crate::record::{Kind, Status};
+        if self.unit == PlanUnit::Images && r.kind != Kind::Image {
+            return None;
+        }
+        if matches!(r.status, Status::Failed | Status::Rejected) && !self.failed_uses_quota {
+            return Some(0);
+        }
+        Some(self.unit.units(r))
+    }
 }
 
 impl PlanUnit {

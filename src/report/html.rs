@@ -328,6 +328,14 @@ fn scenarios_section(o: &mut String, s: &Summary) {
         );
     }
     table_end(o);
+    for x in s.scenarios.iter().filter(|x| x.rule.is_some()) {
+        let _ = writeln!(
+            o,
+            "<p class=\"note\"><b>{}</b>: {}.</p>",
+            text(&x.name),
+            text(x.rule.as_deref().unwrap_or_default())
+        );
+    }
     let misses: Vec<_> = s
         .scenarios
         .iter()
@@ -521,13 +529,23 @@ fn waste_section(o: &mut String, s: &Summary) {
     for q in &w.unused_quota {
         let _ = writeln!(
             o,
-            "<p><b>{}</b>: {} of {} units unused over {} days ({}), worth {} of the fee.</p>",
+            "<p><b>{}</b>{}: {} of {} units unused over {} days ({}), worth {} of the fee{}.</p>",
             text(&q.plan),
+            if q.scenario == q.plan {
+                String::new()
+            } else {
+                format!(" (scenario {})", text(&q.scenario))
+            },
             q.unused_units,
             q.quota_units,
             q.days,
             percent(&q.unused_share),
-            dollars(q.unused_value)
+            dollars(q.unused_value),
+            if q.seats == 1 {
+                String::new()
+            } else {
+                format!(" (the daily quota of each of {} seats)", q.seats)
+            }
         );
     }
     let days: BTreeSet<_> = w
@@ -641,7 +659,7 @@ fn extra_sections(o: &mut String, s: &Summary) {
                 ("size", false),
                 ("observed price per unit", true),
                 ("units", true),
-                ("plan is cheaper above (units/month)", true),
+                ("plan is cheaper above (units/month per seat)", true),
             ],
         );
         for b in &s.break_even {

@@ -110,12 +110,30 @@ pub fn render(input: &ReportInput<'_>) -> String {
     if !fees.is_empty() {
         let _ = writeln!(o);
         for sc in fees {
+            let seats = sc.seats.unwrap_or(1);
             let _ = writeln!(
                 o,
-                "Plan fee in **{}**: {} for the {} of the period (the monthly fee prorated by day within each month).",
+                "Plan fee in **{}**: {} for the {} of the period (the monthly fee prorated by day within each month{}).",
                 cell(&sc.name),
                 dollars(sc.fixed_cost),
-                plural(u64::from(s.period.days), "day")
+                plural(u64::from(s.period.days), "day"),
+                if seats == 1 {
+                    String::new()
+                } else {
+                    format!(", times {seats} seats")
+                }
+            );
+        }
+    }
+    let rules: Vec<_> = s.scenarios.iter().filter(|x| x.rule.is_some()).collect();
+    if !rules.is_empty() {
+        let _ = writeln!(o);
+        for sc in rules {
+            let _ = writeln!(
+                o,
+                "- **{}**: {}.",
+                cell(&sc.name),
+                cell(sc.rule.as_deref().unwrap_or_default())
             );
         }
     }
@@ -260,13 +278,23 @@ pub fn render(input: &ReportInput<'_>) -> String {
     for q in &w.unused_quota {
         let _ = writeln!(
             o,
-            "\n### Unused quota: {}\n\n{} of {} units unused over {} days ({}), worth {} of the fee.\n",
+            "\n### Unused quota: {}{}\n\n{} of {} units unused over {} days ({}), worth {} of the fee{}.\n",
             cell(&q.plan),
+            if q.scenario == q.plan {
+                String::new()
+            } else {
+                format!(" (scenario {})", cell(&q.scenario))
+            },
             q.unused_units,
             q.quota_units,
             q.days,
             percent(&q.unused_share),
-            dollars(q.unused_value)
+            dollars(q.unused_value),
+            if q.seats == 1 {
+                String::new()
+            } else {
+                format!(" (the daily quota of each of {} seats)", q.seats)
+            }
         );
         let _ = writeln!(
             o,
@@ -289,7 +317,7 @@ pub fn render(input: &ReportInput<'_>) -> String {
         let _ = writeln!(o, "\n## Break-even\n");
         let _ = writeln!(
             o,
-            "| plan | model | size | observed price per unit | units | plan is cheaper above (units/month) |"
+            "| plan | model | size | observed price per unit | units | plan is cheaper above (units/month per seat) |"
         );
         let _ = writeln!(o, "|---|---|---|---:|---:|---:|");
         for b in &s.break_even {
@@ -449,7 +477,13 @@ pub fn findings(s: &Summary) -> Vec<String> {
         .filter(|x| x.savings > Money::ZERO)
         .collect();
     best.sort_by(|a, b| b.savings.cmp(&a.savings).then_with(|| a.name.cmp(&b.name)));
-    for sc in best.iter().take(3) {
+    // The three best, and every cheapest scenario: its finding states the quality rule it kept.
+    let shown = best
+        .iter()
+        .enumerate()
+        .filter(|(k, sc)| *k < 3 || sc.kind == "cheapest")
+        .map(|(_, sc)| sc);
+    for sc in shown {
         let share = sc
             .changed_actual_cost
             .share_of(s.actual.cost)
@@ -463,7 +497,11 @@ pub fn findings(s: &Summary) -> Vec<String> {
                 cell(&sc.name)
             ),
             "cheapest" => format!(
-                "switching {n} ({share} of spend) to the cheapest catalog model of the same kind and size"
+                "switching {n} ({share} of spend) to the cheapest catalog model of the same kind and size{}",
+                sc.rule
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
             ),
             _ => format!(
                 "scenario {} ({n} re-priced, {share} of spend)",
@@ -491,15 +529,25 @@ pub fn findings(s: &Summary) -> Vec<String> {
         .filter(|x| x.savings < Money::ZERO && x.kind == "subscription")
     {
         out.push(format!(
-            "The {} plan would have cost {} more than pay-as-you-go.",
+            "The {} plan{} would have cost {} more than pay-as-you-go.",
             sc.name,
+            match sc.seats {
+                Some(n) if n > 1 => format!(" ({n} seats)"),
+                _ => String::new(),
+            },
             dollars(-sc.savings)
         ));
     }
     for q in &s.waste.unused_quota {
+        let who = match (q.scenario == q.plan, q.seats) {
+            (true, 1) => q.plan.clone(),
+            (true, n) => format!("{} ({n} seats)", q.plan),
+            (false, 1) => format!("{} in scenario {}", q.plan, q.scenario),
+            (false, n) => format!("{} in scenario {} ({n} seats)", q.plan, q.scenario),
+        };
         out.push(format!(
             "{} would have left {} of its {} quota units unused ({}), worth {} of its fee.",
-            q.plan,
+            who,
             q.unused_units,
             q.quota_units,
             percent(&q.unused_share),

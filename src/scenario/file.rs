@@ -37,12 +37,22 @@ pub struct ScenarioDef {
     /// Per record, the cheapest catalog model of the same kind and output size.
     #[serde(default)]
     pub cheapest: bool,
-    /// With `cheapest`: only these providers or model ids.
+    /// With `cheapest`: only these providers or model ids; models without a quality score
+    /// are candidates only when listed here.
     #[serde(default)]
     pub allow: Vec<String>,
+    /// With `cheapest`: how far below the original's quality score a substitute may be
+    /// (default 0: at least as good).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_quality_delta: Option<u32>,
     /// A plan id from the catalog or this file.
     #[serde(default)]
     pub subscription: Option<String>,
+    /// With `subscription`: who holds the plan. "per-key" (default): each api key is a seat
+    /// with its own fee and daily quota; 1: all keys share one seat; or a map of api keys to
+    /// seat names, "*" naming the seat of every other key (and of records without a key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seats: Option<SeatsDef>,
     /// Only records of these api keys.
     #[serde(default)]
     pub keys: Vec<String>,
@@ -63,4 +73,13 @@ pub struct BudgetDef {
     /// Spend cap per calendar month over all keys.
     #[serde(default)]
     pub monthly: Option<Money>,
+}
+
+/// How a subscription's seats are written: "per-key", 1, or { key = seat name, "*" = seat }.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(untagged)]
+pub enum SeatsDef {
+    Named(String),
+    Count(i64),
+    Map(BTreeMap<String, String>),
 }

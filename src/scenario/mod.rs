@@ -2,9 +2,11 @@
 
 mod builtin;
 mod file;
+mod seats;
 
 pub use builtin::BUILTIN_TOML;
 pub use file::*;
+pub use seats::Seats;
 
 use crate::catalog::{Catalog, PlanEntry};
 use crate::error::ConfigError;
@@ -18,13 +20,19 @@ pub struct Scenario {
     pub name: String,
     pub action: Action,
     pub filter: Filter,
+    /// Who holds a subscription's plan (per-key for every other kind of scenario).
+    pub seats: Seats,
 }
 
 #[derive(Clone, Debug)]
 pub enum Action {
     Batch,
     Substitute(BTreeMap<String, String>),
-    Cheapest { allow: Vec<String> },
+    Cheapest {
+        allow: Vec<String>,
+        /// How far below the original's quality score a substitute may be.
+        min_quality_delta: u32,
+    },
     Subscription(PlanEntry),
 }
 
@@ -133,11 +141,30 @@ impl ScenarioFile {
                     s.name
                 )));
             }
+            if s.min_quality_delta.is_some() && !s.cheapest {
+                return Err(bad(format!(
+                    "scenario {}: min_quality_delta applies only to a cheapest scenario",
+                    s.name
+                )));
+            }
+            if s.seats.is_some() && s.subscription.is_none() {
+                return Err(bad(format!(
+                    "scenario {}: seats applies only to a subscription scenario",
+                    s.name
+                )));
+            }
+            let seats = match &s.seats {
+                None => Seats::PerKey,
+                Some(def) => {
+                    Seats::resolve(def).map_err(|m| bad(format!("scenario {}: {m}", s.name)))?
+                }
+            };
             let action = if s.batch {
                 Action::Batch
             } else if s.cheapest {
                 Action::Cheapest {
                     allow: s.allow.clone(),
+                    min_quality_delta: s.min_quality_delta.unwrap_or(0),
                 }
             } else if let Some(plan) = &s.subscription {
                 let p = self
@@ -179,6 +206,7 @@ impl ScenarioFile {
                     models,
                     hours: s.hours.clone(),
                 },
+                seats,
             });
         }
         let budget = self.budget.unwrap_or_default();

@@ -408,35 +408,62 @@ JOIN cost c ON c.rid = p.rid AND c.mid = ss.to_mid AND NOT c.own
 WHERE c.at_tier_or_standard IS NOT NULL AND passes(s, p);
 
 -- Cheapest: the first model in catalog order whose price is strictly below what was paid and
--- below every model before it.
+-- below every model before it, among those rated at least the original's quality score less
+-- the scenario's tolerance; with a score missing on either side, only models allow lists.
 CREATE OR REPLACE TEMP TABLE sc_cheap AS
 SELECT s.sidx, p.rid,
     arg_min(c.at_tier_or_standard, [c.at_tier_or_standard, CAST(c.ord AS DECIMAL(38, 18))]) AS cost,
     arg_min(c.mid, [c.at_tier_or_standard, CAST(c.ord AS DECIMAL(38, 18))]) AS via
 FROM scen_f s JOIN priced p ON s.action = 'cheapest'
-JOIN cost c ON c.rid = p.rid AND NOT c.own AND c.m_kind = p.kind
+JOIN cost c ON c.rid = p.rid AND NOT c.own AND c.m_kind = p.kind AND c.mid <> p.mid
+JOIN cat_model om ON om.mid = p.mid
+JOIN cat_model cm ON cm.mid = c.mid
 WHERE c.at_tier_or_standard IS NOT NULL AND c.at_tier_or_standard < p.actual
   AND (len(s.allow) = 0 OR list_contains(s.allow, c.mid) OR list_contains(s.allow, c.provider))
+  AND CASE WHEN om.score IS NOT NULL AND cm.score IS NOT NULL
+           THEN cm.score + s.min_delta >= om.score
+           ELSE list_contains(s.allow, c.mid) OR list_contains(s.allow, c.provider) END
   AND passes(s, p)
 GROUP BY s.sidx, p.rid;
 
--- Subscriptions: day by day in time order, usage up to the daily quota is covered by the fee;
--- the rest stays at pay-as-you-go prices. A failed or rejected image request takes one unit.
-CREATE OR REPLACE TEMP TABLE sc_plan AS
-WITH u AS (
+-- Subscriptions: per seat, day by day in time order, usage up to the seat's daily quota is
+-- covered by its fee; the rest stays at pay-as-you-go prices. A failed or rejected image
+-- request takes one unit. Seats: each api key (per-key), one for all, or named by a map whose
+-- "*" seats every other key; a key without a seat stays at pay-as-you-go prices.
+CREATE OR REPLACE TEMP TABLE plan_use AS
+SELECT * FROM (
     SELECT s.sidx, p.rid, p.day, p.t, p.id, p.filename, p.actual, p.extras_cost, pl.pid, pl.daily_quota,
         CASE WHEN pl.unit = 'requests' THEN 1
              WHEN p.kind = 'image' THEN greatest(p.images, CASE WHEN p.status <> 'ok' THEN 1 ELSE 0 END)
-             ELSE 0 END AS units
+             ELSE 0 END AS units,
+        CASE s.seats_kind
+            WHEN 'per-key' THEN coalesce(p.api_key, '(no key)')
+            WHEN 'one' THEN '(shared)'
+            ELSE coalesce((SELECT ss.seat FROM scen_seat ss WHERE ss.sidx = s.sidx AND ss.key = p.api_key),
+                          (SELECT ss.seat FROM scen_seat ss WHERE ss.sidx = s.sidx AND ss.key = '*'))
+        END AS seat
     FROM scen_f s JOIN plan pl ON s.action = 'subscription' AND pl.pid = s.pid
     JOIN plan_model pm ON pm.pid = pl.pid
     JOIN priced p ON p.mid = pm.mid
     WHERE passes(s, p)
-), q AS (
+) WHERE seat IS NOT NULL;
+
+-- Seats bought: the named ones of a map, else those that used the plan, at least one.
+CREATE OR REPLACE TEMP TABLE seat_n AS
+SELECT s.sidx, s.name,
+    CASE s.seats_kind
+        WHEN 'one' THEN 1
+        WHEN 'map' THEN (SELECT count(DISTINCT ss.seat) FROM scen_seat ss WHERE ss.sidx = s.sidx)
+        ELSE greatest(1, (SELECT count(DISTINCT u.seat) FROM plan_use u WHERE u.sidx = s.sidx AND u.units > 0))
+    END AS n
+FROM scen s WHERE s.action = 'subscription';
+
+CREATE OR REPLACE TEMP TABLE sc_plan AS
+WITH q AS (
     SELECT *,
-        coalesce(sum(units) OVER (PARTITION BY sidx, day ORDER BY t, id, filename
+        coalesce(sum(units) OVER (PARTITION BY sidx, seat, day ORDER BY t, id, filename
                                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS used_before
-    FROM u WHERE units > 0
+    FROM plan_use WHERE units > 0
 ), c AS (
     SELECT *, CASE WHEN daily_quota IS NULL THEN units
                    ELSE least(units, greatest(daily_quota - used_before, 0)) END AS covered
@@ -497,6 +524,6 @@ FROM range((SELECT min(day) FROM priced), (SELECT max(day) FROM priced) + INTERV
 
 CREATE OR REPLACE TEMP TABLE fee_day AS
 SELECT s.sidx, s.name AS scenario, pd.day, '(' || pl.pid || ')' AS model, 'plan fee' AS via,
-    pl.fee AS fee_num, day(last_day(pd.day)) AS fee_den
-FROM scen s JOIN plan pl ON pl.pid = s.pid CROSS JOIN period_day pd
+    pl.fee * sn.n AS fee_num, day(last_day(pd.day)) AS fee_den
+FROM scen s JOIN plan pl ON pl.pid = s.pid JOIN seat_n sn ON sn.sidx = s.sidx CROSS JOIN period_day pd
 WHERE s.action = 'subscription';

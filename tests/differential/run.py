@@ -41,7 +41,7 @@ def create_tables(con, catalog, scenarios):
     DECIMAL by DuckDB, so no figure passes through a float."""
     con.execute("""
         CREATE TEMP TABLE cat_model (mid VARCHAR, ord INTEGER, provider VARCHAR, kind VARCHAR,
-                                     default_quality VARCHAR);
+                                     default_quality VARCHAR, score INTEGER);
         CREATE TEMP TABLE cat_name (name VARCHAR, mid VARCHAR);
         CREATE TEMP TABLE cat_price (mid VARCHAR, effective DATE, input_pm DECIMAL(18, 9),
             output_pm DECIMAL(18, 9), thinking_pm DECIMAL(18, 9), cache_read_pm DECIMAL(18, 9),
@@ -52,7 +52,9 @@ def create_tables(con, catalog, scenarios):
         CREATE TEMP TABLE cat_extra (id VARCHAR, effective DATE, price DECIMAL(18, 9));
         CREATE TEMP TABLE plan (pid VARCHAR, fee DECIMAL(18, 9), daily_quota BIGINT, unit VARCHAR);
         CREATE TEMP TABLE plan_model (pid VARCHAR, mid VARCHAR);
-        CREATE TEMP TABLE scen (sidx INTEGER, name VARCHAR, action VARCHAR, pid VARCHAR);
+        CREATE TEMP TABLE scen (sidx INTEGER, name VARCHAR, action VARCHAR, pid VARCHAR,
+                                seats_kind VARCHAR, min_delta INTEGER);
+        CREATE TEMP TABLE scen_seat (sidx INTEGER, key VARCHAR, seat VARCHAR);
         CREATE TEMP TABLE scen_sub (sidx INTEGER, from_mid VARCHAR, to_mid VARCHAR);
         CREATE TEMP TABLE scen_allow (sidx INTEGER, allow VARCHAR);
         CREATE TEMP TABLE scen_key (sidx INTEGER, key VARCHAR);
@@ -61,8 +63,9 @@ def create_tables(con, catalog, scenarios):
     """)
     names = {}
     for ord_, m in enumerate(catalog.get("model", [])):
-        con.execute("INSERT INTO cat_model VALUES (?, ?, ?, ?, ?)",
-                    [m["id"], ord_, m["provider"], m["kind"], m.get("default_quality")])
+        con.execute("INSERT INTO cat_model VALUES (?, ?, ?, ?, ?, ?)",
+                    [m["id"], ord_, m["provider"], m["kind"], m.get("default_quality"),
+                     m.get("quality_score", {}).get("score")])
         for n in [m["id"], *m.get("aliases", [])]:
             names[n.strip().lower()] = m["id"]
         for p in m["price"]:
@@ -102,7 +105,15 @@ def create_tables(con, catalog, scenarios):
             used_plans[pid] = plans[pid]
         else:
             action, pid = "substitute", None
-        con.execute("INSERT INTO scen VALUES (?, ?, ?, ?)", [i, s["name"], action, pid])
+        seats = s.get("seats", "per-key")
+        if isinstance(seats, dict):
+            kind = "map"
+            for k, seat in seats.items():
+                con.execute("INSERT INTO scen_seat VALUES (?, ?, ?)", [i, k, seat])
+        else:
+            kind = "one" if seats == 1 else "per-key"
+        con.execute("INSERT INTO scen VALUES (?, ?, ?, ?, ?, ?)",
+                    [i, s["name"], action, pid, kind, s.get("min_quality_delta", 0)])
         for a, b in s.get("substitute", {}).items():
             con.execute("INSERT INTO scen_sub VALUES (?, ?, ?)", [i, mid(a), mid(b)])
         for a in s.get("allow", []):
@@ -114,6 +125,8 @@ def create_tables(con, catalog, scenarios):
         for h in s.get("hours", []):
             con.execute("INSERT INTO scen_hour VALUES (?, ?)", [i, h])
     for pid, p in used_plans.items():
+        if not p.get("failed_uses_quota", True):
+            raise SystemExit(f"price.sql does not implement failed_uses_quota = false (plan {pid})")
         con.execute("INSERT INTO plan VALUES (?, ?, ?, ?)",
                     [pid, p["monthly_fee"], p.get("daily_quota"), p.get("unit", "images")])
         for m in p["models"]:
@@ -209,6 +222,7 @@ def compare(con, out_dir, used_plans):
     totals = {sc: v for sc, v in con.execute("SELECT scenario, variable FROM totals").fetchall()}
     by_name = {s["name"]: s for s in summary["scenarios"]}
     plan_of = {sc: pid for sc, pid in con.execute("SELECT name, pid FROM scen").fetchall()}
+    seats = {sc: n for sc, n in con.execute("SELECT name, n FROM seat_n").fetchall()}
     if set(by_name) != set(totals):
         problems.append(f"scenario names differ: {sorted(set(by_name) ^ set(totals))}")
     matched = 0
@@ -218,7 +232,7 @@ def compare(con, out_dir, used_plans):
             continue
         fixed = Fraction(0)
         if plan_of.get(sc):
-            fixed = fee_fraction(used_plans[plan_of[sc]]["monthly_fee"], days)
+            fixed = fee_fraction(used_plans[plan_of[sc]]["monthly_fee"], days) * seats[sc]
             if not rounds_to(s["fixed_cost"], fixed):
                 problems.append(f"{sc}: fixed_cost {s['fixed_cost']} is not {digits(fixed)}")
         elif Decimal(s["fixed_cost"]) != 0:
