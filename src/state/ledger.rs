@@ -17,7 +17,11 @@ use std::path::Path;
 
 const LEDGER: &str = "ledger.json";
 const LEDGER_NEXT: &str = "ledger.next.json";
-const LEDGER_VERSION: u32 = 2;
+const LEDGER_VERSION: u32 = 3;
+
+/// Kept record files an input may gather (one per run that found new lines in it) before a
+/// run writes them into one again.
+const MAX_SEGMENTS: usize = 16;
 
 /// True when `dir` is a `--state` folder of reprice's (it holds a ledger of its shape).
 pub fn is_state_folder(dir: &Path) -> bool {
@@ -45,9 +49,11 @@ struct Entry {
     prefix_sha256: String,
     lines: u64,
     skipped: u64,
-    /// The records of those lines, in a file beside the ledger.
+    /// The records of those lines, in files beside the ledger, in line order: a run that
+    /// finds new lines adds a file of their records and leaves the earlier ones as they are,
+    /// so a nightly run writes only what is new.
     records: u64,
-    records_file: String,
+    records_files: Vec<String>,
     quarantine: Vec<Quarantined>,
 }
 
@@ -179,19 +185,24 @@ fn read_one(
     };
     let io = |e: std::io::Error| out_err(&kept_path, e);
     let prior_entry = prior.as_ref().map(|(e, _)| *e);
+    // The earlier files are kept as they are, unless there are so many that they are gathered
+    // into this run's file.
+    let compact = prior_entry.is_some_and(|e| e.records_files.len() >= MAX_SEGMENTS);
     let start = match prior {
         Some((e, prefix)) => {
             let file: std::sync::Arc<str> = std::sync::Arc::from(key.as_str());
-            let src = dir.join(&e.records_file);
-            crate::spill::read_kept(&src, file, PART, |records| {
-                if let Some(k) = &mut kept {
-                    k.append(&records)?;
-                }
-                spill
-                    .push(records)
-                    .map_err(|e| std::io::Error::other(e.to_string()))
-            })
-            .map_err(|e| out_err(&src, e))?;
+            for name in &e.records_files {
+                let src = dir.join(name);
+                crate::spill::read_kept(&src, file.clone(), PART, |records| {
+                    if compact && let Some(k) = &mut kept {
+                        k.append(&records)?;
+                    }
+                    spill
+                        .push(records)
+                        .map_err(|e| std::io::Error::other(e.to_string()))
+                })
+                .map_err(|e| out_err(&src, e))?;
+            }
             tick(e.offset);
             ingest::Start::Resume {
                 offset: e.offset,
@@ -221,7 +232,21 @@ fn read_one(
     // What is settled (complete lines of a JSON-lines file) goes into the next ledger.
     let entry = match (kept, settled) {
         (Some(k), Some(settled)) => {
-            let records = k.finish(settled.offset).map_err(io)?;
+            let written = k.finish(settled.offset).map_err(io)?;
+            let mut records_files = match prior_entry {
+                Some(e) if !compact => e.records_files.clone(),
+                _ => Vec::new(),
+            };
+            let records = written
+                + match prior_entry {
+                    Some(e) if !compact => e.records,
+                    _ => 0,
+                };
+            if written > 0 {
+                records_files.push(kept_name);
+            } else {
+                let _ = std::fs::remove_file(&kept_path);
+            }
             let qua: Vec<Quarantined> = quarantine
                 .iter()
                 .filter(|q| q.byte < settled.offset)
@@ -236,7 +261,7 @@ fn read_one(
                     lines: settled.lines,
                     skipped,
                     records,
-                    records_file: kept_name,
+                    records_files,
                     quarantine: qua,
                 },
             ))
@@ -270,7 +295,7 @@ pub fn commit(dir: &Path) -> Result<(), RunError> {
     let named: std::collections::BTreeSet<&str> = ledger
         .files
         .values()
-        .map(|e| e.records_file.as_str())
+        .flat_map(|e| e.records_files.iter().map(String::as_str))
         .collect();
     if let Ok(entries) = std::fs::read_dir(dir) {
         for e in entries.flatten() {
