@@ -109,7 +109,9 @@ fn nightly_runs_read_only_new_bytes_and_match_a_full_run() {
         r3.stderr
     );
     assert_same_reports(&d.path().join("r3"), &d.path().join("full"));
-    // The ledger keeps one file of records per input, of the last run only.
+    // The ledger keeps a file of records per input and run that found new lines in it:
+    // night 1 wrote a.jsonl's and n.jsonl's, night 2 a.jsonl's new lines and b.jsonl's, and
+    // night 3, finding nothing new, wrote none. No earlier file was written again.
     let mut kept: Vec<String> = std::fs::read_dir(&state)
         .expect("state")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
@@ -118,7 +120,12 @@ fn nightly_runs_read_only_new_bytes_and_match_a_full_run() {
     kept.sort();
     assert_eq!(
         kept,
-        ["records-3-0.bin", "records-3-1.bin", "records-3-2.bin"]
+        [
+            "records-1-0.bin",
+            "records-1-1.bin",
+            "records-2-0.bin",
+            "records-2-1.bin"
+        ]
     );
 }
 
