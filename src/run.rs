@@ -383,16 +383,21 @@ fn final_line(s: &analyze::Summary, out: &Path, parsed: u64, total: u64) -> Stri
         .filter(|b| b.savings > crate::money::Money::ZERO)
         .map(|b| format!("; best: {} saves {}", b.name, b.savings.display(2)))
         .unwrap_or_default();
+    // The two parts are derived from the shown total, so they add up to it.
+    let total_cents = analyze::report_model::cents(s.actual.cost);
+    let billed_cents = analyze::report_model::cents(s.actual.billed_in_logs);
     format!(
-        "reprice: {} lines = {} records + {} duplicates + {} quarantined + {} skipped + {} out of period; parsed {parsed} of {total} bytes; billed {} {}{best}; reports in {}",
+        "reprice: {} lines = {} records + {} duplicates + {} quarantined + {} skipped + {} out of period; parsed {parsed} of {total} bytes; cost {} {} ({} as billed in the logs, {} estimated at list prices){best}; reports in {}",
         s.input.lines,
         s.input.records,
         s.input.duplicates,
         s.input.quarantined,
         s.input.skipped,
         s.input.out_of_period,
-        s.actual.cost.display(2),
+        total_cents.display(2),
         s.currency,
+        billed_cents.display(2),
+        (total_cents - billed_cents).display(2),
         out.display()
     )
 }

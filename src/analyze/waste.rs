@@ -38,6 +38,7 @@ pub struct ThinkingShare {
     pub model: String,
     pub thinking_tokens: u64,
     pub thinking_cost: Money,
+    /// The model's cost, as in `models`.
     pub cost: Money,
     /// thinking_cost / cost, 6 places.
     pub share: Option<String>,
@@ -102,7 +103,9 @@ impl WasteFold {
                     .or_insert((0, Money::ZERO, Money::ZERO));
                 e.0 += r.tokens.thinking;
                 e.1 += p.thinking_cost;
-                e.2 += p.list.unwrap_or(p.actual);
+                // The model's cost as the cost-by-model table states it, so the share reads
+                // against the figure shown beside it.
+                e.2 += p.actual;
             }
         }
     }

@@ -1,4 +1,5 @@
-//! The CSV tables: savings.csv, by_day.csv, waste.csv. Money is rounded once, half-even, to six
+//! The CSV tables: savings.csv, by_day.csv, waste.csv, and the full per-key tables that the
+//! reports and summary.json cut to the top rows: by_key.csv, reconciliation.csv. Money is rounded once, half-even, to six
 //! places (summary.json keeps the exact sums); text cells are neutralized against formula
 //! injection.
 
@@ -15,7 +16,13 @@ fn m(x: Money) -> String {
 
 impl Writer for CsvTables {
     fn files(&self) -> &'static [&'static str] {
-        &["savings.csv", "by_day.csv", "waste.csv"]
+        &[
+            "savings.csv",
+            "by_day.csv",
+            "waste.csv",
+            "by_key.csv",
+            "reconciliation.csv",
+        ]
     }
 
     fn write(&self, input: &ReportInput<'_>, dir: &Path) -> io::Result<()> {
@@ -142,6 +149,36 @@ impl Writer for CsvTables {
             ])?;
         }
         w.write_record(["extras", "", "", "", "", "", "", "", &m(s.extras_cost)])?;
+        w.flush()?;
+
+        let mut w = csv::Writer::from_path(dir.join("by_key.csv"))?;
+        w.write_record(["key", "records", "cost"])?;
+        for k in &a.all_keys {
+            w.write_record([csv_text(&k.key), k.records.to_string(), m(k.cost)])?;
+        }
+        w.flush()?;
+
+        let mut w = csv::Writer::from_path(dir.join("reconciliation.csv"))?;
+        w.write_record([
+            "key",
+            "time",
+            "kind",
+            "billed",
+            "balance_before",
+            "balance_after",
+            "amount",
+        ])?;
+        for g in &a.all_gaps {
+            w.write_record([
+                csv_text(&g.key),
+                g.time.to_rfc3339(),
+                g.kind.clone(),
+                m(g.billed),
+                m(g.balance_before),
+                m(g.balance_after),
+                m(g.amount),
+            ])?;
+        }
         w.flush()
     }
 }

@@ -9,6 +9,7 @@ mod markdown;
 mod parquet;
 mod quarantine;
 mod summary;
+mod svg;
 
 use crate::analyze::Analysis;
 use crate::catalog::Catalog;
