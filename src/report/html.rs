@@ -255,8 +255,8 @@ fn cell(o: &mut String, c: &Cell) {
 mod tests {
     use super::*;
     use crate::analyze::{Analysis, Context, InputCounts, KeyRow, ModelRow, analyze};
-    use crate::money::Money;
     use crate::catalog::Catalog;
+    use crate::money::Money;
     use crate::scenario::ScenarioSet;
     use chrono::NaiveDate;
 

@@ -166,14 +166,19 @@ pub(super) fn nice_step(span: Decimal) -> Decimal {
     p * Decimal::TEN
 }
 
-/// An axis tick in dollars: "$0", "$0.5", "$20", "-$5".
-fn money_tick(t: Decimal) -> String {
-    let n = t.normalize();
-    if n.is_zero() {
-        return "$0".to_string();
+/// An axis tick in dollars, with as many places as the step needs and cents at least when
+/// it has any: "$0", "$20", "-$5", "$0.50", "$0.005".
+fn money_tick(t: Decimal, step: Decimal) -> String {
+    let places = match step.normalize().scale() {
+        0 => 0,
+        s => s.max(2),
+    };
+    let v = t.round_dp(places);
+    if v.is_zero() {
+        return format!("${:.*}", places as usize, Decimal::ZERO);
     }
-    let sign = if n.is_sign_negative() { "-" } else { "" };
-    format!("{sign}${}", n.abs())
+    let sign = if v.is_sign_negative() { "-" } else { "" };
+    format!("{sign}${:.*}", places as usize, v.abs())
 }
 
 fn svg(id: &str, title: &str, w: u32, h: u32, marks: usize, body: &str) -> String {
@@ -201,8 +206,8 @@ fn hbar_chart(c: &BarChart) -> String {
     if bars.is_empty() {
         return empty_chart(&c.id, &c.title);
     }
-    const W: u32 = 600;
-    const LABEL: u32 = 176;
+    const W: u32 = 660;
+    const LABEL: u32 = 236;
     const VALUE: u32 = 84;
     const ROW: u32 = 22;
     const TOP: u32 = 6;
@@ -220,7 +225,7 @@ fn hbar_chart(c: &BarChart) -> String {
             body,
             "<line class=\"grid-line\" x1=\"{x}\" y1=\"{TOP}\" x2=\"{x}\" y2=\"{bottom}\"/><text x=\"{x}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
             bottom + 14,
-            money_tick(t)
+            money_tick(t, axis.step)
         );
     }
     let zero = Decimal::from(left) + axis.pos(Decimal::ZERO, plot);
@@ -236,15 +241,15 @@ fn hbar_chart(c: &BarChart) -> String {
             body,
             "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\
              <rect class=\"mark\" x=\"{x}\" y=\"{}\" width=\"{w}\" height=\"14\" fill=\"{}\"><title>{}: {}</title></rect>\
-             <text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
+             <text x=\"{}\" y=\"{}\">{}</text>",
             LABEL - 6,
             y + 15,
-            short(&b.label, 26),
+            short(&b.label, 38),
             y + 4,
             tone_color(b.tone),
             text(&b.label),
             b.value.display(6),
-            W - 4,
+            W - VALUE + 6,
             y + 15,
             money_label(b.value)
         );
@@ -283,7 +288,11 @@ fn line_chart(c: &LineChart) -> String {
     const H: u32 = 300;
     let plot_w = W - PLOT_LEFT - PLOT_RIGHT;
     let plot_h = H - PLOT_TOP - 30;
-    let axis = Axis::new(c.series.iter().flat_map(|s| s.values.iter().map(|m| m.decimal())));
+    let axis = Axis::new(
+        c.series
+            .iter()
+            .flat_map(|s| s.values.iter().map(|m| m.decimal())),
+    );
     let xs = x_positions(c.days.len(), plot_w);
     let mut body = String::new();
     for t in axis.ticks() {
@@ -294,7 +303,7 @@ fn line_chart(c: &LineChart) -> String {
             W - PLOT_RIGHT,
             PLOT_LEFT - 6,
             y + Decimal::from(4),
-            money_tick(t)
+            money_tick(t, axis.step)
         );
     }
     // Labels thinned so they do not overlap; "2026-03-01" reads as "03-01", the tooltip keeps
@@ -423,9 +432,12 @@ mod tests {
         assert_eq!(nice_step(Decimal::ZERO), Decimal::ONE);
         let axis = Axis::new([d("-19.7"), d("3.04")].into_iter());
         assert_eq!((axis.lo, axis.hi, axis.step), (d("-20"), d("5"), d("5")));
-        assert_eq!(money_tick(d("-20")), "-$20");
-        assert_eq!(money_tick(d("0.50")), "$0.5");
-        assert_eq!(money_tick(Decimal::ZERO), "$0");
+        assert_eq!(money_tick(d("-20"), d("5")), "-$20");
+        assert_eq!(money_tick(d("0.5"), d("0.5")), "$0.50");
+        assert_eq!(money_tick(d("1"), d("0.5")), "$1.00");
+        assert_eq!(money_tick(d("0.015"), d("0.005")), "$0.015");
+        assert_eq!(money_tick(Decimal::ZERO, d("0.1")), "$0.00");
+        assert_eq!(money_tick(Decimal::ZERO, d("5")), "$0");
         assert_eq!(money_label(Money::from_decimal(d("0.0023"))), "$0.0023");
         assert_eq!(money_label(Money::from_decimal(d("-16.454778"))), "-$16.45");
     }

@@ -68,10 +68,7 @@ fn best_scenarios(s: &Summary) -> Vec<String> {
         let n = plural(sc.records_changed, "request");
         let what = match sc.kind.as_str() {
             "batch" => format!("moving the {n} with a batch tier ({of_spend} of spend) to it"),
-            "subscription" => format!(
-                "the {} plan (covering {n}, {of_spend} of spend)",
-                sc.name
-            ),
+            "subscription" => format!("the {} plan (covering {n}, {of_spend} of spend)", sc.name),
             "cheapest" => format!(
                 "switching {n} ({of_spend} of spend) to the cheapest catalog model of the same kind and size"
             ),
@@ -130,9 +127,12 @@ fn unused_quota(s: &Summary) -> Vec<String> {
 
 /// `part / whole` of two unit counts as a percentage.
 pub fn units_share(part: u64, whole: u64) -> String {
-    share(Money::from_decimal(part.into()), Money::from_decimal(whole.into()))
-        .map(percent)
-        .unwrap_or_default()
+    share(
+        Money::from_decimal(part.into()),
+        Money::from_decimal(whole.into()),
+    )
+    .map(percent)
+    .unwrap_or_default()
 }
 
 fn billed_waste(s: &Summary) -> Vec<String> {

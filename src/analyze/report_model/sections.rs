@@ -218,7 +218,7 @@ fn scenarios(a: &Analysis) -> Vec<Section> {
     let mut blocks = vec![
         Block::Chart(Chart::Bars(BarChart {
             id: "chart-savings".to_string(),
-            title: "Net savings per scenario against the actual cost (below zero: the scenario costs more)".to_string(),
+            title: "Net savings per scenario against the actual cost; below zero the scenario costs more".to_string(),
             currency: s.currency.clone(),
             bars,
         })),
@@ -339,9 +339,9 @@ fn top_savings(a: &Analysis) -> Vec<Section> {
         2,
         "Top savings",
         vec![
-            Block::Paragraph(
-                format!("Scenarios in order of net savings (plan fees and dearer records included), then the {TOP_SAVINGS} groups of records each saved most on; every group is in savings.csv."),
-            ),
+            Block::Paragraph(format!(
+                "Scenarios in order of net savings (plan fees and dearer records included), then the {TOP_SAVINGS} groups of records each saved most on; every group is in savings.csv."
+            )),
             table(
                 &[
                     ("scenario", false),
@@ -516,10 +516,7 @@ fn waste(a: &Analysis) -> Vec<Section> {
             currency: s.currency.clone(),
             bars,
         })),
-        table(
-            &[("what", false), ("requests", true), ("cost", true)],
-            rows,
-        ),
+        table(&[("what", false), ("requests", true), ("cost", true)], rows),
     ];
     if !w.thinking_by_model.is_empty() {
         // The share divides by the model's cost as the cost-by-model table shows it.
@@ -783,11 +780,14 @@ fn not_priced(a: &Analysis) -> Vec<Section> {
         .unknown_models
         .iter()
         .map(|u| format!("unknown model {}: {}", u.model, plural(u.records, "record")))
-        .chain(
-            s.unpriced
-                .iter()
-                .map(|u| format!("{}: {} ({})", u.model, u.reason, plural(u.records, "record"))),
-        )
+        .chain(s.unpriced.iter().map(|u| {
+            format!(
+                "{}: {} ({})",
+                u.model,
+                u.reason,
+                plural(u.records, "record")
+            )
+        }))
         .collect();
     vec![section(
         2,
@@ -858,5 +858,9 @@ fn warnings(a: &Analysis) -> Vec<Section> {
     if s.warnings.is_empty() {
         return Vec::new();
     }
-    vec![section(2, "Warnings", vec![Block::List(s.warnings.clone())])]
+    vec![section(
+        2,
+        "Warnings",
+        vec![Block::List(s.warnings.clone())],
+    )]
 }
