@@ -324,7 +324,7 @@ fn waste_counts_billed_failures_retries_thinking_and_extras_once_each() {
     assert_eq!(u64_at(w, "rejected_billed_requests"), 1);
     assert_eq!(str_at(w, "failed_billed_cost"), "0");
     // 0.1344 + 0.006 thinking + 0.035 grounding.
-    assert_eq!(str_at(w, "retry_billed_cost"), "0.1754");
+    assert_eq!(str_at(w, "superseded_billed_cost"), "0.1754");
     assert_eq!(str_at(w, "thinking_cost"), "0.018");
     assert_eq!(str_at(w, "extras_cost"), "0.105");
     assert_eq!(str_at(&s, "actual.cost"), "0.3918");

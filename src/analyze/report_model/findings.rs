@@ -140,10 +140,10 @@ fn billed_waste(s: &Summary) -> Vec<String> {
     let parts = [
         cents(w.failed_billed_cost),
         cents(w.rejected_billed_cost),
-        cents(w.retry_billed_cost),
+        cents(w.superseded_billed_cost),
     ];
     let total: Money = parts.iter().sum();
-    let exact = w.failed_billed_cost + w.rejected_billed_cost + w.retry_billed_cost;
+    let exact = w.failed_billed_cost + w.rejected_billed_cost + w.superseded_billed_cost;
     if exact.is_zero() {
         return Vec::new();
     }

@@ -485,8 +485,8 @@ fn waste(a: &Analysis) -> Vec<Section> {
         ),
         (
             "superseded by a retry",
-            Some(w.retry_billed_requests),
-            w.retry_billed_cost,
+            Some(w.superseded_billed_requests),
+            w.superseded_billed_cost,
         ),
         ("thinking tokens", None, w.thinking_cost),
         ("search and grounding extras", None, w.extras_cost),
