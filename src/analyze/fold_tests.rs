@@ -119,7 +119,10 @@ fn sample_logs_fold_the_same_in_any_chunks() {
     assert_eq!(cost_of(s, "chatgpt-plus").cost.exact(), "25.575392");
     let w = &s.waste;
     assert_eq!(
-        (w.superseded_billed_requests, w.superseded_billed_cost.exact()),
+        (
+            w.superseded_billed_requests,
+            w.superseded_billed_cost.exact()
+        ),
         (5, "0.4347".to_string())
     );
     // The plan quota is consumed across the whole month, whatever the chunks.

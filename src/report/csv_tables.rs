@@ -130,7 +130,11 @@ impl Writer for CsvTables {
                 s.rejected_billed_requests,
                 s.rejected_billed_cost,
             ),
-            ("superseded_billed", s.superseded_billed_requests, s.superseded_billed_cost),
+            (
+                "superseded_billed",
+                s.superseded_billed_requests,
+                s.superseded_billed_cost,
+            ),
         ];
         for (cat, n, cost) in rows {
             w.write_record([cat, "", "", "", "", "", "", &n.to_string(), &m(cost)])?;

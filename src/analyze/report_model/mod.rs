@@ -6,8 +6,10 @@
 //! or "rest" row shown beside it is derived from those rounded figures, so shown rows add up;
 //! summary.json keeps the exact sums.
 
+mod details;
 mod findings;
 mod sections;
+mod spend;
 
 use super::Analysis;
 use crate::money::Money;
@@ -211,9 +213,10 @@ pub fn percent(share: Decimal) -> String {
     let p = (share * Decimal::ONE_HUNDRED)
         .round_dp_with_strategy(1, RoundingStrategy::MidpointNearestEven);
     let text = format!("{p:.1}");
-    match text.strip_prefix('-') {
-        Some(rest) if rest == "0.0" => "0.0%".to_string(),
-        _ => format!("{text}%"),
+    if text == "-0.0" {
+        "0.0%".to_string()
+    } else {
+        format!("{text}%")
     }
 }
 

@@ -1,15 +1,15 @@
-//! The sections of the report, in order. Each is one function of the analysis returning its
+//! The sections of the report, in order (the overview here; spending in spend.rs, the rest in
+//! details.rs). Each is one function of the analysis returning its
 //! section (and the parts under it), or nothing when it has nothing to say; adding a section
 //! is adding it to [`SECTIONS`].
 
-use super::findings::{cost_parts, findings, shown_savings, units_share};
+use super::findings::{cost_parts, findings, shown_savings};
 use super::{
-    Bar, BarChart, Block, Card, Cell, Chart, Column, LineChart, QuotaCell, QuotaGrid, Section,
-    Series, Table, Tone, dollars, plural, share, shown,
+    Bar, BarChart, Block, Card, Cell, Chart, Column, LineChart, Section, Series, Table, Tone,
+    details, dollars, plural, share, shown, spend,
 };
-use crate::analyze::{Analysis, Summary, TOP_ROWS, UnusedQuota};
+use crate::analyze::{Analysis, Summary};
 use crate::money::Money;
-use chrono::Datelike;
 use std::collections::BTreeMap;
 
 type Build = fn(&Analysis) -> Vec<Section>;
@@ -19,24 +19,22 @@ pub const SECTIONS: &[Build] = &[
     daily_cost,
     scenarios,
     top_savings,
-    cost_by_model,
-    cost_by_key,
-    waste,
-    break_even,
-    reconciliation,
-    budgets,
-    not_priced,
-    price_changes,
-    cost_per_day,
-    warnings,
+    spend::cost_by_model,
+    spend::cost_by_key,
+    spend::waste,
+    details::break_even,
+    details::reconciliation,
+    details::budgets,
+    details::not_priced,
+    details::price_changes,
+    details::cost_per_day,
+    details::warnings,
 ];
 
-/// Charts of models and keys show the largest ones; the tables list them.
-const MAX_BARS: usize = 20;
 /// Rows of "Top savings" per scenario.
 const TOP_SAVINGS: usize = 3;
 
-fn section(level: u8, title: &str, blocks: Vec<Block>) -> Section {
+pub(super) fn section(level: u8, title: &str, blocks: Vec<Block>) -> Section {
     Section {
         level,
         title: title.to_string(),
@@ -44,7 +42,7 @@ fn section(level: u8, title: &str, blocks: Vec<Block>) -> Section {
     }
 }
 
-fn table(columns: &[(&str, bool)], rows: Vec<Vec<Cell>>) -> Block {
+pub(super) fn table(columns: &[(&str, bool)], rows: Vec<Vec<Cell>>) -> Block {
     Block::Table(Table {
         columns: columns
             .iter()
@@ -57,15 +55,15 @@ fn table(columns: &[(&str, bool)], rows: Vec<Vec<Cell>>) -> Block {
     })
 }
 
-fn text(s: &str) -> Cell {
+pub(super) fn text(s: &str) -> Cell {
     Cell::Text(s.to_string())
 }
 
-fn money(m: Money) -> Cell {
+pub(super) fn money(m: Money) -> Cell {
     Cell::Money(shown(m))
 }
 
-fn share_cell(part: Money, whole: Money) -> Cell {
+pub(super) fn share_cell(part: Money, whole: Money) -> Cell {
     share(part, whole).map_or(Cell::Empty, Cell::Share)
 }
 
@@ -354,513 +352,5 @@ fn top_savings(a: &Analysis) -> Vec<Section> {
                 rows,
             ),
         ],
-    )]
-}
-
-fn cost_by_model(a: &Analysis) -> Vec<Section> {
-    let s = &a.summary;
-    let bars = s
-        .models
-        .iter()
-        .take(MAX_BARS)
-        .map(|m| Bar {
-            label: m.model.clone(),
-            value: m.cost,
-            tone: Tone::Neutral,
-        })
-        .collect();
-    let rows = s
-        .models
-        .iter()
-        .map(|m| {
-            vec![
-                text(&m.model),
-                Cell::Count(m.records),
-                Cell::Count(m.images),
-                Cell::Count(m.input_tokens),
-                Cell::Count(m.output_tokens),
-                Cell::Count(m.thinking_tokens),
-                money(m.cost),
-            ]
-        })
-        .collect();
-    vec![section(
-        2,
-        "Cost by model",
-        vec![
-            Block::Chart(Chart::Bars(BarChart {
-                id: "chart-models".to_string(),
-                title: bars_title("Cost by model", s.models.len()),
-                currency: s.currency.clone(),
-                bars,
-            })),
-            table(
-                &[
-                    ("model", false),
-                    ("records", true),
-                    ("images", true),
-                    ("input tokens", true),
-                    ("output tokens", true),
-                    ("thinking tokens", true),
-                    ("cost", true),
-                ],
-                rows,
-            ),
-        ],
-    )]
-}
-
-fn bars_title(what: &str, n: usize) -> String {
-    if n > MAX_BARS {
-        format!("{what} (the {MAX_BARS} largest of {n})")
-    } else {
-        what.to_string()
-    }
-}
-
-/// The keys that cost most, then one row for the rest: its cost is the shown total less the
-/// shown rows, so the table adds up to the total under it.
-fn cost_by_key(a: &Analysis) -> Vec<Section> {
-    let s = &a.summary;
-    let bars = s
-        .keys
-        .iter()
-        .take(MAX_BARS)
-        .map(|k| Bar {
-            label: k.key.clone(),
-            value: k.cost,
-            tone: Tone::Other,
-        })
-        .collect();
-    let total = shown(s.actual.cost);
-    let mut rows: Vec<Vec<Cell>> = s
-        .keys
-        .iter()
-        .map(|k| vec![text(&k.key), Cell::Count(k.records), money(k.cost)])
-        .collect();
-    let mut blocks = vec![Block::Chart(Chart::Bars(BarChart {
-        id: "chart-keys".to_string(),
-        title: "Cost by key".to_string(),
-        currency: s.currency.clone(),
-        bars,
-    }))];
-    if let Some(o) = &s.other_keys {
-        let listed: Money = s.keys.iter().map(|k| shown(k.cost)).sum();
-        rows.push(vec![
-            Cell::Text(format!("the other {}", plural(o.keys, "key"))),
-            Cell::Count(o.records),
-            Cell::Money(total - listed),
-        ]);
-        rows.push(vec![
-            text("all keys"),
-            Cell::Count(s.input.records),
-            Cell::Money(total),
-        ]);
-        blocks.push(Block::Paragraph(format!(
-            "The {} keys that cost most, of {}; every key is in by_key.csv.",
-            s.keys.len(),
-            s.keys.len() as u64 + o.keys
-        )));
-    }
-    blocks.push(table(
-        &[("key", false), ("records", true), ("cost", true)],
-        rows,
-    ));
-    vec![section(2, "Cost by key", blocks)]
-}
-
-fn waste(a: &Analysis) -> Vec<Section> {
-    let s = &a.summary;
-    let w = &s.waste;
-    let kinds = [
-        (
-            "failed but billed",
-            Some(w.failed_billed_requests),
-            w.failed_billed_cost,
-        ),
-        (
-            "rejected by content policy but billed",
-            Some(w.rejected_billed_requests),
-            w.rejected_billed_cost,
-        ),
-        (
-            "superseded by a retry",
-            Some(w.superseded_billed_requests),
-            w.superseded_billed_cost,
-        ),
-        ("thinking tokens", None, w.thinking_cost),
-        ("search and grounding extras", None, w.extras_cost),
-    ];
-    let bars = kinds
-        .iter()
-        .map(|(label, _, cost)| Bar {
-            label: (*label).to_string(),
-            value: *cost,
-            tone: Tone::Bad,
-        })
-        .collect();
-    let rows = kinds
-        .iter()
-        .map(|(label, n, cost)| {
-            vec![
-                text(label),
-                n.map_or(Cell::Empty, Cell::Count),
-                money(*cost),
-            ]
-        })
-        .collect();
-    let mut blocks = vec![
-        Block::Chart(Chart::Bars(BarChart {
-            id: "chart-waste".to_string(),
-            title: "Waste by kind".to_string(),
-            currency: s.currency.clone(),
-            bars,
-        })),
-        table(&[("what", false), ("requests", true), ("cost", true)], rows),
-    ];
-    if !w.thinking_by_model.is_empty() {
-        // The share divides by the model's cost as the cost-by-model table shows it.
-        let model_cost: BTreeMap<&str, Money> = s
-            .models
-            .iter()
-            .map(|m| (m.model.as_str(), shown(m.cost)))
-            .collect();
-        let rows = w
-            .thinking_by_model
-            .iter()
-            .map(|t| {
-                let cost = model_cost
-                    .get(t.model.as_str())
-                    .copied()
-                    .unwrap_or_else(|| shown(t.cost));
-                vec![
-                    text(&t.model),
-                    Cell::Count(t.thinking_tokens),
-                    money(t.thinking_cost),
-                    Cell::Money(cost),
-                    share_cell(shown(t.thinking_cost), cost),
-                ]
-            })
-            .collect();
-        blocks.push(table(
-            &[
-                ("model", false),
-                ("thinking tokens", true),
-                ("thinking cost", true),
-                ("model cost", true),
-                ("share of model cost", true),
-            ],
-            rows,
-        ));
-    }
-    let mut out = vec![section(2, "Waste", blocks)];
-    for (i, q) in w.unused_quota.iter().enumerate() {
-        out.push(unused_quota(i, q));
-    }
-    out
-}
-
-fn unused_quota(i: usize, q: &UnusedQuota) -> Section {
-    let first_monday = q
-        .by_day
-        .first()
-        .map(|d| d.day - chrono::Duration::days(i64::from(d.day.weekday().num_days_from_monday())));
-    let mut weeks = Vec::new();
-    let mut cells = Vec::new();
-    if let Some(first) = first_monday {
-        for d in &q.by_day {
-            let week = ((d.day - first).num_days() / 7) as usize;
-            while weeks.len() <= week {
-                weeks.push(first + chrono::Duration::days(7 * weeks.len() as i64));
-            }
-            cells.push(QuotaCell {
-                day: d.day,
-                week,
-                weekday: d.day.weekday().num_days_from_monday() as usize,
-                quota: d.quota_units,
-                unused: d.unused_units,
-            });
-        }
-    }
-    let rows = q
-        .by_weekday
-        .iter()
-        .map(|d| {
-            vec![
-                text(&d.weekday),
-                Cell::Count(u64::from(d.days)),
-                Cell::Count(d.quota_units),
-                Cell::Count(d.unused_units),
-                share_cell(
-                    Money::from_decimal(d.unused_units.into()),
-                    Money::from_decimal(q.quota_units.into()),
-                ),
-            ]
-        })
-        .collect();
-    section(
-        3,
-        &format!("Unused quota: {}", q.plan),
-        vec![
-            Block::Paragraph(format!(
-                "{} of {} units unused over {} days ({}), worth {} of the fee.",
-                q.unused_units,
-                q.quota_units,
-                q.days,
-                units_share(q.unused_units, q.quota_units),
-                dollars(q.unused_value)
-            )),
-            Block::Chart(Chart::QuotaGrid(QuotaGrid {
-                id: format!("chart-unused-{}", i + 1),
-                title: format!(
-                    "Unused {} quota units per day, by weekday and week (darker: more of the day's quota unused)",
-                    q.plan
-                ),
-                weeks,
-                cells,
-            })),
-            table(
-                &[
-                    ("weekday", false),
-                    ("days", true),
-                    ("quota", true),
-                    ("unused", true),
-                    ("share of period quota", true),
-                ],
-                rows,
-            ),
-        ],
-    )
-}
-
-fn break_even(a: &Analysis) -> Vec<Section> {
-    let s = &a.summary;
-    if s.break_even.is_empty() {
-        return Vec::new();
-    }
-    let rows = s
-        .break_even
-        .iter()
-        .map(|b| {
-            vec![
-                text(&b.plan),
-                text(&b.model),
-                text(b.size.as_deref().unwrap_or("")),
-                money(b.unit_price),
-                Cell::Count(b.observed_units),
-                Cell::Number(b.units_per_month.clone()),
-            ]
-        })
-        .collect();
-    vec![section(
-        2,
-        "Break-even",
-        vec![table(
-            &[
-                ("plan", false),
-                ("model", false),
-                ("size", false),
-                ("observed price per unit", true),
-                ("units", true),
-                ("plan is cheaper above (units/month)", true),
-            ],
-            rows,
-        )],
-    )]
-}
-
-fn reconciliation(a: &Analysis) -> Vec<Section> {
-    let r = &a.summary.reconciliation;
-    if r.checked == 0 {
-        return Vec::new();
-    }
-    let mut blocks = vec![Block::Paragraph(format!(
-        "{} balance changes checked, {} matched the billed cost; unexplained drops {}, top-ups {}.",
-        r.checked,
-        r.matched,
-        dollars(r.unexplained),
-        dollars(r.top_ups)
-    ))];
-    if !r.gaps.is_empty() {
-        let mut rows: Vec<Vec<Cell>> = r
-            .gaps
-            .iter()
-            .map(|g| {
-                vec![
-                    text(&g.key),
-                    Cell::Time(g.time),
-                    text(&g.kind),
-                    money(g.billed),
-                    money(g.balance_before),
-                    money(g.balance_after),
-                    money(g.amount),
-                ]
-            })
-            .collect();
-        if let Some(o) = &r.other_gaps {
-            // The rest rows are the shown totals less the shown rows, so the column adds up.
-            let listed = |kind: &str| -> Money {
-                r.gaps
-                    .iter()
-                    .filter(|g| g.kind == kind)
-                    .map(|g| shown(g.amount))
-                    .sum()
-            };
-            for (n, kind, total, what) in [
-                (o.gaps, "gap", r.unexplained, "unexplained drop"),
-                (o.top_up_count, "top_up", r.top_ups, "top-up"),
-            ] {
-                if n > 0 {
-                    rows.push(vec![
-                        Cell::Text(format!("the other {}", plural(n, what))),
-                        Cell::Empty,
-                        text(kind),
-                        Cell::Empty,
-                        Cell::Empty,
-                        Cell::Empty,
-                        Cell::Money(shown(total) - listed(kind)),
-                    ]);
-                }
-            }
-            blocks.push(Block::Paragraph(format!(
-                "The {TOP_ROWS} largest unexplained drops (then top-ups) are listed; every balance change that did not match is in reconciliation.csv."
-            )));
-        }
-        blocks.push(table(
-            &[
-                ("key", false),
-                ("time", false),
-                ("kind", false),
-                ("billed", true),
-                ("balance before", true),
-                ("balance after", true),
-                ("amount", true),
-            ],
-            rows,
-        ));
-    }
-    vec![section(2, "Balance reconciliation", blocks)]
-}
-
-fn budgets(a: &Analysis) -> Vec<Section> {
-    let b = &a.summary.budget;
-    if b.days_over_cap.is_empty() && b.months_over_budget.is_empty() {
-        return Vec::new();
-    }
-    let items = b
-        .days_over_cap
-        .iter()
-        .map(|d| {
-            format!(
-                "{} on {}: spent {} against a daily cap of {}",
-                d.key,
-                d.day,
-                dollars(d.spent),
-                dollars(d.cap)
-            )
-        })
-        .chain(b.months_over_budget.iter().map(|m| {
-            format!(
-                "{}: spent {} against a monthly budget of {}",
-                m.month,
-                dollars(m.spent),
-                dollars(m.budget)
-            )
-        }))
-        .collect();
-    vec![section(2, "Budgets", vec![Block::List(items)])]
-}
-
-fn not_priced(a: &Analysis) -> Vec<Section> {
-    let s = &a.summary;
-    if s.unknown_models.is_empty() && s.unpriced.is_empty() {
-        return Vec::new();
-    }
-    let items = s
-        .unknown_models
-        .iter()
-        .map(|u| format!("unknown model {}: {}", u.model, plural(u.records, "record")))
-        .chain(s.unpriced.iter().map(|u| {
-            format!(
-                "{}: {} ({})",
-                u.model,
-                u.reason,
-                plural(u.records, "record")
-            )
-        }))
-        .collect();
-    vec![section(
-        2,
-        "Not priced by the catalog",
-        vec![Block::List(items)],
-    )]
-}
-
-fn price_changes(a: &Analysis) -> Vec<Section> {
-    let s = &a.summary;
-    if s.price_changes.is_empty() {
-        return Vec::new();
-    }
-    let rows = s
-        .price_changes
-        .iter()
-        .map(|c| {
-            vec![
-                text(&c.model),
-                Cell::Date(c.effective),
-                Cell::Count(c.records_before),
-                Cell::Count(c.records_from),
-                text(&c.source),
-            ]
-        })
-        .collect();
-    vec![section(
-        2,
-        "Price changes in the period",
-        vec![table(
-            &[
-                ("model", false),
-                ("new price from", false),
-                ("records before", true),
-                ("records from", true),
-                ("source", false),
-            ],
-            rows,
-        )],
-    )]
-}
-
-fn cost_per_day(a: &Analysis) -> Vec<Section> {
-    if a.by_day.is_empty() {
-        return Vec::new();
-    }
-    let mut columns: Vec<(String, bool)> = vec![
-        ("day".to_string(), false),
-        ("records".to_string(), true),
-        ("actual".to_string(), true),
-    ];
-    columns.extend(a.summary.scenarios.iter().map(|x| (x.name.clone(), true)));
-    let columns: Vec<(&str, bool)> = columns.iter().map(|(n, b)| (n.as_str(), *b)).collect();
-    let rows = a
-        .by_day
-        .iter()
-        .map(|d| {
-            let mut row = vec![Cell::Date(d.day), Cell::Count(d.records), money(d.actual)];
-            row.extend(d.scenarios.iter().map(|c| money(*c)));
-            row
-        })
-        .collect();
-    vec![section(2, "Cost per day", vec![table(&columns, rows)])]
-}
-
-fn warnings(a: &Analysis) -> Vec<Section> {
-    let s = &a.summary;
-    if s.warnings.is_empty() {
-        return Vec::new();
-    }
-    vec![section(
-        2,
-        "Warnings",
-        vec![Block::List(s.warnings.clone())],
     )]
 }
