@@ -362,9 +362,14 @@ fn quota_grid(q: &QuotaGrid) -> String {
     }
     const LEFT: u32 = 40;
     const TOP: u32 = 20;
-    const CW: u32 = 44;
     const CH: u32 = 24;
-    let w = LEFT + CW * q.weeks.len() as u32 + 8;
+    // A year is 53 columns: narrower cells, and every other week named, keep it readable.
+    let (cw, every) = if q.weeks.len() <= 20 {
+        (44, 1)
+    } else {
+        (28, 2)
+    };
+    let w = LEFT + cw * q.weeks.len() as u32 + 8;
     let h = TOP + CH * 7 + 6;
     let mut body = String::new();
     for (i, wd) in WEEKDAYS.iter().enumerate() {
@@ -375,11 +380,11 @@ fn quota_grid(q: &QuotaGrid) -> String {
             TOP + CH * i as u32 + 16
         );
     }
-    for (i, monday) in q.weeks.iter().enumerate() {
+    for (i, monday) in q.weeks.iter().enumerate().step_by(every) {
         let _ = writeln!(
             body,
             "<text x=\"{}\" y=\"14\" text-anchor=\"middle\">{}</text>",
-            LEFT + CW * i as u32 + CW / 2,
+            LEFT + cw * i as u32 + cw / 2,
             monday.format("%m-%d")
         );
     }
@@ -391,7 +396,7 @@ fn quota_grid(q: &QuotaGrid) -> String {
         let opacity = (Decimal::new(12, 2) + Decimal::new(88, 2) * share)
             .round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven)
             .normalize();
-        let x = LEFT + CW * c.week as u32;
+        let x = LEFT + cw * c.week as u32;
         let y = TOP + CH * c.weekday as u32;
         let ink = if share > Decimal::new(55, 2) {
             "#fff"
@@ -403,7 +408,7 @@ fn quota_grid(q: &QuotaGrid) -> String {
             "<rect class=\"mark\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"2\" fill=\"{}\" fill-opacity=\"{opacity}\"><title>{} {}: {} of {} units unused ({})</title></rect><text x=\"{}\" y=\"{}\" text-anchor=\"middle\" style=\"fill:{ink}\">{}</text>",
             x + 1,
             y + 1,
-            CW - 2,
+            cw - 2,
             CH - 2,
             PALETTE[0],
             c.day,
@@ -411,7 +416,7 @@ fn quota_grid(q: &QuotaGrid) -> String {
             c.unused,
             c.quota,
             percent(share),
-            x + CW / 2,
+            x + cw / 2,
             y + 16,
             c.unused
         );
@@ -440,5 +445,41 @@ mod tests {
         assert_eq!(money_tick(Decimal::ZERO, d("5")), "$0");
         assert_eq!(money_label(Money::from_decimal(d("0.0023"))), "$0.0023");
         assert_eq!(money_label(Money::from_decimal(d("-16.454778"))), "-$16.45");
+    }
+
+    #[test]
+    fn quota_grid_puts_each_day_in_its_weekday_row_and_week_column() {
+        use crate::analyze::report_model::QuotaCell;
+        let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 3, d).expect("day");
+        let g = QuotaGrid {
+            id: "g".to_string(),
+            title: "t".to_string(),
+            weeks: vec![day(2) - chrono::Duration::days(7), day(2)],
+            cells: vec![
+                QuotaCell {
+                    day: day(1),
+                    week: 0,
+                    weekday: 6,
+                    quota: 100,
+                    unused: 100,
+                },
+                QuotaCell {
+                    day: day(2),
+                    week: 1,
+                    weekday: 0,
+                    quota: 100,
+                    unused: 0,
+                },
+            ],
+        };
+        let svg = quota_grid(&g);
+        // Sunday of the first week: x = 40 + 1, y = 20 + 6 x 24 + 1; all unused: full colour.
+        assert!(svg.contains("x=\"41\" y=\"165\" width=\"42\" height=\"22\" rx=\"2\" fill=\"#0072B2\" fill-opacity=\"1\""), "{svg}");
+        // Monday of the second: x = 40 + 44 + 1, y = 21; all used: the pale tint.
+        assert!(svg.contains("x=\"85\" y=\"21\" width=\"42\" height=\"22\" rx=\"2\" fill=\"#0072B2\" fill-opacity=\"0.12\""), "{svg}");
+        assert!(svg.contains("<title>2026-03-01 Sun: 100 of 100 units unused (100.0%)</title>"));
+        assert!(svg.contains("data-marks=\"2\""));
+        // 40 + 2 x 44 + 8 wide, 20 + 7 x 24 + 6 high.
+        assert!(svg.contains("viewBox=\"0 0 136 194\""));
     }
 }
