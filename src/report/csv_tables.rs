@@ -4,6 +4,7 @@
 //! injection.
 
 use super::{ReportInput, Writer, csv_text};
+use crate::analyze::report_model::shown;
 use crate::money::Money;
 use std::io;
 use std::path::Path;
@@ -47,7 +48,8 @@ impl Writer for CsvTables {
                 r.records.to_string(),
                 m(r.actual),
                 m(r.cost),
-                m(r.actual - r.cost),
+                // From the two figures as written, so the row adds up.
+                m(shown(r.actual) - shown(r.cost)),
             ])?;
         }
         w.flush()?;
