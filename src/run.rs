@@ -513,16 +513,21 @@ fn final_line(
         1 => "; 1 folder of reprice's own reports or state not read".to_string(),
         n => format!("; {n} folders of reprice's own reports or state not read"),
     };
+    // The two parts are derived from the shown total, so they add up to it.
+    let total_cents = analyze::report_model::cents(s.actual.cost);
+    let billed_cents = analyze::report_model::cents(s.actual.billed_in_logs);
     format!(
-        "reprice: {} lines = {} records + {} duplicates + {} quarantined + {} skipped + {} out of period; parsed {parsed} of {total} bytes{own}; billed {} {}{best}; reports in {}",
+        "reprice: {} lines = {} records + {} duplicates + {} quarantined + {} skipped + {} out of period; parsed {parsed} of {total} bytes{own}; cost {} {} ({} as billed in the logs, {} estimated at list prices){best}; reports in {}",
         s.input.lines,
         s.input.records,
         s.input.duplicates,
         s.input.quarantined,
         s.input.skipped,
         s.input.out_of_period,
-        s.actual.cost.display(2),
+        total_cents.display(2),
         s.currency,
+        billed_cents.display(2),
+        (total_cents - billed_cents).display(2),
         out.display()
     )
 }

@@ -263,8 +263,10 @@ fn batch_scenarios_can_be_limited_to_keys_and_hours() {
     assert_eq!(str_at(b, "cost"), "0.336");
     assert_eq!(str_at(b, "savings_pct"), "0.166667");
     let md = r.file("report.md");
+    // The sentence adds up as shown: $0.40 - $0.34 = $0.06 (exactly 0.4032 - 0.336 = 0.0672);
+    // the share is the scenarios table's, 0.067200 / 0.403200.
     assert!(
-        md.contains("- Moving the 1 request with a batch tier (33.3% of spend) to it (scenario night-batch) would have saved $0.07 (16.7%): $0.34 instead of $0.40."),
+        md.contains("- Moving the 1 request with a batch tier (33.3% of spend) to it (scenario night-batch) would have saved $0.06 (16.7%): $0.34 instead of $0.40."),
         "{md}"
     );
 }
@@ -324,7 +326,7 @@ fn waste_counts_billed_failures_retries_thinking_and_extras_once_each() {
     assert_eq!(u64_at(w, "rejected_billed_requests"), 1);
     assert_eq!(str_at(w, "failed_billed_cost"), "0");
     // 0.1344 + 0.006 thinking + 0.035 grounding.
-    assert_eq!(str_at(w, "retry_billed_cost"), "0.1754");
+    assert_eq!(str_at(w, "superseded_billed_cost"), "0.1754");
     assert_eq!(str_at(w, "thinking_cost"), "0.018");
     assert_eq!(str_at(w, "extras_cost"), "0.105");
     assert_eq!(str_at(&s, "actual.cost"), "0.3918");

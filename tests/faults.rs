@@ -74,13 +74,13 @@ fn a_full_disk_fails_with_exit_5_and_keeps_the_previous_reports() {
 
 #[test]
 fn a_real_small_file_system_fills_up_when_one_can_be_mounted() {
-    // A 64 KiB tmpfs holds the old reports but not the new ones. Mounting needs privileges
+    // A 96 KiB tmpfs holds the old reports but not the new ones. Mounting needs privileges
     // a sandbox may not grant; then the injected error above stands in for it.
     let d = tempfile::tempdir().expect("tempdir");
     let mnt = d.path().join("small");
     std::fs::create_dir(&mnt).expect("mkdir");
     let ok = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .args(["-t", "tmpfs", "-o", "size=96k", "tmpfs"])
         .arg(&mnt)
         .stderr(Stdio::null())
         .status()

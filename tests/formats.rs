@@ -259,6 +259,6 @@ fn unknown_models_are_named_not_priced_at_zero() {
     assert_eq!(str_at(&s, "actual.cost"), "0.5");
     assert!(
         r.file("report.md")
-            .contains("- unknown model `mystery-xl`: 2 records")
+            .contains("- unknown model mystery-xl: 2 records")
     );
 }

@@ -28,24 +28,74 @@ fn len(v: &Value) -> usize {
 }
 
 /// The number of marks each chart must have, from what summary.json holds.
-fn expected_marks(summary: &Value) -> Vec<(&'static str, usize)> {
+fn expected_marks(summary: &Value) -> Vec<(String, usize)> {
     let days = summary["period"]["days"].as_u64().expect("period.days") as usize;
-    let scenarios = len(&summary["scenarios"]);
+    let scenarios = summary["scenarios"].as_array().expect("scenarios");
+    let plans = scenarios
+        .iter()
+        .filter(|s| s["kind"] == "subscription")
+        .count();
     let quota = summary["waste"]["unused_quota"]
         .as_array()
         .expect("unused_quota");
-    let quota_days: usize = quota.iter().map(|q| len(&q["by_day"])).sum();
-    let quota_weekdays: usize = quota.iter().map(|q| len(&q["by_weekday"])).sum();
-    vec![
-        ("chart-daily", days * (1 + scenarios)),
-        ("chart-savings", scenarios),
-        ("chart-models", len(&summary["models"]).min(20)),
-        ("chart-keys", len(&summary["keys"]).min(20)),
+    let mut out = vec![
+        // Actual and the pay-as-you-go scenarios; actual and the plans apart.
+        (
+            "chart-daily".to_string(),
+            days * (1 + scenarios.len() - plans),
+        ),
+        ("chart-daily-plans".to_string(), days * (1 + plans)),
+        ("chart-savings".to_string(), scenarios.len()),
+        ("chart-models".to_string(), len(&summary["models"]).min(20)),
+        ("chart-keys".to_string(), len(&summary["keys"]).min(20)),
         // failed, rejected, retries, thinking, extras
-        ("chart-waste", 5),
-        ("chart-unused-day", quota_days),
-        ("chart-unused-weekday", quota_weekdays),
-    ]
+        ("chart-waste".to_string(), 5),
+    ];
+    // One grid cell per day of each plan's quota.
+    for (i, q) in quota.iter().enumerate() {
+        out.push((format!("chart-unused-{}", i + 1), len(&q["by_day"])));
+    }
+    out
+}
+
+/// (level, text) of each `<hN>` of a page, or `#` line of a Markdown file.
+fn headings(doc: &str, html: bool) -> Vec<(usize, String)> {
+    if !html {
+        return doc
+            .lines()
+            .filter(|l| l.starts_with('#'))
+            .map(|l| {
+                let n = l.chars().take_while(|c| *c == '#').count();
+                (n, l[n..].trim().to_string())
+            })
+            .collect();
+    }
+    let mut out = Vec::new();
+    for level in 1..=6usize {
+        let open = format!("<h{level}>");
+        let close = format!("</h{level}>");
+        let mut from = 0;
+        while let Some(i) = doc[from..].find(&open) {
+            let start = from + i + open.len();
+            let end = start + doc[start..].find(&close).expect("heading closed");
+            out.push((start, level, doc[start..end].to_string()));
+            from = end;
+        }
+    }
+    out.sort();
+    out.into_iter().map(|(_, l, t)| (l, t)).collect()
+}
+
+#[test]
+fn report_md_and_report_html_have_the_same_headings() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out");
+    run_sample(&out);
+    let md = std::fs::read_to_string(out.join("report.md")).expect("report.md");
+    let html = std::fs::read_to_string(out.join("report.html")).expect("report.html");
+    let (md, html) = (headings(&md, false), headings(&html, true));
+    assert!(md.len() > 10, "{md:?}");
+    assert_eq!(md, html);
 }
 
 /// The markup of the `<svg>` with this id.

@@ -125,7 +125,7 @@ fn a_plan_is_paid_and_used_per_seat() {
     let md = r.file("report.md");
     assert!(
         md.contains(
-            "**per-key**: simulated with 3 seats (one per api key that used it), each paying $31.00 a month with 2 images a day"
+            "- per-key: simulated with 3 seats (one per api key that used it), each paying $31.00 a month with 2 images a day."
         ),
         "{md}"
     );

@@ -125,7 +125,10 @@ fn sample_logs_fold_the_same_in_any_chunks() {
     assert_eq!(cost_of(s, "chatgpt-plus").cost.exact(), "125.575392");
     let w = &s.waste;
     assert_eq!(
-        (w.retry_billed_requests, w.retry_billed_cost.exact()),
+        (
+            w.superseded_billed_requests,
+            w.superseded_billed_cost.exact()
+        ),
         (5, "0.4347".to_string())
     );
     // The plan quota is consumed across the whole month, whatever the chunks.
@@ -299,15 +302,15 @@ fn retries_are_found_across_chunk_boundaries() {
         .filter_map(|(r, _)| r.billed_cost)
         .sum();
     assert_eq!(expected.exact(), "0.120406");
-    assert_eq!(w.retry_billed_requests, 4);
-    assert_eq!(w.retry_billed_cost, expected);
+    assert_eq!(w.superseded_billed_requests, 4);
+    assert_eq!(w.superseded_billed_cost, expected);
     assert_eq!(a.summary.unknown_models.len(), 1);
     assert_eq!(a.summary.unknown_models[0].model, "mystery-model");
     // A window of zero keeps only repeats at the same instant.
     set.retry_window_seconds = 0;
     let a = same_in_any_chunks(&records, &catalog, &set);
-    assert_eq!(a.summary.waste.retry_billed_requests, 1);
-    assert_eq!(a.summary.waste.retry_billed_cost.exact(), "0.1");
+    assert_eq!(a.summary.waste.superseded_billed_requests, 1);
+    assert_eq!(a.summary.waste.superseded_billed_cost.exact(), "0.1");
 }
 
 #[test]
@@ -337,6 +340,6 @@ fn retry_state_holds_only_the_window() {
     // 31 instants of two attempts fit in 300 s, plus the chunk's last record.
     assert!(most <= 64, "held {most}");
     let a = fold.finish(&rp.not_applied, &rp.plan_days, cx(&catalog, &set));
-    assert_eq!(a.summary.waste.retry_billed_requests, 3600);
-    assert_eq!(a.summary.waste.retry_billed_cost.exact(), "36");
+    assert_eq!(a.summary.waste.superseded_billed_requests, 3600);
+    assert_eq!(a.summary.waste.superseded_billed_cost.exact(), "36");
 }

@@ -14,6 +14,7 @@ mod fold_tests;
 mod plans;
 mod reconcile;
 mod rules;
+pub mod report_model;
 mod tables;
 mod totals;
 mod waste;
@@ -23,7 +24,7 @@ pub use days::{DayRow, SavingsRow};
 pub use focus_rows::{Commitment, FocusCharge, FocusRow, FocusUnit, focus_rows};
 pub use focus_usage::FocusUsage;
 pub use plans::{BreakEven, UnusedQuota, WeekdayQuota};
-pub use reconcile::{BalanceGap, Reconciliation};
+pub use reconcile::{BalanceGap, OtherGaps, Reconciliation};
 pub use tables::{KeyRow, ModelRow};
 pub use waste::{ThinkingShare, Waste};
 
@@ -38,7 +39,11 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// Keys (by cost) and balance gaps (by amount) that summary.json and the reports list one by
+/// one; the rest are summed in one row, and every one is in by_key.csv and reconciliation.csv.
+pub const TOP_ROWS: usize = 20;
 
 /// The reason of an unknown model's records that carry no cost of their own.
 pub const UNKNOWN_UNBILLED: &str = "unknown model, no cost in the log";
@@ -58,7 +63,10 @@ pub struct Summary {
     pub reconciliation: Reconciliation,
     pub budget: BudgetReport,
     pub models: Vec<ModelRow>,
+    /// The keys that cost most (at most 20), most first; every key is in by_key.csv.
     pub keys: Vec<KeyRow>,
+    /// The keys not in `keys`, summed; null when `keys` lists them all.
+    pub other_keys: Option<OtherKeys>,
     /// Models the catalog does not know, with their record counts. Their records count at the
     /// billed cost in the log, or not at all when the log has none.
     pub unknown_models: Vec<NamedCount>,
@@ -69,6 +77,13 @@ pub struct Summary {
     /// at the version in force on their own day.
     pub price_changes: Vec<PriceChange>,
     pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+pub struct OtherKeys {
+    pub keys: u64,
+    pub records: u64,
+    pub cost: Money,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
@@ -176,6 +191,10 @@ pub struct Analysis {
     pub summary: Summary,
     pub by_day: Vec<DayRow>,
     pub savings: Vec<SavingsRow>,
+    /// Every key, most cost first (summary.keys holds the first few): by_key.csv.
+    pub all_keys: Vec<KeyRow>,
+    /// Every balance gap and top-up, largest unexplained first: reconciliation.csv.
+    pub all_gaps: Vec<BalanceGap>,
     /// The usage rows of focus.csv.
     pub focus: FocusUsage,
 }
@@ -315,9 +334,15 @@ impl<'a> Fold<'a> {
         let seats = plans::seat_counts(set, plan_days);
         let plan_report = self.plans.finish(set, catalog, &period, plan_days);
         let waste = self.waste.finish(catalog, plan_report.unused);
-        let reconciliation = self.balances.finish(names);
+        let (reconciliation, all_gaps) = reconcile::top(self.balances.finish(names), TOP_ROWS);
         let budget = self.budget.finish(&set.budget, names, t.latest());
-        let (models, keys) = self.models_and_keys.finish(catalog, names);
+        let (models, all_keys) = self.models_and_keys.finish(catalog, names);
+        let keys: Vec<KeyRow> = all_keys.iter().take(TOP_ROWS).cloned().collect();
+        let other_keys = (all_keys.len() > TOP_ROWS).then(|| OtherKeys {
+            keys: (all_keys.len() - TOP_ROWS) as u64,
+            records: all_keys[TOP_ROWS..].iter().map(|k| k.records).sum(),
+            cost: all_keys[TOP_ROWS..].iter().map(|k| k.cost).sum(),
+        });
         let by_day = self.by_day.finish(set, &period, &seats);
         let savings = self.savings.finish(catalog, set, &period, &seats);
         let price_changes = self.price_changes.finish(catalog);
@@ -404,6 +429,7 @@ impl<'a> Fold<'a> {
             budget,
             models,
             keys,
+            other_keys,
             unknown_models: unknown
                 .into_iter()
                 .map(|(model, records)| NamedCount { model, records })
@@ -423,6 +449,8 @@ impl<'a> Fold<'a> {
             summary,
             by_day,
             savings,
+            all_keys,
+            all_gaps,
             focus,
         }
     }

@@ -25,6 +25,46 @@ pub struct Reconciliation {
     pub unexplained: Money,
     /// Sum of the top-ups.
     pub top_ups: Money,
+    /// The gaps not in `gaps`, summed; null when `gaps` lists them all.
+    pub other_gaps: Option<OtherGaps>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, JsonSchema, PartialEq)]
+pub struct OtherGaps {
+    /// Unexplained drops left out, and their sum.
+    pub gaps: u64,
+    pub unexplained: Money,
+    /// Top-ups left out, and their sum.
+    pub top_up_count: u64,
+    pub top_ups: Money,
+}
+
+/// Keeps the `n` largest unexplained drops (then the largest top-ups) in the reconciliation,
+/// the rest summed; returns every gap in that order too, for reconciliation.csv.
+pub fn top(mut r: Reconciliation, n: usize) -> (Reconciliation, Vec<BalanceGap>) {
+    r.gaps.sort_by(|a, b| {
+        (b.kind == "gap")
+            .cmp(&(a.kind == "gap"))
+            .then_with(|| b.amount.cmp(&a.amount))
+            .then_with(|| a.key.cmp(&b.key))
+            .then_with(|| a.time.cmp(&b.time))
+    });
+    let all = r.gaps.clone();
+    if all.len() > n {
+        let rest = r.gaps.split_off(n);
+        let mut o = OtherGaps::default();
+        for g in &rest {
+            if g.kind == "gap" {
+                o.gaps += 1;
+                o.unexplained += g.amount;
+            } else {
+                o.top_up_count += 1;
+                o.top_ups += g.amount;
+            }
+        }
+        r.other_gaps = Some(o);
+    }
+    (r, all)
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]

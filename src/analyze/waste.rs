@@ -24,8 +24,8 @@ pub struct Waste {
     pub rejected_billed_requests: u64,
     /// Billed cost of attempts superseded by the same request (same key and body) repeated
     /// within the retry window. Failed attempts are counted above, not here.
-    pub retry_billed_cost: Money,
-    pub retry_billed_requests: u64,
+    pub superseded_billed_cost: Money,
+    pub superseded_billed_requests: u64,
     /// Cost of thinking tokens at catalog prices.
     pub thinking_cost: Money,
     pub thinking_by_model: Vec<ThinkingShare>,
@@ -38,6 +38,7 @@ pub struct ThinkingShare {
     pub model: String,
     pub thinking_tokens: u64,
     pub thinking_cost: Money,
+    /// The model's cost, as in `models`.
     pub cost: Money,
     /// thinking_cost / cost, 6 places.
     pub share: Option<String>,
@@ -59,8 +60,8 @@ impl WasteFold {
                 failed_billed_requests: 0,
                 rejected_billed_cost: Money::ZERO,
                 rejected_billed_requests: 0,
-                retry_billed_cost: Money::ZERO,
-                retry_billed_requests: 0,
+                superseded_billed_cost: Money::ZERO,
+                superseded_billed_requests: 0,
                 thinking_cost: Money::ZERO,
                 thinking_by_model: Vec::new(),
                 extras_cost: Money::ZERO,
@@ -90,8 +91,8 @@ impl WasteFold {
             let wasted =
                 (matches!(r.status, Status::Ok | Status::Retry) && billed).then_some(p.actual);
             if let Some(cost) = self.retries.add(r, seq + k as u64, wasted) {
-                w.retry_billed_cost += cost;
-                w.retry_billed_requests += 1;
+                w.superseded_billed_cost += cost;
+                w.superseded_billed_requests += 1;
             }
             w.thinking_cost += p.thinking_cost;
             w.extras_cost += p.extras_cost;
@@ -102,7 +103,9 @@ impl WasteFold {
                     .or_insert((0, Money::ZERO, Money::ZERO));
                 e.0 += r.tokens.thinking;
                 e.1 += p.thinking_cost;
-                e.2 += p.list.unwrap_or(p.actual);
+                // The model's cost as the cost-by-model table states it, so the share reads
+                // against the figure shown beside it.
+                e.2 += p.actual;
             }
         }
     }

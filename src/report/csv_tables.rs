@@ -1,8 +1,10 @@
-//! The CSV tables: savings.csv, by_day.csv, waste.csv. Money is rounded once, half-even, to six
+//! The CSV tables: savings.csv, by_day.csv, waste.csv, and the full per-key tables that the
+//! reports and summary.json cut to the top rows: by_key.csv, reconciliation.csv. Money is rounded once, half-even, to six
 //! places (summary.json keeps the exact sums); text cells are neutralized against formula
 //! injection.
 
 use super::{ReportInput, Writer, csv_text};
+use crate::analyze::report_model::shown;
 use crate::money::Money;
 use std::io;
 use std::path::Path;
@@ -15,7 +17,13 @@ fn m(x: Money) -> String {
 
 impl Writer for CsvTables {
     fn files(&self) -> &'static [&'static str] {
-        &["savings.csv", "by_day.csv", "waste.csv"]
+        &[
+            "savings.csv",
+            "by_day.csv",
+            "waste.csv",
+            "by_key.csv",
+            "reconciliation.csv",
+        ]
     }
 
     fn write(&self, input: &ReportInput<'_>, dir: &Path) -> io::Result<()> {
@@ -40,7 +48,8 @@ impl Writer for CsvTables {
                 r.records.to_string(),
                 m(r.actual),
                 m(r.cost),
-                m(r.actual - r.cost),
+                // From the two figures as written, so the row adds up.
+                m(shown(r.actual) - shown(r.cost)),
             ])?;
         }
         w.flush()?;
@@ -123,7 +132,11 @@ impl Writer for CsvTables {
                 s.rejected_billed_requests,
                 s.rejected_billed_cost,
             ),
-            ("retry_billed", s.retry_billed_requests, s.retry_billed_cost),
+            (
+                "superseded_billed",
+                s.superseded_billed_requests,
+                s.superseded_billed_cost,
+            ),
         ];
         for (cat, n, cost) in rows {
             w.write_record([cat, "", "", "", "", "", "", &n.to_string(), &m(cost)])?;
@@ -142,6 +155,36 @@ impl Writer for CsvTables {
             ])?;
         }
         w.write_record(["extras", "", "", "", "", "", "", "", &m(s.extras_cost)])?;
+        w.flush()?;
+
+        let mut w = csv::Writer::from_path(dir.join("by_key.csv"))?;
+        w.write_record(["key", "records", "cost"])?;
+        for k in &a.all_keys {
+            w.write_record([csv_text(&k.key), k.records.to_string(), m(k.cost)])?;
+        }
+        w.flush()?;
+
+        let mut w = csv::Writer::from_path(dir.join("reconciliation.csv"))?;
+        w.write_record([
+            "key",
+            "time",
+            "kind",
+            "billed",
+            "balance_before",
+            "balance_after",
+            "amount",
+        ])?;
+        for g in &a.all_gaps {
+            w.write_record([
+                csv_text(&g.key),
+                g.time.to_rfc3339(),
+                g.kind.clone(),
+                m(g.billed),
+                m(g.balance_before),
+                m(g.balance_after),
+                m(g.amount),
+            ])?;
+        }
         w.flush()
     }
 }

@@ -9,6 +9,7 @@ mod markdown;
 mod parquet;
 mod quarantine;
 mod summary;
+mod svg;
 
 use crate::analyze::Analysis;
 use crate::catalog::Catalog;
@@ -113,6 +114,118 @@ pub fn clean_text(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analyze::report_model::Report;
+    use crate::analyze::{
+        BalanceGap, Context, DayOverCap, InputCounts, NamedCount, PriceChange, analyze,
+    };
+    use crate::money::Money;
+    use chrono::NaiveDate;
+
+    /// Headings of report.md: (level, text).
+    fn md_headings(md: &str) -> Vec<(usize, String)> {
+        md.lines()
+            .filter(|l| l.starts_with('#'))
+            .map(|l| {
+                let level = l.chars().take_while(|c| *c == '#').count();
+                (level, l[level..].trim().to_string())
+            })
+            .collect()
+    }
+
+    /// Headings of report.html: (level, text), entities left as they are.
+    fn html_headings(html: &str) -> Vec<(usize, String)> {
+        let mut out = Vec::new();
+        let mut rest = html;
+        while let Some(i) = rest.find("<h") {
+            rest = &rest[i + 2..];
+            let Some(level) = rest.chars().next().and_then(|c| c.to_digit(10)) else {
+                continue;
+            };
+            let close = format!("</h{level}>");
+            let (Some(start), Some(end)) = (rest.find('>'), rest.find(&close)) else {
+                continue;
+            };
+            out.push((level as usize, rest[start + 1..end].to_string()));
+            rest = &rest[end..];
+        }
+        out
+    }
+
+    /// Both renderers show the same headings at the same levels in the same order, with every
+    /// optional section present.
+    #[test]
+    fn markdown_and_html_have_the_same_headings() {
+        let catalog = Catalog::builtin().expect("catalog");
+        let set = ScenarioSet::builtin(&catalog).expect("scenarios");
+        let rp = crate::reprice::reprice(&[], &catalog, &set, chrono_tz::Tz::UTC);
+        let day = NaiveDate::from_ymd_opt(2026, 3, 1).expect("day");
+        let mut a = analyze(
+            &[],
+            &rp,
+            Context {
+                catalog: &catalog,
+                set: &set,
+                tz_name: "UTC",
+                since: Some(day),
+                until: NaiveDate::from_ymd_opt(2026, 3, 2),
+                input: InputCounts::default(),
+                warnings: vec!["a warning".to_string()],
+            },
+        );
+        let s = &mut a.summary;
+        s.reconciliation.checked = 2;
+        s.reconciliation.gaps = vec![BalanceGap {
+            key: "k".to_string(),
+            time: chrono::DateTime::from_timestamp(1_772_400_000, 0).expect("time"),
+            kind: "gap".to_string(),
+            billed: Money::ZERO,
+            balance_before: Money::ZERO,
+            balance_after: Money::ZERO,
+            amount: Money::ZERO,
+        }];
+        s.budget.days_over_cap = vec![DayOverCap {
+            key: "k".to_string(),
+            day,
+            spent: Money::ZERO,
+            cap: Money::ZERO,
+        }];
+        s.unknown_models = vec![NamedCount {
+            model: "x".to_string(),
+            records: 1,
+        }];
+        s.price_changes = vec![PriceChange {
+            model: "m".to_string(),
+            effective: day,
+            source: "s".to_string(),
+            records_before: 1,
+            records_from: 1,
+        }];
+        let r = Report::build(&a);
+        let md = md_headings(&markdown::render(&r));
+        let html = html_headings(&html::render(&r));
+        assert_eq!(md, html);
+        let titles: Vec<&str> = md.iter().map(|(_, t)| t.as_str()).collect();
+        assert_eq!(
+            titles,
+            [
+                "reprice report",
+                "Findings",
+                "Daily cost",
+                "Scenarios",
+                "Cost by model",
+                "Cost by key",
+                "Waste",
+                "Unused quota: google-ai-pro",
+                "Balance reconciliation",
+                "Budgets",
+                "Not priced by the catalog",
+                "Price changes in the period",
+                "Cost per day",
+                "Warnings"
+            ]
+        );
+        assert_eq!(md[7].0, 3);
+    }
 
     #[test]
     fn neutralizes_formulas() {

@@ -195,8 +195,10 @@ def compare(con, out_dir, used_plans):
     mine = {}
     for sidx, sc, day, model, via, records, actual, cost in con.execute(
             "SELECT sidx, scenario, day, model, via, records, actual, cost FROM sav").fetchall():
+        # The savings column is the difference of the two figures as written, so rows add up.
+        shown = Decimal(money_text(actual)) - Decimal(money_text(cost))
         mine[(sc, str(day), model, via)] = (str(records), money_text(actual), money_text(cost),
-                                            money_text(actual - cost))
+                                            money_text(shown))
     for sidx, sc, day, model, via, num, den in con.execute(
             "SELECT sidx, scenario, day, model, via, fee_num, fee_den FROM fee_day").fetchall():
         fee = Fraction(Decimal(num)) / den
