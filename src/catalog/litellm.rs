@@ -106,8 +106,10 @@ pub fn import(text: &str, origin: &str) -> Result<CatalogFile, ConfigError> {
             aliases: Vec::new(),
             default_quality: None,
             prices: vec![price],
+            offers: Vec::new(),
         });
     }
+    let models = gather_offers(models);
     let builtin: CatalogFile =
         toml::from_str(super::DEFAULT_TOML).map_err(|e| parse_err(e.to_string()))?;
     let known: Vec<&str> = models.iter().map(|m| m.id.as_str()).collect();
@@ -122,6 +124,57 @@ pub fn import(text: &str, origin: &str) -> Result<CatalogFile, ConfigError> {
         plans,
         extras: builtin.extras,
     })
+}
+
+/// LiteLLM keys a model once per route: "gemini-3-pro-image-preview" and then
+/// "vertex_ai/gemini-3-pro-image-preview", "openrouter/google/gemini-3-pro-image-preview". A
+/// routed key whose model is also a key of its own becomes an offer of that model, from the
+/// route's provider, with the key as its alias; other routed keys stay models of their own.
+fn gather_offers(models: Vec<ModelEntry>) -> Vec<ModelEntry> {
+    let bare: BTreeMap<String, usize> = models
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| !m.id.contains('/'))
+        .map(|(i, m)| (m.id.to_ascii_lowercase(), i))
+        .collect();
+    let target = |key: &str| -> Option<usize> {
+        let (_, rest) = key.split_once('/')?;
+        let last = rest.rsplit('/').next().unwrap_or(rest);
+        [rest, last]
+            .into_iter()
+            .find_map(|name| bare.get(&name.to_ascii_lowercase()).copied())
+    };
+    let mut out: Vec<Option<ModelEntry>> = Vec::with_capacity(models.len());
+    let mut routed = Vec::new();
+    for (i, m) in models.into_iter().enumerate() {
+        match target(&m.id) {
+            Some(t) if t != i => {
+                routed.push((t, m));
+                out.push(None);
+            }
+            _ => out.push(Some(m)),
+        }
+    }
+    for (t, m) in routed {
+        let Some(model) = out[t].as_mut() else {
+            continue;
+        };
+        let who = crate::provider::canonical(&m.provider);
+        let taken = crate::provider::canonical(&model.provider) == who
+            || model
+                .offers
+                .iter()
+                .any(|o| crate::provider::canonical(&o.provider) == who);
+        // Keys come sorted, so of two routes to one provider the first is kept.
+        if !taken {
+            model.offers.push(OfferEntry {
+                provider: who,
+                aliases: vec![m.id],
+                prices: m.prices,
+            });
+        }
+    }
+    out.into_iter().flatten().collect()
 }
 
 #[cfg(test)]

@@ -30,7 +30,11 @@ fn default_currency() -> String {
 pub struct ModelEntry {
     /// Catalog id, e.g. "gemini-3-pro-image".
     pub id: String,
+    /// The maker, whose `[[model.price]]` blocks these are. An override file that leaves it
+    /// out only adds to the base catalog's model of this id (aliases, prices, offers).
+    #[serde(default)]
     pub provider: String,
+    #[serde(default)]
     pub kind: Kind,
     /// Names under which the model appears in real logs (matched case-insensitively, after
     /// provider prefixes such as "models/" or "google/" are removed).
@@ -41,6 +45,24 @@ pub struct ModelEntry {
     pub default_quality: Option<String>,
     /// Price versions; each applies from its effective date until the next one. An override
     /// file may leave it out to change only aliases or the default quality.
+    #[serde(default, rename = "price")]
+    pub prices: Vec<PriceVersion>,
+    /// The same model sold by other providers, each at its own prices. The `[[model.price]]`
+    /// blocks above are the maker's own offer.
+    #[serde(default, rename = "offer", skip_serializing_if = "Vec::is_empty")]
+    pub offers: Vec<OfferEntry>,
+}
+
+/// One provider's offer of a catalog model.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OfferEntry {
+    /// Who sells it, e.g. "nanogpt", "openrouter", "fal", "replicate", "vertex".
+    pub provider: String,
+    /// Names that identify this offer in logs (matched like model aliases).
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// Price versions, with the same fields and sources as the maker's.
     #[serde(default, rename = "price")]
     pub prices: Vec<PriceVersion>,
 }

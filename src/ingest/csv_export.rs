@@ -230,6 +230,12 @@ pub fn parse_row(
     d.provider = col("provider")
         .filter(|s| !s.is_empty())
         .map(str::to_string);
+    d.seller = d.provider.as_deref().map(|p| {
+        (
+            crate::provider::canonical(p),
+            crate::provider::ProviderFrom::Export,
+        )
+    });
     let mut t = Tokens {
         input: num("input_tokens")?,
         output: num("output_tokens")?,

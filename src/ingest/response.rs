@@ -38,6 +38,9 @@ pub struct Body<'a> {
     created: Raw<'a>,
     #[serde(borrow)]
     created_at: Raw<'a>,
+    /// Vertex AI's Gemini responses carry it; the Gemini API's do not.
+    #[serde(borrow, rename = "createTime")]
+    create_time: Raw<'a>,
     usage: Option<Usage<'a>>,
     #[serde(rename = "usageMetadata")]
     usage_metadata: Option<GeminiUsage<'a>>,
@@ -113,6 +116,9 @@ struct GeminiUsage<'a> {
     cached_content_token_count: Raw<'a>,
     #[serde(borrow)]
     tool_use_prompt_token_count: Raw<'a>,
+    /// Vertex AI only ("ON_DEMAND", "PROVISIONED_THROUGHPUT").
+    #[serde(borrow)]
+    traffic_type: Raw<'a>,
 }
 
 #[derive(Deserialize, Default)]
@@ -201,6 +207,8 @@ pub struct Draft {
     pub model: Option<String>,
     pub time: Option<(DateTime<Utc>, bool)>,
     pub provider: Option<String>,
+    /// The provider the request was bought from (canonical name), and how that was found.
+    pub seller: Option<(String, crate::provider::ProviderFrom)>,
     pub kind: Option<Kind>,
     pub status: Option<Status>,
     pub tokens: Tokens,
@@ -374,6 +382,24 @@ fn sub<P: std::fmt::Display + ?Sized>(u: u64, minus: u64, path: &P) -> FieldResu
 }
 
 impl Body<'_> {
+    /// The provider a response's shape gives away: NanoGPT adds `cost` and `remainingBalance`
+    /// to an OpenAI-style body, OpenRouter adds `usage.cost`; a Gemini body comes from the
+    /// Gemini API, or from Vertex AI when it has Vertex's `createTime` or `trafficType`.
+    fn seller_by_shape(&self) -> Option<&'static str> {
+        if present(self.remaining_balance) || present(self.cost) {
+            return Some("nanogpt");
+        }
+        if self.usage.as_ref().is_some_and(|u| present(u.cost)) {
+            return Some("openrouter");
+        }
+        let g = self.usage_metadata.as_ref()?;
+        Some(if present(self.create_time) || present(g.traffic_type) {
+            "vertex"
+        } else {
+            "google"
+        })
+    }
+
     /// Reads usage, ids, status and money. `p` is the path prefix used in error messages.
     pub fn draft(&self, p: &str) -> FieldResult<Draft> {
         let mut d = Draft {
@@ -386,6 +412,9 @@ impl Body<'_> {
             provider: string(self.provider),
             billed_cost: money(self.cost, &At(p, ".cost", ""))?,
             remaining_balance: money(self.remaining_balance, &At(p, ".remainingBalance", ""))?,
+            seller: self
+                .seller_by_shape()
+                .map(|s| (s.to_string(), crate::provider::ProviderFrom::Shape)),
             ..Draft::default()
         };
         if let Some(u) = &self.usage {

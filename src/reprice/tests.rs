@@ -19,6 +19,8 @@ fn gemini(id: &str, time: DateTime<Utc>, images: u32) -> UsageRecord {
         time_assumed_utc: false,
         api_key: Some(Arc::from("sk-burst")),
         provider: None,
+        seller: None,
+        seller_from: crate::provider::ProviderFrom::Unknown,
         model: Arc::from("gemini-3-pro-image"),
         kind: Kind::Image,
         status: Status::Ok,
