@@ -11,6 +11,7 @@ mod focus_rows;
 mod focus_usage;
 #[cfg(test)]
 mod fold_tests;
+mod offers;
 mod plans;
 mod reconcile;
 mod tables;
@@ -21,6 +22,7 @@ pub use budget::{BudgetReport, DayOverCap, MonthOverBudget};
 pub use days::{DayRow, SavingsRow};
 pub use focus_rows::{Commitment, FocusCharge, FocusRow, FocusUnit, focus_rows};
 pub use focus_usage::FocusUsage;
+pub use offers::{ProviderCount, ProviderSwitch, Providers};
 pub use plans::{BreakEven, UnusedQuota, WeekdayQuota};
 pub use reconcile::{BalanceGap, Reconciliation};
 pub use tables::{KeyRow, ModelRow};
@@ -63,6 +65,8 @@ pub struct Summary {
     /// Catalog prices that changed within the logs' dates: records on each side were priced
     /// at the version in force on their own day.
     pub price_changes: Vec<PriceChange>,
+    /// The providers records were bought from, and what switching provider would save.
+    pub providers: Providers,
     pub warnings: Vec<String>,
 }
 
@@ -202,6 +206,7 @@ pub struct Fold<'a> {
     models_and_keys: tables::ModelsAndKeys,
     by_day: days::ByDay,
     savings: days::Savings,
+    offers: offers::OfferFold,
     /// Only when focus.csv is asked for.
     focus: Option<focus_usage::UsageFold>,
 }
@@ -222,6 +227,7 @@ impl<'a> Fold<'a> {
             models_and_keys: tables::ModelsAndKeys::default(),
             by_day: days::ByDay::new(n),
             savings: days::Savings::new(n),
+            offers: offers::OfferFold::default(),
             focus: Some(focus_usage::UsageFold::default()),
         }
     }
@@ -251,6 +257,7 @@ impl<'a> Fold<'a> {
             models_and_keys,
             by_day,
             savings,
+            offers,
             focus,
             ..
         } = self;
@@ -265,7 +272,12 @@ impl<'a> Fold<'a> {
                             || (balances.add(rs, ps), budget.add(rs, ps)),
                         )
                     },
-                    || rayon::join(|| totals.add(rs, ps), || price_changes.add(rs, ps)),
+                    || {
+                        rayon::join(
+                            || totals.add(rs, ps),
+                            || (price_changes.add(rs, ps), offers.add(rs, ps)),
+                        )
+                    },
                 )
             },
             || {
@@ -308,6 +320,7 @@ impl<'a> Fold<'a> {
         let by_day = self.by_day.finish(set, &period);
         let savings = self.savings.finish(catalog, set, &period);
         let price_changes = self.price_changes.finish(catalog);
+        let providers = self.offers.finish(catalog, set);
         let focus = self
             .focus
             .map(|f| f.finish(catalog, set))
@@ -389,6 +402,7 @@ impl<'a> Fold<'a> {
                 .map(|(model, records)| NamedCount { model, records })
                 .collect(),
             price_changes,
+            providers,
             unpriced: unpriced
                 .into_iter()
                 .map(|((model, reason), records)| Unpriced {

@@ -743,6 +743,7 @@ fn extra_sections(o: &mut String, s: &Summary) {
         }
         let _ = writeln!(o, "</ul>");
     }
+    providers_html(o, s);
     if !s.warnings.is_empty() {
         let _ = writeln!(o, "<h2>Warnings</h2>\n<ul>");
         for w in &s.warnings {
@@ -750,6 +751,45 @@ fn extra_sections(o: &mut String, s: &Summary) {
         }
         let _ = writeln!(o, "</ul>");
     }
+}
+
+/// The providers section: records priced at the maker's price, and the provider switches.
+fn providers_html(o: &mut String, s: &Summary) {
+    let (notes, rows) = super::providers::section(s);
+    if notes.is_empty() && rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "<h2>Providers</h2>");
+    if !notes.is_empty() {
+        let _ = writeln!(o, "<ul>");
+        for n in &notes {
+            let _ = writeln!(o, "<li>{}</li>", text(n));
+        }
+        let _ = writeln!(o, "</ul>");
+    }
+    if rows.is_empty() {
+        return;
+    }
+    let cols: Vec<(&str, bool)> = super::providers::COLUMNS
+        .iter()
+        .enumerate()
+        .map(|(k, c)| (*c, k >= 3))
+        .collect();
+    table_start(o, &cols);
+    for r in &rows {
+        let _ = writeln!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{}</td>{}{}{}{}</tr>",
+            text(&r.scenario),
+            text(&r.model),
+            text(&r.pair),
+            int_cell(r.records),
+            money_cell(r.actual),
+            money_cell(r.cost),
+            money_cell(r.savings)
+        );
+    }
+    table_end(o);
 }
 
 fn daily_table(o: &mut String, a: &Analysis) {

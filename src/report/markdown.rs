@@ -379,6 +379,7 @@ pub fn render(input: &ReportInput<'_>) -> String {
             );
         }
     }
+    providers_md(&mut o, s);
     if !s.price_changes.is_empty() {
         let _ = writeln!(o, "\n## Price changes in the period\n");
         let _ = writeln!(
@@ -405,6 +406,39 @@ pub fn render(input: &ReportInput<'_>) -> String {
         }
     }
     o
+}
+
+/// The providers section: records priced at the maker's price, and the provider switches.
+fn providers_md(o: &mut String, s: &Summary) {
+    let (notes, rows) = super::providers::section(s);
+    if notes.is_empty() && rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "\n## Providers\n");
+    for n in &notes {
+        let _ = writeln!(o, "- {}", cell(n));
+    }
+    if rows.is_empty() {
+        return;
+    }
+    if !notes.is_empty() {
+        let _ = writeln!(o);
+    }
+    let _ = writeln!(o, "| {} |", super::providers::COLUMNS.join(" | "));
+    let _ = writeln!(o, "|---|---|---|---:|---:|---:|---:|");
+    for r in &rows {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            cell(&r.scenario),
+            cell(&r.model),
+            cell(&r.pair),
+            r.records,
+            super::providers::md_money(r.actual),
+            super::providers::md_money(r.cost),
+            super::providers::md_money(r.savings)
+        );
+    }
 }
 
 /// Plain-language findings, most money first.

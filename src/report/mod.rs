@@ -7,6 +7,7 @@ mod html;
 mod markdown;
 #[cfg(feature = "parquet")]
 mod parquet;
+mod providers;
 mod quarantine;
 mod summary;
 
