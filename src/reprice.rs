@@ -587,7 +587,10 @@ fn scenario_cost<'a>(
             let Some(to) = map.get(from).or_else(|| map.get("*")) else {
                 return Ok(None);
             };
-            if to == from {
+            // Staying with the same provider changes only the tier, when batch asks for it.
+            if to == from
+                && (!*batch || r.batch || catalog.price_on(m, day).0.batch_discount.is_none())
+            {
                 return Ok(None);
             }
             let offer = catalog.offer_of(mi, to).ok_or(Why::NoOffer(to))?;

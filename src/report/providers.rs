@@ -1,7 +1,7 @@
 //! The providers section of report.md and report.html: one function makes its sentences and
 //! table rows, so each renderer only lays them out.
 
-use super::markdown::{dollars, plural};
+use super::markdown::plural;
 use crate::analyze::Summary;
 use crate::money::Money;
 
@@ -62,7 +62,7 @@ pub fn section(s: &Summary) -> (Vec<String>, Vec<Row>) {
     (notes, rows)
 }
 
-/// Money as report.md writes it in tables.
+/// Money as report.md writes it in tables: rounded half-even to 6 places.
 pub fn md_money(m: Money) -> String {
-    dollars(m)
+    m.display(6)
 }
