@@ -285,6 +285,96 @@ mod tests {
     }
 
     #[test]
+    fn provider_prefixed_keys_import_as_offers_of_the_same_model() {
+        // LiteLLM's keys for one model on its own API and through four routes; made-up
+        // per-token figures so every offer differs.
+        let text = r#"{
+  "gemini-3-pro-image-preview": {"input_cost_per_token": 2e-06,
+    "output_cost_per_image_token": 0.00012, "litellm_provider": "gemini", "mode": "image_generation"},
+  "vertex_ai/gemini-3-pro-image-preview": {"input_cost_per_token": 2e-06,
+    "output_cost_per_image_token": 0.0001, "input_cost_per_token_batches": 1e-06,
+    "litellm_provider": "vertex_ai-image-models", "mode": "image_generation"},
+  "openrouter/google/gemini-3-pro-image-preview": {"input_cost_per_token": 2e-06,
+    "output_cost_per_image_token": 0.00011, "litellm_provider": "openrouter", "mode": "image_generation"},
+  "flux-pro/v1.1": {"output_cost_per_image": 0.04, "litellm_provider": "black_forest_labs", "mode": "image_generation"},
+  "fal_ai/fal-ai/flux-pro/v1.1": {"output_cost_per_image": 0.035, "litellm_provider": "fal_ai", "mode": "image_generation"},
+  "bedrock/anthropic.claude-x": {"input_cost_per_token": 3e-06, "output_cost_per_token": 1.5e-05,
+    "litellm_provider": "bedrock", "mode": "chat"}
+}"#;
+        let file = import(text, "l.json").expect("imports");
+        let ids: Vec<&str> = file.models.iter().map(|m| m.id.as_str()).collect();
+        // Routed keys whose model has a key of its own fold into it; the Bedrock key (no bare
+        // key) and the fal key (its bare name "flux-pro/v1.1" routes too) stay models.
+        assert_eq!(
+            ids,
+            [
+                "bedrock/anthropic.claude-x",
+                "fal_ai/fal-ai/flux-pro/v1.1",
+                "flux-pro/v1.1",
+                "gemini-3-pro-image-preview"
+            ]
+        );
+        let g = &file.models[3];
+        let offers: Vec<(&str, &[String])> = g
+            .offers
+            .iter()
+            .map(|o| (o.provider.as_str(), o.aliases.as_slice()))
+            .collect();
+        assert_eq!(
+            offers,
+            [
+                (
+                    "openrouter",
+                    &["openrouter/google/gemini-3-pro-image-preview".to_string()][..]
+                ),
+                (
+                    "vertex",
+                    &["vertex_ai/gemini-3-pro-image-preview".to_string()][..]
+                ),
+            ]
+        );
+        let c = Catalog::new(file, "l.json").expect("valid");
+        assert_eq!(
+            c.resolve_offer("vertex_ai/gemini-3-pro-image-preview"),
+            Some((3, Some(1)))
+        );
+        assert_eq!(
+            c.resolve_offer("gemini-3-pro-image-preview"),
+            Some((3, None))
+        );
+        let day = NaiveDate::from_ymd_opt(2026, 3, 1).expect("date");
+        let u = PricingInput {
+            kind: Kind::Image,
+            tokens: Tokens {
+                input: 100,
+                output: 1120,
+                ..Tokens::default()
+            },
+            images: 1,
+            image_size: ImageSize::parse("2K"),
+            quality: None,
+            extras: Extras::default(),
+            day,
+            own_tokens: true,
+        };
+        let at = |offer: Option<usize>, tier| {
+            c.cost(c.offer_entry(3, offer), &u, tier)
+                .map(|m| m.exact())
+                .unwrap_or_else(|e| e.to_string())
+        };
+        // 100 x $2/M + 1,120 x $120/M on Google; x $110/M on OpenRouter; x $100/M on
+        // Vertex, whose batch input price is half: a 50% batch tier, 0.1122 / 2.
+        assert_eq!(at(None, Tier::Standard), "0.1346");
+        assert_eq!(at(Some(0), Tier::Standard), "0.1234");
+        assert_eq!(at(Some(1), Tier::Standard), "0.1122");
+        assert_eq!(at(Some(1), Tier::Batch), "0.0561");
+        assert_eq!(
+            at(Some(0), Tier::Batch),
+            "gemini-3-pro-image-preview has no batch tier"
+        );
+    }
+
+    #[test]
     fn refuses_a_price_that_is_not_a_number() {
         let e = import(
             r#"{"m": {"input_cost_per_token": "abc", "litellm_provider": "x"}}"#,

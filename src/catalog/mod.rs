@@ -496,6 +496,73 @@ input_per_m = "1"
     }
 
     #[test]
+    fn an_override_adds_offers_to_a_base_model_by_its_id_alone() {
+        let base = Catalog::builtin().expect("catalog");
+        let over: CatalogFile = toml::from_str(
+            r#"
+[[model]]
+id = "flux-1.1-pro"
+  [[model.offer]]
+  provider = "Together AI"
+  aliases = ["together/flux-1.1-pro"]
+    [[model.offer.price]]
+    effective = "2026-01-01"
+    source = "test"
+    [[model.offer.price.image]]
+    price = "0.03"
+"#,
+        )
+        .expect("toml");
+        let c = Catalog::new(merge(base.file, over), "b + o").expect("valid");
+        let i = c
+            .models()
+            .iter()
+            .position(|m| m.id == "flux-1.1-pro")
+            .expect("flux");
+        // The maker and kind stay; the new offer comes after the built-in ones.
+        assert_eq!(c.models()[i].provider, "black-forest-labs");
+        assert_eq!(c.offer_of(i, "black-forest-labs"), Some(None));
+        assert_eq!(c.offer_of(i, "fal"), Some(Some(0)));
+        assert_eq!(c.offer_of(i, "together ai"), Some(Some(2)));
+        assert_eq!(c.offer_of(i, "vertex"), None);
+        assert_eq!(c.resolve_offer("Together/FLUX-1.1-pro"), Some((i, Some(2))));
+        assert_eq!(c.offer_entry(i, Some(2)).prices[0].source, "test");
+    }
+
+    #[test]
+    fn refuses_two_offers_from_one_provider_and_an_offer_without_prices() {
+        let model = |offers: &str| {
+            format!(
+                "[[model]]\nid = \"m\"\nprovider = \"Maker\"\nkind = \"text\"\n[[model.price]]\neffective = \"2025-01-01\"\nsource = \"s\"\ninput_per_m = \"1\"\n{offers}"
+            )
+        };
+        let offer = |p: &str| {
+            format!(
+                "[[model.offer]]\nprovider = \"{p}\"\n[[model.offer.price]]\neffective = \"2025-01-01\"\nsource = \"s\"\ninput_per_m = \"2\"\n"
+            )
+        };
+        let e = Catalog::from_toml(&model(&(offer("nano-gpt") + &offer("NanoGPT"))), "t")
+            .expect_err("twice");
+        assert_eq!(
+            e.to_string(),
+            "t: model m: two offers from provider 'NanoGPT'"
+        );
+        let e = Catalog::from_toml(&model(&offer("maker")), "t").expect_err("the maker");
+        assert_eq!(
+            e.to_string(),
+            "t: model m: two offers from provider 'maker'"
+        );
+        let e = Catalog::from_toml(&model("[[model.offer]]\nprovider = \"x\"\n"), "t")
+            .expect_err("no prices");
+        assert_eq!(
+            e.to_string(),
+            "t: model m offer x: no [[model.offer.price]]"
+        );
+        let e = Catalog::from_toml("[[model]]\nid = \"m\"\n", "t").expect_err("no maker");
+        assert_eq!(e.to_string(), "t: model m: no provider");
+    }
+
+    #[test]
     fn extra_price_in_force_follows_effective_dates() {
         let text = r#"
 [[extra]]

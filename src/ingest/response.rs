@@ -667,6 +667,47 @@ mod tests {
     }
 
     #[test]
+    fn the_shape_tells_the_seller() {
+        use crate::provider::ProviderFrom::Shape;
+        let seller = |body: &str| {
+            draft(body)
+                .expect("parses")
+                .seller
+                .map(|(s, from)| (s, from == Shape))
+        };
+        let yes = |s: &str| Some((s.to_string(), true));
+        assert_eq!(
+            seller(r#"{"data":[{}],"cost":"0.0133","remainingBalance":"9.9"}"#),
+            yes("nanogpt")
+        );
+        assert_eq!(
+            seller(
+                r#"{"model":"anthropic/claude-sonnet-4.5","provider":"Anthropic","usage":{"prompt_tokens":1,"completion_tokens":2,"cost":0.0096}}"#
+            ),
+            yes("openrouter")
+        );
+        assert_eq!(
+            seller(r#"{"usageMetadata":{"promptTokenCount":3,"candidatesTokenCount":4}}"#),
+            yes("google")
+        );
+        assert_eq!(
+            seller(
+                r#"{"createTime":"2026-03-10T09:03:00Z","usageMetadata":{"candidatesTokenCount":4}}"#
+            ),
+            yes("vertex")
+        );
+        assert_eq!(
+            seller(r#"{"usageMetadata":{"candidatesTokenCount":4,"trafficType":"ON_DEMAND"}}"#),
+            yes("vertex")
+        );
+        // A plain OpenAI-style body could come from anyone selling an OpenAI-compatible API.
+        assert_eq!(
+            seller(r#"{"usage":{"prompt_tokens":1,"completion_tokens":2}}"#),
+            None
+        );
+    }
+
+    #[test]
     fn successful_text_without_usage_is_refused() {
         let missing = Err(
             "field response.usage: missing; a successful text response needs token counts or a cost"
