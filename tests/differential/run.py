@@ -36,13 +36,60 @@ def sql_list(paths):
     return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
 
 
+# Provider names in one spelling, and the route prefixes of model names that name the seller:
+# written out here again, apart from reprice's src/provider.rs.
+SPELLINGS = {
+    "gemini": "google", "google-ai-studio": "google", "google ai studio": "google",
+    "google_ai_studio": "google", "vertex_ai": "vertex", "vertex-ai": "vertex",
+    "google-vertex": "vertex", "google vertex": "vertex", "vertex_ai-image-models": "vertex",
+    "vertex_ai-language-models": "vertex", "nano-gpt": "nanogpt", "nano_gpt": "nanogpt",
+    "fal_ai": "fal", "fal-ai": "fal", "fal.ai": "fal", "bfl": "black-forest-labs",
+    "black forest labs": "black-forest-labs", "amazon-bedrock": "bedrock",
+    "amazon bedrock": "bedrock", "aws": "bedrock", "azure_ai": "azure", "azure-openai": "azure",
+    "azure openai": "azure", "stability-ai": "stability", "stabilityai": "stability",
+    "together_ai": "together", "together-ai": "together",
+}
+PREFIXES = [
+    ("openrouter/", "openrouter"), ("vertex_ai/", "vertex"), ("vertex/", "vertex"),
+    ("bedrock/", "bedrock"), ("fal-ai/", "fal"), ("fal_ai/", "fal"), ("fal/", "fal"),
+    ("nanogpt/", "nanogpt"), ("replicate/", "replicate"), ("azure/", "azure"),
+    ("azure_ai/", "azure"), ("together_ai/", "together"),
+]
+
+
+def canonical(name):
+    n = name.strip().lower()
+    return SPELLINGS.get(n, n)
+
+
+def lay_offers(catalog, overlay):
+    """An overlay that names base models by id with only [[model.offer]] blocks: its offers
+    join the base model's (a provider the model already has an offer from is not supported)."""
+    by_id = {m["id"]: m for m in catalog.get("model", [])}
+    for m in overlay.get("model", []):
+        base = by_id[m["id"]]
+        if set(m) - {"id", "offer"}:
+            raise SystemExit(f"run.py lays only offers on base models ({m['id']})")
+        have = {canonical(base["provider"])} | {canonical(o["provider"]) for o in base.get("offer", [])}
+        for o in m.get("offer", []):
+            if canonical(o["provider"]) in have:
+                raise SystemExit(f"run.py does not merge offers ({m['id']} {o['provider']})")
+            base.setdefault("offer", []).append(o)
+
+
 def create_tables(con, catalog, scenarios):
     """The catalog and scenario files as tables; all amounts go in as text and are cast to
     DECIMAL by DuckDB, so no figure passes through a float."""
     con.execute("""
         CREATE TEMP TABLE cat_model (mid VARCHAR, ord INTEGER, provider VARCHAR, kind VARCHAR,
                                      default_quality VARCHAR);
-        CREATE TEMP TABLE cat_name (name VARCHAR, mid VARCHAR);
+        CREATE TEMP TABLE cat_name (name VARCHAR, mid VARCHAR, omid VARCHAR);
+        -- Who sells each model: its maker (omid = mid) and each offer, whose prices are kept
+        -- in the price tables under omid.
+        CREATE TEMP TABLE cat_offer (mid VARCHAR, omid VARCHAR, provider VARCHAR, ord INTEGER);
+        CREATE TEMP TABLE provider_spelling (alias VARCHAR, provider VARCHAR);
+        CREATE TEMP TABLE seller_prefix (prefix VARCHAR, provider VARCHAR);
+        CREATE TEMP TABLE scen_switch (sidx INTEGER, from_p VARCHAR, to_p VARCHAR);
         CREATE TEMP TABLE cat_price (mid VARCHAR, effective DATE, input_pm DECIMAL(18, 9),
             output_pm DECIMAL(18, 9), thinking_pm DECIMAL(18, 9), cache_read_pm DECIMAL(18, 9),
             cache_write_pm DECIMAL(18, 9), batch_discount DECIMAL(10, 9), has_images BOOLEAN);
@@ -52,7 +99,8 @@ def create_tables(con, catalog, scenarios):
         CREATE TEMP TABLE cat_extra (id VARCHAR, effective DATE, price DECIMAL(18, 9));
         CREATE TEMP TABLE plan (pid VARCHAR, fee DECIMAL(18, 9), daily_quota BIGINT, unit VARCHAR);
         CREATE TEMP TABLE plan_model (pid VARCHAR, mid VARCHAR);
-        CREATE TEMP TABLE scen (sidx INTEGER, name VARCHAR, action VARCHAR, pid VARCHAR);
+        CREATE TEMP TABLE scen (sidx INTEGER, name VARCHAR, action VARCHAR, pid VARCHAR,
+                                sbatch BOOLEAN);
         CREATE TEMP TABLE scen_sub (sidx INTEGER, from_mid VARCHAR, to_mid VARCHAR);
         CREATE TEMP TABLE scen_allow (sidx INTEGER, allow VARCHAR);
         CREATE TEMP TABLE scen_key (sidx INTEGER, key VARCHAR);
@@ -60,32 +108,45 @@ def create_tables(con, catalog, scenarios):
         CREATE TEMP TABLE scen_hour (sidx INTEGER, hour INTEGER);
     """)
     names = {}
-    for ord_, m in enumerate(catalog.get("model", [])):
-        con.execute("INSERT INTO cat_model VALUES (?, ?, ?, ?, ?)",
-                    [m["id"], ord_, m["provider"], m["kind"], m.get("default_quality")])
-        for n in [m["id"], *m.get("aliases", [])]:
-            names[n.strip().lower()] = m["id"]
-        for p in m["price"]:
+
+    def prices(key, versions):
+        for p in versions:
             eff = str(p["effective"])
             con.execute("INSERT INTO cat_price VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-                m["id"], eff, p.get("input_per_m"), p.get("output_per_m"),
+                key, eff, p.get("input_per_m"), p.get("output_per_m"),
                 p.get("thinking_per_m"), p.get("cache_read_per_m"), p.get("cache_write_per_m"),
                 p.get("batch_discount"), bool(p.get("image"))])
             for i, ip in enumerate(p.get("image", [])):
                 con.execute("INSERT INTO cat_image_price VALUES (?, ?, ?, ?, ?, ?)",
-                            [m["id"], eff, i, ip.get("size"), ip.get("quality"), ip["price"]])
+                            [key, eff, i, ip.get("size"), ip.get("quality"), ip["price"]])
             for size, n in p.get("image_output_tokens", {}).items():
-                con.execute("INSERT INTO cat_image_tokens VALUES (?, ?, ?, ?)", [m["id"], eff, size, n])
-        if any(p.get("above_threshold") for p in m["price"]):
-            raise SystemExit(f"price.sql does not implement tiered prices (model {m['id']})")
-    con.executemany("INSERT INTO cat_name VALUES (?, ?)", list(names.items()))
+                con.execute("INSERT INTO cat_image_tokens VALUES (?, ?, ?, ?)", [key, eff, size, n])
+            if p.get("above_threshold"):
+                raise SystemExit(f"price.sql does not implement tiered prices ({key})")
+
+    for ord_, m in enumerate(catalog.get("model", [])):
+        con.execute("INSERT INTO cat_model VALUES (?, ?, ?, ?, ?)",
+                    [m["id"], ord_, m["provider"], m["kind"], m.get("default_quality")])
+        for n in [m["id"], *m.get("aliases", [])]:
+            names[n.strip().lower()] = (m["id"], "")
+        prices(m["id"], m["price"])
+        con.execute("INSERT INTO cat_offer VALUES (?, ?, ?, ?)", [m["id"], m["id"], canonical(m["provider"]), 0])
+        for k, o in enumerate(m.get("offer", [])):
+            omid = f"{m['id']}@{canonical(o['provider'])}"
+            con.execute("INSERT INTO cat_offer VALUES (?, ?, ?, ?)", [m["id"], omid, canonical(o["provider"]), k + 1])
+            for n in o.get("aliases", []):
+                names[n.strip().lower()] = (m["id"], omid)
+            prices(omid, o["price"])
+    con.executemany("INSERT INTO cat_name VALUES (?, ?, ?)", [(n, a, b) for n, (a, b) in names.items()])
+    con.executemany("INSERT INTO provider_spelling VALUES (?, ?)", list(SPELLINGS.items()))
+    con.executemany("INSERT INTO seller_prefix VALUES (?, ?)", PREFIXES)
     for e in catalog.get("extra", []):
         con.execute("INSERT INTO cat_extra VALUES (?, ?, ?)",
                     [e["id"], str(e["effective"]), e["price_per_request"]])
 
     def mid(name):
         try:
-            return names[name.strip().lower()]
+            return names[name.strip().lower()][0]
         except KeyError:
             raise SystemExit(f"unknown model {name!r} in the scenarios file")
 
@@ -93,7 +154,14 @@ def create_tables(con, catalog, scenarios):
     plans.update({p["id"]: p for p in scenarios.get("plan", [])})
     used_plans = {}
     for i, s in enumerate(scenarios.get("scenario", [])):
-        if s.get("batch"):
+        if s.get("switch_provider"):
+            action, pid = "switch", None
+            for a, b in s["switch_provider"].items():
+                con.execute("INSERT INTO scen_switch VALUES (?, ?, ?)",
+                            [i, "*" if a.strip() == "*" else canonical(a), canonical(b)])
+        elif s.get("cheapest_provider"):
+            action, pid = "cheapest_provider", None
+        elif s.get("batch"):
             action, pid = "batch", None
         elif s.get("cheapest"):
             action, pid = "cheapest", None
@@ -102,7 +170,7 @@ def create_tables(con, catalog, scenarios):
             used_plans[pid] = plans[pid]
         else:
             action, pid = "substitute", None
-        con.execute("INSERT INTO scen VALUES (?, ?, ?, ?)", [i, s["name"], action, pid])
+        con.execute("INSERT INTO scen VALUES (?, ?, ?, ?, ?)", [i, s["name"], action, pid, bool(s.get("batch"))])
         for a, b in s.get("substitute", {}).items():
             con.execute("INSERT INTO scen_sub VALUES (?, ?, ?)", [i, mid(a), mid(b)])
         for a in s.get("allow", []):
@@ -235,12 +303,22 @@ def compare(con, out_dir, used_plans):
             matched += 1
         else:
             problems.append(f"{sc}: cost duckdb {digits(exact)} != reprice {s['cost']}")
+    # summary.json's provider switches, per (scenario, model, from, to), exactly.
+    mine_sw = {(sc, m, f, t): (n, a, c) for sc, m, f, t, n, a, c in con.execute(
+        "SELECT scenario, model, from_p, to_p, records, actual, cost FROM switch_pairs").fetchall()}
+    theirs_sw = {(w["scenario"], w["model"], w["from"], w["to"]): (w["records"], Decimal(w["actual_cost"]), Decimal(w["cost"]))
+              for w in summary.get("providers", {}).get("switches", [])}
+    for k in sorted(set(mine_sw) | set(theirs_sw)):
+        if mine_sw.get(k) != theirs_sw.get(k):
+            problems.append(f"providers.switches {k}: duckdb {mine_sw.get(k)} != reprice {theirs_sw.get(k)}")
     return problems, len(theirs), matched
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--catalog", required=True)
+    ap.add_argument("--catalog-overlay", action="append", default=[],
+                    help="a TOML that adds offers to the catalog's models")
     ap.add_argument("--scenarios", required=True)
     ap.add_argument("--envelope", action="append", required=True)
     ap.add_argument("--batch", action="append", default=[])
@@ -258,6 +336,9 @@ def main():
                                  {"threads": args.threads, "memory_limit": args.memory_limit}.items() if v})
     with open(args.catalog, "rb") as f:
         catalog = tomllib.load(f)
+    for path in args.catalog_overlay:
+        with open(path, "rb") as f:
+            lay_offers(catalog, tomllib.load(f))
     with open(args.scenarios, "rb") as f:
         scenarios = tomllib.load(f)
     used_plans = create_tables(con, catalog, scenarios)
