@@ -414,7 +414,10 @@ fn providers_md(o: &mut String, s: &Summary) {
     if notes.is_empty() && rows.is_empty() {
         return;
     }
-    let _ = writeln!(o, "\n## Providers\n");
+    if !o.ends_with("\n\n") {
+        o.push('\n');
+    }
+    let _ = writeln!(o, "## Providers\n");
     for n in &notes {
         let _ = writeln!(o, "- {}", cell(n));
     }
