@@ -19,7 +19,8 @@ use std::path::{Path, PathBuf};
 
 const LEDGER: &str = "ledger.json";
 const LEDGER_NEXT: &str = "ledger.next.json";
-const LEDGER_VERSION: u32 = 2;
+/// 3: records carry the provider they were bought from (kept record files changed).
+const LEDGER_VERSION: u32 = 3;
 
 fn out_err(path: &Path, e: impl std::fmt::Display) -> RunError {
     RunError::Output {
