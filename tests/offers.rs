@@ -343,3 +343,27 @@ fn a_switch_to_a_provider_nobody_in_the_catalog_sells_is_refused() {
         r.stderr
     );
 }
+
+#[test]
+fn an_aggregators_export_is_bought_from_the_aggregator() {
+    // OpenRouter's activity export names the upstream provider (Anthropic, OpenAI) in its
+    // provider column; every row was bought from OpenRouter, which the built-in catalog has
+    // no offer from for these models, so they stay at the makers' prices (all three rows
+    // carry their billed cost anyway).
+    let d = tempfile::tempdir().expect("tempdir");
+    let r = run_to(
+        &d.path().join("r"),
+        &["sample_logs/csv/openrouter-activity.csv", "--quiet"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let s = r.summary();
+    assert_eq!(s["providers"]["found"], json!({"export": 3}));
+    assert_eq!(
+        s["providers"]["no_offer_at_maker_price"],
+        json!([
+            {"model": "claude-sonnet-4-5", "provider": "openrouter", "records": 2},
+            {"model": "gpt-5.1", "provider": "openrouter", "records": 1}
+        ])
+    );
+    assert_eq!(str_at(&s, "actual.cost"), "0.02394");
+}
