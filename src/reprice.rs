@@ -463,8 +463,8 @@ fn price_one<'a>(
             continue;
         }
         match scenario_cost(s, &prepared[i], r, mi, &p, &mut elsewhere, price_day) {
-            Ok(Some(Priced1::Model(cost, via))) => work.scratch.push(Change::new(i, cost, via)),
-            Ok(Some(Priced1::Offer(cost, offer))) => {
+            Ok(Some(Target::Model(cost, via))) => work.scratch.push(Change::new(i, cost, via)),
+            Ok(Some(Target::Offer(cost, offer))) => {
                 work.scratch.push(Change::at(i, cost, Some(mi), offer))
             }
             Ok(None) => {}
@@ -506,7 +506,7 @@ fn matches(f: &Filter, prep: &Prepared, r: &UsageRecord, model: usize, hour: u32
 
 /// A record under one scenario: on a catalog model (None: no model), or at an offer of its
 /// own model (None: the maker's).
-enum Priced1 {
+enum Target {
     Model(Money, Option<usize>),
     Offer(Money, Option<usize>),
 }
@@ -541,10 +541,10 @@ fn scenario_cost<'a>(
     p: &Priced,
     elsewhere: &mut Elsewhere<'_, 'a>,
     day: NaiveDate,
-) -> Result<Option<Priced1>, Why<'a>> {
+) -> Result<Option<Target>, Why<'a>> {
     let catalog = elsewhere.catalog;
     let m = catalog.offer_entry(mi, p.offer());
-    let model = |x: Option<(Money, Option<usize>)>| x.map(|(c, v)| Priced1::Model(c, v));
+    let model = |x: Option<(Money, Option<usize>)>| x.map(|(c, v)| Target::Model(c, v));
     match &s.action {
         Action::Batch => {
             if r.batch {
@@ -554,7 +554,7 @@ fn scenario_cost<'a>(
             let d = price.batch_discount.ok_or(Why::Text("no batch tier"))?;
             // Batch pricing scales every component, so it scales what was actually paid.
             let variable = p.actual - p.extras_cost;
-            Ok(Some(Priced1::Model(
+            Ok(Some(Target::Model(
                 variable * (rust_decimal::Decimal::ONE - d.0) + p.extras_cost,
                 Some(mi),
             )))
@@ -565,7 +565,7 @@ fn scenario_cost<'a>(
             };
             let to = to.map_err(|()| Why::Text("substitute not in catalog"))?;
             let cost = elsewhere.cost(to).map_err(|e| Why::Price(to, e))?;
-            Ok(Some(Priced1::Model(cost, Some(to))))
+            Ok(Some(Target::Model(cost, Some(to))))
         }
         Action::Cheapest { .. } => {
             let mut best: (Money, Option<usize>) = (p.actual, None);
@@ -596,7 +596,7 @@ fn scenario_cost<'a>(
             let offer = catalog.offer_of(mi, to).ok_or(Why::NoOffer(to))?;
             let cost = offer_cost(catalog, r, mi, offer, *batch, day)
                 .map_err(|e| Why::OfferPrice(mi, offer, e))?;
-            Ok(Some(Priced1::Offer(cost, offer)))
+            Ok(Some(Target::Offer(cost, offer)))
         }
         Action::CheapestProvider { batch } => {
             let mut best: Option<(Money, Option<usize>)> = None;
@@ -610,7 +610,7 @@ fn scenario_cost<'a>(
                     best = Some((cost, offer));
                 }
             }
-            Ok(best.map(|(c, o)| Priced1::Offer(c, o)))
+            Ok(best.map(|(c, o)| Target::Offer(c, o)))
         }
     }
 }
