@@ -10,6 +10,7 @@ use std::sync::Arc;
     Clone,
     Copy,
     Debug,
+    Default,
     PartialEq,
     Eq,
     PartialOrd,
@@ -21,6 +22,7 @@ use std::sync::Arc;
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
+    #[default]
     Text,
     Image,
 }
@@ -176,6 +178,12 @@ pub struct UsageRecord {
     /// Shared text: a log repeats few keys, providers, models and qualities over many records.
     pub api_key: Option<Arc<str>>,
     pub provider: Option<Arc<str>>,
+    /// The provider the request was bought from, as the log tells it (one spelling, see
+    /// `provider::canonical`); `provider` keeps the logged text, which on OpenRouter names
+    /// the upstream provider instead.
+    pub seller: Option<Arc<str>>,
+    /// How `seller` was found.
+    pub seller_from: crate::provider::ProviderFrom,
     pub model: Arc<str>,
     pub kind: Kind,
     pub status: Status,

@@ -5,6 +5,7 @@
 
 use crate::catalog::{Catalog, Missing, PricingInput, Tier};
 use crate::money::Money;
+use crate::provider::ProviderFrom;
 use crate::record::{Status, UsageRecord};
 use crate::scenario::{Action, Filter, Scenario, ScenarioSet};
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
@@ -18,6 +19,14 @@ use std::sync::{Arc, Mutex};
 pub struct Priced {
     /// Index of the resolved catalog model.
     pub model: Option<usize>,
+    /// The offer of the model whose prices applied (None: the maker's): the provider the log
+    /// says the request was bought from.
+    pub offer: Option<u16>,
+    /// How that provider was found (`Unknown`: the maker's price was used).
+    pub provider_from: ProviderFrom,
+    /// The log named a provider the catalog has no offer of this model from: the maker's
+    /// price was used.
+    pub no_offer: bool,
     /// What was paid: the log's billed cost, else the catalog price at the record's tier.
     pub actual: Money,
     /// The catalog price at the record's tier, when the catalog can price it.
@@ -37,20 +46,37 @@ pub struct Priced {
 #[derive(Clone, Copy, Debug)]
 struct Change {
     scenario: u16,
+    /// Offer of the model the scenario priced the record at; `NO_OFFER` for the maker's.
+    offer: u16,
     /// Catalog index of the model the scenario priced the record on; `NO_MODEL` for none.
     via: u32,
     cost: Money,
 }
 
 const NO_MODEL: u32 = u32::MAX;
+use crate::catalog::NO_OFFER;
+/// The change keeps the record's own provider (every scenario but the provider switches).
+const KEEP_OFFER: u16 = NO_OFFER - 1;
 
 impl Change {
     fn new(i: usize, cost: Money, via: Option<usize>) -> Change {
         Change {
+            offer: KEEP_OFFER,
+            ..Change::at(i, cost, via, None)
+        }
+    }
+
+    fn at(i: usize, cost: Money, via: Option<usize>, offer: Option<usize>) -> Change {
+        Change {
             scenario: i as u16,
+            offer: offer.map_or(NO_OFFER, |o| o as u16),
             via: via.map_or(NO_MODEL, |v| v as u32),
             cost,
         }
+    }
+
+    fn offer(&self) -> Option<usize> {
+        (self.offer != NO_OFFER).then_some(usize::from(self.offer))
     }
 
     fn via(&self) -> Option<usize> {
@@ -78,6 +104,20 @@ impl Priced {
         self.changes
             .iter()
             .map(|c| (usize::from(c.scenario), c.cost, c.via()))
+    }
+
+    /// (scenario, cost, offer) of the scenarios that priced this record at an offer of its
+    /// own model: the provider switches. Offer None: the maker's.
+    pub fn switches(&self) -> impl Iterator<Item = (usize, Money, Option<usize>)> + '_ {
+        self.changes
+            .iter()
+            .filter(|c| c.via() == self.model && c.offer != KEEP_OFFER)
+            .map(|c| (usize::from(c.scenario), c.cost, c.offer()))
+    }
+
+    /// The offer whose prices applied, as an index (None: the maker's).
+    pub fn offer(&self) -> Option<usize> {
+        self.offer.map(usize::from)
     }
 
     fn set(&mut self, i: usize, cost: Money, via: Option<usize>) {
@@ -147,6 +187,10 @@ fn tier_of(r: &UsageRecord) -> Tier {
 enum Why<'a> {
     Text(&'static str),
     Price(usize, Missing<'a>),
+    /// The model has no offer from this provider.
+    NoOffer(&'a str),
+    /// (model, offer) cannot price the record.
+    OfferPrice(usize, Option<usize>, Missing<'a>),
 }
 
 /// (scenario index, catalog model index or the logged name of an unknown model, reason).
@@ -256,7 +300,7 @@ pub struct Pricer<'a> {
     tz: Tz,
     /// A log has few distinct model names: each is resolved once, and its name kept (a shared
     /// `Arc`, not a copy) beyond the chunk it came in.
-    resolved: HashMap<Arc<str>, Option<usize>>,
+    resolved: HashMap<Arc<str>, Option<(usize, Option<usize>)>>,
     prepared: Vec<Prepared>,
     /// Misses are counted per chunk on borrowed keys and named here once per distinct key,
     /// so no key outlives its chunk.
@@ -298,9 +342,7 @@ impl<'a> Pricer<'a> {
         let catalog = self.catalog;
         for r in records {
             if !self.resolved.contains_key(&*r.model) {
-                let idx = catalog
-                    .resolve(&r.model)
-                    .and_then(|m| catalog.models().iter().position(|x| x.id == m.id));
+                let idx = catalog.resolve_offer(&r.model);
                 self.resolved.insert(Arc::clone(&r.model), idx);
             }
         }
@@ -337,6 +379,12 @@ impl<'a> Pricer<'a> {
             let reason = match why {
                 Why::Text(t) => t.to_string(),
                 Why::Price(k, m) => m.error(&catalog.models()[k]).to_string(),
+                Why::NoOffer(to) => format!("no offer from {to}"),
+                Why::OfferPrice(k, o, m) => format!(
+                    "at {}: {}",
+                    catalog.seller(k, o),
+                    m.error(catalog.offer_entry(k, o))
+                ),
             };
             *self.not_applied.entry((i, name, reason)).or_default() += n;
         }
@@ -387,11 +435,34 @@ pub fn reprice(records: &[UsageRecord], catalog: &Catalog, set: &ScenarioSet, tz
     }
 }
 
+/// The offer a record was bought at: the provider the log names, else the offer its model
+/// name is an alias of, else the maker's. (offer, how found, the log's provider has no offer)
+fn own_offer(
+    r: &UsageRecord,
+    mi: usize,
+    alias_offer: Option<usize>,
+    catalog: &Catalog,
+) -> (Option<usize>, ProviderFrom, bool) {
+    if let Some(seller) = r.seller.as_deref() {
+        if let Some(offer) = catalog.offer_of(mi, seller) {
+            return (offer, r.seller_from, false);
+        }
+        return match alias_offer {
+            Some(k) => (Some(k), ProviderFrom::OfferAlias, false),
+            None => (None, r.seller_from, true),
+        };
+    }
+    match alias_offer {
+        Some(k) => (Some(k), ProviderFrom::OfferAlias, false),
+        None => (None, ProviderFrom::Unknown, false),
+    }
+}
+
 fn price_one<'a>(
     r: &'a UsageRecord,
-    model_idx: Option<usize>,
+    resolved: Option<(usize, Option<usize>)>,
     catalog: &'a Catalog,
-    set: &ScenarioSet,
+    set: &'a ScenarioSet,
     prepared: &[Prepared],
     tz: Tz,
     work: &mut Misses<'_, 'a>,
@@ -401,7 +472,12 @@ fn price_one<'a>(
     let day = local.date_naive();
     // Prices take effect on calendar days in UTC, as providers publish them.
     let price_day = r.time.date_naive();
-    let model = model_idx.map(|i| &catalog.models()[i]);
+    let model_idx = resolved.map(|(i, _)| i);
+    let (offer, provider_from, no_offer) = match resolved {
+        Some((mi, alias)) => own_offer(r, mi, alias, catalog),
+        None => (None, r.seller_from, false),
+    };
+    let model = model_idx.map(|i| catalog.offer_entry(i, offer));
     let own = input_of(r, price_day, true);
     let (list, unpriced) = match model {
         None => (None, Some(format!("unknown model {}", r.model))),
@@ -413,6 +489,9 @@ fn price_one<'a>(
     let actual = r.billed_cost.or(list).unwrap_or(Money::ZERO);
     let p = Priced {
         model: model_idx,
+        offer: offer.map(|k| k as u16),
+        provider_from,
+        no_offer,
         actual,
         list,
         billed_in_log: r.billed_cost.is_some(),
@@ -446,7 +525,10 @@ fn price_one<'a>(
             continue;
         }
         match scenario_cost(s, &prepared[i], r, mi, &p, &mut elsewhere, price_day) {
-            Ok(Some((cost, via))) => work.scratch.push(Change::new(i, cost, via)),
+            Ok(Some(Target::Model(cost, via))) => work.scratch.push(Change::new(i, cost, via)),
+            Ok(Some(Target::Offer(cost, offer))) => {
+                work.scratch.push(Change::at(i, cost, Some(mi), offer))
+            }
             Ok(None) => {}
             Err(why) => *misses.entry((i, Ok(mi), why)).or_default() += 1,
         }
@@ -484,18 +566,47 @@ fn matches(f: &Filter, prep: &Prepared, r: &UsageRecord, model: usize, hour: u32
         && (f.hours.is_empty() || f.hours.contains(&hour))
 }
 
+/// A record under one scenario: on a catalog model (None: no model), or at an offer of its
+/// own model (None: the maker's).
+enum Target {
+    Model(Money, Option<usize>),
+    Offer(Money, Option<usize>),
+}
+
+/// The record at one offer of its own model, at the batch tier when `batch` asks for it (or
+/// the record was on it) and the offer has one, else at the standard tier.
+fn offer_cost<'a>(
+    catalog: &'a Catalog,
+    r: &'a UsageRecord,
+    mi: usize,
+    offer: Option<usize>,
+    batch: bool,
+    day: NaiveDate,
+) -> Result<Money, Missing<'a>> {
+    let entry = catalog.offer_entry(mi, offer);
+    let u = input_of(r, day, true);
+    if batch || r.batch {
+        catalog
+            .try_cost(entry, &u, Tier::Batch)
+            .or_else(|_| catalog.try_cost(entry, &u, Tier::Standard))
+    } else {
+        catalog.try_cost(entry, &u, Tier::Standard)
+    }
+}
+
 /// Ok(None): the scenario does not concern this record. Err: it does, but cannot apply.
 fn scenario_cost<'a>(
-    s: &Scenario,
+    s: &'a Scenario,
     prep: &Prepared,
     r: &'a UsageRecord,
     mi: usize,
     p: &Priced,
     elsewhere: &mut Elsewhere<'_, 'a>,
     day: NaiveDate,
-) -> Result<Option<(Money, Option<usize>)>, Why<'a>> {
+) -> Result<Option<Target>, Why<'a>> {
     let catalog = elsewhere.catalog;
-    let m = &catalog.models()[mi];
+    let m = catalog.offer_entry(mi, p.offer());
+    let model = |x: Option<(Money, Option<usize>)>| x.map(|(c, v)| Target::Model(c, v));
     match &s.action {
         Action::Batch => {
             if r.batch {
@@ -505,7 +616,7 @@ fn scenario_cost<'a>(
             let d = price.batch_discount.ok_or(Why::Text("no batch tier"))?;
             // Batch pricing scales every component, so it scales what was actually paid.
             let variable = p.actual - p.extras_cost;
-            Ok(Some((
+            Ok(Some(Target::Model(
                 variable * (rust_decimal::Decimal::ONE - d.0) + p.extras_cost,
                 Some(mi),
             )))
@@ -516,7 +627,7 @@ fn scenario_cost<'a>(
             };
             let to = to.map_err(|()| Why::Text("substitute not in catalog"))?;
             let cost = elsewhere.cost(to).map_err(|e| Why::Price(to, e))?;
-            Ok(Some((cost, Some(to))))
+            Ok(Some(Target::Model(cost, Some(to))))
         }
         Action::Cheapest { .. } => {
             let candidates = &prep.candidates[mi];
@@ -536,9 +647,39 @@ fn scenario_cost<'a>(
                     best = (cost, Some(k));
                 }
             }
-            Ok(best.1.is_some().then_some(best))
+            Ok(model(best.1.is_some().then_some(best)))
         }
         Action::Subscription(_) => Ok(None),
+        Action::SwitchProvider { map, batch } => {
+            let from = catalog.seller(mi, p.offer());
+            let Some(to) = map.get(from).or_else(|| map.get("*")) else {
+                return Ok(None);
+            };
+            // Staying with the same provider changes only the tier, when batch asks for it.
+            if to == from
+                && (!*batch || r.batch || catalog.price_on(m, day).0.batch_discount.is_none())
+            {
+                return Ok(None);
+            }
+            let offer = catalog.offer_of(mi, to).ok_or(Why::NoOffer(to))?;
+            let cost = offer_cost(catalog, r, mi, offer, *batch, day)
+                .map_err(|e| Why::OfferPrice(mi, offer, e))?;
+            Ok(Some(Target::Offer(cost, offer)))
+        }
+        Action::CheapestProvider { batch } => {
+            let mut best: Option<(Money, Option<usize>)> = None;
+            for (offer, _) in catalog.offers_of(mi) {
+                if offer == p.offer() {
+                    continue;
+                }
+                if let Ok(cost) = offer_cost(catalog, r, mi, offer, *batch, day)
+                    && cost < best.map_or(p.actual, |b| b.0)
+                {
+                    best = Some((cost, offer));
+                }
+            }
+            Ok(best.map(|(c, o)| Target::Offer(c, o)))
+        }
     }
 }
 

@@ -445,7 +445,9 @@ fn the_example_scenarios_file_runs_on_the_sample_logs() {
             "cheapest",
             "cheapest-google",
             "google-ai-pro",
-            "team-flux"
+            "team-flux",
+            "images-via-nanogpt",
+            "cheapest-provider"
         ]
     );
     // Labels from key_names replace the keys.

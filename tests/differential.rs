@@ -1,7 +1,10 @@
 //! Differential test: an independent implementation of the pricing in DuckDB SQL
 //! (tests/differential/price.sql, run by tests/differential/run.py with exact DECIMAL arithmetic)
 //! must agree with `reprice run` on generated logs, per scenario, day, model and substitute at
-//! savings.csv's 6 places, and exactly on summary.json's totals.
+//! savings.csv's 6 places, and exactly on summary.json's totals. A second run lays offers from
+//! other providers on the catalog (tests/differential/offers.toml) and compares the provider
+//! switches (tests/differential/providers.toml), with summary.json's savings per (scenario,
+//! model, from provider -> to provider) exactly.
 //!
 //! Needs `python3` with the `duckdb` module. Without it the test fails under CI (env var `CI`)
 //! and is skipped with a note elsewhere, so a developer without duckdb can still run the suite.
@@ -108,4 +111,94 @@ fn duckdb_sql_prices_generated_logs_like_reprice() {
             && last.ends_with(" savings.csv rows, 20 scenario totals exact; 0 differences"),
         "{stdout}"
     );
+}
+
+#[test]
+fn duckdb_sql_prices_provider_switches_like_reprice() {
+    if !duckdb_available() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the differential test needs python3 with duckdb under CI \
+             (python3 -m pip install duckdb==1.5.6)"
+        );
+        eprintln!("note: skipping the DuckDB provider-switch differential test: no duckdb");
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    // The generator's Gemini bodies come from Google, its OpenRouter ones carry usage.cost,
+    // the rest cannot tell their provider: each kind meets the switches differently.
+    let envelope = generate(dir, "envelope", "3000", "7", "envelope.jsonl");
+    let batch = generate(dir, "batch", "500", "11", "batch.jsonl");
+    let offers = root().join("tests/differential/offers.toml");
+    let scenarios = root().join("tests/differential/providers.toml");
+    let out = dir.join("out");
+    let run = Command::new(BIN)
+        .arg("run")
+        .arg(&envelope)
+        .arg(&batch)
+        .args(["--catalog", "builtin", "--catalog"])
+        .arg(&offers)
+        .arg("--scenarios")
+        .arg(&scenarios)
+        .arg("--out")
+        .arg(&out)
+        .arg("--quiet")
+        .output()
+        .expect("run reprice run");
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "reprice run: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let diff = Command::new("python3")
+        .arg(root().join("tests/differential/run.py"))
+        .arg("--catalog")
+        .arg(root().join("src/catalog/default.toml"))
+        .arg("--catalog-overlay")
+        .arg(&offers)
+        .arg("--scenarios")
+        .arg(&scenarios)
+        .arg("--envelope")
+        .arg(&envelope)
+        .arg("--batch")
+        .arg(&batch)
+        .arg("--reprice-out")
+        .arg(&out)
+        .output()
+        .expect("run tests/differential/run.py");
+    let stdout = String::from_utf8_lossy(&diff.stdout);
+    assert_eq!(
+        diff.status.code(),
+        Some(0),
+        "DuckDB and reprice disagree:\n{stdout}\n{}",
+        String::from_utf8_lossy(&diff.stderr)
+    );
+    let last = stdout.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("duckdb vs reprice: ")
+            && last.ends_with(" savings.csv rows, 6 scenario totals exact; 0 differences"),
+        "{stdout}"
+    );
+    // Every switch scenario moved money, so the comparison is not of empty tables.
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("summary.json")).expect("summary.json"),
+    )
+    .expect("JSON");
+    let switches = summary["providers"]["switches"]
+        .as_array()
+        .expect("switches");
+    for name in [
+        "switch",
+        "cheapest-provider",
+        "cheapest-provider-batch-mornings",
+        "azure-two-keys",
+        "vertex-batch",
+    ] {
+        assert!(
+            switches.iter().any(|w| w["scenario"] == name),
+            "{name} switched nothing"
+        );
+    }
 }

@@ -200,6 +200,10 @@ impl Savings {
                 (_, None) => String::new(),
                 (Action::Batch, Some(_)) => "batch tier".to_string(),
                 (Action::Subscription(plan), Some(_)) => format!("{} quota", plan.id),
+                // The same model at another provider: the pairs are in summary.json's providers.
+                (Action::SwitchProvider { .. } | Action::CheapestProvider { .. }, Some(_)) => {
+                    "provider switch".to_string()
+                }
                 (_, v) => name(v).unwrap_or_default(),
             };
             let e = acc

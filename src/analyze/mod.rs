@@ -11,6 +11,7 @@ mod focus_rows;
 mod focus_usage;
 #[cfg(test)]
 mod fold_tests;
+mod offers;
 mod plans;
 mod reconcile;
 mod rules;
@@ -23,6 +24,7 @@ pub use budget::{BudgetReport, DayOverCap, MonthOverBudget};
 pub use days::{DayRow, SavingsRow};
 pub use focus_rows::{Commitment, FocusCharge, FocusRow, FocusUnit, focus_rows};
 pub use focus_usage::FocusUsage;
+pub use offers::{ProviderCount, ProviderSwitch, Providers};
 pub use plans::{BreakEven, UnusedQuota, WeekdayQuota};
 pub use reconcile::{BalanceGap, OtherGaps, Reconciliation};
 pub use tables::{KeyRow, ModelRow};
@@ -76,6 +78,8 @@ pub struct Summary {
     /// Catalog prices that changed within the logs' dates: records on each side were priced
     /// at the version in force on their own day.
     pub price_changes: Vec<PriceChange>,
+    /// The providers records were bought from, and what switching provider would save.
+    pub providers: Providers,
     pub warnings: Vec<String>,
 }
 
@@ -233,6 +237,7 @@ pub struct Fold<'a> {
     models_and_keys: tables::ModelsAndKeys,
     by_day: days::ByDay,
     savings: days::Savings,
+    offers: offers::OfferFold,
     /// Only when focus.csv is asked for.
     focus: Option<focus_usage::UsageFold>,
 }
@@ -253,6 +258,7 @@ impl<'a> Fold<'a> {
             models_and_keys: tables::ModelsAndKeys::default(),
             by_day: days::ByDay::new(n),
             savings: days::Savings::new(n),
+            offers: offers::OfferFold::default(),
             focus: Some(focus_usage::UsageFold::default()),
         }
     }
@@ -282,6 +288,7 @@ impl<'a> Fold<'a> {
             models_and_keys,
             by_day,
             savings,
+            offers,
             focus,
             ..
         } = self;
@@ -296,7 +303,12 @@ impl<'a> Fold<'a> {
                             || (balances.add(rs, ps), budget.add(rs, ps)),
                         )
                     },
-                    || rayon::join(|| totals.add(rs, ps), || price_changes.add(rs, ps)),
+                    || {
+                        rayon::join(
+                            || totals.add(rs, ps),
+                            || (price_changes.add(rs, ps), offers.add(rs, ps)),
+                        )
+                    },
                 )
             },
             || {
@@ -346,6 +358,7 @@ impl<'a> Fold<'a> {
         let by_day = self.by_day.finish(set, &period, &seats);
         let savings = self.savings.finish(catalog, set, &period, &seats);
         let price_changes = self.price_changes.finish(catalog);
+        let providers = self.offers.finish(catalog, set);
         let focus = self
             .focus
             .map(|f| f.finish(catalog, set))
@@ -435,6 +448,7 @@ impl<'a> Fold<'a> {
                 .map(|(model, records)| NamedCount { model, records })
                 .collect(),
             price_changes,
+            providers,
             unpriced: unpriced
                 .into_iter()
                 .map(|((model, reason), records)| Unpriced {

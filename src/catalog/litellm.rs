@@ -107,8 +107,10 @@ pub fn import(text: &str, origin: &str) -> Result<CatalogFile, ConfigError> {
             default_quality: None,
             prices: vec![price],
             quality_score: None,
+            offers: Vec::new(),
         });
     }
+    let models = gather_offers(models);
     let builtin: CatalogFile =
         toml::from_str(super::DEFAULT_TOML).map_err(|e| parse_err(e.to_string()))?;
     let known: Vec<&str> = models.iter().map(|m| m.id.as_str()).collect();
@@ -123,6 +125,57 @@ pub fn import(text: &str, origin: &str) -> Result<CatalogFile, ConfigError> {
         plans,
         extras: builtin.extras,
     })
+}
+
+/// LiteLLM keys a model once per route: "gemini-3-pro-image-preview" and then
+/// "vertex_ai/gemini-3-pro-image-preview", "openrouter/google/gemini-3-pro-image-preview". A
+/// routed key whose model is also a key of its own becomes an offer of that model, from the
+/// route's provider, with the key as its alias; other routed keys stay models of their own.
+fn gather_offers(models: Vec<ModelEntry>) -> Vec<ModelEntry> {
+    let bare: BTreeMap<String, usize> = models
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| !m.id.contains('/'))
+        .map(|(i, m)| (m.id.to_ascii_lowercase(), i))
+        .collect();
+    let target = |key: &str| -> Option<usize> {
+        let (_, rest) = key.split_once('/')?;
+        let last = rest.rsplit('/').next().unwrap_or(rest);
+        [rest, last]
+            .into_iter()
+            .find_map(|name| bare.get(&name.to_ascii_lowercase()).copied())
+    };
+    let mut out: Vec<Option<ModelEntry>> = Vec::with_capacity(models.len());
+    let mut routed = Vec::new();
+    for (i, m) in models.into_iter().enumerate() {
+        match target(&m.id) {
+            Some(t) if t != i => {
+                routed.push((t, m));
+                out.push(None);
+            }
+            _ => out.push(Some(m)),
+        }
+    }
+    for (t, m) in routed {
+        let Some(model) = out[t].as_mut() else {
+            continue;
+        };
+        let who = crate::provider::canonical(&m.provider);
+        let taken = crate::provider::canonical(&model.provider) == who
+            || model
+                .offers
+                .iter()
+                .any(|o| crate::provider::canonical(&o.provider) == who);
+        // Keys come sorted, so of two routes to one provider the first is kept.
+        if !taken {
+            model.offers.push(OfferEntry {
+                provider: who,
+                aliases: vec![m.id],
+                prices: m.prices,
+            });
+        }
+    }
+    out.into_iter().flatten().collect()
 }
 
 #[cfg(test)]
@@ -229,6 +282,96 @@ mod tests {
         assert!(
             c.plan("google-ai-pro").is_none(),
             "its model id is not in the import"
+        );
+    }
+
+    #[test]
+    fn provider_prefixed_keys_import_as_offers_of_the_same_model() {
+        // LiteLLM's keys for one model on its own API and through four routes; made-up
+        // per-token figures so every offer differs.
+        let text = r#"{
+  "gemini-3-pro-image-preview": {"input_cost_per_token": 2e-06,
+    "output_cost_per_image_token": 0.00012, "litellm_provider": "gemini", "mode": "image_generation"},
+  "vertex_ai/gemini-3-pro-image-preview": {"input_cost_per_token": 2e-06,
+    "output_cost_per_image_token": 0.0001, "input_cost_per_token_batches": 1e-06,
+    "litellm_provider": "vertex_ai-image-models", "mode": "image_generation"},
+  "openrouter/google/gemini-3-pro-image-preview": {"input_cost_per_token": 2e-06,
+    "output_cost_per_image_token": 0.00011, "litellm_provider": "openrouter", "mode": "image_generation"},
+  "flux-pro/v1.1": {"output_cost_per_image": 0.04, "litellm_provider": "black_forest_labs", "mode": "image_generation"},
+  "fal_ai/fal-ai/flux-pro/v1.1": {"output_cost_per_image": 0.035, "litellm_provider": "fal_ai", "mode": "image_generation"},
+  "bedrock/anthropic.claude-x": {"input_cost_per_token": 3e-06, "output_cost_per_token": 1.5e-05,
+    "litellm_provider": "bedrock", "mode": "chat"}
+}"#;
+        let file = import(text, "l.json").expect("imports");
+        let ids: Vec<&str> = file.models.iter().map(|m| m.id.as_str()).collect();
+        // Routed keys whose model has a key of its own fold into it; the Bedrock key (no bare
+        // key) and the fal key (its bare name "flux-pro/v1.1" routes too) stay models.
+        assert_eq!(
+            ids,
+            [
+                "bedrock/anthropic.claude-x",
+                "fal_ai/fal-ai/flux-pro/v1.1",
+                "flux-pro/v1.1",
+                "gemini-3-pro-image-preview"
+            ]
+        );
+        let g = &file.models[3];
+        let offers: Vec<(&str, &[String])> = g
+            .offers
+            .iter()
+            .map(|o| (o.provider.as_str(), o.aliases.as_slice()))
+            .collect();
+        assert_eq!(
+            offers,
+            [
+                (
+                    "openrouter",
+                    &["openrouter/google/gemini-3-pro-image-preview".to_string()][..]
+                ),
+                (
+                    "vertex",
+                    &["vertex_ai/gemini-3-pro-image-preview".to_string()][..]
+                ),
+            ]
+        );
+        let c = Catalog::new(file, "l.json").expect("valid");
+        assert_eq!(
+            c.resolve_offer("vertex_ai/gemini-3-pro-image-preview"),
+            Some((3, Some(1)))
+        );
+        assert_eq!(
+            c.resolve_offer("gemini-3-pro-image-preview"),
+            Some((3, None))
+        );
+        let day = NaiveDate::from_ymd_opt(2026, 3, 1).expect("date");
+        let u = PricingInput {
+            kind: Kind::Image,
+            tokens: Tokens {
+                input: 100,
+                output: 1120,
+                ..Tokens::default()
+            },
+            images: 1,
+            image_size: ImageSize::parse("2K"),
+            quality: None,
+            extras: Extras::default(),
+            day,
+            own_tokens: true,
+        };
+        let at = |offer: Option<usize>, tier| {
+            c.cost(c.offer_entry(3, offer), &u, tier)
+                .map(|m| m.exact())
+                .unwrap_or_else(|e| e.to_string())
+        };
+        // 100 x $2/M + 1,120 x $120/M on Google; x $110/M on OpenRouter; x $100/M on
+        // Vertex, whose batch input price is half: a 50% batch tier, 0.1122 / 2.
+        assert_eq!(at(None, Tier::Standard), "0.1346");
+        assert_eq!(at(Some(0), Tier::Standard), "0.1234");
+        assert_eq!(at(Some(1), Tier::Standard), "0.1122");
+        assert_eq!(at(Some(1), Tier::Batch), "0.0561");
+        assert_eq!(
+            at(Some(0), Tier::Batch),
+            "gemini-3-pro-image-preview has no batch tier"
         );
     }
 

@@ -23,7 +23,13 @@ pub const DEFAULT_TOML: &str = include_str!("default.toml");
 #[derive(Debug, Clone)]
 pub struct Catalog {
     pub file: CatalogFile,
-    names: HashMap<String, usize>,
+    /// Every name (ids, aliases, offer aliases) -> (model, the offer it names if any).
+    names: HashMap<String, (usize, Option<usize>)>,
+    /// Per model, each offer seen as a model of its own (the offer's provider and prices), so
+    /// pricing reads an offer exactly as it reads a model.
+    offer_views: Vec<Vec<ModelEntry>>,
+    /// Per model, the canonical provider names of its maker and then of each offer.
+    sellers: Vec<Vec<String>>,
     /// Where the catalog came from, for the run manifest.
     pub origin: String,
 }
@@ -88,23 +94,39 @@ impl Catalog {
             file: origin.to_string(),
             message,
         };
-        let mut names: HashMap<String, usize> = HashMap::new();
+        let mut names: HashMap<String, (usize, Option<usize>)> = HashMap::new();
         let ids: Vec<String> = file.models.iter().map(|m| m.id.clone()).collect();
+        let mut offer_views = Vec::with_capacity(file.models.len());
+        let mut all_sellers = Vec::with_capacity(file.models.len());
         for (i, m) in file.models.iter_mut().enumerate() {
+            if m.provider.trim().is_empty() {
+                return Err(bad(format!("model {}: no provider", m.id)));
+            }
             if m.prices.is_empty() {
                 return Err(bad(format!("model {}: no [[model.price]]", m.id)));
             }
-            m.prices.sort_by_key(|p| p.effective);
-            for w in m.prices.windows(2) {
-                if w[0].effective == w[1].effective {
+            sort_versions(&m.id, &mut m.prices).map_err(&bad)?;
+            let mut sellers = vec![crate::provider::canonical(&m.provider)];
+            if m.offers.len() >= usize::from(NO_OFFER) {
+                return Err(bad(format!("model {}: too many offers", m.id)));
+            }
+            for o in &mut m.offers {
+                let who = crate::provider::canonical(&o.provider);
+                if who.is_empty() || sellers.contains(&who) {
                     return Err(bad(format!(
-                        "model {}: two prices effective on {}",
-                        m.id, w[0].effective
+                        "model {}: two offers from provider '{}'",
+                        m.id, o.provider
                     )));
                 }
-            }
-            for p in &m.prices {
-                check_price(&m.id, p).map_err(bad)?;
+                sellers.push(who);
+                if o.prices.is_empty() {
+                    return Err(bad(format!(
+                        "model {} offer {}: no [[model.offer.price]]",
+                        m.id, o.provider
+                    )));
+                }
+                let what = format!("{} offer {}", m.id, o.provider);
+                sort_versions(&what, &mut o.prices).map_err(&bad)?;
             }
             // A rating decides what `cheapest` may pick: one nobody can check is not taken.
             if let Some(q) = &m.quality_score
@@ -115,18 +137,40 @@ impl Catalog {
                     m.id, q.score
                 )));
             }
-            for name in std::iter::once(&m.id).chain(m.aliases.iter()) {
+            let own = m.aliases.iter().map(|a| (a, None));
+            let offered = m
+                .offers
+                .iter()
+                .enumerate()
+                .flat_map(|(k, o)| o.aliases.iter().map(move |a| (a, Some(k))));
+            for (name, offer) in std::iter::once((&m.id, None)).chain(own).chain(offered) {
                 let key = normalize_name(name);
-                if let Some(&j) = names.get(&key)
-                    && j != i
+                if let Some(&(j, o)) = names.get(&key)
+                    && (j != i || o != offer)
                 {
                     return Err(bad(format!(
                         "name '{name}' is used by both {} and {}",
                         ids[j], m.id
                     )));
                 }
-                names.insert(key, i);
+                names.insert(key, (i, offer));
             }
+            all_sellers.push(sellers);
+            offer_views.push(
+                m.offers
+                    .iter()
+                    .map(|o| ModelEntry {
+                        id: m.id.clone(),
+                        provider: o.provider.clone(),
+                        kind: m.kind,
+                        aliases: o.aliases.clone(),
+                        default_quality: m.default_quality.clone(),
+                        prices: o.prices.clone(),
+                        quality_score: m.quality_score.clone(),
+                        offers: Vec::new(),
+                    })
+                    .collect(),
+            );
         }
         for p in &file.plans {
             if p.monthly_fee.is_negative() {
@@ -146,6 +190,8 @@ impl Catalog {
         Ok(Catalog {
             file,
             names,
+            offer_views,
+            sellers: all_sellers,
             origin: origin.to_string(),
         })
     }
@@ -168,10 +214,47 @@ impl Catalog {
 
     /// The catalog model a logged model name refers to.
     pub fn resolve(&self, logged: &str) -> Option<&ModelEntry> {
+        self.resolve_offer(logged)
+            .map(|(i, _)| &self.file.models[i])
+    }
+
+    /// The catalog model (by index) a logged name refers to, and the offer when the name is
+    /// one of an offer's aliases.
+    pub fn resolve_offer(&self, logged: &str) -> Option<(usize, Option<usize>)> {
         lookup::candidates(logged)
             .into_iter()
-            .find_map(|k| self.names.get(&k))
-            .map(|&i| &self.file.models[i])
+            .find_map(|k| self.names.get(&k).copied())
+    }
+
+    /// Model `model` as sold by its maker (`offer` None) or by one of its offers: the offer's
+    /// provider and prices, everything else the model's.
+    pub fn offer_entry(&self, model: usize, offer: Option<usize>) -> &ModelEntry {
+        match offer {
+            None => &self.file.models[model],
+            Some(k) => &self.offer_views[model][k],
+        }
+    }
+
+    /// Which offer of model `model` the provider sells: Some(None) for the maker, Some(Some(k))
+    /// for offer k, None when it does not sell it. `provider` is a canonical name.
+    pub fn offer_of(&self, model: usize, provider: &str) -> Option<Option<usize>> {
+        self.sellers[model]
+            .iter()
+            .position(|p| p == provider)
+            .map(|k| k.checked_sub(1))
+    }
+
+    /// The canonical name of the provider of an offer (None: the maker).
+    pub fn seller(&self, model: usize, offer: Option<usize>) -> &str {
+        &self.sellers[model][offer.map_or(0, |k| k + 1)]
+    }
+
+    /// Every offer of a model, the maker's first (None), with its provider's canonical name.
+    pub fn offers_of(&self, model: usize) -> impl Iterator<Item = (Option<usize>, &str)> + '_ {
+        self.sellers[model]
+            .iter()
+            .enumerate()
+            .map(|(k, p)| (k.checked_sub(1), p.as_str()))
     }
 
     /// The price version in force on `day`: the latest that took effect on or before it. A day
@@ -197,30 +280,77 @@ impl Catalog {
     }
 }
 
+/// Offers beyond this many per model do not fit the 16-bit index priced records keep.
+pub const NO_OFFER: u16 = u16::MAX;
+
+/// Sorts price versions by date; two on one date are an error.
+fn sort_versions(what: &str, prices: &mut [PriceVersion]) -> Result<(), String> {
+    prices.sort_by_key(|p| p.effective);
+    for w in prices.windows(2) {
+        if w[0].effective == w[1].effective {
+            return Err(format!(
+                "model {what}: two prices effective on {}",
+                w[0].effective
+            ));
+        }
+    }
+    for p in prices.iter() {
+        check_price(what, p)?;
+    }
+    Ok(())
+}
+
+/// Prices of the same effective date replaced, others added.
+fn merge_prices(base: &mut Vec<PriceVersion>, over: Vec<PriceVersion>) {
+    for p in over {
+        match base.iter_mut().find(|x| x.effective == p.effective) {
+            Some(x) => *x = p,
+            None => base.push(p),
+        }
+    }
+}
+
+fn join_aliases(base: &mut Vec<String>, over: Vec<String>) {
+    for a in over {
+        if !base.contains(&a) {
+            base.push(a);
+        }
+    }
+}
+
 /// Lays `over` on `base`: a model, plan or extra with a known id is updated (prices of the same
-/// effective date replaced, others added; aliases joined), unknown ones are added.
+/// effective date replaced, others added; aliases joined; offers of a known provider updated the
+/// same way, others added), unknown ones are added. A model entry without a provider only adds
+/// to the base model: its maker and kind stay.
 pub fn merge(mut base: CatalogFile, over: CatalogFile) -> CatalogFile {
     for m in over.models {
         match base.models.iter_mut().find(|b| b.id == m.id) {
             None => base.models.push(m),
             Some(b) => {
-                b.provider = m.provider;
-                b.kind = m.kind;
-                for a in m.aliases {
-                    if !b.aliases.contains(&a) {
-                        b.aliases.push(a);
-                    }
+                if !m.provider.trim().is_empty() {
+                    b.provider = m.provider;
+                    b.kind = m.kind;
                 }
+                join_aliases(&mut b.aliases, m.aliases);
                 if m.default_quality.is_some() {
                     b.default_quality = m.default_quality;
                 }
                 if m.quality_score.is_some() {
                     b.quality_score = m.quality_score;
                 }
-                for p in m.prices {
-                    match b.prices.iter_mut().find(|x| x.effective == p.effective) {
-                        Some(x) => *x = p,
-                        None => b.prices.push(p),
+                merge_prices(&mut b.prices, m.prices);
+                for o in m.offers {
+                    let who = crate::provider::canonical(&o.provider);
+                    match b
+                        .offers
+                        .iter_mut()
+                        .find(|x| crate::provider::canonical(&x.provider) == who)
+                    {
+                        Some(x) => {
+                            join_aliases(&mut x.aliases, o.aliases);
+                            merge_prices(&mut x.prices, o.prices);
+                        }
+                        None => b.offers.push(o),
                     }
                 }
             }
@@ -376,6 +506,73 @@ input_per_m = "1"
             e.to_string(),
             "t.toml: model a: negative price effective 2025-01-01"
         );
+    }
+
+    #[test]
+    fn an_override_adds_offers_to_a_base_model_by_its_id_alone() {
+        let base = Catalog::builtin().expect("catalog");
+        let over: CatalogFile = toml::from_str(
+            r#"
+[[model]]
+id = "flux-1.1-pro"
+  [[model.offer]]
+  provider = "Together AI"
+  aliases = ["together/flux-1.1-pro"]
+    [[model.offer.price]]
+    effective = "2026-01-01"
+    source = "test"
+    [[model.offer.price.image]]
+    price = "0.03"
+"#,
+        )
+        .expect("toml");
+        let c = Catalog::new(merge(base.file, over), "b + o").expect("valid");
+        let i = c
+            .models()
+            .iter()
+            .position(|m| m.id == "flux-1.1-pro")
+            .expect("flux");
+        // The maker and kind stay; the new offer comes after the built-in ones.
+        assert_eq!(c.models()[i].provider, "black-forest-labs");
+        assert_eq!(c.offer_of(i, "black-forest-labs"), Some(None));
+        assert_eq!(c.offer_of(i, "fal"), Some(Some(0)));
+        assert_eq!(c.offer_of(i, "together ai"), Some(Some(2)));
+        assert_eq!(c.offer_of(i, "vertex"), None);
+        assert_eq!(c.resolve_offer("Together/FLUX-1.1-pro"), Some((i, Some(2))));
+        assert_eq!(c.offer_entry(i, Some(2)).prices[0].source, "test");
+    }
+
+    #[test]
+    fn refuses_two_offers_from_one_provider_and_an_offer_without_prices() {
+        let model = |offers: &str| {
+            format!(
+                "[[model]]\nid = \"m\"\nprovider = \"Maker\"\nkind = \"text\"\n[[model.price]]\neffective = \"2025-01-01\"\nsource = \"s\"\ninput_per_m = \"1\"\n{offers}"
+            )
+        };
+        let offer = |p: &str| {
+            format!(
+                "[[model.offer]]\nprovider = \"{p}\"\n[[model.offer.price]]\neffective = \"2025-01-01\"\nsource = \"s\"\ninput_per_m = \"2\"\n"
+            )
+        };
+        let e = Catalog::from_toml(&model(&(offer("nano-gpt") + &offer("NanoGPT"))), "t")
+            .expect_err("twice");
+        assert_eq!(
+            e.to_string(),
+            "t: model m: two offers from provider 'NanoGPT'"
+        );
+        let e = Catalog::from_toml(&model(&offer("maker")), "t").expect_err("the maker");
+        assert_eq!(
+            e.to_string(),
+            "t: model m: two offers from provider 'maker'"
+        );
+        let e = Catalog::from_toml(&model("[[model.offer]]\nprovider = \"x\"\n"), "t")
+            .expect_err("no prices");
+        assert_eq!(
+            e.to_string(),
+            "t: model m offer x: no [[model.offer.price]]"
+        );
+        let e = Catalog::from_toml("[[model]]\nid = \"m\"\n", "t").expect_err("no maker");
+        assert_eq!(e.to_string(), "t: model m: no provider");
     }
 
     #[test]

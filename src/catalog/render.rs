@@ -54,7 +54,7 @@ pub fn render_list(c: &Catalog, today: NaiveDate) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "catalog: {} (currency {})\n", c.origin, c.currency());
     let _ = writeln!(o, "models (prices in force on {today}):");
-    for m in c.models() {
+    for (i, m) in c.models().iter().enumerate() {
         let (p, _) = c.price_on(m, today);
         let score = m
             .quality_score
@@ -70,6 +70,22 @@ pub fn render_list(c: &Catalog, today: NaiveDate) -> String {
             p.effective,
             prices(p)
         );
+        for k in 0..m.offers.len() {
+            let offer = c.offer_entry(i, Some(k));
+            let (p, _) = c.price_on(offer, today);
+            let _ = writeln!(
+                o,
+                "  {:<22} {:<18} {:<5} since {}  {}\n  {:<22} {:<18}       source: {}",
+                "",
+                format!("+ {}", offer.provider),
+                "",
+                p.effective,
+                prices(p),
+                "",
+                "",
+                p.source
+            );
+        }
     }
     let sources: std::collections::BTreeSet<&str> = c
         .models()
@@ -146,6 +162,21 @@ pub fn render_history(m: &ModelEntry) -> String {
             prices(p),
             p.source
         );
+    }
+    for offer in &m.offers {
+        let _ = writeln!(o, "offer from {}", offer.provider);
+        if !offer.aliases.is_empty() {
+            let _ = writeln!(o, "  aliases: {}", offer.aliases.join(", "));
+        }
+        for p in &offer.prices {
+            let _ = writeln!(
+                o,
+                "  from {}: {}\n      source: {}",
+                p.effective,
+                prices(p),
+                p.source
+            );
+        }
     }
     o
 }

@@ -30,7 +30,11 @@ fn default_currency() -> String {
 pub struct ModelEntry {
     /// Catalog id, e.g. "gemini-3-pro-image".
     pub id: String,
+    /// The maker, whose `[[model.price]]` blocks these are. An override file that leaves it
+    /// out only adds to the base catalog's model of this id (aliases, prices, offers).
+    #[serde(default)]
     pub provider: String,
+    #[serde(default)]
     pub kind: Kind,
     /// Names under which the model appears in real logs (matched case-insensitively, after
     /// provider prefixes such as "models/" or "google/" are removed).
@@ -47,6 +51,10 @@ pub struct ModelEntry {
     /// is a `cheapest` candidate only where a scenario's `allow` lists it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quality_score: Option<QualityScore>,
+    /// The same model sold by other providers, each at its own prices. The `[[model.price]]`
+    /// blocks above are the maker's own offer.
+    #[serde(default, rename = "offer", skip_serializing_if = "Vec::is_empty")]
+    pub offers: Vec<OfferEntry>,
 }
 
 /// A public leaderboard rating, e.g. an arena ELO; a higher score is better. Only comparable
@@ -59,6 +67,20 @@ pub struct QualityScore {
     pub source: String,
     /// The day the leaderboard showed this score.
     pub date: NaiveDate,
+}
+
+/// One provider's offer of a catalog model.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OfferEntry {
+    /// Who sells it, e.g. "nanogpt", "openrouter", "fal", "replicate", "vertex".
+    pub provider: String,
+    /// Names that identify this offer in logs (matched like model aliases).
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// Price versions, with the same fields and sources as the maker's.
+    #[serde(default, rename = "price")]
+    pub prices: Vec<PriceVersion>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]

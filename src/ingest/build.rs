@@ -1,6 +1,7 @@
 //! Turning a parsed draft into a record: the checks every source shares.
 
 use super::response::Draft;
+use crate::provider::ProviderFrom;
 use crate::record::{Kind, SourceRef, Status, UsageRecord};
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -28,6 +29,14 @@ pub fn finish(
     let (time, time_assumed_utc) = d
         .time
         .ok_or_else(|| "field timestamp: missing".to_string())?;
+    // The log told nothing else: a provider prefix of the model name may.
+    let (seller, seller_from) = match d.seller {
+        Some((name, from)) => (Some(intern(&name)), from),
+        None => match crate::provider::from_model_prefix(&model) {
+            Some(name) => (Some(intern(name)), ProviderFrom::ModelPrefix),
+            None => (None, ProviderFrom::Unknown),
+        },
+    };
     let mut r = UsageRecord {
         id: d.id,
         source: ctx.source.clone(),
@@ -35,6 +44,8 @@ pub fn finish(
         time_assumed_utc,
         api_key: api_key.map(intern),
         provider: d.provider.as_deref().map(intern),
+        seller,
+        seller_from,
         model: intern(&model),
         kind: d.kind.unwrap_or(Kind::Text),
         status: d.status.unwrap_or(Status::Ok),
@@ -206,6 +217,8 @@ mod tests {
             time_assumed_utc: false,
             api_key: Some(Arc::from("sk-a")),
             provider: None,
+            seller: None,
+            seller_from: crate::provider::ProviderFrom::Unknown,
             model: Arc::from("gemini-3-pro-image"),
             kind: Kind::Image,
             status: Status::Ok,

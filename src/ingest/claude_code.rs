@@ -36,6 +36,10 @@ pub fn parse_claude_code<B>(
         d.billed_cost = money(p.cost_usd, "costUSD")?;
     }
     d.provider = Some("anthropic".to_string());
+    d.seller = Some((
+        "anthropic".to_string(),
+        crate::provider::ProviderFrom::Source,
+    ));
     let cwd;
     let project = match ctx.project {
         Some(folder) => Some(folder),

@@ -19,6 +19,10 @@ pub struct CsvMapping {
     /// The completion-token column includes reasoning tokens.
     #[serde(default)]
     pub output_includes_thinking: bool,
+    /// The provider every row was bought from, when the export is one seller's: an
+    /// aggregator's provider column names the upstream provider instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seller: Option<String>,
     pub columns: CsvColumns,
 }
 
@@ -78,6 +82,7 @@ pub fn builtin_mappings() -> Vec<CsvMapping> {
             name: "reprice".to_string(),
             input_includes_cached: false,
             output_includes_thinking: false,
+            seller: None,
             columns: CsvColumns {
                 timestamp: "timestamp".into(),
                 model: "model".into(),
@@ -105,6 +110,7 @@ pub fn builtin_mappings() -> Vec<CsvMapping> {
             name: "openrouter-activity".to_string(),
             input_includes_cached: true,
             output_includes_thinking: true,
+            seller: own("openrouter"),
             columns: CsvColumns {
                 timestamp: "created_at".into(),
                 model: "model_permaslug".into(),
@@ -230,6 +236,17 @@ pub fn parse_row(
     d.provider = col("provider")
         .filter(|s| !s.is_empty())
         .map(str::to_string);
+    d.seller = b
+        .mapping
+        .seller
+        .as_deref()
+        .or(d.provider.as_deref())
+        .map(|p| {
+            (
+                crate::provider::canonical(p),
+                crate::provider::ProviderFrom::Export,
+            )
+        });
     let mut t = Tokens {
         input: num("input_tokens")?,
         output: num("output_tokens")?,

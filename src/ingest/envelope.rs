@@ -42,6 +42,11 @@ pub fn parse_envelope<B>(
         d.model = Some(m);
     }
     if let Some(pr) = string(p.provider) {
+        // The envelope is written by the caller, who knows whom it bought from.
+        d.seller = Some((
+            crate::provider::canonical(&pr),
+            crate::provider::ProviderFrom::Envelope,
+        ));
         d.provider = Some(pr);
     }
     if let Some(id) = string(p.id) {

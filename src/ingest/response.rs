@@ -38,6 +38,9 @@ pub struct Body<'a> {
     created: Raw<'a>,
     #[serde(borrow)]
     created_at: Raw<'a>,
+    /// Vertex AI's Gemini responses carry it; the Gemini API's do not.
+    #[serde(borrow, rename = "createTime")]
+    create_time: Raw<'a>,
     usage: Option<Usage<'a>>,
     #[serde(rename = "usageMetadata")]
     usage_metadata: Option<GeminiUsage<'a>>,
@@ -113,6 +116,9 @@ struct GeminiUsage<'a> {
     cached_content_token_count: Raw<'a>,
     #[serde(borrow)]
     tool_use_prompt_token_count: Raw<'a>,
+    /// Vertex AI only ("ON_DEMAND", "PROVISIONED_THROUGHPUT").
+    #[serde(borrow)]
+    traffic_type: Raw<'a>,
 }
 
 #[derive(Deserialize, Default)]
@@ -201,6 +207,8 @@ pub struct Draft {
     pub model: Option<String>,
     pub time: Option<(DateTime<Utc>, bool)>,
     pub provider: Option<String>,
+    /// The provider the request was bought from (canonical name), and how that was found.
+    pub seller: Option<(String, crate::provider::ProviderFrom)>,
     pub kind: Option<Kind>,
     pub status: Option<Status>,
     pub tokens: Tokens,
@@ -374,6 +382,24 @@ fn sub<P: std::fmt::Display + ?Sized>(u: u64, minus: u64, path: &P) -> FieldResu
 }
 
 impl Body<'_> {
+    /// The provider a response's shape gives away: NanoGPT adds `cost` and `remainingBalance`
+    /// to an OpenAI-style body, OpenRouter adds `usage.cost`; a Gemini body comes from the
+    /// Gemini API, or from Vertex AI when it has Vertex's `createTime` or `trafficType`.
+    fn seller_by_shape(&self) -> Option<&'static str> {
+        if present(self.remaining_balance) || present(self.cost) {
+            return Some("nanogpt");
+        }
+        if self.usage.as_ref().is_some_and(|u| present(u.cost)) {
+            return Some("openrouter");
+        }
+        let g = self.usage_metadata.as_ref()?;
+        Some(if present(self.create_time) || present(g.traffic_type) {
+            "vertex"
+        } else {
+            "google"
+        })
+    }
+
     /// Reads usage, ids, status and money. `p` is the path prefix used in error messages.
     pub fn draft(&self, p: &str) -> FieldResult<Draft> {
         let mut d = Draft {
@@ -386,6 +412,9 @@ impl Body<'_> {
             provider: string(self.provider),
             billed_cost: money(self.cost, &At(p, ".cost", ""))?,
             remaining_balance: money(self.remaining_balance, &At(p, ".remainingBalance", ""))?,
+            seller: self
+                .seller_by_shape()
+                .map(|s| (s.to_string(), crate::provider::ProviderFrom::Shape)),
             ..Draft::default()
         };
         if let Some(u) = &self.usage {
@@ -635,6 +664,47 @@ mod tests {
         let d = parse_body(&raw, "response")?.draft("response")?;
         require_usage(&d, "response")?;
         Ok(d)
+    }
+
+    #[test]
+    fn the_shape_tells_the_seller() {
+        use crate::provider::ProviderFrom::Shape;
+        let seller = |body: &str| {
+            draft(body)
+                .expect("parses")
+                .seller
+                .map(|(s, from)| (s, from == Shape))
+        };
+        let yes = |s: &str| Some((s.to_string(), true));
+        assert_eq!(
+            seller(r#"{"data":[{}],"cost":"0.0133","remainingBalance":"9.9"}"#),
+            yes("nanogpt")
+        );
+        assert_eq!(
+            seller(
+                r#"{"model":"anthropic/claude-sonnet-4.5","provider":"Anthropic","usage":{"prompt_tokens":1,"completion_tokens":2,"cost":0.0096}}"#
+            ),
+            yes("openrouter")
+        );
+        assert_eq!(
+            seller(r#"{"usageMetadata":{"promptTokenCount":3,"candidatesTokenCount":4}}"#),
+            yes("google")
+        );
+        assert_eq!(
+            seller(
+                r#"{"createTime":"2026-03-10T09:03:00Z","usageMetadata":{"candidatesTokenCount":4}}"#
+            ),
+            yes("vertex")
+        );
+        assert_eq!(
+            seller(r#"{"usageMetadata":{"candidatesTokenCount":4,"trafficType":"ON_DEMAND"}}"#),
+            yes("vertex")
+        );
+        // A plain OpenAI-style body could come from anyone selling an OpenAI-compatible API.
+        assert_eq!(
+            seller(r#"{"usage":{"prompt_tokens":1,"completion_tokens":2}}"#),
+            None
+        );
     }
 
     #[test]

@@ -19,6 +19,8 @@ fn gemini(id: &str, time: DateTime<Utc>, images: u32) -> UsageRecord {
         time_assumed_utc: false,
         api_key: Some(Arc::from("sk-burst")),
         provider: None,
+        seller: None,
+        seller_from: crate::provider::ProviderFrom::Unknown,
         model: Arc::from("gemini-3-pro-image"),
         kind: Kind::Image,
         status: Status::Ok,
@@ -381,4 +383,75 @@ fn a_failure_uses_a_quota_unit_only_where_the_provider_counts_it() {
             "failed_uses_quota = {counts}"
         );
     }
+}
+
+/// The offer a record is priced at: the provider the log names, else the offer its model name
+/// is an alias of, else the maker's; a named provider without an offer falls back the same way.
+#[test]
+fn own_offer_prefers_the_logged_provider_then_the_alias_then_the_maker() {
+    let catalog = Catalog::builtin().expect("catalog");
+    let set = ScenarioSet::from_toml("", "none", &catalog).expect("scenarios");
+    let t = Utc
+        .with_ymd_and_hms(2026, 12, 3, 10, 0, 0)
+        .single()
+        .expect("time");
+    let flux = |model: &str, seller: Option<&str>| {
+        let mut r = gemini("f", t, 1);
+        r.model = Arc::from(model);
+        r.image_size = Some(ImageSize::Pixels(1024, 1024));
+        r.billed_cost = None;
+        r.tokens = Tokens {
+            input: 200,
+            ..Tokens::default()
+        };
+        r.seller = seller.map(Arc::from);
+        r.seller_from = if seller.is_some() {
+            ProviderFrom::Envelope
+        } else {
+            ProviderFrom::Unknown
+        };
+        r
+    };
+    let records = [
+        // Replicate's name for FLUX.1 [pro]: its $0.055 an image.
+        flux("black-forest-labs/flux-pro", None),
+        // The log says NanoGPT, the maker: 200 x $2/M + 1,290 x $10/M = $0.0133.
+        flux("black-forest-labs/flux-pro", Some("nanogpt")),
+        // A provider without an offer: the alias still tells.
+        flux("black-forest-labs/flux-pro", Some("together")),
+        // No provider, no offer alias: the maker's price.
+        flux("flux-pro", None),
+    ];
+    let priced = reprice(&records, &catalog, &set, chrono_tz::UTC).priced;
+    let got: Vec<(String, Option<&str>, ProviderFrom, bool)> = priced
+        .iter()
+        .map(|p| {
+            (
+                p.actual.exact(),
+                p.offer()
+                    .map(|k| catalog.seller(p.model.expect("known"), Some(k))),
+                p.provider_from,
+                p.no_offer,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "0.055".to_string(),
+                Some("replicate"),
+                ProviderFrom::OfferAlias,
+                false
+            ),
+            ("0.0133".to_string(), None, ProviderFrom::Envelope, false),
+            (
+                "0.055".to_string(),
+                Some("replicate"),
+                ProviderFrom::OfferAlias,
+                false
+            ),
+            ("0.0133".to_string(), None, ProviderFrom::Unknown, false),
+        ]
+    );
 }

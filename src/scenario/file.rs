@@ -53,6 +53,15 @@ pub struct ScenarioDef {
     /// seat names, "*" naming the seat of every other key (and of records without a key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seats: Option<SeatsDef>,
+    /// The same model from another provider: provider the record was bought from -> provider
+    /// to price it at ("*": any other). Records whose model that provider does not sell are
+    /// not applied. With `batch = true`, priced at the target's batch tier where it has one.
+    #[serde(default)]
+    pub switch_provider: BTreeMap<String, String>,
+    /// Per record, the cheapest offer of the same model (any provider that sells it). With
+    /// `batch = true`, each offer at its batch tier where it has one.
+    #[serde(default)]
+    pub cheapest_provider: bool,
     /// Only records of these api keys.
     #[serde(default)]
     pub keys: Vec<String>,

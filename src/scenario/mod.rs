@@ -34,6 +34,16 @@ pub enum Action {
         min_quality_delta: u32,
     },
     Subscription(PlanEntry),
+    /// The same model from another provider: (canonical) provider -> provider, "*" for any
+    /// other; `batch` prices at the target's batch tier where it has one.
+    SwitchProvider {
+        map: BTreeMap<String, String>,
+        batch: bool,
+    },
+    /// Per record, the cheapest offer of the same model.
+    CheapestProvider {
+        batch: bool,
+    },
 }
 
 impl Action {
@@ -43,6 +53,8 @@ impl Action {
             Action::Substitute(_) => "substitute",
             Action::Cheapest { .. } => "cheapest",
             Action::Subscription(_) => "subscription",
+            Action::SwitchProvider { .. } => "switch_provider",
+            Action::CheapestProvider { .. } => "cheapest_provider",
         }
     }
 }
@@ -99,6 +111,11 @@ impl ScenarioSet {
 
 pub const MAX_SCENARIOS: usize = u16::MAX as usize;
 
+/// Whether a provider (canonical name) makes or offers any catalog model.
+fn sells_anything(catalog: &Catalog, provider: &str) -> bool {
+    (0..catalog.models().len()).any(|i| catalog.offer_of(i, provider).is_some())
+}
+
 impl ScenarioFile {
     fn resolve(self, origin: &str, catalog: &Catalog) -> Result<ScenarioSet, ConfigError> {
         let bad = |message: String| ConfigError::Invalid {
@@ -126,18 +143,22 @@ impl ScenarioFile {
             if s.name.trim().is_empty() {
                 return Err(bad("a scenario has an empty name".to_string()));
             }
+            let switch = !s.switch_provider.is_empty() || s.cheapest_provider;
             let chosen = [
-                s.batch,
+                // With a provider switch, batch is how the target is priced.
+                s.batch && !switch,
                 !s.substitute.is_empty(),
                 s.cheapest,
                 s.subscription.is_some(),
+                !s.switch_provider.is_empty(),
+                s.cheapest_provider,
             ]
             .iter()
             .filter(|b| **b)
             .count();
             if chosen != 1 {
                 return Err(bad(format!(
-                    "scenario {}: set exactly one of batch, substitute, cheapest, subscription",
+                    "scenario {}: set exactly one of batch, substitute, cheapest, subscription, switch_provider, cheapest_provider",
                     s.name
                 )));
             }
@@ -159,7 +180,30 @@ impl ScenarioFile {
                     Seats::resolve(def).map_err(|m| bad(format!("scenario {}: {m}", s.name)))?
                 }
             };
-            let action = if s.batch {
+            let action = if !s.switch_provider.is_empty() {
+                let mut map = BTreeMap::new();
+                for (from, to) in &s.switch_provider {
+                    let to = crate::provider::canonical(to);
+                    if to == "*" || !sells_anything(catalog, &to) {
+                        return Err(bad(format!(
+                            "scenario {}: no catalog model is sold by provider '{to}'",
+                            s.name
+                        )));
+                    }
+                    let from = if from.trim() == "*" {
+                        "*".to_string()
+                    } else {
+                        crate::provider::canonical(from)
+                    };
+                    map.insert(from, to);
+                }
+                Action::SwitchProvider {
+                    map,
+                    batch: s.batch,
+                }
+            } else if s.cheapest_provider {
+                Action::CheapestProvider { batch: s.batch }
+            } else if s.batch {
                 Action::Batch
             } else if s.cheapest {
                 Action::Cheapest {
@@ -268,7 +312,7 @@ mod tests {
         .expect_err("two actions");
         assert_eq!(
             e.to_string(),
-            "s.toml: scenario x: set exactly one of batch, substitute, cheapest, subscription"
+            "s.toml: scenario x: set exactly one of batch, substitute, cheapest, subscription, switch_provider, cheapest_provider"
         );
         let e = ScenarioSet::from_toml(
             "[[scenario]]\nname = \"x\"\nsubscription = \"gold\"\n",

@@ -22,6 +22,8 @@ pub fn encode(r: &UsageRecord, file: u32, out: &mut Vec<u8>) {
     out.push(flags);
     opt_str(out, r.api_key.as_deref());
     opt_str(out, r.provider.as_deref());
+    opt_str(out, r.seller.as_deref());
+    out.push(r.seller_from as u8);
     str(out, &r.model);
     let t = &r.tokens;
     for n in [t.input, t.output, t.thinking, t.cache_read, t.cache_write] {
@@ -84,6 +86,9 @@ pub fn decode(b: &[u8], files: &[Arc<str>]) -> Option<UsageRecord> {
     };
     let api_key = c.opt_str()?.map(intern);
     let provider = c.opt_str()?.map(intern);
+    let seller = c.opt_str()?.map(intern);
+    let [from] = c.take()?;
+    let seller_from = crate::provider::ProviderFrom::from_u8(from)?;
     let model = intern(c.str()?);
     let tokens = Tokens {
         input: c.varint()?,
@@ -123,6 +128,8 @@ pub fn decode(b: &[u8], files: &[Arc<str>]) -> Option<UsageRecord> {
         time_assumed_utc: flags & 1 != 0,
         api_key,
         provider,
+        seller,
+        seller_from,
         model,
         kind: if flags & 4 != 0 {
             Kind::Image
@@ -306,6 +313,8 @@ mod tests {
             time_assumed_utc: nanos.is_multiple_of(2),
             api_key: (secs % 3 == 0).then(|| Arc::from("sk-x")),
             provider: Some(Arc::from("")),
+            seller: (secs % 2 == 0).then(|| Arc::from("nanogpt")),
+            seller_from: crate::provider::ProviderFrom::ALL[(tokens[4] % 7) as usize],
             model: Arc::from("gemini-3-pro-image"),
             kind: if tokens[2].is_multiple_of(2) {
                 Kind::Image

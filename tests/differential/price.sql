@@ -198,7 +198,16 @@ SELECT
     CASE WHEN jstr(rq, '$.quality') IS NOT NULL THEN lower(jstr(rq, '$.quality')) END AS quality,
     batch,
     CASE WHEN grounded OR search_tool THEN 1 ELSE 0 END AS x_grounding,
-    coalesce(jmoney(rs, '$.cost'), CASE WHEN has_usage THEN jmoney(rs, '$.usage.cost') END) AS billed
+    coalesce(jmoney(rs, '$.cost'), CASE WHEN has_usage THEN jmoney(rs, '$.usage.cost') END) AS billed,
+    line_provider,
+    -- The seller a response's shape gives away: NanoGPT's cost and balance, OpenRouter's
+    -- usage.cost, a Gemini body (from Vertex AI with createTime or trafficType).
+    CASE WHEN jsome(rs, '$.remainingBalance') OR jsome(rs, '$.cost') THEN 'nanogpt'
+         WHEN jsome(rs, '$.usage.cost') THEN 'openrouter'
+         WHEN has_gemini THEN
+             CASE WHEN jsome(rs, '$.createTime') OR jsome(rs, '$.usageMetadata.trafficType')
+                  THEN 'vertex' ELSE 'google' END
+    END AS shape_seller
 FROM s2;
 
 DROP TABLE body;
@@ -237,16 +246,33 @@ WITH names AS (
 ), cands AS (
     SELECT model, unnest(forms) AS cand, generate_subscripts(forms, 1) AS prio FROM forms
 )
-SELECT model, arg_min(n.mid, prio) AS mid
+SELECT model, arg_min(n.mid, prio) AS mid, arg_min(n.omid, prio) AS alias_omid
 FROM cands JOIN cat_name n ON n.name = cands.cand
 GROUP BY model;
 
+-- The seller the line names (the envelope's provider, else the response's shape, else a route
+-- prefix of the model name), and the offer the record is priced at: that seller's offer of
+-- its model, else the offer its name is an alias of, else the maker's (omid = mid).
 CREATE OR REPLACE TEMP TABLE rec1 AS
-SELECT d.*, m.mid,
-    CAST(d.t AS DATE) AS day,       -- report days and hours in UTC (reprice's default --tz)
-    hour(d.t) AS hour,
+WITH a AS (
+    SELECT d.*, m.mid, m.alias_omid,
+        coalesce(
+            CASE WHEN d.line_provider IS NOT NULL THEN
+                coalesce((SELECT ps.provider FROM provider_spelling ps
+                          WHERE ps.alias = lower(trim(d.line_provider))),
+                         lower(trim(d.line_provider))) END,
+            d.shape_seller,
+            (SELECT min(sp.provider) FROM seller_prefix sp
+             WHERE starts_with(lower(trim(d.model)), sp.prefix)
+               AND length(trim(d.model)) > length(sp.prefix))) AS seller
+    FROM rec_d d LEFT JOIN model_map m USING (model)
+)
+SELECT a.*,
+    coalesce(so.omid, CASE WHEN a.alias_omid <> '' THEN a.alias_omid END, a.mid) AS omid,
+    CAST(a.t AS DATE) AS day,       -- report days and hours in UTC (reprice's default --tz)
+    hour(a.t) AS hour,
     row_number() OVER () AS rid
-FROM rec_d d LEFT JOIN model_map m USING (model);
+FROM a LEFT JOIN cat_offer so ON so.mid = a.mid AND so.provider = a.seller;
 
 -- The price version in force on a record's UTC day: the latest effective on or before it, or
 -- the first one for days before any.
@@ -278,7 +304,12 @@ LEFT JOIN extra_range d ON d.xid = 'search-deep' AND r.day >= d.valid_from AND r
 CREATE OR REPLACE TEMP TABLE pair AS
 SELECT r.rid, m.mid, m.ord, m.provider, m.kind AS m_kind, m.default_quality, (m.mid = r.mid) AS own
 FROM rec r JOIN cat_model m ON m.kind = r.kind OR m.mid = r.mid
-   OR m.mid IN (SELECT to_mid FROM scen_sub s WHERE s.from_mid = r.mid);
+   OR m.mid IN (SELECT to_mid FROM scen_sub s WHERE s.from_mid = r.mid)
+UNION ALL
+-- The record's own model as sold by each other provider: the same tokens, the offer's prices.
+SELECT r.rid, o.omid AS mid, m.ord, o.provider, m.kind AS m_kind, m.default_quality, true AS own
+FROM rec r JOIN cat_offer o ON o.mid = r.mid AND o.omid <> o.mid
+JOIN cat_model m ON m.mid = r.mid;
 
 CREATE OR REPLACE TEMP TABLE cost AS
 WITH v AS (
@@ -365,7 +396,8 @@ SELECT rid, mid, own, ord, provider, m_kind,
     CASE WHEN rec_batch THEN batch_cost ELSE standard_cost END AS at_tier,
     CASE WHEN NOT rec_batch THEN standard_cost
          WHEN batch_discount IS NULL AND NOT own THEN standard_cost
-         ELSE batch_cost END AS at_tier_or_standard
+         ELSE batch_cost END AS at_tier_or_standard,
+    standard_cost, batch_cost
 FROM tiers;
 
 -- What was paid: the log's billed cost, else the catalog price at the record's tier.
@@ -374,7 +406,7 @@ SELECT r.*, c.at_tier AS list,
     coalesce(r.billed, c.at_tier, CAST(0 AS DECIMAL(38, 18))) AS actual,
     m.kind AS model_kind
 FROM rec r
-LEFT JOIN cost c ON c.rid = r.rid AND c.mid = r.mid AND c.own
+LEFT JOIN cost c ON c.rid = r.rid AND c.mid = r.omid AND c.own
 LEFT JOIN cat_model m ON m.mid = r.mid;
 
 -- Which records each scenario may change: empty lists mean all.
@@ -397,7 +429,7 @@ SELECT s.sidx, p.rid,
     CAST((p.actual - p.extras_cost) * (1 - pv.batch_discount) AS DECIMAL(38, 18)) + p.extras_cost AS cost,
     'batch tier' AS via
 FROM scen_f s JOIN priced p ON s.action = 'batch' AND NOT p.batch
-JOIN price_range pv ON pv.mid = p.mid AND p.day >= pv.valid_from AND p.day < pv.valid_to
+JOIN price_range pv ON pv.mid = p.omid AND p.day >= pv.valid_from AND p.day < pv.valid_to
 WHERE pv.batch_discount IS NOT NULL AND passes(s, p);
 
 CREATE OR REPLACE TEMP TABLE sc_sub AS
@@ -485,7 +517,9 @@ SELECT o.sidx, o.rid, o.cost, o.via, p.day, coalesce(p.mid, '(unknown)') AS mode
 FROM (SELECT sidx, rid, cost, via FROM sc_batch
       UNION ALL SELECT sidx, rid, cost, via FROM sc_sub
       UNION ALL SELECT sidx, rid, cost, via FROM sc_cheap
-      UNION ALL SELECT sidx, rid, cost, via FROM sc_plan) o
+      UNION ALL SELECT sidx, rid, cost, via FROM sc_plan
+      UNION ALL SELECT sidx, rid, cost, via FROM sc_switch
+      UNION ALL SELECT sidx, rid, cost, via FROM sc_cheap_provider) o
 JOIN priced p USING (rid);
 
 CREATE OR REPLACE TEMP TABLE sav AS

@@ -36,6 +36,47 @@ def sql_list(paths):
     return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
 
 
+# Provider names in one spelling, and the route prefixes of model names that name the seller:
+# written out here again, apart from reprice's src/provider.rs.
+SPELLINGS = {
+    "gemini": "google", "google-ai-studio": "google", "google ai studio": "google",
+    "google_ai_studio": "google", "vertex_ai": "vertex", "vertex-ai": "vertex",
+    "google-vertex": "vertex", "google vertex": "vertex", "vertex_ai-image-models": "vertex",
+    "vertex_ai-language-models": "vertex", "nano-gpt": "nanogpt", "nano_gpt": "nanogpt",
+    "fal_ai": "fal", "fal-ai": "fal", "fal.ai": "fal", "bfl": "black-forest-labs",
+    "black forest labs": "black-forest-labs", "amazon-bedrock": "bedrock",
+    "amazon bedrock": "bedrock", "aws": "bedrock", "azure_ai": "azure", "azure-openai": "azure",
+    "azure openai": "azure", "stability-ai": "stability", "stabilityai": "stability",
+    "together_ai": "together", "together-ai": "together",
+}
+PREFIXES = [
+    ("openrouter/", "openrouter"), ("vertex_ai/", "vertex"), ("vertex/", "vertex"),
+    ("bedrock/", "bedrock"), ("fal-ai/", "fal"), ("fal_ai/", "fal"), ("fal/", "fal"),
+    ("nanogpt/", "nanogpt"), ("replicate/", "replicate"), ("azure/", "azure"),
+    ("azure_ai/", "azure"), ("together_ai/", "together"),
+]
+
+
+def canonical(name):
+    n = name.strip().lower()
+    return SPELLINGS.get(n, n)
+
+
+def lay_offers(catalog, overlay):
+    """An overlay that names base models by id with only [[model.offer]] blocks: its offers
+    join the base model's (a provider the model already has an offer from is not supported)."""
+    by_id = {m["id"]: m for m in catalog.get("model", [])}
+    for m in overlay.get("model", []):
+        base = by_id[m["id"]]
+        if set(m) - {"id", "offer"}:
+            raise SystemExit(f"run.py lays only offers on base models ({m['id']})")
+        have = {canonical(base["provider"])} | {canonical(o["provider"]) for o in base.get("offer", [])}
+        for o in m.get("offer", []):
+            if canonical(o["provider"]) in have:
+                raise SystemExit(f"run.py does not merge offers ({m['id']} {o['provider']})")
+            base.setdefault("offer", []).append(o)
+
+
 def create_tables(con, catalog, scenarios):
     """The catalog and scenario files as tables; all amounts go in as text and are cast to
     DECIMAL by DuckDB, so no figure passes through a float."""
@@ -71,24 +112,40 @@ def create_tables(con, catalog, scenarios):
         for p in m["price"]:
             eff = str(p["effective"])
             con.execute("INSERT INTO cat_price VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-                m["id"], eff, p.get("input_per_m"), p.get("output_per_m"),
+                key, eff, p.get("input_per_m"), p.get("output_per_m"),
                 p.get("thinking_per_m"), p.get("cache_read_per_m"), p.get("cache_write_per_m"),
                 p.get("batch_discount"), bool(p.get("image"))])
             for i, ip in enumerate(p.get("image", [])):
                 con.execute("INSERT INTO cat_image_price VALUES (?, ?, ?, ?, ?, ?)",
-                            [m["id"], eff, i, ip.get("size"), ip.get("quality"), ip["price"]])
+                            [key, eff, i, ip.get("size"), ip.get("quality"), ip["price"]])
             for size, n in p.get("image_output_tokens", {}).items():
-                con.execute("INSERT INTO cat_image_tokens VALUES (?, ?, ?, ?)", [m["id"], eff, size, n])
-        if any(p.get("above_threshold") for p in m["price"]):
-            raise SystemExit(f"price.sql does not implement tiered prices (model {m['id']})")
-    con.executemany("INSERT INTO cat_name VALUES (?, ?)", list(names.items()))
+                con.execute("INSERT INTO cat_image_tokens VALUES (?, ?, ?, ?)", [key, eff, size, n])
+            if p.get("above_threshold"):
+                raise SystemExit(f"price.sql does not implement tiered prices ({key})")
+
+    for ord_, m in enumerate(catalog.get("model", [])):
+        con.execute("INSERT INTO cat_model VALUES (?, ?, ?, ?, ?)",
+                    [m["id"], ord_, m["provider"], m["kind"], m.get("default_quality")])
+        for n in [m["id"], *m.get("aliases", [])]:
+            names[n.strip().lower()] = (m["id"], "")
+        prices(m["id"], m["price"])
+        con.execute("INSERT INTO cat_offer VALUES (?, ?, ?, ?)", [m["id"], m["id"], canonical(m["provider"]), 0])
+        for k, o in enumerate(m.get("offer", [])):
+            omid = f"{m['id']}@{canonical(o['provider'])}"
+            con.execute("INSERT INTO cat_offer VALUES (?, ?, ?, ?)", [m["id"], omid, canonical(o["provider"]), k + 1])
+            for n in o.get("aliases", []):
+                names[n.strip().lower()] = (m["id"], omid)
+            prices(omid, o["price"])
+    con.executemany("INSERT INTO cat_name VALUES (?, ?, ?)", [(n, a, b) for n, (a, b) in names.items()])
+    con.executemany("INSERT INTO provider_spelling VALUES (?, ?)", list(SPELLINGS.items()))
+    con.executemany("INSERT INTO seller_prefix VALUES (?, ?)", PREFIXES)
     for e in catalog.get("extra", []):
         con.execute("INSERT INTO cat_extra VALUES (?, ?, ?)",
                     [e["id"], str(e["effective"]), e["price_per_request"]])
 
     def mid(name):
         try:
-            return names[name.strip().lower()]
+            return names[name.strip().lower()][0]
         except KeyError:
             raise SystemExit(f"unknown model {name!r} in the scenarios file")
 
@@ -96,7 +153,14 @@ def create_tables(con, catalog, scenarios):
     plans.update({p["id"]: p for p in scenarios.get("plan", [])})
     used_plans = {}
     for i, s in enumerate(scenarios.get("scenario", [])):
-        if s.get("batch"):
+        if s.get("switch_provider"):
+            action, pid = "switch", None
+            for a, b in s["switch_provider"].items():
+                con.execute("INSERT INTO scen_switch VALUES (?, ?, ?)",
+                            [i, "*" if a.strip() == "*" else canonical(a), canonical(b)])
+        elif s.get("cheapest_provider"):
+            action, pid = "cheapest_provider", None
+        elif s.get("batch"):
             action, pid = "batch", None
         elif s.get("cheapest"):
             action, pid = "cheapest", None
@@ -251,12 +315,22 @@ def compare(con, out_dir, used_plans):
             matched += 1
         else:
             problems.append(f"{sc}: cost duckdb {digits(exact)} != reprice {s['cost']}")
+    # summary.json's provider switches, per (scenario, model, from, to), exactly.
+    mine_sw = {(sc, m, f, t): (n, a, c) for sc, m, f, t, n, a, c in con.execute(
+        "SELECT scenario, model, from_p, to_p, records, actual, cost FROM switch_pairs").fetchall()}
+    theirs_sw = {(w["scenario"], w["model"], w["from"], w["to"]): (w["records"], Decimal(w["actual_cost"]), Decimal(w["cost"]))
+              for w in summary.get("providers", {}).get("switches", [])}
+    for k in sorted(set(mine_sw) | set(theirs_sw)):
+        if mine_sw.get(k) != theirs_sw.get(k):
+            problems.append(f"providers.switches {k}: duckdb {mine_sw.get(k)} != reprice {theirs_sw.get(k)}")
     return problems, len(theirs), matched
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--catalog", required=True)
+    ap.add_argument("--catalog-overlay", action="append", default=[],
+                    help="a TOML that adds offers to the catalog's models")
     ap.add_argument("--scenarios", required=True)
     ap.add_argument("--envelope", action="append", required=True)
     ap.add_argument("--batch", action="append", default=[])
@@ -274,6 +348,9 @@ def main():
                                  {"threads": args.threads, "memory_limit": args.memory_limit}.items() if v})
     with open(args.catalog, "rb") as f:
         catalog = tomllib.load(f)
+    for path in args.catalog_overlay:
+        with open(path, "rb") as f:
+            lay_offers(catalog, tomllib.load(f))
     with open(args.scenarios, "rb") as f:
         scenarios = tomllib.load(f)
     used_plans = create_tables(con, catalog, scenarios)

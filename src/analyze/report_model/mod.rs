@@ -8,6 +8,7 @@
 
 mod details;
 mod findings;
+mod providers;
 mod sections;
 mod spend;
 

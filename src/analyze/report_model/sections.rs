@@ -6,7 +6,7 @@
 use super::findings::{cost_parts, findings, shown_savings};
 use super::{
     Bar, BarChart, Block, Card, Cell, Chart, Column, LineChart, Section, Series, Table, Tone,
-    details, dollars, plural, share, shown, spend,
+    details, dollars, plural, providers, share, shown, spend,
 };
 use crate::analyze::{Analysis, Summary};
 use crate::money::Money;
@@ -19,6 +19,7 @@ pub const SECTIONS: &[Build] = &[
     daily_cost,
     scenarios,
     top_savings,
+    providers::providers,
     spend::cost_by_model,
     spend::cost_by_key,
     spend::waste,

@@ -66,6 +66,10 @@ pub struct Rows {
     day: Vec<NaiveDate>,
     label: Vec<u32>,
     provider: Vec<Option<Arc<str>>>,
+    /// How the provider the record was bought from was found.
+    provider_from: Vec<crate::provider::ProviderFrom>,
+    /// The offer whose prices applied: (model, offer; None the maker's).
+    priced_at: Vec<Option<(usize, Option<usize>)>>,
     model_logged: Vec<Arc<str>>,
     model: Vec<Option<u32>>,
     kind: Vec<Kind>,
@@ -97,6 +101,8 @@ impl Rows {
             day: Vec::new(),
             label: Vec::new(),
             provider: Vec::new(),
+            provider_from: Vec::new(),
+            priced_at: Vec::new(),
             model_logged: Vec::new(),
             model: Vec::new(),
             kind: Vec::new(),
@@ -133,6 +139,8 @@ impl Rows {
         self.day.clear();
         self.label.clear();
         self.provider.clear();
+        self.provider_from.clear();
+        self.priced_at.clear();
         self.model_logged.clear();
         self.model.clear();
         self.kind.clear();
@@ -167,6 +175,8 @@ impl Rows {
             self.day.push(p.day);
             self.label.push(texts.label(r.api_key.as_ref(), names));
             self.provider.push(r.provider.clone());
+            self.provider_from.push(p.provider_from);
+            self.priced_at.push(p.model.map(|m| (m, p.offer())));
             self.model_logged.push(Arc::clone(&r.model));
             self.model.push(p.model.and_then(|m| u32::try_from(m).ok()));
             self.kind.push(r.kind);
@@ -263,6 +273,20 @@ impl Rows {
                     .iter()
                     .map(Option::as_deref)
                     .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "provider_source".into(),
+                self.provider_from[rows.clone()]
+                    .iter()
+                    .map(|f| f.as_str())
+                    .collect::<Vec<&str>>(),
+            ),
+            Column::new(
+                "priced_at_provider".into(),
+                self.priced_at[rows.clone()]
+                    .iter()
+                    .map(|o| o.map(|(m, k)| cx.catalog.seller(m, k)))
+                    .collect::<Vec<Option<&str>>>(),
             ),
             Column::new(
                 "model_logged".into(),
