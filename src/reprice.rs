@@ -300,7 +300,14 @@ impl<'a> Pricer<'a> {
                     prep: &self.prepared[i],
                     plan,
                 };
-                plan.apply(records, &mut priced, &mut self.plan_days[i]);
+                let missing = plan.apply(records, &mut priced, &mut self.plan_days[i], catalog);
+                for (mi, n) in missing {
+                    let name = catalog.models()[mi].id.clone();
+                    *self
+                        .not_applied
+                        .entry((i, name, COUNT_MISSING.to_string()))
+                        .or_default() += n;
+                }
             }
         }
         priced
@@ -434,6 +441,14 @@ fn scenario_cost<'a>(
 ) -> Result<Option<(Money, Option<usize>)>, Why<'a>> {
     let catalog = elsewhere.catalog;
     let m = &catalog.models()[mi];
+    if matches!(s.action, Action::Substitute(_) | Action::Cheapest { .. })
+        && count_missing(r, m, p)
+    {
+        // Another model would price the images it does not know of at nothing.
+        if matches!(s.action, Action::Cheapest { .. }) || prep.substitute[mi].is_some() {
+            return Err(Why::Text(COUNT_MISSING));
+        }
+    }
     match &s.action {
         Action::Batch => {
             if r.batch {
@@ -474,6 +489,18 @@ fn scenario_cost<'a>(
     }
 }
 
+/// Why a scenario left a paid image record as it was: nothing says how many images it made.
+const COUNT_MISSING: &str = "image count unknown";
+
+/// A paid, successful record of an image model without an image count: re-priced per image on
+/// another model or counted against a plan's image quota, it would cost nothing.
+fn count_missing(r: &UsageRecord, m: &crate::catalog::ModelEntry, p: &Priced) -> bool {
+    m.kind == crate::record::Kind::Image
+        && r.images == 0
+        && matches!(r.status, crate::record::Status::Ok | crate::record::Status::Retry)
+        && p.actual > Money::ZERO
+}
+
 /// A subscription scenario, resolved for the quota walk.
 struct Plan<'p> {
     i: usize,
@@ -493,18 +520,29 @@ impl Plan<'_> {
     /// its own local day, and the records of one day arrive in time order (ties in canonical
     /// order), whatever the days of the records between them. So no sort, and no chunk needs
     /// to see another.
+    ///
+    /// Returns, per covered model, the paid records left at their price because their image
+    /// count is unknown: an image quota would count them as nothing.
     fn apply(
         &self,
         records: &[UsageRecord],
         priced: &mut [Priced],
         used: &mut BTreeMap<NaiveDate, u64>,
-    ) {
+        catalog: &Catalog,
+    ) -> BTreeMap<usize, u64> {
         let plan = self.plan;
+        let mut missing = BTreeMap::new();
         for (r, p) in records.iter().zip(priced.iter_mut()) {
             let Some(mi) = p.model else { continue };
             if !self.prep.covers.get(mi).copied().unwrap_or(false)
                 || !matches(&self.s.filter, self.prep, r, mi, p.hour)
             {
+                continue;
+            }
+            if plan.unit == crate::catalog::PlanUnit::Images
+                && count_missing(r, &catalog.models()[mi], p)
+            {
+                *missing.entry(mi).or_default() += 1;
                 continue;
             }
             let units = plan.unit.units(r);
@@ -526,6 +564,7 @@ impl Plan<'_> {
                 (covered > 0).then_some(mi),
             );
         }
+        missing
     }
 }
 

@@ -1,4 +1,5 @@
-//! Money spent on nothing: unused quota, billed failures, superseded retries, thinking, extras.
+//! Money spent on nothing: unused quota, billed failures, retried attempts, thinking, extras;
+//! and, apart, successful requests repeated identically, which are not waste.
 
 use super::plans::UnusedQuota;
 use crate::catalog::Catalog;
@@ -22,8 +23,9 @@ pub struct Waste {
     /// Billed cost of requests refused by a content policy.
     pub rejected_billed_cost: Money,
     pub rejected_billed_requests: u64,
-    /// Billed cost of attempts superseded by the same request (same key and body) repeated
-    /// within the retry window. Failed attempts are counted above, not here.
+    /// Billed cost of attempts the client retried: the earlier attempt of a request (same key
+    /// and body) that a repeat marked as a retry (`attempt` > 1, `retry_of`) followed within
+    /// the retry window. Failed and rejected attempts are counted above, not here.
     pub retry_billed_cost: Money,
     pub retry_billed_requests: u64,
     /// Cost of thinking tokens at catalog prices.
@@ -43,9 +45,19 @@ pub struct ThinkingShare {
     pub share: Option<String>,
 }
 
+/// Successful requests repeated identically (same key and body, within the retry window,
+/// after an earlier attempt that succeeded) without being marked as retries. Both returned
+/// what was asked, so this is not waste; it is reported apart, at the repeats' cost.
+#[derive(Debug, Clone, Default, Serialize, JsonSchema, PartialEq)]
+pub struct RepeatedRequests {
+    pub requests: u64,
+    pub cost: Money,
+}
+
 /// The waste sums, folded record by record; thinking per catalog model.
 pub struct WasteFold {
     w: Waste,
+    repeated: RepeatedRequests,
     thinking: HashMap<usize, (u64, Money, Money)>,
     retries: Retries,
 }
@@ -65,6 +77,7 @@ impl WasteFold {
                 thinking_by_model: Vec::new(),
                 extras_cost: Money::ZERO,
             },
+            repeated: RepeatedRequests::default(),
             thinking: HashMap::default(),
             retries: Retries::new(window_seconds),
         }
@@ -86,12 +99,17 @@ impl WasteFold {
                 }
                 _ => {}
             }
-            // Whether an attempt was superseded is known only when its successor arrives.
-            let wasted =
-                (matches!(r.status, Status::Ok | Status::Retry) && billed).then_some(p.actual);
-            if let Some(cost) = self.retries.add(r, seq + k as u64, wasted) {
-                w.retry_billed_cost += cost;
-                w.retry_billed_requests += 1;
+            // Whether an attempt was retried is known only when its successor arrives.
+            match self.retries.add(r, seq + k as u64, p.actual) {
+                Some(Repeat::Retried(cost)) => {
+                    w.retry_billed_cost += cost;
+                    w.retry_billed_requests += 1;
+                }
+                Some(Repeat::Identical) => {
+                    self.repeated.requests += 1;
+                    self.repeated.cost += p.actual;
+                }
+                None => {}
             }
             w.thinking_cost += p.thinking_cost;
             w.extras_cost += p.extras_cost;
@@ -113,7 +131,11 @@ impl WasteFold {
         self.retries.queue.len().max(self.retries.latest.len())
     }
 
-    pub fn finish(self, catalog: &Catalog, unused_quota: Vec<UnusedQuota>) -> Waste {
+    pub fn finish(
+        self,
+        catalog: &Catalog,
+        unused_quota: Vec<UnusedQuota>,
+    ) -> (Waste, RepeatedRequests) {
         let mut w = self.w;
         w.unused_quota = unused_quota;
         let thinking: BTreeMap<String, (u64, Money, Money)> = self
@@ -132,7 +154,7 @@ impl WasteFold {
                 share: tc.share_of(c).map(|d| share_text(d, 6)),
             })
             .collect();
-        w
+        (w, self.repeated)
     }
 }
 
@@ -143,8 +165,34 @@ type RequestKey = (Option<Arc<str>>, u64);
 struct Attempt {
     time: DateTime<Utc>,
     seq: u64,
-    /// What it cost if a repeat within the window makes it a wasted retry.
-    wasted: Option<Money>,
+    status: Status,
+    /// What it cost.
+    cost: Money,
+}
+
+/// What a record that repeats an earlier attempt within the window makes of it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Repeat {
+    /// The record is marked as a retry of an attempt that was billed and did not fail (the
+    /// client gave up on it): that attempt's cost is wasted.
+    Retried(Money),
+    /// Both succeeded and the record is not marked as a retry: a repeated identical request.
+    Identical,
+}
+
+impl Repeat {
+    /// A billed failure or rejection before the repeat is waste already, counted once with
+    /// the failures; an unmarked repeat of a success is a repeated identical request.
+    fn of(earlier: &Attempt, now: Status) -> Option<Repeat> {
+        let succeeded = matches!(earlier.status, Status::Ok | Status::Retry);
+        match now {
+            Status::Retry if succeeded && earlier.cost > Money::ZERO => {
+                Some(Repeat::Retried(earlier.cost))
+            }
+            Status::Ok if succeeded => Some(Repeat::Identical),
+            _ => None,
+        }
+    }
 }
 
 /// Finds attempts followed by the same request (api key + request body) within the window.
@@ -173,8 +221,8 @@ impl Retries {
         (gap >= 0).then_some(gap as u64 <= self.window_seconds)
     }
 
-    /// Records one attempt; returns the cost of the attempt it supersedes, if that was wasted.
-    fn add(&mut self, r: &UsageRecord, seq: u64, wasted: Option<Money>) -> Option<Money> {
+    /// Records one attempt, which cost `cost`; returns what it makes of the attempt it repeats.
+    fn add(&mut self, r: &UsageRecord, seq: u64, cost: Money) -> Option<Repeat> {
         // A truncated gap never shrinks as time advances, so an expired attempt stays expired;
         // equal timestamps have a gap of zero and are never expired.
         while let Some((t, s, _)) = self.queue.front() {
@@ -193,12 +241,13 @@ impl Retries {
         let now = Attempt {
             time: r.time,
             seq,
-            wasted,
+            status: r.status,
+            cost,
         };
         self.queue.push_back((r.time, seq, key.clone()));
         let prev = self.latest.insert(key, now)?;
         if self.within(prev.time, r.time) == Some(true) {
-            prev.wasted
+            Repeat::of(&prev, r.status)
         } else {
             None
         }

@@ -2,6 +2,7 @@
 //! cost on a given day.
 
 pub mod litellm;
+mod image_count;
 mod lookup;
 mod pricing;
 mod render;

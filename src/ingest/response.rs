@@ -3,7 +3,7 @@
 
 use super::fields::{FieldResult, count, money, string, time};
 use crate::money::Money;
-use crate::record::{Extras, ImageSize, Kind, Status, Tokens};
+use crate::record::{Extras, ImageCount, ImageSize, Kind, Status, Tokens};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
@@ -50,6 +50,9 @@ pub struct Body<'a> {
     candidates: Option<Vec<Candidate<'a>>>,
     #[serde(rename = "promptFeedback")]
     prompt_feedback: Option<PromptFeedback<'a>>,
+    /// Responses API output items; kept raw, as other APIs use `output` for other things.
+    #[serde(borrow)]
+    output: Raw<'a>,
     #[serde(borrow)]
     error: Raw<'a>,
     #[serde(borrow)]
@@ -96,8 +99,14 @@ struct Usage<'a> {
 struct Details<'a> {
     #[serde(borrow)]
     cached_tokens: Raw<'a>,
+    /// OpenAI and OpenRouter: tokens written to the cache, counted inside the prompt total.
+    #[serde(borrow)]
+    cache_write_tokens: Raw<'a>,
     #[serde(borrow)]
     reasoning_tokens: Raw<'a>,
+    /// Anthropic: thinking tokens, counted inside `output_tokens`.
+    #[serde(borrow)]
+    thinking_tokens: Raw<'a>,
 }
 
 #[derive(Deserialize, Default)]
@@ -113,6 +122,31 @@ struct GeminiUsage<'a> {
     cached_content_token_count: Raw<'a>,
     #[serde(borrow)]
     tool_use_prompt_token_count: Raw<'a>,
+    candidates_tokens_details: Option<Vec<ModalityTokens<'a>>>,
+}
+
+/// Output tokens of one modality (TEXT, IMAGE, AUDIO).
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct ModalityTokens<'a> {
+    #[serde(borrow)]
+    modality: Raw<'a>,
+    #[serde(borrow)]
+    token_count: Raw<'a>,
+}
+
+/// A Responses API output item; only image generation calls change the price.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct OutputItem<'a> {
+    #[serde(borrow, rename = "type")]
+    kind: Raw<'a>,
+    #[serde(borrow)]
+    status: Raw<'a>,
+    #[serde(borrow)]
+    quality: Raw<'a>,
+    #[serde(borrow)]
+    size: Raw<'a>,
 }
 
 #[derive(Deserialize, Default)]
@@ -158,7 +192,7 @@ pub struct Request<'a> {
     #[serde(rename = "generationConfig")]
     generation_config: Option<GenerationConfig<'a>>,
     parameters: Option<ImagenParameters<'a>>,
-    tools: Option<Vec<Tool>>,
+    tools: Option<Vec<Tool<'a>>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -187,7 +221,12 @@ struct ImagenParameters<'a> {
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct Tool {
+struct Tool<'a> {
+    #[serde(borrow, rename = "type")]
+    kind: Raw<'a>,
+    /// The image generation tool's model (Responses API).
+    #[serde(borrow)]
+    model: Raw<'a>,
     google_search: Option<IgnoredAny>,
     #[serde(rename = "googleSearch")]
     google_search_camel: Option<IgnoredAny>,
@@ -205,6 +244,11 @@ pub struct Draft {
     pub status: Option<Status>,
     pub tokens: Tokens,
     pub images: u32,
+    pub image_count: Option<ImageCount>,
+    /// IMAGE-modality output tokens (Gemini).
+    pub image_tokens: u64,
+    /// The images came from the Responses API's image generation tool, priced as its model.
+    pub image_tool: bool,
     pub image_size: Option<ImageSize>,
     pub quality: Option<String>,
     pub extras: Extras,
@@ -400,24 +444,52 @@ impl Body<'_> {
             .into_iter()
             .any(present);
             let f = |name: &'static str| At(p, ".usage.", name);
-            let cached = match (&u.prompt_tokens_details, &u.input_tokens_details) {
-                (Some(x), _) if x.cached_tokens.is_some() => {
-                    count(x.cached_tokens, &f("prompt_tokens_details.cached_tokens"))?
+            // A detail is read from the chat shape's object when it has it, else from the
+            // Responses (and Anthropic) shape's.
+            let detail = |chat: &Option<Details<'_>>,
+                          other: &Option<Details<'_>>,
+                          field: for<'x> fn(&Details<'x>) -> Raw<'x>,
+                          chat_path: &'static str,
+                          other_path: &'static str|
+             -> FieldResult<u64> {
+                match (chat, other) {
+                    (Some(x), _) if field(x).is_some() => count(field(x), &f(chat_path)),
+                    (_, Some(x)) => count(field(x), &f(other_path)),
+                    _ => Ok(0),
                 }
-                (_, Some(x)) => count(x.cached_tokens, &f("input_tokens_details.cached_tokens"))?,
-                _ => 0,
             };
-            let reasoning = match (&u.completion_tokens_details, &u.output_tokens_details) {
-                (Some(x), _) if x.reasoning_tokens.is_some() => count(
-                    x.reasoning_tokens,
-                    &f("completion_tokens_details.reasoning_tokens"),
-                )?,
-                (_, Some(x)) => count(
-                    x.reasoning_tokens,
-                    &f("output_tokens_details.reasoning_tokens"),
-                )?,
-                _ => 0,
-            };
+            let (pd, id) = (&u.prompt_tokens_details, &u.input_tokens_details);
+            let cached = detail(
+                pd,
+                id,
+                |x| x.cached_tokens,
+                "prompt_tokens_details.cached_tokens",
+                "input_tokens_details.cached_tokens",
+            )?;
+            let cache_written = detail(
+                pd,
+                id,
+                |x| x.cache_write_tokens,
+                "prompt_tokens_details.cache_write_tokens",
+                "input_tokens_details.cache_write_tokens",
+            )?;
+            let (cd, od) = (&u.completion_tokens_details, &u.output_tokens_details);
+            let mut reasoning = detail(
+                cd,
+                od,
+                |x| x.reasoning_tokens,
+                "completion_tokens_details.reasoning_tokens",
+                "output_tokens_details.reasoning_tokens",
+            )?;
+            if reasoning == 0 {
+                reasoning = detail(
+                    &None,
+                    od,
+                    |x| x.thinking_tokens,
+                    "",
+                    "output_tokens_details.thinking_tokens",
+                )?;
+            }
             let cache_write = count(
                 u.cache_creation_input_tokens,
                 &f("cache_creation_input_tokens"),
@@ -448,8 +520,9 @@ impl Body<'_> {
                     f("output_tokens"),
                 )
             };
-            // OpenAI counts cached and reasoning tokens inside the totals; Anthropic reports
-            // cache tokens beside input. Records keep the five counts disjoint.
+            // OpenAI counts cached, cache-written and reasoning tokens inside the totals;
+            // Anthropic reports cache tokens beside input, and thinking inside output. Records
+            // keep the five counts disjoint.
             d.tokens = if anthropic {
                 Tokens {
                     input,
@@ -460,11 +533,11 @@ impl Body<'_> {
                 }
             } else {
                 Tokens {
-                    input: sub(input, cached, &input_path)?,
+                    input: sub(input, cached + cache_written, &input_path)?,
                     output: sub(output, reasoning, &output_path)?,
                     thinking: reasoning,
                     cache_read: cached,
-                    cache_write: 0,
+                    cache_write: cache_written,
                 }
             };
             if d.billed_cost.is_none() {
@@ -485,6 +558,17 @@ impl Body<'_> {
             let prompt = count(g.prompt_token_count, &f("promptTokenCount"))?
                 + count(g.tool_use_prompt_token_count, &f("toolUsePromptTokenCount"))?;
             let cached = count(g.cached_content_token_count, &f("cachedContentTokenCount"))?;
+            for m in g.candidates_tokens_details.iter().flatten() {
+                if string(m.modality).is_some_and(|m| m.eq_ignore_ascii_case("IMAGE")) {
+                    d.image_tokens += count(
+                        m.token_count,
+                        &f("candidatesTokensDetails[].tokenCount"),
+                    )?;
+                }
+            }
+            if d.image_tokens > 0 {
+                d.kind = Some(Kind::Image);
+            }
             d.tokens = Tokens {
                 input: sub(prompt, cached, &f("promptTokenCount"))?,
                 output: count(g.candidates_token_count, &f("candidatesTokenCount"))?,
@@ -502,6 +586,7 @@ impl Body<'_> {
             d.images = preds.len() as u32;
             d.kind = Some(Kind::Image);
         }
+        self.image_calls(&mut d);
         let mut rejected = false;
         if let Some(cands) = &self.candidates {
             let mut n = 0u32;
@@ -526,6 +611,9 @@ impl Body<'_> {
                 d.images = n;
                 d.kind = Some(Kind::Image);
             }
+        }
+        if d.images > 0 {
+            d.image_count = Some(ImageCount::Response);
         }
         if let Some(pf) = &self.prompt_feedback
             && pf.block_reason.is_some()
@@ -555,6 +643,35 @@ impl Body<'_> {
         }
         Ok(d)
     }
+
+    /// Images made by the Responses API's image generation tool, one per call that did not
+    /// fail, at the first call's quality and size. The record is priced as the tool's images.
+    fn image_calls(&self, d: &mut Draft) {
+        let Some(raw) = self.output.filter(|r| r.get().trim_start().starts_with('[')) else {
+            return;
+        };
+        let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(raw.get()) else {
+            return;
+        };
+        for item in items {
+            let Ok(call) = serde_json::from_str::<OutputItem<'_>>(item.get()) else {
+                continue;
+            };
+            if string(call.kind).as_deref() != Some("image_generation_call")
+                || string(call.status).as_deref() == Some("failed")
+            {
+                continue;
+            }
+            if d.images == 0 {
+                d.image_size = string(call.size).and_then(|s| ImageSize::parse(&s));
+                d.quality = string(call.quality).map(|q| q.to_ascii_lowercase());
+            }
+            d.images += 1;
+            d.kind = Some(Kind::Image);
+            d.image_tool = true;
+            d.model = Some(IMAGE_TOOL_MODEL.to_string());
+        }
+    }
 }
 
 impl Request<'_> {
@@ -575,12 +692,23 @@ impl Request<'_> {
                     .as_ref()
                     .and_then(|p| string(p.sample_image_size))
             });
-        if let Some(s) = size {
-            d.image_size = ImageSize::parse(&s);
-            d.kind = Some(Kind::Image);
-        }
-        if let Some(q) = string(self.quality) {
-            d.quality = Some(q.to_ascii_lowercase());
+        // The image tool's own call says what it made; the request's size and quality are the
+        // main model's, or absent.
+        if d.image_tool {
+            let tool_model = self.tools.iter().flatten().find_map(|t| {
+                (string(t.kind).as_deref() == Some("image_generation"))
+                    .then(|| string(t.model))
+                    .flatten()
+            });
+            d.model = Some(tool_model.unwrap_or_else(|| IMAGE_TOOL_MODEL.to_string()));
+        } else {
+            if let Some(s) = size {
+                d.image_size = ImageSize::parse(&s);
+                d.kind = Some(Kind::Image);
+            }
+            if let Some(q) = string(self.quality) {
+                d.quality = Some(q.to_ascii_lowercase());
+            }
         }
         let wants_image = self
             .generation_config
@@ -590,7 +718,12 @@ impl Request<'_> {
         if wants_image || self.parameters.is_some() {
             d.kind = Some(Kind::Image);
         }
-        if d.images == 0 && d.kind == Some(Kind::Image) && d.status.is_none() {
+        // Without images in the response, a successful image request made what it asked for
+        // (the catalog may count them from the IMAGE tokens instead, when there are some).
+        if d.images == 0
+            && d.kind == Some(Kind::Image)
+            && d.status.is_none_or(|s| matches!(s, Status::Ok | Status::Retry))
+        {
             let asked =
                 count(self.n, "request.n")?.max(self.parameters.as_ref().map_or(Ok(0), |p| {
                     count(p.sample_count, "request.parameters.sampleCount")
@@ -598,6 +731,11 @@ impl Request<'_> {
             // `as u32` would wrap a huge `n` into a small, plausible image count.
             d.images = u32::try_from(asked.max(1))
                 .map_err(|_| format!("field request.n: {asked} images is too many"))?;
+            d.image_count = Some(if asked > 0 {
+                ImageCount::Request
+            } else {
+                ImageCount::Assumed
+            });
         }
         if let Some(tools) = &self.tools
             && tools.iter().any(|t| {
@@ -611,6 +749,9 @@ impl Request<'_> {
         Ok(())
     }
 }
+
+/// The model of the Responses API's image generation tool when the request does not name one.
+const IMAGE_TOOL_MODEL: &str = "gpt-image-1";
 
 /// NanoGPT routes web search through a model suffix: ":online" (standard) or
 /// ":online/linkup-deep" (deep). Returns the model without it.
