@@ -459,7 +459,7 @@ fn waste_section(o: &mut String, s: &Summary) {
             w.rejected_billed_cost,
         ),
         (
-            "superseded by a retry",
+            "attempts retried by the client",
             Some(w.retry_billed_requests),
             w.retry_billed_cost,
         ),

@@ -230,7 +230,7 @@ pub fn render(input: &ReportInput<'_>) -> String {
     );
     let _ = writeln!(
         o,
-        "| superseded by a retry | {} | {} |",
+        "| attempts retried by the client | {} | {} |",
         w.retry_billed_requests,
         w.retry_billed_cost.display(6)
     );
@@ -483,7 +483,7 @@ pub fn findings(s: &Summary) -> Vec<String> {
     let billed_waste = w.failed_billed_cost + w.rejected_billed_cost + w.retry_billed_cost;
     if !billed_waste.is_zero() {
         out.push(format!(
-            "{} was billed for requests that produced nothing usable: {} failed, {} rejected by content policy, {} superseded by retries.",
+            "{} was billed for requests that produced nothing usable: {} failed, {} rejected by content policy, {} for attempts the client retried.",
             dollars(billed_waste), dollars(w.failed_billed_cost), dollars(w.rejected_billed_cost), dollars(w.retry_billed_cost)
         ));
     }
@@ -499,6 +499,7 @@ pub fn findings(s: &Summary) -> Vec<String> {
             share
         ));
     }
+    out.extend(super::counting::counting_findings(s));
     if !s.reconciliation.unexplained.is_zero() {
         out.push(format!(
             "Balances dropped {} more than the logged costs explain (gaps: {}).",

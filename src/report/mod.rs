@@ -1,6 +1,7 @@
 //! Report writers: one per output format, each turning the analysis into files. Writers never
 //! compute figures; they only format what `analyze` produced.
 
+mod counting;
 mod csv_tables;
 pub mod focus;
 mod html;
