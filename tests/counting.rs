@@ -76,6 +76,17 @@ fn images_without_bytes_are_counted_from_their_tokens() {
     // Google AI Pro covers the three images within its daily quota: only the fee is left.
     let q = &s["waste"]["unused_quota"][0];
     assert_eq!(u64_at(q, "used_units"), 3);
+    // records.parquet says how each count was found.
+    #[cfg(feature = "parquet")]
+    {
+        use polars::prelude::{ParquetReader, SerReader};
+        let file = std::fs::File::open(r.out.join("records.parquet")).expect("parquet");
+        let df = ParquetReader::new(file).finish().expect("reads");
+        let how = df.column("image_count").expect("column");
+        let how = how.str().expect("text");
+        let how: Vec<Option<&str>> = (0..how.len()).map(|i| how.get(i)).collect();
+        assert_eq!(how, [Some("tokens"); 3]);
+    }
     let md = r.file("report.md");
     assert!(
         md.contains("3 images of 3 were counted without image data in the logs: 3 from IMAGE output tokens"),
@@ -121,7 +132,7 @@ fn image_line(ts: &str, id: &str, prompt: &str, status: u16, extra: &str) -> Str
         r#""error":{"message":"timeout"},"cost":"0.167""#
     };
     format!(
-        r#"{{"timestamp":"{ts}","api_key":"k","request":{{"model":"gpt-image-1","prompt":"{prompt}","size":"1024x1024","quality":"high"}},"response":{{"created":0,{data}}},"status":{status}{extra}}}"#
+        r#"{{"timestamp":"{ts}","api_key":"k","request":{{"model":"gpt-image-1","prompt":"{prompt}","size":"1024x1024","quality":"high"}},"response":{{"id":"{id}","created":0,{data}}},"status":{status}{extra}}}"#
     )
 }
 
