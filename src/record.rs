@@ -59,9 +59,7 @@ impl Status {
 
 /// How a record's image count was found. Logs often strip image bytes, so the count is not
 /// always read from the response itself.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ImageCount {
     /// The response listed its images (data items, inline image parts, image tool calls), or

@@ -441,8 +441,7 @@ fn scenario_cost<'a>(
 ) -> Result<Option<(Money, Option<usize>)>, Why<'a>> {
     let catalog = elsewhere.catalog;
     let m = &catalog.models()[mi];
-    if matches!(s.action, Action::Substitute(_) | Action::Cheapest { .. })
-        && count_missing(r, m, p)
+    if matches!(s.action, Action::Substitute(_) | Action::Cheapest { .. }) && count_missing(r, m, p)
     {
         // Another model would price the images it does not know of at nothing.
         if matches!(s.action, Action::Cheapest { .. }) || prep.substitute[mi].is_some() {
@@ -497,7 +496,10 @@ const COUNT_MISSING: &str = "image count unknown";
 fn count_missing(r: &UsageRecord, m: &crate::catalog::ModelEntry, p: &Priced) -> bool {
     m.kind == crate::record::Kind::Image
         && r.images == 0
-        && matches!(r.status, crate::record::Status::Ok | crate::record::Status::Retry)
+        && matches!(
+            r.status,
+            crate::record::Status::Ok | crate::record::Status::Retry
+        )
         && p.actual > Money::ZERO
 }
 

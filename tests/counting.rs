@@ -89,7 +89,9 @@ fn images_without_bytes_are_counted_from_their_tokens() {
     }
     let md = r.file("report.md");
     assert!(
-        md.contains("3 images of 3 were counted without image data in the logs: 3 from IMAGE output tokens"),
+        md.contains(
+            "3 images of 3 were counted without image data in the logs: 3 from IMAGE output tokens"
+        ),
         "{md}"
     );
     assert!(r.file("report.html").contains("3 images of 3 were counted"));
@@ -103,7 +105,10 @@ fn a_paid_image_record_without_a_count_is_not_priced_at_nothing() {
     let line = r#"{"timestamp":"2026-03-02T10:00:00Z","api_key":"k","response":{"responseId":"x","modelVersion":"gemini-3-pro-image-preview","candidates":[{"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":0,"candidatesTokenCount":1120}},"status":200}"#;
     let log = write(dir.path(), "g.jsonl", &format!("{line}\n"));
     let sc = write(dir.path(), "s.toml", SCENARIOS);
-    let r = run_to(&dir.path().join("out"), &[&log, "--scenarios", &sc, "--quiet"]);
+    let r = run_to(
+        &dir.path().join("out"),
+        &[&log, "--scenarios", &sc, "--quiet"],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let s = r.summary();
     assert_eq!(str_at(&s, "actual.cost"), "0.1344");

@@ -8,7 +8,10 @@ use reprice::record::{ImageCount, Tokens, UsageRecord};
 use std::path::PathBuf;
 
 fn records() -> Vec<UsageRecord> {
-    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/recorded"));
+    let dir = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/recorded"
+    ));
     let mut warnings = Vec::new();
     let inputs = source::expand(&[dir], &mut warnings).expect("inputs");
     let maps = csv_export::builtin_mappings();
@@ -62,7 +65,10 @@ fn every_recorded_response_is_read_exactly() {
             t(13, 315, 1600, 0, 0),
         ),
         // OpenAI Chat Completions: 1,792 of the 2,320 completion tokens are reasoning.
-        ("chatcmpl-CENUmtwDD0HdvTUYL6lUeijDtxrZL", t(577, 528, 1792, 0, 0)),
+        (
+            "chatcmpl-CENUmtwDD0HdvTUYL6lUeijDtxrZL",
+            t(577, 528, 1792, 0, 0),
+        ),
         // OpenAI Responses with the image tool: 1,280 of the 1,434 output tokens reasoning.
         (
             "resp_08acbdf1ae54befc0068dd9ced226c8197a2e974b29c565407",
@@ -73,7 +79,10 @@ fn every_recorded_response_is_read_exactly() {
         assert_eq!(by_id(&rs, id).tokens, tokens, "{id}");
     }
     let or = by_id(&rs, "gen-1773009374-OCscsda5VF5I9PRwtZv1");
-    assert_eq!(or.billed_cost.map(|m| m.exact()).as_deref(), Some("0.002103"));
+    assert_eq!(
+        or.billed_cost.map(|m| m.exact()).as_deref(),
+        Some("0.002103")
+    );
 }
 
 #[test]
@@ -96,13 +105,19 @@ fn recorded_images_are_counted_and_priced() {
     };
     // The image tool's call: one high 1536x1024 image on gpt-image-1, $0.25, and the 1,889
     // input tokens at its $5/M text input price, 0.009445: 0.259445.
-    let tool = by_id(&rs, "resp_08acbdf1ae54befc0068dd9ced226c8197a2e974b29c565407");
+    let tool = by_id(
+        &rs,
+        "resp_08acbdf1ae54befc0068dd9ced226c8197a2e974b29c565407",
+    );
     assert_eq!(&*tool.model, "gpt-image-1");
     assert_eq!(
         (tool.images, tool.image_count, tool.quality.as_deref()),
         (1, Some(ImageCount::Response), Some("high"))
     );
-    assert_eq!(tool.image_size.map(|s| s.to_string()).as_deref(), Some("1536x1024"));
+    assert_eq!(
+        tool.image_size.map(|s| s.to_string()).as_deref(),
+        Some("1536x1024")
+    );
     assert_eq!(price(tool), "0.259445");
     // Gemini 3 Pro Image with its image bytes stripped: 1,120 IMAGE tokens are one image of
     // 1,120 tokens (1K); priced from its own tokens: 14 x $2/M + 1,283 x $120/M + 174 x

@@ -330,7 +330,10 @@ fn successful_repeats_are_not_retries() {
     let records: Vec<UsageRecord> = repeats().into_iter().map(|(r, _)| r).collect();
     let a = same_in_any_chunks(&records, &catalog, &set);
     let w = &a.summary.waste;
-    assert_eq!((w.retry_billed_requests, w.retry_billed_cost), (0, Money::ZERO));
+    assert_eq!(
+        (w.retry_billed_requests, w.retry_billed_cost),
+        (0, Money::ZERO)
+    );
     // The repeats that follow a success within 300 s, at their own cost: 0.02 (0 s after
     // 0.1), 0.003 (300 s after 0.02), 0.00005 (300.5 s after 0.0004, whole seconds) and
     // 0.0000007 (300 s after 0.000006) = 0.0230507.
@@ -355,7 +358,10 @@ fn a_failed_attempt_then_its_retry_is_counted_once() {
         (w.failed_billed_requests, w.failed_billed_cost.exact()),
         (1, "0.1".to_string())
     );
-    assert_eq!((w.retry_billed_requests, w.retry_billed_cost), (0, Money::ZERO));
+    assert_eq!(
+        (w.retry_billed_requests, w.retry_billed_cost),
+        (0, Money::ZERO)
+    );
     assert_eq!(a.summary.repeated_requests.requests, 0);
     // Unmarked, the repeat of the failure is no repeated identical request either.
     records[1].status = Status::Ok;

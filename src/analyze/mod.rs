@@ -28,8 +28,8 @@ pub use waste::{RepeatedRequests, ThinkingShare, Waste};
 
 use crate::catalog::Catalog;
 use crate::money::{Money, share_text};
-use crate::record::{ImageCount, Status};
 use crate::record::UsageRecord;
+use crate::record::{ImageCount, Status};
 use crate::reprice::{NotApplied, Priced, Repriced};
 use crate::scenario::{Action, ScenarioSet};
 use chrono::NaiveDate;

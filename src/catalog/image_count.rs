@@ -98,15 +98,27 @@ mod tests {
     fn images_come_from_image_tokens_per_size() {
         use ImageCount::Tokens as T;
         // gemini-3-pro-image: 1,120 tokens per 1K or 2K image, 2,000 per 4K image.
-        assert_eq!(counted(1120, Some(ImageSize::K2)), (1, Some(T), "2K".into()));
-        assert_eq!(counted(2240, Some(ImageSize::K2)), (2, Some(T), "2K".into()));
-        assert_eq!(counted(2000, Some(ImageSize::K4)), (1, Some(T), "4K".into()));
+        assert_eq!(
+            counted(1120, Some(ImageSize::K2)),
+            (1, Some(T), "2K".into())
+        );
+        assert_eq!(
+            counted(2240, Some(ImageSize::K2)),
+            (2, Some(T), "2K".into())
+        );
+        assert_eq!(
+            counted(2000, Some(ImageSize::K4)),
+            (1, Some(T), "4K".into())
+        );
         // Size unknown: 2,000 is a whole number of 4K images only; 1,120 first divides as 1K.
         assert_eq!(counted(2000, None), (1, Some(T), "4K".into()));
         assert_eq!(counted(4000, None), (2, Some(T), "4K".into()));
         assert_eq!(counted(1120, None), (1, Some(T), "1K".into()));
         // Not whole: 3,000 / 1,120 = 2.68, the nearest whole image is 3; 500 is still one.
-        assert_eq!(counted(3000, Some(ImageSize::K2)), (3, Some(T), "2K".into()));
+        assert_eq!(
+            counted(3000, Some(ImageSize::K2)),
+            (3, Some(T), "2K".into())
+        );
         assert_eq!(counted(500, Some(ImageSize::K1)), (1, Some(T), "1K".into()));
     }
 

@@ -1,8 +1,8 @@
 //! The price catalog: which models exist, under which names they appear in logs, and what they
 //! cost on a given day.
 
-pub mod litellm;
 mod image_count;
+pub mod litellm;
 mod lookup;
 mod pricing;
 mod render;

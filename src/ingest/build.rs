@@ -65,7 +65,8 @@ fn settle_image_count(d: &mut Draft) {
     }
     if d.images == 0
         && d.image_tokens > 0
-        && d.status.is_none_or(|s| matches!(s, Status::Ok | Status::Retry))
+        && d.status
+            .is_none_or(|s| matches!(s, Status::Ok | Status::Retry))
     {
         d.images = 1;
         d.image_count = Some(ImageCount::Assumed);

@@ -560,10 +560,8 @@ impl Body<'_> {
             let cached = count(g.cached_content_token_count, &f("cachedContentTokenCount"))?;
             for m in g.candidates_tokens_details.iter().flatten() {
                 if string(m.modality).is_some_and(|m| m.eq_ignore_ascii_case("IMAGE")) {
-                    d.image_tokens += count(
-                        m.token_count,
-                        &f("candidatesTokensDetails[].tokenCount"),
-                    )?;
+                    d.image_tokens +=
+                        count(m.token_count, &f("candidatesTokensDetails[].tokenCount"))?;
                 }
             }
             if d.image_tokens > 0 {
@@ -647,7 +645,10 @@ impl Body<'_> {
     /// Images made by the Responses API's image generation tool, one per call that did not
     /// fail, at the first call's quality and size. The record is priced as the tool's images.
     fn image_calls(&self, d: &mut Draft) {
-        let Some(raw) = self.output.filter(|r| r.get().trim_start().starts_with('[')) else {
+        let Some(raw) = self
+            .output
+            .filter(|r| r.get().trim_start().starts_with('['))
+        else {
             return;
         };
         let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(raw.get()) else {
@@ -722,7 +723,8 @@ impl Request<'_> {
         // (the catalog may count them from the IMAGE tokens instead, when there are some).
         if d.images == 0
             && d.kind == Some(Kind::Image)
-            && d.status.is_none_or(|s| matches!(s, Status::Ok | Status::Retry))
+            && d.status
+                .is_none_or(|s| matches!(s, Status::Ok | Status::Retry))
         {
             let asked =
                 count(self.n, "request.n")?.max(self.parameters.as_ref().map_or(Ok(0), |p| {
@@ -856,7 +858,10 @@ mod tests {
         .expect("draft");
         assert_eq!(d.tokens, tokens(3, 100, 0, 0, 3211));
         assert_eq!(list_price(&d, "anthropic/claude-sonnet-4.5"), "0.01355025");
-        assert_eq!(d.billed_cost.map(|m| m.exact()).as_deref(), Some("0.01355025"));
+        assert_eq!(
+            d.billed_cost.map(|m| m.exact()).as_deref(),
+            Some("0.01355025")
+        );
         // Responses API shape: 2,000 input, 1,500 read from the cache, 400 written to it.
         let d = draft(
             r#"{"model":"gpt-5.1","usage":{"input_tokens":2000,"output_tokens":10,"input_tokens_details":{"cached_tokens":1500,"cache_write_tokens":400},"output_tokens_details":{"reasoning_tokens":4}}}"#,
@@ -865,8 +870,13 @@ mod tests {
         assert_eq!(d.tokens, tokens(100, 6, 4, 1500, 400));
         // More written and read than the prompt holds is an error, not a wrapped count.
         assert_eq!(
-            draft(r#"{"usage":{"prompt_tokens":10,"prompt_tokens_details":{"cached_tokens":6,"cache_write_tokens":5}}}"#),
-            Err("field response.usage.prompt_tokens: 11 exceeds the total 10 it is part of".to_string())
+            draft(
+                r#"{"usage":{"prompt_tokens":10,"prompt_tokens_details":{"cached_tokens":6,"cache_write_tokens":5}}}"#
+            ),
+            Err(
+                "field response.usage.prompt_tokens: 11 exceeds the total 10 it is part of"
+                    .to_string()
+            )
         );
     }
 
@@ -891,7 +901,12 @@ mod tests {
         let d = draft(body).expect("draft");
         assert_eq!(
             (d.images, d.kind, d.image_count, d.model.as_deref()),
-            (1, Some(Kind::Image), Some(ImageCount::Response), Some("gpt-image-1"))
+            (
+                1,
+                Some(Kind::Image),
+                Some(ImageCount::Response),
+                Some("gpt-image-1")
+            )
         );
         assert_eq!(d.image_size, Some(ImageSize::Pixels(1024, 1536)));
         assert_eq!(d.quality.as_deref(), Some("high"));
@@ -903,11 +918,16 @@ mod tests {
         )
         .expect("raw");
         let mut d = draft(body).expect("draft");
-        parse_request(&req).and_then(|r| r.apply(&mut d)).expect("applies");
+        parse_request(&req)
+            .and_then(|r| r.apply(&mut d))
+            .expect("applies");
         assert_eq!(d.model.as_deref(), Some("gpt-image-1-2025-04-23"));
         assert_eq!(d.quality.as_deref(), Some("high"));
         // Other `output` shapes (a string, a list of URLs) are no image calls and no error.
-        for other in [r#"{"output":"text","cost":"0.01"}"#, r#"{"output":["https://x/1.png"],"cost":"0.01"}"#] {
+        for other in [
+            r#"{"output":"text","cost":"0.01"}"#,
+            r#"{"output":["https://x/1.png"],"cost":"0.01"}"#,
+        ] {
             assert_eq!(draft(other).expect("draft").images, 0);
         }
     }
@@ -921,13 +941,19 @@ mod tests {
         let d = parse_body(&body, "response")
             .and_then(|b| b.draft("response"))
             .expect("draft");
-        assert_eq!((d.image_tokens, d.kind, d.images), (2000, Some(Kind::Image), 0));
+        assert_eq!(
+            (d.image_tokens, d.kind, d.images),
+            (2000, Some(Kind::Image), 0)
+        );
         // Until the catalog counts them from the tokens, the request says how many.
         let mut asked = d.clone();
         parse_request(&raw(r#"{"parameters":{"sampleCount":2}}"#))
             .and_then(|r| r.apply(&mut asked))
             .expect("applies");
-        assert_eq!((asked.images, asked.image_count), (2, Some(ImageCount::Request)));
+        assert_eq!(
+            (asked.images, asked.image_count),
+            (2, Some(ImageCount::Request))
+        );
         let mut said_nothing = d.clone();
         said_nothing.status = Some(Status::Ok);
         parse_request(&raw(r#"{"contents":[]}"#))

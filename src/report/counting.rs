@@ -16,7 +16,10 @@ pub fn counting_findings(s: &Summary) -> Vec<String> {
         .sum();
     if inferred > 0 {
         let parts: Vec<String> = [
-            ("tokens", "from IMAGE output tokens and the catalog's tokens per image"),
+            (
+                "tokens",
+                "from IMAGE output tokens and the catalog's tokens per image",
+            ),
             ("request", "from the number the request asked for"),
             ("assumed", "assumed one per successful image request"),
         ]

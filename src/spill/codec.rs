@@ -3,9 +3,7 @@
 
 use crate::ingest::intern;
 use crate::money::Money;
-use crate::record::{
-    Extras, ImageCount, ImageSize, Kind, SourceRef, Status, Tokens, UsageRecord,
-};
+use crate::record::{Extras, ImageCount, ImageSize, Kind, SourceRef, Status, Tokens, UsageRecord};
 use chrono::DateTime;
 use std::sync::Arc;
 
