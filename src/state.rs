@@ -19,7 +19,8 @@ use std::path::{Path, PathBuf};
 
 const LEDGER: &str = "ledger.json";
 const LEDGER_NEXT: &str = "ledger.next.json";
-const LEDGER_VERSION: u32 = 2;
+/// 3: kept records carry how their image count was found and their IMAGE tokens.
+const LEDGER_VERSION: u32 = 3;
 
 fn out_err(path: &Path, e: impl std::fmt::Display) -> RunError {
     RunError::Output {
