@@ -228,6 +228,8 @@ pub struct UsageRecord {
     pub remaining_balance: Option<Money>,
     /// Hash of what was asked (model + request body), to find retries of the same request.
     pub request_hash: Option<u64>,
+    /// Hash of the id of the earlier attempt this one says it retries (`retry_of`).
+    pub retry_of: Option<u64>,
     /// Hash of the whole input line's usage-relevant payload, to tell duplicates from conflicts.
     pub payload_hash: u64,
 }

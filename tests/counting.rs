@@ -180,3 +180,44 @@ fn a_successful_repeat_is_not_a_retry() {
         "{md}"
     );
 }
+
+#[test]
+fn a_retry_names_the_attempt_it_retries() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // "fox" at 09:00 succeeded and was billed 0.167; the client retried it at 09:02 with
+    // another prompt ("fox, again"), naming it with retry_of: the body differs, the id says
+    // which attempt was given up on, so "fox" is a retried attempt, waste 0.167. The retry
+    // itself, and a second retry of the same attempt, add nothing more.
+    let lines = [
+        image_line("2026-03-02T09:00:00Z", "f1", "fox", 200, ""),
+        image_line(
+            "2026-03-02T09:02:00Z",
+            "f2",
+            "fox, again",
+            200,
+            r#","retry_of":"f1""#,
+        ),
+        image_line(
+            "2026-03-02T09:03:00Z",
+            "f3",
+            "fox, third",
+            200,
+            r#","retry_of":"f1""#,
+        ),
+        // Named, but 10 minutes later: past the 300 s window, so not counted.
+        image_line(
+            "2026-03-02T09:10:00Z",
+            "f4",
+            "fox, late",
+            200,
+            r#","retry_of":"f1""#,
+        ),
+    ];
+    let log = write(dir.path(), "f.jsonl", &(lines.join("\n") + "\n"));
+    let r = run_to(&dir.path().join("out"), &[&log, "--quiet"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let s = r.summary();
+    assert_eq!(u64_at(&s, "waste.retry_billed_requests"), 1);
+    assert_eq!(str_at(&s, "waste.retry_billed_cost"), "0.167");
+    assert_eq!(u64_at(&s, "repeated_requests.requests"), 0);
+}

@@ -128,7 +128,7 @@ impl WasteFold {
     /// Attempts held for retry detection.
     #[cfg(test)]
     pub fn held(&self) -> usize {
-        self.retries.queue.len().max(self.retries.latest.len())
+        self.retries.queue.len().max(self.retries.attempts.len())
     }
 
     pub fn finish(
@@ -161,13 +161,17 @@ impl WasteFold {
 /// A request: api key and request hash.
 type RequestKey = (Option<Arc<str>>, u64);
 
-/// The latest attempt of each request seen within the retry window.
+/// An attempt in the window's queue: time, number, request, id hash.
+type Queued = (DateTime<Utc>, u64, Option<RequestKey>, Option<u64>);
+
+/// An attempt seen within the retry window.
 struct Attempt {
     time: DateTime<Utc>,
-    seq: u64,
     status: Status,
     /// What it cost.
     cost: Money,
+    /// A retry already counted its cost as waste.
+    counted: bool,
 }
 
 /// What a record that repeats an earlier attempt within the window makes of it.
@@ -182,11 +186,13 @@ enum Repeat {
 
 impl Repeat {
     /// A billed failure or rejection before the repeat is waste already, counted once with
-    /// the failures; an unmarked repeat of a success is a repeated identical request.
-    fn of(earlier: &Attempt, now: Status) -> Option<Repeat> {
+    /// the failures; an unmarked repeat of a success is a repeated identical request. An
+    /// attempt is wasted once, however many retries follow it.
+    fn of(earlier: &mut Attempt, now: Status) -> Option<Repeat> {
         let succeeded = matches!(earlier.status, Status::Ok | Status::Retry);
         match now {
-            Status::Retry if succeeded && earlier.cost > Money::ZERO => {
+            Status::Retry if succeeded && earlier.cost > Money::ZERO && !earlier.counted => {
+                earlier.counted = true;
                 Some(Repeat::Retried(earlier.cost))
             }
             Status::Ok if succeeded => Some(Repeat::Identical),
@@ -195,22 +201,29 @@ impl Repeat {
     }
 }
 
-/// Finds attempts followed by the same request (api key + request body) within the window.
-/// Records come in time order, so "followed" is the next one of the same request, and an
-/// attempt older than the window before the current record can no longer be superseded: it is
-/// dropped, so the state holds only the window's records.
+/// Finds the attempt each record repeats within the window: the one its `retry_of` names, else
+/// the latest one of the same request (api key + request body). Records come in time order,
+/// and an attempt older than the window before the current record can no longer be repeated:
+/// it is dropped, so the state holds only the window's records.
 struct Retries {
     window_seconds: u64,
-    latest: HashMap<RequestKey, Attempt>,
+    /// The window's attempts, by their number in the input.
+    attempts: HashMap<u64, Attempt>,
+    /// The latest attempt of each request.
+    latest: HashMap<RequestKey, u64>,
+    /// The latest attempt of each id (hashed), for `retry_of`.
+    ids: HashMap<u64, u64>,
     /// Attempts in arrival (time) order, to drop the expired ones.
-    queue: VecDeque<(DateTime<Utc>, u64, RequestKey)>,
+    queue: VecDeque<Queued>,
 }
 
 impl Retries {
     fn new(window_seconds: u64) -> Retries {
         Retries {
             window_seconds,
+            attempts: HashMap::default(),
             latest: HashMap::default(),
+            ids: HashMap::default(),
             queue: VecDeque::new(),
         }
     }
@@ -225,31 +238,65 @@ impl Retries {
     fn add(&mut self, r: &UsageRecord, seq: u64, cost: Money) -> Option<Repeat> {
         // A truncated gap never shrinks as time advances, so an expired attempt stays expired;
         // equal timestamps have a gap of zero and are never expired.
-        while let Some((t, s, _)) = self.queue.front() {
+        while let Some((t, _, _, _)) = self.queue.front() {
             if self.within(*t, r.time) != Some(false) {
                 break;
             }
-            let s = *s;
-            if let Some((_, _, key)) = self.queue.pop_front()
-                && self.latest.get(&key).is_some_and(|a| a.seq == s)
-            {
-                self.latest.remove(&key);
+            if let Some((_, s, key, id)) = self.queue.pop_front() {
+                self.attempts.remove(&s);
+                if let Some(key) = key
+                    && self.latest.get(&key) == Some(&s)
+                {
+                    self.latest.remove(&key);
+                }
+                if let Some(id) = id
+                    && self.ids.get(&id) == Some(&s)
+                {
+                    self.ids.remove(&id);
+                }
             }
         }
-        let h = r.request_hash?;
-        let key = (r.api_key.clone(), h);
-        let now = Attempt {
-            time: r.time,
-            seq,
-            status: r.status,
-            cost,
+        let key = r.request_hash.map(|h| (r.api_key.clone(), h));
+        let id =
+            r.id.as_deref()
+                .map(|id| crate::ingest::hash_bytes(id.as_bytes()));
+        // The attempt a retry names, else the latest of the same request.
+        let earlier = r
+            .retry_of
+            .and_then(|h| self.ids.get(&h))
+            .or_else(|| key.as_ref().and_then(|k| self.latest.get(k)))
+            .copied();
+        let repeat = match earlier {
+            Some(e) => {
+                let within = self
+                    .attempts
+                    .get(&e)
+                    .and_then(|a| self.within(a.time, r.time));
+                match self.attempts.get_mut(&e) {
+                    Some(a) if within == Some(true) => Repeat::of(a, r.status),
+                    _ => None,
+                }
+            }
+            None => None,
         };
-        self.queue.push_back((r.time, seq, key.clone()));
-        let prev = self.latest.insert(key, now)?;
-        if self.within(prev.time, r.time) == Some(true) {
-            Repeat::of(&prev, r.status)
-        } else {
-            None
+        if key.is_some() || id.is_some() {
+            self.attempts.insert(
+                seq,
+                Attempt {
+                    time: r.time,
+                    status: r.status,
+                    cost,
+                    counted: false,
+                },
+            );
+            if let Some(k) = &key {
+                self.latest.insert(k.clone(), seq);
+            }
+            if let Some(id) = id {
+                self.ids.insert(id, seq);
+            }
+            self.queue.push_back((r.time, seq, key, id));
         }
+        repeat
     }
 }

@@ -82,6 +82,7 @@ mod tests {
             billed_cost: None,
             remaining_balance: None,
             request_hash: None,
+            retry_of: None,
             payload_hash: 0,
         }
     }

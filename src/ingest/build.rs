@@ -50,6 +50,7 @@ pub fn finish(
         billed_cost: d.billed_cost,
         remaining_balance: d.remaining_balance,
         request_hash,
+        retry_of: None,
         payload_hash: 0,
     };
     r.payload_hash = payload_hash(&r);
@@ -244,6 +245,7 @@ mod tests {
             billed_cost: None,
             remaining_balance: None,
             request_hash: None,
+            retry_of: None,
             payload_hash: 0,
         }
     }

@@ -33,6 +33,7 @@ fn gemini(id: &str, time: DateTime<Utc>, images: u32) -> UsageRecord {
         billed_cost: Some(m("0.4")),
         remaining_balance: None,
         request_hash: None,
+        retry_of: None,
         payload_hash: 0,
     }
 }

@@ -55,11 +55,13 @@ pub fn encode(r: &UsageRecord, file: u32, out: &mut Vec<u8>) {
             }
         }
     }
-    match r.request_hash {
-        None => out.push(0),
-        Some(h) => {
-            out.push(1);
-            out.extend_from_slice(&h.to_le_bytes());
+    for hash in [r.request_hash, r.retry_of] {
+        match hash {
+            None => out.push(0),
+            Some(h) => {
+                out.push(1);
+                out.extend_from_slice(&h.to_le_bytes());
+            }
         }
     }
     out.extend_from_slice(&r.payload_hash.to_le_bytes());
@@ -135,11 +137,8 @@ pub fn decode(b: &[u8], files: &[Arc<str>]) -> Option<UsageRecord> {
     };
     let billed_cost = c.opt_money()?;
     let remaining_balance = c.opt_money()?;
-    let [has_request] = c.take()?;
-    let request_hash = match has_request {
-        0 => None,
-        _ => Some(u64::from_le_bytes(c.take()?)),
-    };
+    let request_hash = c.opt_u64()?;
+    let retry_of = c.opt_u64()?;
     let payload_hash = u64::from_le_bytes(c.take()?);
     (c.at == b.len()).then_some(UsageRecord {
         id,
@@ -166,6 +165,7 @@ pub fn decode(b: &[u8], files: &[Arc<str>]) -> Option<UsageRecord> {
         billed_cost,
         remaining_balance,
         request_hash,
+        retry_of,
         payload_hash,
     })
 }
@@ -297,6 +297,14 @@ impl<'b> Cursor<'b> {
         std::str::from_utf8(self.bytes(n - 1)?).ok().map(Some)
     }
 
+    fn opt_u64(&mut self) -> Option<Option<u64>> {
+        let [has] = self.take()?;
+        if has == 0 {
+            return Some(None);
+        }
+        Some(Some(u64::from_le_bytes(self.take()?)))
+    }
+
     fn opt_money(&mut self) -> Option<Option<Money>> {
         let [has] = self.take()?;
         if has == 0 {
@@ -363,6 +371,7 @@ mod tests {
             billed_cost: m,
             remaining_balance: m.map(|m| -m),
             request_hash,
+            retry_of: request_hash.map(|h| h.rotate_left(7)),
             payload_hash: tokens[0] ^ tokens[4],
         }
     }
