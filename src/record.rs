@@ -59,6 +59,40 @@ impl Status {
     }
 }
 
+/// How a record's image count was found. Logs often strip image bytes, so the count is not
+/// always read from the response itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageCount {
+    /// The response listed its images (data items, inline image parts, image tool calls), or
+    /// the export had a count column.
+    Response,
+    /// From the IMAGE-modality output tokens and the catalog's tokens per image for the size.
+    Tokens,
+    /// From what the request asked for (`n`, `sampleCount`).
+    Request,
+    /// One image, for a successful image request that said nothing else.
+    Assumed,
+}
+
+impl ImageCount {
+    pub const ALL: [ImageCount; 4] = [
+        ImageCount::Response,
+        ImageCount::Tokens,
+        ImageCount::Request,
+        ImageCount::Assumed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImageCount::Response => "response",
+            ImageCount::Tokens => "tokens",
+            ImageCount::Request => "request",
+            ImageCount::Assumed => "assumed",
+        }
+    }
+}
+
 /// The output size class of an image. Prices and image token counts are keyed by it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ImageSize {
@@ -189,6 +223,11 @@ pub struct UsageRecord {
     pub status: Status,
     pub tokens: Tokens,
     pub images: u32,
+    /// How `images` was found; None when the record claims no image.
+    pub image_count: Option<ImageCount>,
+    /// Output tokens the response gave the IMAGE modality (Gemini), from which the catalog
+    /// counts images when the response carries no image itself.
+    pub image_tokens: u64,
     pub image_size: Option<ImageSize>,
     pub quality: Option<Arc<str>>,
     pub batch: bool,
@@ -197,6 +236,8 @@ pub struct UsageRecord {
     pub remaining_balance: Option<Money>,
     /// Hash of what was asked (model + request body), to find retries of the same request.
     pub request_hash: Option<u64>,
+    /// Hash of the id of the earlier attempt this one says it retries (`retry_of`).
+    pub retry_of: Option<u64>,
     /// Hash of the whole input line's usage-relevant payload, to tell duplicates from conflicts.
     pub payload_hash: u64,
 }

@@ -607,6 +607,13 @@ fn scenario_cost<'a>(
     let catalog = elsewhere.catalog;
     let m = catalog.offer_entry(mi, p.offer());
     let model = |x: Option<(Money, Option<usize>)>| x.map(|(c, v)| Target::Model(c, v));
+    if matches!(s.action, Action::Substitute(_) | Action::Cheapest { .. }) && count_missing(r, m, p)
+    {
+        // Another model would price the images it does not know of at nothing.
+        if matches!(s.action, Action::Cheapest { .. }) || prep.substitute[mi].is_some() {
+            return Err(Why::Text(COUNT_MISSING));
+        }
+    }
     match &s.action {
         Action::Batch => {
             if r.batch {
@@ -683,6 +690,21 @@ fn scenario_cost<'a>(
     }
 }
 
+/// Why a scenario left a paid image record as it was: nothing says how many images it made.
+const COUNT_MISSING: &str = "image count unknown";
+
+/// A paid, successful record of an image model without an image count: re-priced per image on
+/// another model or counted against a plan's image quota, it would cost nothing.
+fn count_missing(r: &UsageRecord, m: &crate::catalog::ModelEntry, p: &Priced) -> bool {
+    m.kind == crate::record::Kind::Image
+        && r.images == 0
+        && matches!(
+            r.status,
+            crate::record::Status::Ok | crate::record::Status::Retry
+        )
+        && p.actual > Money::ZERO
+}
+
 /// A subscription scenario, resolved for the quota walk.
 struct Plan<'p> {
     i: usize,
@@ -706,6 +728,8 @@ impl Plan<'_> {
     /// Each seat has its own quota: a record uses the quota of its api key's seat, and a key
     /// without a seat stays at pay-as-you-go prices. A failed or rejected request the provider
     /// does not count is covered without using a unit.
+    /// Returns, per covered model, the paid records left at their price because their image
+    /// count is unknown: an image quota would count them as nothing.
     fn apply(
         &self,
         records: &[UsageRecord],
@@ -720,6 +744,13 @@ impl Plan<'_> {
             if !self.prep.covers.get(mi).copied().unwrap_or(false)
                 || !matches(&self.s.filter, self.prep, r, mi, p.hour)
             {
+                continue;
+            }
+            if plan.unit == crate::catalog::PlanUnit::Images
+                && count_missing(r, &catalog.models()[mi], p)
+            {
+                let miss = (self.i, catalog.models()[mi].id.clone(), COUNT_MISSING.to_string());
+                *not_applied.entry(miss).or_default() += 1;
                 continue;
             }
             let Some(units) = plan.units(r) else { continue };

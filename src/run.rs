@@ -131,7 +131,10 @@ impl InPeriod {
         let mut out = Vec::with_capacity(CHUNK);
         while out.len() < CHUNK {
             let Some(r) = sorted.next() else { break };
-            let r = r?;
+            let mut r = r?;
+            // Counted here, the one place every record passes before it is priced, folded or
+            // written: images from IMAGE tokens need the catalog, which parsers never see.
+            cfg.catalog.count_images(&mut r);
             let day = r.time.with_timezone(&cfg.tz).date_naive();
             if cfg.since.is_none_or(|s| day >= s) && cfg.until.is_none_or(|u| day <= u) {
                 self.records += 1;

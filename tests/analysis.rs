@@ -305,12 +305,13 @@ fn waste_counts_billed_failures_retries_thinking_and_extras_once_each() {
         format!(
             r#"{{"timestamp":"2026-03-10T10:00:00Z","api_key":"k","request":{req},"response":{{"responseId":"r1","modelVersion":"gemini-3-pro-image-preview","candidates":[{{"finishReason":"IMAGE_SAFETY"}}],"usageMetadata":{{"candidatesTokenCount":0,"thoughtsTokenCount":500}}}},"status":200}}"#
         ),
-        // The same request 30 s later succeeds, then again 60 s later: the middle one was wasted.
+        // The same request 30 s later succeeds, then 60 s later the client retries it (attempt
+        // 2): the middle one was wasted. (A repeat not marked as a retry would not be waste.)
         format!(
             r#"{{"timestamp":"2026-03-10T10:00:30Z","api_key":"k","request":{req},"response":{{"responseId":"r2","modelVersion":"gemini-3-pro-image-preview","candidates":[{{"content":{{"parts":[{{"inlineData":{{}}}}]}}}}],"usageMetadata":{{"candidatesTokenCount":1120,"thoughtsTokenCount":500}}}},"status":200}}"#
         ),
         format!(
-            r#"{{"timestamp":"2026-03-10T10:01:30Z","api_key":"k","request":{req},"response":{{"responseId":"r3","modelVersion":"gemini-3-pro-image-preview","candidates":[{{"content":{{"parts":[{{"inlineData":{{}}}}]}}}}],"usageMetadata":{{"candidatesTokenCount":1120,"thoughtsTokenCount":500}}}},"status":200}}"#
+            r#"{{"timestamp":"2026-03-10T10:01:30Z","api_key":"k","request":{req},"response":{{"responseId":"r3","modelVersion":"gemini-3-pro-image-preview","candidates":[{{"content":{{"parts":[{{"inlineData":{{}}}}]}}}}],"usageMetadata":{{"candidatesTokenCount":1120,"thoughtsTokenCount":500}}}},"status":200,"attempt":2}}"#
         ),
         // A server error with no usage and no cost: not billed, not waste.
         format!(
@@ -332,8 +333,9 @@ fn waste_counts_billed_failures_retries_thinking_and_extras_once_each() {
     assert_eq!(str_at(&s, "actual.cost"), "0.3918");
     assert_eq!(
         s["actual"]["requests"],
-        serde_json::json!({"failed": 1, "ok": 2, "rejected": 1})
+        serde_json::json!({"failed": 1, "ok": 1, "rejected": 1, "retry": 1})
     );
+    assert_eq!(u64_at(&s, "repeated_requests.requests"), 0);
 }
 
 #[test]

@@ -129,8 +129,15 @@ fn sample_logs_fold_the_same_in_any_chunks() {
             w.superseded_billed_requests,
             w.superseded_billed_cost.exact()
         ),
-        (5, "0.4347".to_string())
+        (1, "0.0096".to_string())
     );
+    // The other four repeats of the sample logs succeeded as their first attempts did: not
+    // waste. At their own cost: msg_01B (haiku: 120 x $1/M + 280 x $5/M + 4,000 cache read x
+    // $0.10/M = 0.00192), NanoGPT's billed 0.01326, gm-0002 (180 x $2/M + 1,120 x $120/M +
+    // 880 thinking x $12/M = 0.14532) and gm-0009 (0.00036 + 2,000 x $120/M + 1,400 x $12/M =
+    // 0.25716): 0.41766.
+    let r = &s.repeated_requests;
+    assert_eq!((r.requests, r.cost.exact()), (4, "0.41766".to_string()));
     // The plan quota is consumed across the whole month, whatever the chunks.
     let q = &w.unused_quota[0];
     // 4 seats x 100 x 31 days = 12,400 units, 21 used; 12,379 unused at 19.99 / (100 x 31).
@@ -260,8 +267,20 @@ fn attempt(base: &UsageRecord, secs: f64, key: &str, hash: u64, cost: &str) -> U
 }
 
 /// Attempts at the edges of a 300 s window; the `true` ones are followed by their repeat
-/// within it.
+/// within it. Every repeat is marked as a retry.
 fn retries() -> Vec<(UsageRecord, bool)> {
+    let mut cases = repeats();
+    let mut seen = std::collections::HashSet::new();
+    for (r, _) in &mut cases {
+        if !seen.insert((r.api_key.clone(), r.request_hash)) {
+            r.status = Status::Retry;
+        }
+    }
+    cases
+}
+
+/// The attempts of `retries`, none marked as a retry: every one succeeded.
+fn repeats() -> Vec<(UsageRecord, bool)> {
     let base = sample_records()
         .into_iter()
         .find(|r| &*r.model == "gpt-image-1")
@@ -314,6 +333,55 @@ fn retries_are_found_across_chunk_boundaries() {
 }
 
 #[test]
+fn successful_repeats_are_not_retries() {
+    let catalog = Catalog::builtin().expect("catalog");
+    let mut set = ScenarioSet::builtin(&catalog).expect("scenarios");
+    set.retry_window_seconds = 300;
+    let records: Vec<UsageRecord> = repeats().into_iter().map(|(r, _)| r).collect();
+    let a = same_in_any_chunks(&records, &catalog, &set);
+    let w = &a.summary.waste;
+    assert_eq!(
+        (w.superseded_billed_requests, w.superseded_billed_cost),
+        (0, Money::ZERO)
+    );
+    // The repeats that follow a success within 300 s, at their own cost: 0.02 (0 s after
+    // 0.1), 0.003 (300 s after 0.02), 0.00005 (300.5 s after 0.0004, whole seconds) and
+    // 0.0000007 (300 s after 0.000006) = 0.0230507.
+    let r = &a.summary.repeated_requests;
+    assert_eq!((r.requests, r.cost.exact()), (4, "0.0230507".to_string()));
+}
+
+#[test]
+fn a_failed_attempt_then_its_retry_is_counted_once() {
+    let catalog = Catalog::builtin().expect("catalog");
+    let mut set = ScenarioSet::builtin(&catalog).expect("scenarios");
+    set.retry_window_seconds = 300;
+    let mut cases = repeats();
+    let mut records: Vec<UsageRecord> = cases.drain(..3).map(|(r, _)| r).collect();
+    // 0.1 failed (billed), then 0.02 repeated it 0 s later, marked as a retry, and
+    // succeeded; 0.5 (another key) succeeded alone.
+    records[0].status = Status::Failed;
+    records[1].status = Status::Retry;
+    let a = same_in_any_chunks(&records, &catalog, &set);
+    let w = &a.summary.waste;
+    assert_eq!(
+        (w.failed_billed_requests, w.failed_billed_cost.exact()),
+        (1, "0.1".to_string())
+    );
+    assert_eq!(
+        (w.superseded_billed_requests, w.superseded_billed_cost),
+        (0, Money::ZERO)
+    );
+    assert_eq!(a.summary.repeated_requests.requests, 0);
+    // Unmarked, the repeat of the failure is no repeated identical request either.
+    records[1].status = Status::Ok;
+    let a = same_in_any_chunks(&records, &catalog, &set);
+    assert_eq!(a.summary.waste.failed_billed_cost.exact(), "0.1");
+    assert_eq!(a.summary.waste.superseded_billed_requests, 0);
+    assert_eq!(a.summary.repeated_requests.requests, 0);
+}
+
+#[test]
 fn retry_state_holds_only_the_window() {
     let catalog = Catalog::builtin().expect("catalog");
     let mut set = ScenarioSet::builtin(&catalog).expect("scenarios");
@@ -324,10 +392,9 @@ fn retry_state_holds_only_the_window() {
         .flat_map(|i| {
             let t = f64::from(i) * 10.0;
             let h = u64::from(i as u32);
-            [
-                attempt(&base, t, "sk-live-aaaaaaaaaaaa", h, "0.01"),
-                attempt(&base, t, "sk-live-aaaaaaaaaaaa", h, "0.01"),
-            ]
+            let mut retry = attempt(&base, t, "sk-live-aaaaaaaaaaaa", h, "0.01");
+            retry.status = Status::Retry;
+            [attempt(&base, t, "sk-live-aaaaaaaaaaaa", h, "0.01"), retry]
         })
         .collect();
     let rp = reprice(&records, &catalog, &set, Tz::UTC);

@@ -28,12 +28,12 @@ pub use offers::{ProviderCount, ProviderSwitch, Providers};
 pub use plans::{BreakEven, UnusedQuota, WeekdayQuota};
 pub use reconcile::{BalanceGap, OtherGaps, Reconciliation};
 pub use tables::{KeyRow, ModelRow};
-pub use waste::{ThinkingShare, Waste};
+pub use waste::{RepeatedRequests, ThinkingShare, Waste};
 
 use crate::catalog::Catalog;
 use crate::money::{Money, share_text};
-use crate::record::Status;
 use crate::record::UsageRecord;
+use crate::record::{ImageCount, Status};
 use crate::reprice::{NotApplied, PlanUse, Priced, Repriced};
 use crate::scenario::{Action, ScenarioSet};
 use chrono::NaiveDate;
@@ -61,6 +61,9 @@ pub struct Summary {
     pub actual: Actual,
     pub scenarios: Vec<ScenarioSummary>,
     pub waste: Waste,
+    /// Successful requests repeated identically within the retry window, not marked as
+    /// retries: not waste, reported apart.
+    pub repeated_requests: RepeatedRequests,
     pub break_even: Vec<BreakEven>,
     pub reconciliation: Reconciliation,
     pub budget: BudgetReport,
@@ -132,6 +135,9 @@ pub struct Actual {
     pub computed_from_catalog: Money,
     pub tokens: TokenTotals,
     pub images: u64,
+    /// Images by how their count was found ("response", "tokens", "request", "assumed");
+    /// counts other than "response" were inferred because the log carried no image.
+    pub images_by_count: BTreeMap<String, u64>,
     pub requests: BTreeMap<String, u64>,
 }
 
@@ -345,7 +351,7 @@ impl<'a> Fold<'a> {
         let variables: Vec<Money> = (0..set.scenarios.len()).map(|i| t.variable(i)).collect();
         let seats = plans::seat_counts(set, plan_days);
         let plan_report = self.plans.finish(set, catalog, &period, plan_days);
-        let waste = self.waste.finish(catalog, plan_report.unused);
+        let (waste, repeated_requests) = self.waste.finish(catalog, plan_report.unused);
         let (reconciliation, all_gaps) = reconcile::top(self.balances.finish(names), TOP_ROWS);
         let budget = self.budget.finish(&set.budget, names, t.latest());
         let (models, all_keys) = self.models_and_keys.finish(catalog, names);
@@ -433,10 +439,17 @@ impl<'a> Fold<'a> {
                 computed_from_catalog: t.computed,
                 tokens: t.tokens,
                 images: t.images,
+                images_by_count: ImageCount::ALL
+                    .into_iter()
+                    .zip(t.images_by_count)
+                    .filter(|(_, n)| *n > 0)
+                    .map(|(c, n)| (c.as_str().to_string(), n))
+                    .collect(),
                 requests,
             },
             scenarios,
             waste,
+            repeated_requests,
             break_even: plan_report.break_even,
             reconciliation,
             budget,

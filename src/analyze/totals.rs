@@ -14,6 +14,8 @@ use std::sync::Arc;
 pub struct Totals {
     pub tokens: TokenTotals,
     pub images: u64,
+    /// Images per `ImageCount::ALL` entry.
+    pub images_by_count: [u64; 4],
     pub by_status: [u64; 4],
     pub billed: Money,
     pub computed: Money,
@@ -36,6 +38,7 @@ impl Totals {
         Totals {
             tokens: TokenTotals::default(),
             images: 0,
+            images_by_count: [0; 4],
             by_status: [0; 4],
             billed: Money::ZERO,
             computed: Money::ZERO,
@@ -57,6 +60,9 @@ impl Totals {
             self.tokens.cache_read += r.tokens.cache_read;
             self.tokens.cache_write += r.tokens.cache_write;
             self.images += u64::from(r.images);
+            if let Some(c) = r.image_count {
+                self.images_by_count[c as usize] += u64::from(r.images);
+            }
             self.by_status[r.status as usize] += 1;
             if p.billed_in_log {
                 self.billed += p.actual;

@@ -1,4 +1,5 @@
-//! Money spent on nothing: unused quota, billed failures, superseded retries, thinking, extras.
+//! Money spent on nothing: unused quota, billed failures, retried attempts, thinking, extras;
+//! and, apart, successful requests repeated identically, which are not waste.
 
 use super::plans::UnusedQuota;
 use crate::catalog::Catalog;
@@ -22,8 +23,9 @@ pub struct Waste {
     /// Billed cost of requests refused by a content policy.
     pub rejected_billed_cost: Money,
     pub rejected_billed_requests: u64,
-    /// Billed cost of attempts superseded by the same request (same key and body) repeated
-    /// within the retry window. Failed attempts are counted above, not here.
+    /// Billed cost of attempts superseded by a retry: the earlier attempt of a request (same
+    /// key and body) that a repeat marked as a retry (`attempt` > 1, `retry_of`) followed
+    /// within the retry window. Failed and rejected attempts are counted above, not here.
     pub superseded_billed_cost: Money,
     pub superseded_billed_requests: u64,
     /// Cost of thinking tokens at catalog prices.
@@ -44,9 +46,19 @@ pub struct ThinkingShare {
     pub share: Option<String>,
 }
 
+/// Successful requests repeated identically (same key and body, within the retry window,
+/// after an earlier attempt that succeeded) without being marked as retries. Both returned
+/// what was asked, so this is not waste; it is reported apart, at the repeats' cost.
+#[derive(Debug, Clone, Default, Serialize, JsonSchema, PartialEq)]
+pub struct RepeatedRequests {
+    pub requests: u64,
+    pub cost: Money,
+}
+
 /// The waste sums, folded record by record; thinking per catalog model.
 pub struct WasteFold {
     w: Waste,
+    repeated: RepeatedRequests,
     thinking: HashMap<usize, (u64, Money, Money)>,
     retries: Retries,
 }
@@ -66,6 +78,7 @@ impl WasteFold {
                 thinking_by_model: Vec::new(),
                 extras_cost: Money::ZERO,
             },
+            repeated: RepeatedRequests::default(),
             thinking: HashMap::default(),
             retries: Retries::new(window_seconds),
         }
@@ -87,12 +100,17 @@ impl WasteFold {
                 }
                 _ => {}
             }
-            // Whether an attempt was superseded is known only when its successor arrives.
-            let wasted =
-                (matches!(r.status, Status::Ok | Status::Retry) && billed).then_some(p.actual);
-            if let Some(cost) = self.retries.add(r, seq + k as u64, wasted) {
-                w.superseded_billed_cost += cost;
-                w.superseded_billed_requests += 1;
+            // Whether an attempt was retried is known only when its successor arrives.
+            match self.retries.add(r, seq + k as u64, p.actual) {
+                Some(Repeat::Retried(cost)) => {
+                    w.superseded_billed_cost += cost;
+                    w.superseded_billed_requests += 1;
+                }
+                Some(Repeat::Identical) => {
+                    self.repeated.requests += 1;
+                    self.repeated.cost += p.actual;
+                }
+                None => {}
             }
             w.thinking_cost += p.thinking_cost;
             w.extras_cost += p.extras_cost;
@@ -113,10 +131,14 @@ impl WasteFold {
     /// Attempts held for retry detection.
     #[cfg(test)]
     pub fn held(&self) -> usize {
-        self.retries.queue.len().max(self.retries.latest.len())
+        self.retries.queue.len().max(self.retries.attempts.len())
     }
 
-    pub fn finish(self, catalog: &Catalog, unused_quota: Vec<UnusedQuota>) -> Waste {
+    pub fn finish(
+        self,
+        catalog: &Catalog,
+        unused_quota: Vec<UnusedQuota>,
+    ) -> (Waste, RepeatedRequests) {
         let mut w = self.w;
         w.unused_quota = unused_quota;
         let thinking: BTreeMap<String, (u64, Money, Money)> = self
@@ -135,37 +157,76 @@ impl WasteFold {
                 share: tc.share_of(c).map(|d| share_text(d, 6)),
             })
             .collect();
-        w
+        (w, self.repeated)
     }
 }
 
 /// A request: api key and request hash.
 type RequestKey = (Option<Arc<str>>, u64);
 
-/// The latest attempt of each request seen within the retry window.
+/// An attempt in the window's queue: time, number, request, id hash.
+type Queued = (DateTime<Utc>, u64, Option<RequestKey>, Option<u64>);
+
+/// An attempt seen within the retry window.
 struct Attempt {
     time: DateTime<Utc>,
-    seq: u64,
-    /// What it cost if a repeat within the window makes it a wasted retry.
-    wasted: Option<Money>,
+    status: Status,
+    /// What it cost.
+    cost: Money,
+    /// A retry already counted its cost as waste.
+    counted: bool,
 }
 
-/// Finds attempts followed by the same request (api key + request body) within the window.
-/// Records come in time order, so "followed" is the next one of the same request, and an
-/// attempt older than the window before the current record can no longer be superseded: it is
-/// dropped, so the state holds only the window's records.
+/// What a record that repeats an earlier attempt within the window makes of it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Repeat {
+    /// The record is marked as a retry of an attempt that was billed and did not fail (the
+    /// client gave up on it): that attempt's cost is wasted.
+    Retried(Money),
+    /// Both succeeded and the record is not marked as a retry: a repeated identical request.
+    Identical,
+}
+
+impl Repeat {
+    /// A billed failure or rejection before the repeat is waste already, counted once with
+    /// the failures; an unmarked repeat of a success is a repeated identical request. An
+    /// attempt is wasted once, however many retries follow it.
+    fn of(earlier: &mut Attempt, now: Status) -> Option<Repeat> {
+        let succeeded = matches!(earlier.status, Status::Ok | Status::Retry);
+        match now {
+            Status::Retry if succeeded && earlier.cost > Money::ZERO && !earlier.counted => {
+                earlier.counted = true;
+                Some(Repeat::Retried(earlier.cost))
+            }
+            Status::Ok if succeeded => Some(Repeat::Identical),
+            _ => None,
+        }
+    }
+}
+
+/// Finds the attempt each record repeats within the window: the one its `retry_of` names, else
+/// the latest one of the same request (api key + request body). Records come in time order,
+/// and an attempt older than the window before the current record can no longer be repeated:
+/// it is dropped, so the state holds only the window's records.
 struct Retries {
     window_seconds: u64,
-    latest: HashMap<RequestKey, Attempt>,
+    /// The window's attempts, by their number in the input.
+    attempts: HashMap<u64, Attempt>,
+    /// The latest attempt of each request.
+    latest: HashMap<RequestKey, u64>,
+    /// The latest attempt of each id (hashed), for `retry_of`.
+    ids: HashMap<u64, u64>,
     /// Attempts in arrival (time) order, to drop the expired ones.
-    queue: VecDeque<(DateTime<Utc>, u64, RequestKey)>,
+    queue: VecDeque<Queued>,
 }
 
 impl Retries {
     fn new(window_seconds: u64) -> Retries {
         Retries {
             window_seconds,
+            attempts: HashMap::default(),
             latest: HashMap::default(),
+            ids: HashMap::default(),
             queue: VecDeque::new(),
         }
     }
@@ -176,34 +237,69 @@ impl Retries {
         (gap >= 0).then_some(gap as u64 <= self.window_seconds)
     }
 
-    /// Records one attempt; returns the cost of the attempt it supersedes, if that was wasted.
-    fn add(&mut self, r: &UsageRecord, seq: u64, wasted: Option<Money>) -> Option<Money> {
+    /// Records one attempt, which cost `cost`; returns what it makes of the attempt it repeats.
+    fn add(&mut self, r: &UsageRecord, seq: u64, cost: Money) -> Option<Repeat> {
         // A truncated gap never shrinks as time advances, so an expired attempt stays expired;
         // equal timestamps have a gap of zero and are never expired.
-        while let Some((t, s, _)) = self.queue.front() {
+        while let Some((t, _, _, _)) = self.queue.front() {
             if self.within(*t, r.time) != Some(false) {
                 break;
             }
-            let s = *s;
-            if let Some((_, _, key)) = self.queue.pop_front()
-                && self.latest.get(&key).is_some_and(|a| a.seq == s)
-            {
-                self.latest.remove(&key);
+            if let Some((_, s, key, id)) = self.queue.pop_front() {
+                self.attempts.remove(&s);
+                if let Some(key) = key
+                    && self.latest.get(&key) == Some(&s)
+                {
+                    self.latest.remove(&key);
+                }
+                if let Some(id) = id
+                    && self.ids.get(&id) == Some(&s)
+                {
+                    self.ids.remove(&id);
+                }
             }
         }
-        let h = r.request_hash?;
-        let key = (r.api_key.clone(), h);
-        let now = Attempt {
-            time: r.time,
-            seq,
-            wasted,
+        let key = r.request_hash.map(|h| (r.api_key.clone(), h));
+        let id =
+            r.id.as_deref()
+                .map(|id| crate::ingest::hash_bytes(id.as_bytes()));
+        // The attempt a retry names, else the latest of the same request.
+        let earlier = r
+            .retry_of
+            .and_then(|h| self.ids.get(&h))
+            .or_else(|| key.as_ref().and_then(|k| self.latest.get(k)))
+            .copied();
+        let repeat = match earlier {
+            Some(e) => {
+                let within = self
+                    .attempts
+                    .get(&e)
+                    .and_then(|a| self.within(a.time, r.time));
+                match self.attempts.get_mut(&e) {
+                    Some(a) if within == Some(true) => Repeat::of(a, r.status),
+                    _ => None,
+                }
+            }
+            None => None,
         };
-        self.queue.push_back((r.time, seq, key.clone()));
-        let prev = self.latest.insert(key, now)?;
-        if self.within(prev.time, r.time) == Some(true) {
-            prev.wasted
-        } else {
-            None
+        if key.is_some() || id.is_some() {
+            self.attempts.insert(
+                seq,
+                Attempt {
+                    time: r.time,
+                    status: r.status,
+                    cost,
+                    counted: false,
+                },
+            );
+            if let Some(k) = &key {
+                self.latest.insert(k.clone(), seq);
+            }
+            if let Some(id) = id {
+                self.ids.insert(id, seq);
+            }
+            self.queue.push_back((r.time, seq, key, id));
         }
+        repeat
     }
 }

@@ -1,6 +1,7 @@
 //! The price catalog: which models exist, under which names they appear in logs, and what they
 //! cost on a given day.
 
+mod image_count;
 pub mod litellm;
 mod lookup;
 mod pricing;

@@ -201,7 +201,7 @@ fn image_price(prices: &[ImagePrice], size: ImageSize, quality: Option<&str>) ->
 
 /// Whether a catalog size label ("2K", "1024x1024") names exactly this size, as the label and
 /// the size's own text compared without case would; parsed, so no text is built per record.
-fn size_label_is(label: &str, size: ImageSize) -> bool {
+pub(super) fn size_label_is(label: &str, size: ImageSize) -> bool {
     let l = label.as_bytes();
     match size {
         ImageSize::K1 => l.eq_ignore_ascii_case(b"1K"),
@@ -222,7 +222,7 @@ fn canonical_u32(s: &str) -> Option<u32> {
     s.parse().ok()
 }
 
-fn image_tokens(p: &PriceVersion, size: ImageSize) -> Option<u64> {
+pub(super) fn image_tokens(p: &PriceVersion, size: ImageSize) -> Option<u64> {
     let tier = size.tier();
     p.image_output_tokens
         .iter()

@@ -2,7 +2,7 @@
 
 use super::response::Draft;
 use crate::provider::ProviderFrom;
-use crate::record::{Kind, SourceRef, Status, UsageRecord};
+use crate::record::{ImageCount, Kind, SourceRef, Status, UsageRecord};
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -16,12 +16,13 @@ pub struct LineCtx<'c> {
 }
 
 pub fn finish(
-    d: Draft,
+    mut d: Draft,
     ctx: &LineCtx<'_>,
     api_key: Option<&str>,
     batch: bool,
     request_hash: Option<u64>,
 ) -> Result<UsageRecord, String> {
+    settle_image_count(&mut d);
     let model = d
         .model
         .filter(|m| !m.trim().is_empty())
@@ -51,6 +52,8 @@ pub fn finish(
         status: d.status.unwrap_or(Status::Ok),
         tokens: d.tokens,
         images: d.images,
+        image_count: d.image_count,
+        image_tokens: d.image_tokens,
         image_size: d.image_size,
         quality: d.quality.as_deref().map(intern),
         batch,
@@ -58,10 +61,28 @@ pub fn finish(
         billed_cost: d.billed_cost,
         remaining_balance: d.remaining_balance,
         request_hash,
+        retry_of: None,
         payload_hash: 0,
     };
     r.payload_hash = payload_hash(&r);
     Ok(r)
+}
+
+/// Sources that count images themselves (a data list, a CSV column) leave how unsaid: the log
+/// said it. A successful response with IMAGE tokens but neither images nor a request is taken
+/// as one image until the catalog counts them from the tokens.
+fn settle_image_count(d: &mut Draft) {
+    if d.images > 0 && d.image_count.is_none() {
+        d.image_count = Some(ImageCount::Response);
+    }
+    if d.images == 0
+        && d.image_tokens > 0
+        && d.status
+            .is_none_or(|s| matches!(s, Status::Ok | Status::Retry))
+    {
+        d.images = 1;
+        d.image_count = Some(ImageCount::Assumed);
+    }
 }
 
 /// Distinct texts one parsing thread keeps; past it, texts are no longer shared, so a log with
@@ -228,6 +249,8 @@ mod tests {
                 ..Tokens::default()
             },
             images: 1,
+            image_count: Some(ImageCount::Response),
+            image_tokens: 0,
             image_size: Some(ImageSize::K2),
             quality: Some(Arc::from("high")),
             batch: false,
@@ -235,6 +258,7 @@ mod tests {
             billed_cost: None,
             remaining_balance: None,
             request_hash: None,
+            retry_of: None,
             payload_hash: 0,
         }
     }

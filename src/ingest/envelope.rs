@@ -59,7 +59,17 @@ pub fn parse_envelope<B>(
         .map(|m| strip_search_suffix(&m, &mut d.extras));
     require_usage(&d, "response")?;
     let batch = p.batch.is_some_and(|b| b.get() == "true");
-    finish(d, ctx, string(p.api_key).as_deref(), batch, request_hash)
+    let mut r = finish(d, ctx, string(p.api_key).as_deref(), batch, request_hash)?;
+    r.retry_of = retry_of(p);
+    Ok(r)
+}
+
+/// The id a retry names, hashed as record ids are for the retry window; a number is taken as
+/// its text.
+fn retry_of<B>(p: &Probe<'_, B>) -> Option<u64> {
+    let raw = p.retry_of.filter(|r| r.get() != "null")?;
+    let id = string(Some(raw)).unwrap_or_else(|| raw.get().trim().to_string());
+    Some(hash_bytes(id.as_bytes()))
 }
 
 /// A bare response body on its own line; it must carry its own time (`created`).

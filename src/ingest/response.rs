@@ -3,7 +3,7 @@
 
 use super::fields::{FieldResult, count, money, string, time};
 use crate::money::Money;
-use crate::record::{Extras, ImageSize, Kind, Status, Tokens};
+use crate::record::{Extras, ImageCount, ImageSize, Kind, Status, Tokens};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
@@ -53,6 +53,9 @@ pub struct Body<'a> {
     candidates: Option<Vec<Candidate<'a>>>,
     #[serde(rename = "promptFeedback")]
     prompt_feedback: Option<PromptFeedback<'a>>,
+    /// Responses API output items; kept raw, as other APIs use `output` for other things.
+    #[serde(borrow)]
+    output: Raw<'a>,
     #[serde(borrow)]
     error: Raw<'a>,
     #[serde(borrow)]
@@ -99,8 +102,14 @@ struct Usage<'a> {
 struct Details<'a> {
     #[serde(borrow)]
     cached_tokens: Raw<'a>,
+    /// OpenAI and OpenRouter: tokens written to the cache, counted inside the prompt total.
+    #[serde(borrow)]
+    cache_write_tokens: Raw<'a>,
     #[serde(borrow)]
     reasoning_tokens: Raw<'a>,
+    /// Anthropic: thinking tokens, counted inside `output_tokens`.
+    #[serde(borrow)]
+    thinking_tokens: Raw<'a>,
 }
 
 #[derive(Deserialize, Default)]
@@ -119,6 +128,31 @@ struct GeminiUsage<'a> {
     /// Vertex AI only ("ON_DEMAND", "PROVISIONED_THROUGHPUT").
     #[serde(borrow)]
     traffic_type: Raw<'a>,
+    candidates_tokens_details: Option<Vec<ModalityTokens<'a>>>,
+}
+
+/// Output tokens of one modality (TEXT, IMAGE, AUDIO).
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct ModalityTokens<'a> {
+    #[serde(borrow)]
+    modality: Raw<'a>,
+    #[serde(borrow)]
+    token_count: Raw<'a>,
+}
+
+/// A Responses API output item; only image generation calls change the price.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct OutputItem<'a> {
+    #[serde(borrow, rename = "type")]
+    kind: Raw<'a>,
+    #[serde(borrow)]
+    status: Raw<'a>,
+    #[serde(borrow)]
+    quality: Raw<'a>,
+    #[serde(borrow)]
+    size: Raw<'a>,
 }
 
 #[derive(Deserialize, Default)]
@@ -164,7 +198,7 @@ pub struct Request<'a> {
     #[serde(rename = "generationConfig")]
     generation_config: Option<GenerationConfig<'a>>,
     parameters: Option<ImagenParameters<'a>>,
-    tools: Option<Vec<Tool>>,
+    tools: Option<Vec<Tool<'a>>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -193,7 +227,12 @@ struct ImagenParameters<'a> {
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct Tool {
+struct Tool<'a> {
+    #[serde(borrow, rename = "type")]
+    kind: Raw<'a>,
+    /// The image generation tool's model (Responses API).
+    #[serde(borrow)]
+    model: Raw<'a>,
     google_search: Option<IgnoredAny>,
     #[serde(rename = "googleSearch")]
     google_search_camel: Option<IgnoredAny>,
@@ -213,6 +252,11 @@ pub struct Draft {
     pub status: Option<Status>,
     pub tokens: Tokens,
     pub images: u32,
+    pub image_count: Option<ImageCount>,
+    /// IMAGE-modality output tokens (Gemini).
+    pub image_tokens: u64,
+    /// The images came from the Responses API's image generation tool, priced as its model.
+    pub image_tool: bool,
     pub image_size: Option<ImageSize>,
     pub quality: Option<String>,
     pub extras: Extras,
@@ -429,24 +473,52 @@ impl Body<'_> {
             .into_iter()
             .any(present);
             let f = |name: &'static str| At(p, ".usage.", name);
-            let cached = match (&u.prompt_tokens_details, &u.input_tokens_details) {
-                (Some(x), _) if x.cached_tokens.is_some() => {
-                    count(x.cached_tokens, &f("prompt_tokens_details.cached_tokens"))?
+            // A detail is read from the chat shape's object when it has it, else from the
+            // Responses (and Anthropic) shape's.
+            let detail = |chat: &Option<Details<'_>>,
+                          other: &Option<Details<'_>>,
+                          field: for<'x> fn(&Details<'x>) -> Raw<'x>,
+                          chat_path: &'static str,
+                          other_path: &'static str|
+             -> FieldResult<u64> {
+                match (chat, other) {
+                    (Some(x), _) if field(x).is_some() => count(field(x), &f(chat_path)),
+                    (_, Some(x)) => count(field(x), &f(other_path)),
+                    _ => Ok(0),
                 }
-                (_, Some(x)) => count(x.cached_tokens, &f("input_tokens_details.cached_tokens"))?,
-                _ => 0,
             };
-            let reasoning = match (&u.completion_tokens_details, &u.output_tokens_details) {
-                (Some(x), _) if x.reasoning_tokens.is_some() => count(
-                    x.reasoning_tokens,
-                    &f("completion_tokens_details.reasoning_tokens"),
-                )?,
-                (_, Some(x)) => count(
-                    x.reasoning_tokens,
-                    &f("output_tokens_details.reasoning_tokens"),
-                )?,
-                _ => 0,
-            };
+            let (pd, id) = (&u.prompt_tokens_details, &u.input_tokens_details);
+            let cached = detail(
+                pd,
+                id,
+                |x| x.cached_tokens,
+                "prompt_tokens_details.cached_tokens",
+                "input_tokens_details.cached_tokens",
+            )?;
+            let cache_written = detail(
+                pd,
+                id,
+                |x| x.cache_write_tokens,
+                "prompt_tokens_details.cache_write_tokens",
+                "input_tokens_details.cache_write_tokens",
+            )?;
+            let (cd, od) = (&u.completion_tokens_details, &u.output_tokens_details);
+            let mut reasoning = detail(
+                cd,
+                od,
+                |x| x.reasoning_tokens,
+                "completion_tokens_details.reasoning_tokens",
+                "output_tokens_details.reasoning_tokens",
+            )?;
+            if reasoning == 0 {
+                reasoning = detail(
+                    &None,
+                    od,
+                    |x| x.thinking_tokens,
+                    "",
+                    "output_tokens_details.thinking_tokens",
+                )?;
+            }
             let cache_write = count(
                 u.cache_creation_input_tokens,
                 &f("cache_creation_input_tokens"),
@@ -477,8 +549,9 @@ impl Body<'_> {
                     f("output_tokens"),
                 )
             };
-            // OpenAI counts cached and reasoning tokens inside the totals; Anthropic reports
-            // cache tokens beside input. Records keep the five counts disjoint.
+            // OpenAI counts cached, cache-written and reasoning tokens inside the totals;
+            // Anthropic reports cache tokens beside input, and thinking inside output. Records
+            // keep the five counts disjoint.
             d.tokens = if anthropic {
                 Tokens {
                     input,
@@ -489,11 +562,11 @@ impl Body<'_> {
                 }
             } else {
                 Tokens {
-                    input: sub(input, cached, &input_path)?,
+                    input: sub(input, cached.saturating_add(cache_written), &input_path)?,
                     output: sub(output, reasoning, &output_path)?,
                     thinking: reasoning,
                     cache_read: cached,
-                    cache_write: 0,
+                    cache_write: cache_written,
                 }
             };
             if d.billed_cost.is_none() {
@@ -514,6 +587,15 @@ impl Body<'_> {
             let prompt = count(g.prompt_token_count, &f("promptTokenCount"))?
                 + count(g.tool_use_prompt_token_count, &f("toolUsePromptTokenCount"))?;
             let cached = count(g.cached_content_token_count, &f("cachedContentTokenCount"))?;
+            for m in g.candidates_tokens_details.iter().flatten() {
+                if string(m.modality).is_some_and(|m| m.eq_ignore_ascii_case("IMAGE")) {
+                    d.image_tokens +=
+                        count(m.token_count, &f("candidatesTokensDetails[].tokenCount"))?;
+                }
+            }
+            if d.image_tokens > 0 {
+                d.kind = Some(Kind::Image);
+            }
             d.tokens = Tokens {
                 input: sub(prompt, cached, &f("promptTokenCount"))?,
                 output: count(g.candidates_token_count, &f("candidatesTokenCount"))?,
@@ -531,6 +613,7 @@ impl Body<'_> {
             d.images = preds.len() as u32;
             d.kind = Some(Kind::Image);
         }
+        self.image_calls(&mut d);
         let mut rejected = false;
         if let Some(cands) = &self.candidates {
             let mut n = 0u32;
@@ -555,6 +638,9 @@ impl Body<'_> {
                 d.images = n;
                 d.kind = Some(Kind::Image);
             }
+        }
+        if d.images > 0 {
+            d.image_count = Some(ImageCount::Response);
         }
         if let Some(pf) = &self.prompt_feedback
             && pf.block_reason.is_some()
@@ -584,6 +670,38 @@ impl Body<'_> {
         }
         Ok(d)
     }
+
+    /// Images made by the Responses API's image generation tool, one per call that did not
+    /// fail, at the first call's quality and size. The record is priced as the tool's images.
+    fn image_calls(&self, d: &mut Draft) {
+        let Some(raw) = self
+            .output
+            .filter(|r| r.get().trim_start().starts_with('['))
+        else {
+            return;
+        };
+        let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(raw.get()) else {
+            return;
+        };
+        for item in items {
+            let Ok(call) = serde_json::from_str::<OutputItem<'_>>(item.get()) else {
+                continue;
+            };
+            if string(call.kind).as_deref() != Some("image_generation_call")
+                || string(call.status).as_deref() == Some("failed")
+            {
+                continue;
+            }
+            if d.images == 0 {
+                d.image_size = string(call.size).and_then(|s| ImageSize::parse(&s));
+                d.quality = string(call.quality).map(|q| q.to_ascii_lowercase());
+            }
+            d.images += 1;
+            d.kind = Some(Kind::Image);
+            d.image_tool = true;
+            d.model = Some(IMAGE_TOOL_MODEL.to_string());
+        }
+    }
 }
 
 impl Request<'_> {
@@ -604,12 +722,23 @@ impl Request<'_> {
                     .as_ref()
                     .and_then(|p| string(p.sample_image_size))
             });
-        if let Some(s) = size {
-            d.image_size = ImageSize::parse(&s);
-            d.kind = Some(Kind::Image);
-        }
-        if let Some(q) = string(self.quality) {
-            d.quality = Some(q.to_ascii_lowercase());
+        // The image tool's own call says what it made; the request's size and quality are the
+        // main model's, or absent.
+        if d.image_tool {
+            let tool_model = self.tools.iter().flatten().find_map(|t| {
+                (string(t.kind).as_deref() == Some("image_generation"))
+                    .then(|| string(t.model))
+                    .flatten()
+            });
+            d.model = Some(tool_model.unwrap_or_else(|| IMAGE_TOOL_MODEL.to_string()));
+        } else {
+            if let Some(s) = size {
+                d.image_size = ImageSize::parse(&s);
+                d.kind = Some(Kind::Image);
+            }
+            if let Some(q) = string(self.quality) {
+                d.quality = Some(q.to_ascii_lowercase());
+            }
         }
         let wants_image = self
             .generation_config
@@ -619,7 +748,13 @@ impl Request<'_> {
         if wants_image || self.parameters.is_some() {
             d.kind = Some(Kind::Image);
         }
-        if d.images == 0 && d.kind == Some(Kind::Image) && d.status.is_none() {
+        // Without images in the response, a successful image request made what it asked for
+        // (the catalog may count them from the IMAGE tokens instead, when there are some).
+        if d.images == 0
+            && d.kind == Some(Kind::Image)
+            && d.status
+                .is_none_or(|s| matches!(s, Status::Ok | Status::Retry))
+        {
             let asked =
                 count(self.n, "request.n")?.max(self.parameters.as_ref().map_or(Ok(0), |p| {
                     count(p.sample_count, "request.parameters.sampleCount")
@@ -627,6 +762,11 @@ impl Request<'_> {
             // `as u32` would wrap a huge `n` into a small, plausible image count.
             d.images = u32::try_from(asked.max(1))
                 .map_err(|_| format!("field request.n: {asked} images is too many"))?;
+            d.image_count = Some(if asked > 0 {
+                ImageCount::Request
+            } else {
+                ImageCount::Assumed
+            });
         }
         if let Some(tools) = &self.tools
             && tools.iter().any(|t| {
@@ -640,6 +780,9 @@ impl Request<'_> {
         Ok(())
     }
 }
+
+/// The model of the Responses API's image generation tool when the request does not name one.
+const IMAGE_TOOL_MODEL: &str = "gpt-image-1";
 
 /// NanoGPT routes web search through a model suffix: ":online" (standard) or
 /// ":online/linkup-deep" (deep). Returns the model without it.
@@ -743,6 +886,160 @@ mod tests {
             parse_request(&req).map(|_| ()),
             Err("field request.tools: a JSON object where an array was expected".to_string())
         );
+    }
+
+    fn tokens(input: u64, output: u64, thinking: u64, read: u64, write: u64) -> Tokens {
+        Tokens {
+            input,
+            output,
+            thinking,
+            cache_read: read,
+            cache_write: write,
+        }
+    }
+
+    /// What the default catalog prices a draft at, as its own model, on 2026-03-02.
+    fn list_price(d: &Draft, model: &str) -> String {
+        let c = crate::catalog::Catalog::builtin().expect("catalog");
+        let m = c.resolve(model).expect("model");
+        let u = crate::catalog::PricingInput {
+            kind: d.kind.unwrap_or(Kind::Text),
+            tokens: d.tokens,
+            images: d.images,
+            image_size: d.image_size,
+            quality: d.quality.as_deref(),
+            extras: d.extras,
+            day: chrono::NaiveDate::from_ymd_opt(2026, 3, 2).expect("day"),
+            own_tokens: true,
+        };
+        c.cost(m, &u, crate::catalog::Tier::Standard)
+            .expect("priced")
+            .exact()
+    }
+
+    #[test]
+    fn cache_writes_inside_the_prompt_are_taken_out_of_input() {
+        // Claude through OpenRouter: 3,214 prompt tokens, of which 3,211 written to the cache
+        // and none read. OpenRouter's own usage.cost is 3 x $3/M + 3,211 x $3.75/M + 100 x
+        // $15/M = 0.000009 + 0.01204125 + 0.0015 = 0.01355025.
+        let d = draft(
+            r#"{"model":"anthropic/claude-sonnet-4.5","usage":{"prompt_tokens":3214,"completion_tokens":100,"total_tokens":3314,"cost":0.01355025,"prompt_tokens_details":{"cached_tokens":0,"cache_write_tokens":3211},"completion_tokens_details":{"reasoning_tokens":0}}}"#,
+        )
+        .expect("draft");
+        assert_eq!(d.tokens, tokens(3, 100, 0, 0, 3211));
+        assert_eq!(list_price(&d, "anthropic/claude-sonnet-4.5"), "0.01355025");
+        assert_eq!(
+            d.billed_cost.map(|m| m.exact()).as_deref(),
+            Some("0.01355025")
+        );
+        // Responses API shape: 2,000 input, 1,500 read from the cache, 400 written to it.
+        let d = draft(
+            r#"{"model":"gpt-5.1","usage":{"input_tokens":2000,"output_tokens":10,"input_tokens_details":{"cached_tokens":1500,"cache_write_tokens":400},"output_tokens_details":{"reasoning_tokens":4}}}"#,
+        )
+        .expect("draft");
+        assert_eq!(d.tokens, tokens(100, 6, 4, 1500, 400));
+        // More written and read than the prompt holds is an error, not a wrapped count.
+        assert_eq!(
+            draft(
+                r#"{"usage":{"prompt_tokens":10,"prompt_tokens_details":{"cached_tokens":6,"cache_write_tokens":5}}}"#
+            ),
+            Err(
+                "field response.usage.prompt_tokens: 11 exceeds the total 10 it is part of"
+                    .to_string()
+            )
+        );
+    }
+
+    #[test]
+    fn anthropic_thinking_is_taken_out_of_output() {
+        // 500 output tokens of which 200 thinking: 300 output and 200 thinking, priced the
+        // same as the 500 were (thinking at the output price): 40 x $3/M + 500 x $15/M =
+        // 0.00012 + 0.0075 = 0.00762.
+        let d = draft(
+            r#"{"id":"msg_1","type":"message","model":"claude-sonnet-4-5","usage":{"input_tokens":40,"output_tokens":500,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens_details":{"thinking_tokens":200}}}"#,
+        )
+        .expect("draft");
+        assert_eq!(d.tokens, tokens(40, 300, 200, 0, 0));
+        assert_eq!(list_price(&d, "claude-sonnet-4-5"), "0.00762");
+    }
+
+    #[test]
+    fn image_generation_calls_are_images_of_the_tool() {
+        // The Responses API's image tool made one high-quality 1024x1536 image: $0.25 on
+        // gpt-image-1, plus the 120 input tokens at its $5/M text input price (0.0006).
+        let body = r#"{"id":"resp_1","object":"response","created_at":1741476542,"model":"gpt-4.1-2025-04-14","output":[{"type":"image_generation_call","id":"ig_1","status":"completed","background":"opaque","output_format":"png","quality":"high","size":"1024x1536","result":"<omitted>"},{"type":"message","role":"assistant","content":[]}],"usage":{"input_tokens":120,"output_tokens":30,"input_tokens_details":{"cached_tokens":0},"output_tokens_details":{"reasoning_tokens":0}}}"#;
+        let d = draft(body).expect("draft");
+        assert_eq!(
+            (d.images, d.kind, d.image_count, d.model.as_deref()),
+            (
+                1,
+                Some(Kind::Image),
+                Some(ImageCount::Response),
+                Some("gpt-image-1")
+            )
+        );
+        assert_eq!(d.image_size, Some(ImageSize::Pixels(1024, 1536)));
+        assert_eq!(d.quality.as_deref(), Some("high"));
+        assert_eq!(list_price(&d, "gpt-image-1"), "0.2506");
+        // A request naming the tool's model prices the images on it.
+        let req = RawValue::from_string(
+            r#"{"model":"gpt-4.1","tools":[{"type":"image_generation","model":"gpt-image-1-2025-04-23","quality":"low"}]}"#
+                .to_string(),
+        )
+        .expect("raw");
+        let mut d = draft(body).expect("draft");
+        parse_request(&req)
+            .and_then(|r| r.apply(&mut d))
+            .expect("applies");
+        assert_eq!(d.model.as_deref(), Some("gpt-image-1-2025-04-23"));
+        assert_eq!(d.quality.as_deref(), Some("high"));
+        // Other `output` shapes (a string, a list of URLs) are no image calls and no error.
+        for other in [
+            r#"{"output":"text","cost":"0.01"}"#,
+            r#"{"output":["https://x/1.png"],"cost":"0.01"}"#,
+        ] {
+            assert_eq!(draft(other).expect("draft").images, 0);
+        }
+    }
+
+    #[test]
+    fn image_tokens_are_kept_and_requests_count_missing_images() {
+        let raw = |s: &str| RawValue::from_string(s.to_string()).expect("raw");
+        let body = raw(
+            r#"{"candidates":[{"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":10,"candidatesTokenCount":2010,"candidatesTokensDetails":[{"modality":"TEXT","tokenCount":10},{"modality":"IMAGE","tokenCount":2000}]}}"#,
+        );
+        let d = parse_body(&body, "response")
+            .and_then(|b| b.draft("response"))
+            .expect("draft");
+        assert_eq!(
+            (d.image_tokens, d.kind, d.images),
+            (2000, Some(Kind::Image), 0)
+        );
+        // Until the catalog counts them from the tokens, the request says how many.
+        let mut asked = d.clone();
+        parse_request(&raw(r#"{"parameters":{"sampleCount":2}}"#))
+            .and_then(|r| r.apply(&mut asked))
+            .expect("applies");
+        assert_eq!(
+            (asked.images, asked.image_count),
+            (2, Some(ImageCount::Request))
+        );
+        let mut said_nothing = d.clone();
+        said_nothing.status = Some(Status::Ok);
+        parse_request(&raw(r#"{"contents":[]}"#))
+            .and_then(|r| r.apply(&mut said_nothing))
+            .expect("applies");
+        assert_eq!(
+            (said_nothing.images, said_nothing.image_count),
+            (1, Some(ImageCount::Assumed))
+        );
+        // A failed request made nothing.
+        let mut failed = d;
+        failed.status = Some(Status::Failed);
+        parse_request(&raw(r#"{"contents":[]}"#))
+            .and_then(|r| r.apply(&mut failed))
+            .expect("applies");
+        assert_eq!((failed.images, failed.image_count), (0, None));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 use super::*;
 use crate::ingest::{Options, csv_export, dedup, source};
-use crate::record::{Extras, ImageSize, Kind, SourceRef, Status, Tokens};
+use crate::record::{Extras, ImageCount, ImageSize, Kind, SourceRef, Status, Tokens};
 use chrono::TimeZone;
 
 fn m(s: &str) -> Money {
@@ -26,6 +26,8 @@ fn gemini(id: &str, time: DateTime<Utc>, images: u32) -> UsageRecord {
         status: Status::Ok,
         tokens: Tokens::default(),
         images,
+        image_count: Some(ImageCount::Response),
+        image_tokens: 0,
         image_size: Some(ImageSize::K2),
         quality: None,
         batch: false,
@@ -33,6 +35,7 @@ fn gemini(id: &str, time: DateTime<Utc>, images: u32) -> UsageRecord {
         billed_cost: Some(m("0.4")),
         remaining_balance: None,
         request_hash: None,
+        retry_of: None,
         payload_hash: 0,
     }
 }

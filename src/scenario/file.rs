@@ -19,7 +19,8 @@ pub struct ScenarioFile {
     /// Names to show instead of api keys in reports (key -> label).
     #[serde(default)]
     pub key_names: BTreeMap<String, String>,
-    /// Two requests with the same body within this many seconds count as a retry (default 300).
+    /// Two requests with the same key and body within this many seconds are a repeat (default
+    /// 300): the earlier attempt is waste when the later one is marked as a retry.
     #[serde(default)]
     pub retry_window_seconds: Option<u64>,
 }

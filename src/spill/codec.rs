@@ -3,7 +3,7 @@
 
 use crate::ingest::intern;
 use crate::money::Money;
-use crate::record::{Extras, ImageSize, Kind, SourceRef, Status, Tokens, UsageRecord};
+use crate::record::{Extras, ImageCount, ImageSize, Kind, SourceRef, Status, Tokens, UsageRecord};
 use chrono::DateTime;
 use std::sync::Arc;
 
@@ -18,7 +18,8 @@ pub fn encode(r: &UsageRecord, file: u32, out: &mut Vec<u8>) {
     let flags = u8::from(r.time_assumed_utc)
         | u8::from(r.batch) << 1
         | u8::from(r.kind == Kind::Image) << 2
-        | (r.status as u8) << 3;
+        | (r.status as u8) << 3
+        | count_code(r.image_count) << 5;
     out.push(flags);
     opt_str(out, r.api_key.as_deref());
     opt_str(out, r.provider.as_deref());
@@ -30,6 +31,7 @@ pub fn encode(r: &UsageRecord, file: u32, out: &mut Vec<u8>) {
         varint(out, n);
     }
     varint(out, u64::from(r.images));
+    varint(out, r.image_tokens);
     match r.image_size {
         None => out.push(0),
         Some(ImageSize::K1) => out.push(1),
@@ -55,14 +57,38 @@ pub fn encode(r: &UsageRecord, file: u32, out: &mut Vec<u8>) {
             }
         }
     }
-    match r.request_hash {
-        None => out.push(0),
-        Some(h) => {
-            out.push(1);
-            out.extend_from_slice(&h.to_le_bytes());
+    for hash in [r.request_hash, r.retry_of] {
+        match hash {
+            None => out.push(0),
+            Some(h) => {
+                out.push(1);
+                out.extend_from_slice(&h.to_le_bytes());
+            }
         }
     }
     out.extend_from_slice(&r.payload_hash.to_le_bytes());
+}
+
+/// How an image count was found, in two bits beside the status; 0 for none.
+fn count_code(c: Option<ImageCount>) -> u8 {
+    match c {
+        None => 0,
+        Some(ImageCount::Response) => 1,
+        Some(ImageCount::Tokens) => 2,
+        Some(ImageCount::Request) => 3,
+        Some(ImageCount::Assumed) => 4,
+    }
+}
+
+fn count_of(code: u8) -> Option<Option<ImageCount>> {
+    Some(match code {
+        0 => None,
+        1 => Some(ImageCount::Response),
+        2 => Some(ImageCount::Tokens),
+        3 => Some(ImageCount::Request),
+        4 => Some(ImageCount::Assumed),
+        _ => return None,
+    })
 }
 
 /// Reads back what `encode` wrote. None when the bytes are not a whole record, which only a
@@ -77,7 +103,7 @@ pub fn decode(b: &[u8], files: &[Arc<str>]) -> Option<UsageRecord> {
     let nanos = u32::from_le_bytes(c.take()?);
     let time = DateTime::from_timestamp(secs, nanos)?;
     let [flags] = c.take()?;
-    let status = match flags >> 3 {
+    let status = match (flags >> 3) & 0b11 {
         0 => Status::Ok,
         1 => Status::Failed,
         2 => Status::Rejected,
@@ -98,6 +124,7 @@ pub fn decode(b: &[u8], files: &[Arc<str>]) -> Option<UsageRecord> {
         cache_write: c.varint()?,
     };
     let images = c.u32()?;
+    let image_tokens = c.varint()?;
     let [size] = c.take()?;
     let image_size = match size {
         0 => None,
@@ -115,11 +142,8 @@ pub fn decode(b: &[u8], files: &[Arc<str>]) -> Option<UsageRecord> {
     };
     let billed_cost = c.opt_money()?;
     let remaining_balance = c.opt_money()?;
-    let [has_request] = c.take()?;
-    let request_hash = match has_request {
-        0 => None,
-        _ => Some(u64::from_le_bytes(c.take()?)),
-    };
+    let request_hash = c.opt_u64()?;
+    let retry_of = c.opt_u64()?;
     let payload_hash = u64::from_le_bytes(c.take()?);
     (c.at == b.len()).then_some(UsageRecord {
         id,
@@ -139,6 +163,8 @@ pub fn decode(b: &[u8], files: &[Arc<str>]) -> Option<UsageRecord> {
         status,
         tokens,
         images,
+        image_count: count_of(flags >> 5)?,
+        image_tokens,
         image_size,
         quality,
         batch: flags & 2 != 0,
@@ -146,6 +172,7 @@ pub fn decode(b: &[u8], files: &[Arc<str>]) -> Option<UsageRecord> {
         billed_cost,
         remaining_balance,
         request_hash,
+        retry_of,
         payload_hash,
     })
 }
@@ -277,6 +304,14 @@ impl<'b> Cursor<'b> {
         std::str::from_utf8(self.bytes(n - 1)?).ok().map(Some)
     }
 
+    fn opt_u64(&mut self) -> Option<Option<u64>> {
+        let [has] = self.take()?;
+        if has == 0 {
+            return Some(None);
+        }
+        Some(Some(u64::from_le_bytes(self.take()?)))
+    }
+
     fn opt_money(&mut self) -> Option<Option<Money>> {
         let [has] = self.take()?;
         if has == 0 {
@@ -331,6 +366,9 @@ mod tests {
                 cache_write: tokens[4],
             },
             images: (tokens[4] % 5) as u32,
+            image_count: [None, Some(ImageCount::Tokens), Some(ImageCount::Assumed)]
+                [(tokens[1] % 3) as usize],
+            image_tokens: tokens[2] / 3,
             image_size: size,
             quality: None,
             batch: secs % 2 == 0,
@@ -342,6 +380,7 @@ mod tests {
             billed_cost: m,
             remaining_balance: m.map(|m| -m),
             request_hash,
+            retry_of: request_hash.map(|h| h.rotate_left(7)),
             payload_hash: tokens[0] ^ tokens[4],
         }
     }

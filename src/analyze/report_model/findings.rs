@@ -11,6 +11,7 @@ type Finding = fn(&Summary) -> Vec<String>;
 const FINDINGS: &[Finding] = &[
     unpriced,
     cost,
+    super::counting::counting_findings,
     best_scenarios,
     dearer_plans,
     unused_quota,

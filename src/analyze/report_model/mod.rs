@@ -7,6 +7,7 @@
 //! summary.json keeps the exact sums.
 
 mod details;
+mod counting;
 mod findings;
 mod providers;
 mod sections;

@@ -6,7 +6,7 @@ use super::{decimal_column, err, rfc3339, scaled, scaled_column};
 use crate::analyze::key_label;
 use crate::catalog::Catalog;
 use crate::money::Money;
-use crate::record::{ImageSize, Kind, Status, Tokens, UsageRecord};
+use crate::record::{ImageCount, ImageSize, Kind, Status, Tokens, UsageRecord};
 use crate::reprice::Priced;
 use crate::scenario::ScenarioSet;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -76,6 +76,7 @@ pub struct Rows {
     status: Vec<Status>,
     tokens: Vec<Tokens>,
     images: Vec<u32>,
+    image_count: Vec<Option<ImageCount>>,
     image_size: Vec<Option<ImageSize>>,
     quality: Vec<Option<Arc<str>>>,
     batch: Vec<bool>,
@@ -109,6 +110,7 @@ impl Rows {
             status: Vec::new(),
             tokens: Vec::new(),
             images: Vec::new(),
+            image_count: Vec::new(),
             image_size: Vec::new(),
             quality: Vec::new(),
             batch: Vec::new(),
@@ -147,6 +149,7 @@ impl Rows {
         self.status.clear();
         self.tokens.clear();
         self.images.clear();
+        self.image_count.clear();
         self.image_size.clear();
         self.quality.clear();
         self.batch.clear();
@@ -183,6 +186,7 @@ impl Rows {
             self.status.push(r.status);
             self.tokens.push(r.tokens);
             self.images.push(r.images);
+            self.image_count.push(r.image_count);
             self.image_size.push(r.image_size);
             self.quality.push(r.quality.clone());
             self.batch.push(r.batch);
@@ -325,6 +329,14 @@ impl Rows {
             token_column("cache_read_tokens", |t| t.cache_read),
             token_column("cache_write_tokens", |t| t.cache_write),
             Column::new("images".into(), self.images[rows.clone()].to_vec()),
+            // How the image count was found: response, tokens, request or assumed.
+            Column::new(
+                "image_count".into(),
+                self.image_count[rows.clone()]
+                    .iter()
+                    .map(|c| c.map(ImageCount::as_str))
+                    .collect::<Vec<_>>(),
+            ),
             Column::new(
                 "image_size".into(),
                 self.image_size[rows.clone()]
