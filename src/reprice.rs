@@ -749,7 +749,11 @@ impl Plan<'_> {
             if plan.unit == crate::catalog::PlanUnit::Images
                 && count_missing(r, &catalog.models()[mi], p)
             {
-                let miss = (self.i, catalog.models()[mi].id.clone(), COUNT_MISSING.to_string());
+                let miss = (
+                    self.i,
+                    catalog.models()[mi].id.clone(),
+                    COUNT_MISSING.to_string(),
+                );
                 *not_applied.entry(miss).or_default() += 1;
                 continue;
             }

@@ -445,7 +445,10 @@ fn unpriced_line(s: &analyze::Summary) -> Option<String> {
     let parts: Vec<String> = s
         .unpriced
         .iter()
-        .map(|u| format!("{} records of {} ({})", u.records, u.model, u.reason))
+        .map(|u| {
+            let what = if u.records == 1 { "record" } else { "records" };
+            format!("{} {what} of {} ({})", u.records, u.model, u.reason)
+        })
         .collect();
     (!parts.is_empty()).then(|| format!("{} could not be priced", parts.join(", ")))
 }

@@ -14,8 +14,8 @@ mod fold_tests;
 mod offers;
 mod plans;
 mod reconcile;
-mod rules;
 pub mod report_model;
+mod rules;
 mod tables;
 mod totals;
 mod waste;
@@ -421,7 +421,7 @@ impl<'a> Fold<'a> {
                 changed_actual_cost: t.changed[i].1,
                 not_applied,
                 seats: plan_of(set, i).map(|_| seats[i]),
-                rule: rules::rule(s, seats[i]),
+                rule: rules::rule(s, seats[i], t.changed[i].0),
             });
         }
         let summary = Summary {

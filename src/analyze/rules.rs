@@ -3,7 +3,8 @@
 use crate::catalog::PlanUnit;
 use crate::scenario::{Action, Scenario};
 
-pub fn rule(s: &Scenario, seats: u32) -> Option<String> {
+/// `changed`: the records the scenario re-priced.
+pub fn rule(s: &Scenario, seats: u32, changed: u64) -> Option<String> {
     match &s.action {
         Action::Cheapest {
             allow,
@@ -34,12 +35,22 @@ pub fn rule(s: &Scenario, seats: u32) -> Option<String> {
                 || "no daily quota".to_string(),
                 |q| format!("{q} {unit} a day"),
             );
-            let mut text = format!(
-                "simulated with {seats} seat{} ({}), each paying ${} a month with {quota}",
-                if seats == 1 { "" } else { "s" },
-                s.seats.describe(),
-                plan.monthly_fee.display(2)
-            );
+            // A plan none of the usage falls under still costs its fee: say why it covers
+            // nothing rather than how its seats were counted.
+            let mut text = if changed == 0 {
+                format!(
+                    "covers none of these records (it covers {}), so its cost is one seat's fee of ${} a month",
+                    plan.models.join(", "),
+                    plan.monthly_fee.display(2)
+                )
+            } else {
+                format!(
+                    "simulated with {seats} seat{} ({}), each paying ${} a month with {quota}",
+                    if seats == 1 { "" } else { "s" },
+                    s.seats.describe(),
+                    plan.monthly_fee.display(2)
+                )
+            };
             if let Some(app) = &plan.app {
                 text.push_str(&format!(
                     "; {} is a consumer plan for the {app}, not for API calls: the comparison is of the same {unit} made there",

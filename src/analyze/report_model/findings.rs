@@ -231,8 +231,9 @@ fn unknown_models(s: &Summary) -> Vec<String> {
     }
     let n: u64 = s.unknown_models.iter().map(|u| u.records).sum();
     vec![format!(
-        "{} use models the catalog does not know ({}).",
+        "{} {} models the catalog does not know ({}).",
         plural(n, "record"),
+        if n == 1 { "uses" } else { "use" },
         s.unknown_models
             .iter()
             .map(|u| u.model.as_str())

@@ -6,8 +6,8 @@
 //! or "rest" row shown beside it is derived from those rounded figures, so shown rows add up;
 //! summary.json keeps the exact sums.
 
-mod details;
 mod counting;
+mod details;
 mod findings;
 mod providers;
 mod sections;
