@@ -4,7 +4,8 @@
 //! savings.csv's 6 places, and exactly on summary.json's totals. A second run lays offers from
 //! other providers on the catalog (tests/differential/offers.toml) and compares the provider
 //! switches (tests/differential/providers.toml), with summary.json's savings per (scenario,
-//! model, from provider -> to provider) exactly.
+//! model, from provider -> to provider) exactly; plans per seat and quality-limited cheapest run
+//! there too, on records bought at other providers' offers.
 //!
 //! Needs `python3` with the `duckdb` module. Without it the test fails under CI (env var `CI`)
 //! and is skipped with a note elsewhere, so a developer without duckdb can still run the suite.
@@ -178,7 +179,7 @@ fn duckdb_sql_prices_provider_switches_like_reprice() {
     let last = stdout.lines().last().unwrap_or_default();
     assert!(
         last.starts_with("duckdb vs reprice: ")
-            && last.ends_with(" savings.csv rows, 6 scenario totals exact; 0 differences"),
+            && last.ends_with(" savings.csv rows, 10 scenario totals exact; 0 differences"),
         "{stdout}"
     );
     // Every switch scenario moved money, so the comparison is not of empty tables.

@@ -458,6 +458,54 @@ WHERE c.at_tier_or_standard IS NOT NULL AND c.at_tier_or_standard < p.actual
   AND passes(s, p)
 GROUP BY s.sidx, p.rid;
 
+-- Provider switches: the record's own model at another provider's offer, at the batch tier
+-- when the scenario or the record is on it and the offer has one, else at the standard tier.
+CREATE OR REPLACE MACRO offer_tier(want_batch, c) AS
+    CASE WHEN want_batch AND c.batch_cost IS NOT NULL THEN c.batch_cost ELSE c.standard_cost END;
+CREATE OR REPLACE TEMP TABLE sc_switch AS
+WITH w AS (
+    SELECT s.sidx, s.sbatch, p.rid, p.mid, p.batch AS rec_batch, f.provider AS from_p,
+        coalesce(sw.to_p, star.to_p) AS to_p
+    FROM scen_f s JOIN priced p ON s.action = 'switch'
+    JOIN cat_offer f ON f.omid = p.omid
+    LEFT JOIN scen_switch sw ON sw.sidx = s.sidx AND sw.from_p = f.provider
+    LEFT JOIN scen_switch star ON star.sidx = s.sidx AND star.from_p = '*'
+    WHERE passes(s, p)
+)
+SELECT w.sidx, w.rid, offer_tier(w.sbatch OR w.rec_batch, c) AS cost, 'provider switch' AS via,
+    w.from_p, w.to_p
+FROM w JOIN cat_offer t ON t.mid = w.mid AND t.provider = w.to_p
+JOIN cost c ON c.rid = w.rid AND c.mid = t.omid AND c.own
+WHERE offer_tier(w.sbatch OR w.rec_batch, c) IS NOT NULL
+  -- Staying with the same provider changes only the tier, when the scenario asks for batch.
+  AND (w.to_p <> w.from_p OR (w.sbatch AND NOT w.rec_batch AND c.batch_cost IS NOT NULL));
+
+-- Cheapest provider: of the model's other offers (the maker's among them), the cheapest below
+-- what was paid.
+CREATE OR REPLACE TEMP TABLE sc_cheap_provider AS
+WITH c AS (
+    SELECT s.sidx, p.rid, p.actual, f.provider AS from_p, o.provider AS to_p, o.ord,
+        offer_tier(s.sbatch OR p.batch, c) AS cost
+    FROM scen_f s JOIN priced p ON s.action = 'cheapest_provider'
+    JOIN cat_offer f ON f.omid = p.omid
+    JOIN cat_offer o ON o.mid = p.mid AND o.omid <> p.omid
+    JOIN cost c ON c.rid = p.rid AND c.mid = o.omid AND c.own
+    WHERE passes(s, p)
+)
+SELECT sidx, rid, min(cost) AS cost, 'provider switch' AS via, any_value(from_p) AS from_p,
+    arg_min(to_p, [cost, CAST(ord AS DECIMAL(38, 18))]) AS to_p
+FROM c WHERE cost IS NOT NULL AND cost < actual
+GROUP BY sidx, rid;
+
+-- Savings per (scenario, model, from provider -> to provider), as summary.json's providers.
+CREATE OR REPLACE TEMP TABLE switch_pairs AS
+SELECT s.name AS scenario, p.mid AS model, o.from_p, o.to_p, count(*) AS records,
+    sum(p.actual) AS actual, sum(o.cost) AS cost
+FROM (SELECT sidx, rid, cost, from_p, to_p FROM sc_switch
+      UNION ALL SELECT sidx, rid, cost, from_p, to_p FROM sc_cheap_provider) o
+JOIN priced p USING (rid) JOIN scen s USING (sidx)
+GROUP BY ALL;
+
 -- Subscriptions: per seat, day by day in time order, usage up to the seat's daily quota is
 -- covered by its fee; the rest stays at pay-as-you-go prices. A failed or rejected image
 -- request takes one unit. Seats: each api key (per-key), one for all, or named by a map whose

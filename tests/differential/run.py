@@ -3,7 +3,8 @@
 `reprice run` output folder: savings.csv row by row at its 6 places, summary.json totals exactly.
 
 Usage:
-  run.py --catalog default.toml --scenarios s.toml --envelope a.jsonl [--batch b.jsonl]
+  run.py --catalog default.toml [--catalog-overlay offers.toml] --scenarios s.toml
+         --envelope a.jsonl [--batch b.jsonl]
          --reprice-out DIR [--threads N] [--memory-limit 4GB] [--timings]
 
 Exit status: 0 when everything matches, 1 on any difference, 2 when duckdb is missing.
@@ -83,7 +84,13 @@ def create_tables(con, catalog, scenarios):
     con.execute("""
         CREATE TEMP TABLE cat_model (mid VARCHAR, ord INTEGER, provider VARCHAR, kind VARCHAR,
                                      default_quality VARCHAR, score INTEGER);
-        CREATE TEMP TABLE cat_name (name VARCHAR, mid VARCHAR);
+        CREATE TEMP TABLE cat_name (name VARCHAR, mid VARCHAR, omid VARCHAR);
+        -- Who sells each model: its maker (omid = mid) and each offer, whose prices are kept
+        -- in the price tables under omid.
+        CREATE TEMP TABLE cat_offer (mid VARCHAR, omid VARCHAR, provider VARCHAR, ord INTEGER);
+        CREATE TEMP TABLE provider_spelling (alias VARCHAR, provider VARCHAR);
+        CREATE TEMP TABLE seller_prefix (prefix VARCHAR, provider VARCHAR);
+        CREATE TEMP TABLE scen_switch (sidx INTEGER, from_p VARCHAR, to_p VARCHAR);
         CREATE TEMP TABLE cat_price (mid VARCHAR, effective DATE, input_pm DECIMAL(18, 9),
             output_pm DECIMAL(18, 9), thinking_pm DECIMAL(18, 9), cache_read_pm DECIMAL(18, 9),
             cache_write_pm DECIMAL(18, 9), batch_discount DECIMAL(10, 9), has_images BOOLEAN);
@@ -94,7 +101,7 @@ def create_tables(con, catalog, scenarios):
         CREATE TEMP TABLE plan (pid VARCHAR, fee DECIMAL(18, 9), daily_quota BIGINT, unit VARCHAR);
         CREATE TEMP TABLE plan_model (pid VARCHAR, mid VARCHAR);
         CREATE TEMP TABLE scen (sidx INTEGER, name VARCHAR, action VARCHAR, pid VARCHAR,
-                                seats_kind VARCHAR, min_delta INTEGER);
+                                seats_kind VARCHAR, min_delta INTEGER, sbatch BOOLEAN);
         CREATE TEMP TABLE scen_seat (sidx INTEGER, key VARCHAR, seat VARCHAR);
         CREATE TEMP TABLE scen_sub (sidx INTEGER, from_mid VARCHAR, to_mid VARCHAR);
         CREATE TEMP TABLE scen_allow (sidx INTEGER, allow VARCHAR);
@@ -103,13 +110,9 @@ def create_tables(con, catalog, scenarios):
         CREATE TEMP TABLE scen_hour (sidx INTEGER, hour INTEGER);
     """)
     names = {}
-    for ord_, m in enumerate(catalog.get("model", [])):
-        con.execute("INSERT INTO cat_model VALUES (?, ?, ?, ?, ?, ?)",
-                    [m["id"], ord_, m["provider"], m["kind"], m.get("default_quality"),
-                     m.get("quality_score", {}).get("score")])
-        for n in [m["id"], *m.get("aliases", [])]:
-            names[n.strip().lower()] = m["id"]
-        for p in m["price"]:
+
+    def prices(key, versions):
+        for p in versions:
             eff = str(p["effective"])
             con.execute("INSERT INTO cat_price VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
                 key, eff, p.get("input_per_m"), p.get("output_per_m"),
@@ -124,8 +127,9 @@ def create_tables(con, catalog, scenarios):
                 raise SystemExit(f"price.sql does not implement tiered prices ({key})")
 
     for ord_, m in enumerate(catalog.get("model", [])):
-        con.execute("INSERT INTO cat_model VALUES (?, ?, ?, ?, ?)",
-                    [m["id"], ord_, m["provider"], m["kind"], m.get("default_quality")])
+        con.execute("INSERT INTO cat_model VALUES (?, ?, ?, ?, ?, ?)",
+                    [m["id"], ord_, m["provider"], m["kind"], m.get("default_quality"),
+                     m.get("quality_score", {}).get("score")])
         for n in [m["id"], *m.get("aliases", [])]:
             names[n.strip().lower()] = (m["id"], "")
         prices(m["id"], m["price"])
@@ -176,8 +180,9 @@ def create_tables(con, catalog, scenarios):
                 con.execute("INSERT INTO scen_seat VALUES (?, ?, ?)", [i, k, seat])
         else:
             kind = "one" if seats == 1 else "per-key"
-        con.execute("INSERT INTO scen VALUES (?, ?, ?, ?, ?, ?)",
-                    [i, s["name"], action, pid, kind, s.get("min_quality_delta", 0)])
+        con.execute("INSERT INTO scen VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [i, s["name"], action, pid, kind, s.get("min_quality_delta", 0),
+                     bool(s.get("batch"))])
         for a, b in s.get("substitute", {}).items():
             con.execute("INSERT INTO scen_sub VALUES (?, ?, ?)", [i, mid(a), mid(b)])
         for a in s.get("allow", []):
