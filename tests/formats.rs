@@ -244,7 +244,7 @@ fn unknown_models_are_named_not_priced_at_zero() {
     assert_eq!(r.code, 7, "{}", r.stderr);
     assert_eq!(
         r.stderr,
-        "reprice: 1 records of mystery-xl (unknown model, no cost in the log) could not be priced; --allow-unpriced accepts them\n"
+        "reprice: 1 record of mystery-xl (unknown model, no cost in the log) could not be priced; --allow-unpriced accepts them\n"
     );
     let s = r.summary();
     assert_eq!(
