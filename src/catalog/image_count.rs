@@ -26,7 +26,7 @@ impl Catalog {
             None => p
                 .image_output_tokens
                 .iter()
-                .filter(|(_, per)| **per > 0 && r.image_tokens % **per == 0)
+                .filter(|(_, per)| **per > 0 && r.image_tokens.is_multiple_of(**per))
                 .find_map(|(label, per)| Some((ImageSize::parse(label)?, *per)))
                 .map(|(size, per)| {
                     r.image_size = Some(size);
