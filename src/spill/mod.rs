@@ -12,7 +12,7 @@ mod codec;
 mod kept;
 mod run;
 
-pub use kept::{KeptWriter, read_kept};
+pub use kept::{KeptWriter, read_kept, sync_folder};
 pub use run::Order;
 
 use crate::error::RunError;

@@ -134,6 +134,8 @@ pub fn ingest_incremental(
             warnings.push(w);
         }
     }
+    // The kept records are on disk before a ledger that names them is.
+    crate::spill::sync_folder(dir).map_err(|e| out_err(dir, e))?;
     let staged = dir.join(LEDGER_NEXT);
     let text = serde_json::to_vec(&next).map_err(|e| out_err(&staged, e))?;
     write_synced(&staged, &text)?;
