@@ -46,102 +46,38 @@ fn generate(dir: &Path, format: &str, records: &str, seed: &str, name: &str) -> 
     out
 }
 
-#[test]
-fn duckdb_sql_prices_generated_logs_like_reprice() {
-    if !duckdb_available() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "the differential test needs python3 with duckdb under CI \
-             (python3 -m pip install duckdb==1.5.6)"
-        );
-        eprintln!(
-            "note: skipping the DuckDB differential test: python3 -c 'import duckdb' failed \
-             (python3 -m pip install duckdb==1.5.6)"
-        );
-        return;
+/// Skips (with a note) where python3 has no duckdb, except under CI, where that fails.
+fn duckdb_or_skip(what: &str) -> bool {
+    if duckdb_available() {
+        return true;
     }
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path();
-    let envelope = generate(dir, "envelope", "3000", "7", "envelope.jsonl");
-    // Batch output is billed at the batch tier, which every scenario treats differently.
-    let batch = generate(dir, "batch", "500", "11", "batch.jsonl");
-    let scenarios = root().join("benches/e2e-scenarios.toml");
-    let out = dir.join("out");
-    let run = Command::new(BIN)
-        .arg("run")
-        .arg(&envelope)
-        .arg(&batch)
-        .arg("--scenarios")
-        .arg(&scenarios)
-        .arg("--out")
-        .arg(&out)
-        .arg("--quiet")
-        .output()
-        .expect("run reprice run");
-    assert_eq!(
-        run.status.code(),
-        Some(0),
-        "reprice run: {}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let diff = Command::new("python3")
-        .arg(root().join("tests/differential/run.py"))
-        .arg("--catalog")
-        .arg(root().join("src/catalog/default.toml"))
-        .arg("--scenarios")
-        .arg(&scenarios)
-        .arg("--envelope")
-        .arg(&envelope)
-        .arg("--batch")
-        .arg(&batch)
-        .arg("--reprice-out")
-        .arg(&out)
-        .output()
-        .expect("run tests/differential/run.py");
-    let stdout = String::from_utf8_lossy(&diff.stdout);
-    let stderr = String::from_utf8_lossy(&diff.stderr);
-    assert_eq!(
-        diff.status.code(),
-        Some(0),
-        "DuckDB and reprice disagree:\n{stdout}\n{stderr}"
-    );
-    // The record and row counts follow the generator; what must hold is full agreement.
-    let last = stdout.lines().last().unwrap_or_default();
     assert!(
-        last.starts_with("duckdb vs reprice: ")
-            && last.ends_with(" savings.csv rows, 20 scenario totals exact; 0 differences"),
-        "{stdout}"
+        std::env::var_os("CI").is_none(),
+        "the differential test needs python3 with duckdb under CI \
+         (python3 -m pip install duckdb==1.5.6)"
     );
+    eprintln!("note: skipping the DuckDB {what} test: python3 -c 'import duckdb' failed");
+    false
 }
 
-#[test]
-fn duckdb_sql_prices_provider_switches_like_reprice() {
-    if !duckdb_available() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "the differential test needs python3 with duckdb under CI \
-             (python3 -m pip install duckdb==1.5.6)"
-        );
-        eprintln!("note: skipping the DuckDB provider-switch differential test: no duckdb");
-        return;
-    }
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = tmp.path();
+/// Generated envelope and batch logs priced by `reprice run` and by the SQL, with `overlay`
+/// laid on the built-in catalog; the SQL must report full agreement on `totals` scenario
+/// totals. Gives reprice's output folder (inside `tmp`).
+fn compare(tmp: &Path, overlay: Option<&Path>, scenarios: &Path, totals: usize) -> PathBuf {
     // The generator's Gemini bodies come from Google, its OpenRouter ones carry usage.cost,
-    // the rest cannot tell their provider: each kind meets the switches differently.
-    let envelope = generate(dir, "envelope", "3000", "7", "envelope.jsonl");
-    let batch = generate(dir, "batch", "500", "11", "batch.jsonl");
-    let offers = root().join("tests/differential/offers.toml");
-    let scenarios = root().join("tests/differential/providers.toml");
-    let out = dir.join("out");
-    let run = Command::new(BIN)
-        .arg("run")
-        .arg(&envelope)
-        .arg(&batch)
-        .args(["--catalog", "builtin", "--catalog"])
-        .arg(&offers)
+    // the rest cannot tell their provider. Batch output is billed at the batch tier, which
+    // every scenario treats differently.
+    let envelope = generate(tmp, "envelope", "3000", "7", "envelope.jsonl");
+    let batch = generate(tmp, "batch", "500", "11", "batch.jsonl");
+    let out = tmp.join("out");
+    let mut run = Command::new(BIN);
+    run.arg("run").arg(&envelope).arg(&batch);
+    if let Some(o) = overlay {
+        run.args(["--catalog", "builtin", "--catalog"]).arg(o);
+    }
+    let run = run
         .arg("--scenarios")
-        .arg(&scenarios)
+        .arg(scenarios)
         .arg("--out")
         .arg(&out)
         .arg("--quiet")
@@ -153,14 +89,16 @@ fn duckdb_sql_prices_provider_switches_like_reprice() {
         "reprice run: {}",
         String::from_utf8_lossy(&run.stderr)
     );
-    let diff = Command::new("python3")
-        .arg(root().join("tests/differential/run.py"))
+    let mut diff = Command::new("python3");
+    diff.arg(root().join("tests/differential/run.py"))
         .arg("--catalog")
-        .arg(root().join("src/catalog/default.toml"))
-        .arg("--catalog-overlay")
-        .arg(&offers)
+        .arg(root().join("src/catalog/default.toml"));
+    if let Some(o) = overlay {
+        diff.arg("--catalog-overlay").arg(o);
+    }
+    let diff = diff
         .arg("--scenarios")
-        .arg(&scenarios)
+        .arg(scenarios)
         .arg("--envelope")
         .arg(&envelope)
         .arg("--batch")
@@ -176,11 +114,43 @@ fn duckdb_sql_prices_provider_switches_like_reprice() {
         "DuckDB and reprice disagree:\n{stdout}\n{}",
         String::from_utf8_lossy(&diff.stderr)
     );
+    // The record and row counts follow the generator; what must hold is full agreement.
     let last = stdout.lines().last().unwrap_or_default();
     assert!(
         last.starts_with("duckdb vs reprice: ")
-            && last.ends_with(" savings.csv rows, 10 scenario totals exact; 0 differences"),
+            && last.ends_with(&format!(
+                " savings.csv rows, {totals} scenario totals exact; 0 differences"
+            )),
         "{stdout}"
+    );
+    out
+}
+
+#[test]
+fn duckdb_sql_prices_generated_logs_like_reprice() {
+    if !duckdb_or_skip("differential") {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    compare(
+        tmp.path(),
+        None,
+        &root().join("benches/e2e-scenarios.toml"),
+        20,
+    );
+}
+
+#[test]
+fn duckdb_sql_prices_provider_switches_like_reprice() {
+    if !duckdb_or_skip("provider-switch differential") {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = compare(
+        tmp.path(),
+        Some(&root().join("tests/differential/offers.toml")),
+        &root().join("tests/differential/providers.toml"),
+        10,
     );
     // Every switch scenario moved money, so the comparison is not of empty tables.
     let summary: serde_json::Value = serde_json::from_str(

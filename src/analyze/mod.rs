@@ -547,6 +547,28 @@ impl Swaps {
     }
 }
 
+/// The built-in catalog and scenarios over March 1-2 2026 with no records: an analysis with
+/// every field a real one has, for tests to set the figures they check.
+#[cfg(test)]
+pub(crate) fn empty_march_analysis() -> Analysis {
+    let catalog = Catalog::builtin().expect("catalog");
+    let set = ScenarioSet::builtin(&catalog).expect("scenarios");
+    let rp = crate::reprice::reprice(&[], &catalog, &set, chrono_tz::Tz::UTC);
+    analyze(
+        &[],
+        &rp,
+        Context {
+            catalog: &catalog,
+            set: &set,
+            tz_name: "UTC",
+            since: NaiveDate::from_ymd_opt(2026, 3, 1),
+            until: NaiveDate::from_ymd_opt(2026, 3, 2),
+            input: InputCounts::default(),
+            warnings: Vec::new(),
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

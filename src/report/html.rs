@@ -254,11 +254,8 @@ fn cell(o: &mut String, c: &Cell) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::{Analysis, Context, InputCounts, KeyRow, ModelRow, analyze};
-    use crate::catalog::Catalog;
+    use crate::analyze::{Analysis, KeyRow, ModelRow};
     use crate::money::Money;
-    use crate::scenario::ScenarioSet;
-    use chrono::NaiveDate;
 
     const HOSTILE: &str = "<script>alert(1)</script>\u{7}\"'&";
 
@@ -283,22 +280,7 @@ mod tests {
     /// built-in set (two days, two weekdays). Built by `analyze` on no records, so the summary
     /// has every field the real one has.
     fn analysis() -> Analysis {
-        let catalog = Catalog::builtin().expect("catalog");
-        let set = ScenarioSet::builtin(&catalog).expect("scenarios");
-        let rp = crate::reprice::reprice(&[], &catalog, &set, chrono_tz::Tz::UTC);
-        let mut a = analyze(
-            &[],
-            &rp,
-            Context {
-                catalog: &catalog,
-                set: &set,
-                tz_name: "UTC",
-                since: NaiveDate::from_ymd_opt(2026, 3, 1),
-                until: NaiveDate::from_ymd_opt(2026, 3, 2),
-                input: InputCounts::default(),
-                warnings: Vec::new(),
-            },
-        );
+        let mut a = crate::analyze::empty_march_analysis();
         let s = &mut a.summary;
         s.scenarios.truncate(2);
         s.scenarios[0].savings = m("0.5");

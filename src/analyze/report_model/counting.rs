@@ -51,19 +51,7 @@ mod tests {
 
     #[test]
     fn says_how_images_were_counted_and_what_repeated() {
-        let catalog = crate::catalog::Catalog::builtin().expect("catalog");
-        let set = crate::scenario::ScenarioSet::builtin(&catalog).expect("scenarios");
-        let rp = crate::reprice::reprice(&[], &catalog, &set, chrono_tz::Tz::UTC);
-        let cx = crate::analyze::Context {
-            catalog: &catalog,
-            set: &set,
-            tz_name: "UTC",
-            since: None,
-            until: None,
-            input: Default::default(),
-            warnings: Vec::new(),
-        };
-        let mut s = crate::analyze::analyze(&[], &rp, cx).summary;
+        let mut s = crate::analyze::empty_march_analysis().summary;
         assert!(counting_findings(&s).is_empty());
         s.actual.images = 10;
         s.actual.images_by_count = [("response", 6), ("tokens", 3), ("assumed", 1)]

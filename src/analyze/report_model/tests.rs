@@ -1,31 +1,12 @@
 use super::*;
-use crate::analyze::{Context, InputCounts, ModelRow, SavingsRow, ThinkingShare, analyze};
-use crate::catalog::Catalog;
-use crate::scenario::ScenarioSet;
+use crate::analyze::{ModelRow, SavingsRow, ThinkingShare};
 
 fn m(s: &str) -> Money {
     Money::parse(s).expect("test amount")
 }
 
-/// The built-in scenarios over March 1-2 2026 with no records: every field the real summary
-/// has, for the tests to set the figures they check.
 fn analysis() -> Analysis {
-    let catalog = Catalog::builtin().expect("catalog");
-    let set = ScenarioSet::builtin(&catalog).expect("scenarios");
-    let rp = crate::reprice::reprice(&[], &catalog, &set, chrono_tz::Tz::UTC);
-    analyze(
-        &[],
-        &rp,
-        Context {
-            catalog: &catalog,
-            set: &set,
-            tz_name: "UTC",
-            since: NaiveDate::from_ymd_opt(2026, 3, 1),
-            until: NaiveDate::from_ymd_opt(2026, 3, 2),
-            input: InputCounts::default(),
-            warnings: Vec::new(),
-        },
-    )
+    crate::analyze::empty_march_analysis()
 }
 
 fn section<'a>(r: &'a Report, title: &str) -> &'a Section {
