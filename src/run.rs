@@ -16,15 +16,31 @@ use chrono_tz::Tz;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-/// Everything a run is configured with, checked before any input is read.
+/// Everything a run is configured with, checked before any input is read: the command line
+/// is lowered into this once, and no stage after sees the arguments themselves.
 pub struct Config {
     pub catalog: Catalog,
+    /// The catalog files laid on each other (none: the built-in one), for run.json.
+    pub catalog_files: Vec<PathBuf>,
     pub scenarios: ScenarioSet,
+    /// The scenario file (none: the built-in set), for run.json.
+    pub scenarios_file: Option<PathBuf>,
     pub tz: Tz,
     pub tz_name: String,
     pub since: Option<NaiveDate>,
     pub until: Option<NaiveDate>,
     pub csv_mappings: Vec<CsvMapping>,
+    pub paths: Vec<PathBuf>,
+    pub out: PathBuf,
+    pub state: Option<PathBuf>,
+    pub format: Option<ingest::Format>,
+    pub max_line: usize,
+    pub threads: Option<usize>,
+    pub strict: bool,
+    pub quiet: bool,
+    pub focus: bool,
+    pub records: bool,
+    pub allow_unpriced: bool,
 }
 
 /// A day written exactly as YYYY-MM-DD: chrono alone also takes `2026-3-1`, which in a cron
@@ -87,12 +103,25 @@ pub fn config(args: &RunArgs) -> Result<Config, RunError> {
     }
     Ok(Config {
         catalog,
+        catalog_files: args.catalog.clone(),
         scenarios,
+        scenarios_file: args.scenarios.clone(),
         tz,
         tz_name: args.tz.clone(),
         since,
         until,
         csv_mappings: mappings(&args.csv_map)?,
+        paths: args.paths.clone(),
+        out: args.out.clone(),
+        state: args.state.clone(),
+        format: args.format,
+        max_line: args.max_line_size,
+        threads: args.threads,
+        strict: args.strict,
+        quiet: args.quiet,
+        focus: args.focus,
+        records: args.records,
+        allow_unpriced: args.allow_unpriced,
     })
 }
 
@@ -151,19 +180,18 @@ impl InPeriod {
 /// Reads, deduplicates, prices and analyzes the inputs. records.parquet is written into
 /// `records_out` as the records stream through, when given.
 pub fn compute(
-    args: &RunArgs,
     cfg: &Config,
     progress: &Progress,
     records_out: Option<&Path>,
 ) -> Result<Computed, RunError> {
     let mut warnings = Vec::new();
     let (inputs, skipped_folders) =
-        expand_inputs(&args.paths, &args.out, args.state.as_deref(), &mut warnings)?;
+        expand_inputs(&cfg.paths, &cfg.out, cfg.state.as_deref(), &mut warnings)?;
     state::failpoint("expanded");
     let opts = ingest::Options {
-        format: args.format,
+        format: cfg.format,
         csv_mappings: &cfg.csv_mappings,
-        max_line: args.max_line_size,
+        max_line: cfg.max_line,
     };
     progress.start(&inputs);
     let t = Timings::start();
@@ -171,7 +199,7 @@ pub fn compute(
     // the reports: they must be the same as a full run's.
     let mut notices = Vec::new();
     let spill = Spill::default();
-    let (ing, parsed_bytes) = match &args.state {
+    let (ing, parsed_bytes) = match &cfg.state {
         Some(dir) => state::ingest_incremental(
             dir,
             &inputs,
@@ -205,10 +233,10 @@ pub fn compute(
     // dropped; the next chunk is merged from the sorted runs meanwhile.
     let mut pricer = reprice::Pricer::new(&cfg.catalog, &cfg.scenarios, cfg.tz);
     let mut fold = analyze::Fold::new(&cfg.catalog, &cfg.scenarios);
-    if !args.focus {
+    if !cfg.focus {
         fold = fold.without_focus();
     }
-    let parquet_err = |e: std::io::Error| state::reports_failed(&args.out, e);
+    let parquet_err = |e: std::io::Error| state::reports_failed(&cfg.out, e);
     let parquet = report::RecordsOut::create(records_out, &cfg.catalog, &cfg.scenarios)
         .map_err(parquet_err)?;
     let mut period = InPeriod::default();
@@ -344,6 +372,7 @@ fn fill_raw_lines(inputs: &[source::Input], conflicts: &mut [Quarantined]) {
 
 pub fn run(args: &RunArgs) -> Result<i32, RunError> {
     let cfg = config(args)?;
+    let args = &cfg;
     state::check_out(&args.out, &args.paths, args.state.as_deref())?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads.unwrap_or(0))
@@ -356,7 +385,7 @@ pub fn run(args: &RunArgs) -> Result<i32, RunError> {
     let progress = Progress::new(args.quiet);
     let staging = state::Staging::create(&args.out)?;
     let records_out = args.records.then(|| staging.dir());
-    let c = pool.install(|| compute(args, &cfg, &progress, records_out))?;
+    let c = pool.install(|| compute(&cfg, &progress, records_out))?;
     for n in &c.notices {
         eprintln!("reprice: warning: {n}");
     }
@@ -387,7 +416,7 @@ pub fn run(args: &RunArgs) -> Result<i32, RunError> {
         if args.focus {
             report::Writer::write(&report::focus::FocusCsv, &input, dir)?;
         }
-        let manifest = state::manifest(args, &cfg, &c, &staging.written()?);
+        let manifest = state::manifest(&cfg, &c, &staging.written()?);
         std::fs::write(dir.join("run.json"), &manifest)
     })();
     written.map_err(|e| staging.failed(e))?;

@@ -49,7 +49,7 @@ fn args(paths: Vec<PathBuf>, state: Option<&Path>) -> RunArgs {
 /// summary.json as text, with the one field that depends on how lines are split into files.
 fn summary_of(a: &RunArgs) -> (String, serde_json::Value) {
     let cfg = config(a).expect("config");
-    let c = compute(a, &cfg, &Progress::new(true), None).expect("compute");
+    let c = compute(&cfg, &Progress::new(true), None).expect("compute");
     let mut v = serde_json::to_value(&c.analysis.summary).expect("json");
     v["input"]["files"] = serde_json::json!(0);
     (serde_json::to_string(&v).expect("text"), v)

@@ -53,12 +53,7 @@ fn origin(path: Option<&Path>, builtin: &str) -> Origin {
 /// run.json: what made these reports (inputs with hashes, catalog and scenarios hashes,
 /// version, counts, and the files of the set). It holds no clock time, so identical inputs give
 /// an identical manifest.
-pub fn manifest(
-    args: &crate::cli::RunArgs,
-    cfg: &Config,
-    c: &Computed,
-    written: &[String],
-) -> String {
+pub fn manifest(cfg: &Config, c: &Computed, written: &[String]) -> String {
     let mut outputs: Vec<String> = written.to_vec();
     outputs.push(super::publish::MANIFEST.to_string());
     outputs.sort();
@@ -69,8 +64,8 @@ pub fn manifest(
         time_zone: &cfg.tz_name,
         since: cfg.since,
         until: cfg.until,
-        catalog: origins(&args.catalog, crate::catalog::DEFAULT_TOML),
-        scenarios: origin(args.scenarios.as_deref(), crate::scenario::BUILTIN_TOML),
+        catalog: origins(&cfg.catalog_files, crate::catalog::DEFAULT_TOML),
+        scenarios: origin(cfg.scenarios_file.as_deref(), crate::scenario::BUILTIN_TOML),
         inputs: &c.files,
         counts: &c.analysis.summary.input,
         outputs,
