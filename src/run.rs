@@ -507,10 +507,14 @@ fn nothing_to_report(
     }
     if i.records == 0 {
         let why = if i.out_of_period > 0 {
-            format!(
-                "no record in the period: all {} records of {shown} are outside --since/--until",
-                i.out_of_period
-            )
+            match i.out_of_period {
+                1 => format!(
+                    "no record in the period: the 1 record of {shown} is outside --since/--until"
+                ),
+                n => format!(
+                    "no record in the period: all {n} records of {shown} are outside --since/--until"
+                ),
+            }
         } else {
             format!(
                 "no record to report: {} lines read from {shown} ({} duplicates, {} quarantined, {} without usage)",

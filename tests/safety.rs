@@ -191,7 +191,7 @@ fn nothing_to_report_exits_8_and_keeps_the_last_reports() {
     assert_eq!(
         r.stderr.trim(),
         format!(
-            "reprice: no record in the period: all 1 record of {} are outside --since/--until; nothing was published",
+            "reprice: no record in the period: the 1 record of {} is outside --since/--until; nothing was published",
             logs.display()
         )
     );
