@@ -122,6 +122,8 @@ pub struct TokenTotals {
     pub thinking: u64,
     pub cache_read: u64,
     pub cache_write: u64,
+    /// One-hour cache writes (Anthropic usage reports), apart from `cache_write`.
+    pub cache_write_1h: u64,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]

@@ -56,8 +56,9 @@ impl Totals {
             self.tokens.thinking += r.tokens.thinking;
             self.tokens.cache_read += r.tokens.cache_read;
             self.tokens.cache_write += r.tokens.cache_write;
+            self.tokens.cache_write_1h += r.tokens.cache_write_1h;
             self.images += u64::from(r.images);
-            self.by_status[r.status as usize] += 1;
+            self.by_status[r.status as usize] += u64::from(r.requests);
             if p.billed_in_log {
                 self.billed += p.actual;
             } else {

@@ -78,11 +78,11 @@ impl WasteFold {
             match r.status {
                 Status::Failed if billed => {
                     w.failed_billed_cost += p.actual;
-                    w.failed_billed_requests += 1;
+                    w.failed_billed_requests += u64::from(r.requests);
                 }
                 Status::Rejected if billed => {
                     w.rejected_billed_cost += p.actual;
-                    w.rejected_billed_requests += 1;
+                    w.rejected_billed_requests += u64::from(r.requests);
                 }
                 _ => {}
             }
@@ -187,6 +187,10 @@ impl Retries {
             {
                 self.latest.remove(&key);
             }
+        }
+        // An aggregate row sums many requests: which of them were retries is not in it.
+        if r.is_aggregate() {
+            return None;
         }
         let h = r.request_hash?;
         let key = (r.api_key.clone(), h);

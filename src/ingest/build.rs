@@ -48,6 +48,7 @@ pub fn finish(
         remaining_balance: d.remaining_balance,
         request_hash,
         payload_hash: 0,
+        requests: 1,
     };
     r.payload_hash = payload_hash(&r);
     Ok(r)
@@ -112,6 +113,14 @@ pub fn payload_hash(r: &UsageRecord) -> u64 {
             let _ = m.write_exact(&mut h);
         }
         h.bytes(&[0xff]);
+    }
+    // Fields added later are hashed only when set, so older records keep their hash.
+    if r.tokens.cache_write_1h != 0 || r.extras.web_search != 0 {
+        h.num(r.tokens.cache_write_1h);
+        h.num(u64::from(r.extras.web_search));
+    }
+    if r.requests != 1 {
+        h.num(u64::from(r.requests));
     }
     h.0
 }
@@ -188,6 +197,13 @@ mod tests {
         h.num(u64::from(r.extras.search_deep));
         h.str(&r.billed_cost.map(|m| m.exact()).unwrap_or_default());
         h.str(&r.remaining_balance.map(|m| m.exact()).unwrap_or_default());
+        if r.tokens.cache_write_1h != 0 || r.extras.web_search != 0 {
+            h.num(r.tokens.cache_write_1h);
+            h.num(u64::from(r.extras.web_search));
+        }
+        if r.requests != 1 {
+            h.num(u64::from(r.requests));
+        }
         h.0
     }
 
@@ -223,6 +239,7 @@ mod tests {
             remaining_balance: None,
             request_hash: None,
             payload_hash: 0,
+            requests: 1,
         }
     }
 

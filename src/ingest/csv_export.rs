@@ -236,6 +236,7 @@ pub fn parse_row(
         thinking: num("thinking_tokens")?,
         cache_read: num("cache_read_tokens")?,
         cache_write: num("cache_write_tokens")?,
+        cache_write_1h: 0,
     };
     if b.mapping.input_includes_cached {
         t.input = t.input.checked_sub(t.cache_read).ok_or_else(|| {

@@ -1,16 +1,21 @@
 //! Ingest: every input line ends as a record, a skipped non-usage line, or a quarantined line.
 
+mod anthropic_usage;
 mod batch;
 mod build;
 mod claude_code;
 pub mod csv_export;
 pub mod dedup;
 pub mod detect;
+mod document;
 mod envelope;
 pub mod fields;
+mod litellm_spend;
+mod openai_usage;
 mod read_ahead;
 pub mod response;
 pub mod source;
+mod usage_pages;
 
 pub use build::{Fnv, hash_bytes, intern};
 pub use detect::Format;
@@ -48,6 +53,14 @@ pub struct FileReport {
     pub records: u64,
     pub skipped: u64,
     pub quarantined: u64,
+    /// Of the skipped lines: requests a gateway answered from its own cache (LiteLLM
+    /// `cache_hit`), which made no provider call.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub served_from_cache: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Default)]
@@ -80,6 +93,8 @@ const RAW_KEPT: usize = 4096;
 enum LineOutcome {
     Record(Box<UsageRecord>),
     Skip,
+    /// A request a gateway answered from its own cache: skipped, and counted apart.
+    ProxyCacheHit,
     Bad(String),
 }
 
@@ -237,6 +252,12 @@ fn parse_input_in(
         FileKind::Unknown => "unknown",
         _ => "json-lines",
     };
+    if resume.is_none()
+        && opts.format.is_none()
+        && let Some(doc) = document::detect(&buf[..buf.len().min(HEAD)])
+    {
+        return read_document(display, stream, buf, eof, doc, opts, tick, emit);
+    }
     if kind == FileKind::Csv {
         let whole = read_csv(&mut stream, &mut buf, eof, opts.max_line, block)?;
         tick(whole.bytes);
@@ -389,6 +410,66 @@ fn parse_input_in(
         out.settled = None;
     }
     Ok(out)
+}
+
+/// An export document read whole, up to [`document::limit`]; a larger one is one quarantined
+/// line, streamed past without being held.
+#[allow(clippy::too_many_arguments)]
+fn read_document(
+    display: &str,
+    mut stream: source::Stream,
+    mut buf: Vec<u8>,
+    mut eof: bool,
+    doc: document::DocKind,
+    opts: &Options<'_>,
+    tick: &(dyn Fn(u64) + Sync),
+    emit: &mut Emit<'_>,
+) -> Result<FileResult, RunError> {
+    let limit = document::limit(opts.max_line);
+    while !eof && buf.len() <= limit {
+        let want = (buf.len() + BLOCK).min(limit + 1);
+        eof = stream.fill(&mut buf, want)?;
+    }
+    if buf.len() <= limit {
+        tick(buf.len() as u64);
+        let mut r = parse_file(display, &buf, opts);
+        emit(std::mem::take(&mut r.records))?;
+        return Ok(r);
+    }
+    let mut hasher = Sha256::new();
+    hasher.update(&buf);
+    let mut total = buf.len() as u64;
+    let head = cut(&String::from_utf8_lossy(&buf[..buf.len().min(RAW_KEPT)]), RAW_KEPT);
+    drop(buf);
+    let mut chunk = Vec::new();
+    while !eof {
+        chunk.clear();
+        eof = stream.fill(&mut chunk, BLOCK)?;
+        hasher.update(&chunk);
+        total += chunk.len() as u64;
+    }
+    tick(total);
+    let mut r = FileResult::new(
+        display,
+        document::format_name(doc).to_string(),
+        total,
+        hex(&hasher.finalize()),
+    );
+    r.report.lines = 1;
+    r.report.quarantined = 1;
+    r.quarantine.push(Quarantined {
+        file: display.to_string(),
+        line: 1,
+        byte: 0,
+        reason: format!(
+            "an export document of {total} bytes, over {} ({}x --max-line-size): such a \
+             document is read whole; save it as smaller pages or raise --max-line-size",
+            size_text(limit),
+            document::SIZE_FACTOR
+        ),
+        raw: head,
+    });
+    Ok(r)
 }
 
 /// A CSV file read whole, less its overlong lines.
@@ -632,6 +713,10 @@ fn absorb(
                 }
             }
             LineOutcome::Skip => out.report.skipped += 1,
+            LineOutcome::ProxyCacheHit => {
+                out.report.skipped += 1;
+                out.report.served_from_cache += 1;
+            }
             LineOutcome::Bad(reason) => {
                 out.report.quarantined += 1;
                 out.quarantine.push(Quarantined {
@@ -743,6 +828,7 @@ impl FileResult {
                 records: 0,
                 skipped: 0,
                 quarantined: 0,
+                served_from_cache: 0,
             },
             records: Vec::new(),
             quarantine: Vec::new(),
@@ -765,12 +851,19 @@ pub fn parse_bytes(
 fn parse_file(display: &str, bytes: &[u8], opts: &Options<'_>) -> FileResult {
     let file: Arc<str> = Arc::from(display);
     let project = source::claude_project(display);
+    let head = &bytes[..bytes.len().min(HEAD)];
     let kind = match opts.format {
         Some(Format::Csv) => FileKind::Csv,
         Some(_) => FileKind::JsonLines,
-        None => detect::file_kind(&bytes[..bytes.len().min(64 * 1024)]),
+        None => detect::file_kind(head),
     };
-    let (format, outcomes) = match kind {
+    let doc = opts.format.is_none().then(|| document::detect(head)).flatten();
+    let (format, outcomes) = match (doc, kind) {
+        (Some(doc), _) => (
+            document::format_name(doc).to_string(),
+            document::parse(&file, bytes, doc),
+        ),
+        (None, kind) => match kind {
         FileKind::Csv => (
             "csv".to_string(),
             csv_lines(&file, bytes, opts.csv_mappings, &project),
@@ -795,6 +888,7 @@ fn parse_file(display: &str, bytes: &[u8], opts: &Options<'_>) -> FileResult {
                 "unrecognized format: neither JSON lines nor a CSV with a header",
             ),
         ),
+        },
     };
     let mut out = FileResult::new(
         display,
@@ -1583,6 +1677,7 @@ mod tests {
                     r.tokens.cache_read
                 ),
                 LineOutcome::Skip => "skip".to_string(),
+                LineOutcome::ProxyCacheHit => "cache hit".to_string(),
                 LineOutcome::Bad(why) => why,
             });
         }
@@ -1637,6 +1732,7 @@ mod tests {
                     r.tokens.output
                 ),
                 LineOutcome::Skip => "skip".to_string(),
+                LineOutcome::ProxyCacheHit => "cache hit".to_string(),
                 LineOutcome::Bad(why) => why,
             });
         }

@@ -457,6 +457,7 @@ impl Body<'_> {
                     thinking: reasoning,
                     cache_read: cache_read_anthropic,
                     cache_write,
+                    cache_write_1h: 0,
                 }
             } else {
                 Tokens {
@@ -465,6 +466,7 @@ impl Body<'_> {
                     thinking: reasoning,
                     cache_read: cached,
                     cache_write: 0,
+                    cache_write_1h: 0,
                 }
             };
             if d.billed_cost.is_none() {
@@ -491,6 +493,7 @@ impl Body<'_> {
                 thinking: count(g.thoughts_token_count, &f("thoughtsTokenCount"))?,
                 cache_read: cached,
                 cache_write: 0,
+                cache_write_1h: 0,
             };
         }
         // Images returned.

@@ -32,6 +32,7 @@ fn gemini(id: &str, time: DateTime<Utc>, images: u32) -> UsageRecord {
         remaining_balance: None,
         request_hash: None,
         payload_hash: 0,
+        requests: 1,
     }
 }
 

@@ -24,7 +24,14 @@ pub fn encode(r: &UsageRecord, file: u32, out: &mut Vec<u8>) {
     opt_str(out, r.provider.as_deref());
     str(out, &r.model);
     let t = &r.tokens;
-    for n in [t.input, t.output, t.thinking, t.cache_read, t.cache_write] {
+    for n in [
+        t.input,
+        t.output,
+        t.thinking,
+        t.cache_read,
+        t.cache_write,
+        t.cache_write_1h,
+    ] {
         varint(out, n);
     }
     varint(out, u64::from(r.images));
@@ -41,7 +48,12 @@ pub fn encode(r: &UsageRecord, file: u32, out: &mut Vec<u8>) {
     }
     opt_str(out, r.quality.as_deref());
     let e = &r.extras;
-    for n in [e.web_search_grounding, e.search_standard, e.search_deep] {
+    for n in [
+        e.web_search_grounding,
+        e.search_standard,
+        e.search_deep,
+        e.web_search,
+    ] {
         varint(out, u64::from(n));
     }
     for m in [r.billed_cost, r.remaining_balance] {
@@ -53,6 +65,7 @@ pub fn encode(r: &UsageRecord, file: u32, out: &mut Vec<u8>) {
             }
         }
     }
+    varint(out, u64::from(r.requests));
     match r.request_hash {
         None => out.push(0),
         Some(h) => {
@@ -91,6 +104,7 @@ pub fn decode(b: &[u8], files: &[Arc<str>]) -> Option<UsageRecord> {
         thinking: c.varint()?,
         cache_read: c.varint()?,
         cache_write: c.varint()?,
+        cache_write_1h: c.varint()?,
     };
     let images = c.u32()?;
     let [size] = c.take()?;
@@ -107,9 +121,11 @@ pub fn decode(b: &[u8], files: &[Arc<str>]) -> Option<UsageRecord> {
         web_search_grounding: c.u32()?,
         search_standard: c.u32()?,
         search_deep: c.u32()?,
+        web_search: c.u32()?,
     };
     let billed_cost = c.opt_money()?;
     let remaining_balance = c.opt_money()?;
+    let requests = c.u32()?;
     let [has_request] = c.take()?;
     let request_hash = match has_request {
         0 => None,
@@ -140,6 +156,7 @@ pub fn decode(b: &[u8], files: &[Arc<str>]) -> Option<UsageRecord> {
         remaining_balance,
         request_hash,
         payload_hash,
+        requests,
     })
 }
 
@@ -320,6 +337,7 @@ mod tests {
                 thinking: tokens[2],
                 cache_read: tokens[3],
                 cache_write: tokens[4],
+                cache_write_1h: 0,
             },
             images: (tokens[4] % 5) as u32,
             image_size: size,
@@ -329,11 +347,13 @@ mod tests {
                 web_search_grounding: 1,
                 search_standard: 0,
                 search_deep: u32::MAX,
+                web_search: 0,
             },
             billed_cost: m,
             remaining_balance: m.map(|m| -m),
             request_hash,
             payload_hash: tokens[0] ^ tokens[4],
+            requests: 1 + (tokens[1] % 50) as u32,
         }
     }
 

@@ -1,0 +1,123 @@
+//! Pages of time buckets, as the providers' usage and cost APIs return them and as scripts save
+//! them: `{"object": "page", "data": [{"start_time", "end_time", "results": [...]}], ...}`
+//! (OpenAI) or `{"data": [{"starting_at", "ending_at", "results": [...]}], ...}` (Anthropic).
+//! Each result is one entry; its shape tells which parser reads it (openai_usage.rs,
+//! anthropic_usage.rs). Cost results (OpenAI `organization.costs.result`, Anthropic cost
+//! report rows) are what was billed, not usage: they are counted as skipped entries.
+
+use super::LineOutcome;
+use super::document::{Entry, Locator};
+use super::fields::time;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+#[derive(Deserialize)]
+struct Page<'a> {
+    #[serde(borrow)]
+    data: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct Bucket<'a> {
+    #[serde(borrow)]
+    start_time: Option<&'a RawValue>,
+    #[serde(borrow)]
+    end_time: Option<&'a RawValue>,
+    #[serde(borrow)]
+    starting_at: Option<&'a RawValue>,
+    #[serde(borrow)]
+    ending_at: Option<&'a RawValue>,
+    #[serde(borrow)]
+    results: Option<Vec<&'a RawValue>>,
+}
+
+/// A bucket's time range, which every result in it shares.
+pub struct Span {
+    pub start: DateTime<Utc>,
+    /// The range as the export wrote it, for ids: the same bucket read from two pages gives
+    /// the same text.
+    pub key: String,
+}
+
+/// Which provider a result comes from, from its members.
+#[derive(Deserialize)]
+struct Shape<'a> {
+    #[serde(borrow)]
+    object: Option<&'a RawValue>,
+    #[serde(borrow)]
+    uncached_input_tokens: Option<&'a RawValue>,
+    #[serde(borrow)]
+    cost_type: Option<&'a RawValue>,
+    #[serde(borrow)]
+    amount: Option<&'a RawValue>,
+}
+
+pub fn entries<'d>(text: &'d str, loc: &Locator<'d>) -> Result<Vec<Entry<'d>>, String> {
+    let page: Page = serde_json::from_str(text).map_err(|e| format!("usage page: {e}"))?;
+    let data = page.data.ok_or("usage page: field data: missing")?;
+    let buckets: Vec<&RawValue> =
+        serde_json::from_str(data.get()).map_err(|_| "usage page: field data: not an array")?;
+    let mut out = Vec::new();
+    for raw in buckets {
+        let bucket = serde_json::from_str::<Bucket>(raw.get())
+            .map_err(|e| e.to_string())
+            .and_then(|b| span(&b).map(|s| (b, s)));
+        let (bucket, span) = match bucket {
+            Ok(b) => b,
+            Err(e) => {
+                out.push((loc.source(raw), raw.get(), LineOutcome::Bad(format!("bucket: {e}"))));
+                continue;
+            }
+        };
+        for r in bucket.results.unwrap_or_default() {
+            let source = loc.source(r);
+            let outcome = result(r, &span, &source);
+            out.push((source, r.get(), outcome));
+        }
+    }
+    Ok(out)
+}
+
+fn span(b: &Bucket<'_>) -> Result<Span, String> {
+    let (start, end, names) = match (b.start_time, b.starting_at) {
+        (Some(s), _) => (s, b.end_time, "start_time"),
+        (None, Some(s)) => (s, b.ending_at, "starting_at"),
+        (None, None) => return Err("field start_time: missing".to_string()),
+    };
+    let (t, _) = time(Some(start), names)?.ok_or(format!("field {names}: missing"))?;
+    let end = end.map(|e| e.get().trim()).unwrap_or("");
+    Ok(Span {
+        start: t,
+        key: format!("{}/{}", start.get().trim(), end),
+    })
+}
+
+fn result(raw: &RawValue, span: &Span, source: &crate::record::SourceRef) -> LineOutcome {
+    let shape: Shape = match serde_json::from_str(raw.get()) {
+        Ok(s) => s,
+        Err(e) => return LineOutcome::Bad(format!("result: {e}")),
+    };
+    let object = super::fields::string(shape.object).unwrap_or_default();
+    let ctx = super::document::ctx(source);
+    let parsed = if object.starts_with("organization.usage.") {
+        super::openai_usage::parse(raw, &object, span, &ctx)
+    } else if object == "organization.costs.result"
+        || (shape.object.is_none() && (shape.cost_type.is_some() || shape.amount.is_some()))
+    {
+        return LineOutcome::Skip;
+    } else if shape.uncached_input_tokens.is_some() {
+        super::anthropic_usage::parse(raw, span, &ctx)
+    } else {
+        return LineOutcome::Bad(
+            "result: neither a usage result (OpenAI organization.usage.*, Anthropic \
+             uncached_input_tokens) nor a cost result"
+                .to_string(),
+        );
+    };
+    match parsed {
+        Ok(Some(r)) => LineOutcome::Record(Box::new(r)),
+        Ok(None) => LineOutcome::Skip,
+        Err(e) => LineOutcome::Bad(e),
+    }
+}
