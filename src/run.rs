@@ -264,6 +264,7 @@ pub fn compute(
         skipped,
         out_of_period: period.out_of_period,
         assumed_utc: period.assumed_utc,
+        served_from_cache: ing.files.iter().map(|f| f.served_from_cache).sum(),
     };
     let analysis = fold.finish(
         &not_applied,

@@ -102,6 +102,9 @@ pub struct InputCounts {
     pub out_of_period: u64,
     /// Records whose timestamps had no offset and were read as UTC.
     pub assumed_utc: u64,
+    /// Of the skipped lines: requests a gateway answered from its own cache (LiteLLM
+    /// `cache_hit`), no provider usage.
+    pub served_from_cache: u64,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
@@ -344,6 +347,8 @@ impl<'a> Fold<'a> {
                 .entry((m.to_string(), UNKNOWN_UNBILLED.to_string()))
                 .or_default() += n;
         }
+        let mut warnings = cx.warnings;
+        warnings.extend(aggregate_notes(&t.aggregates, catalog, cx.tz_name));
         let actual_cost = t.billed + t.computed;
         let fees = plans::fees(set, &period);
         let mut scenarios = Vec::new();
@@ -408,7 +413,7 @@ impl<'a> Fold<'a> {
                     records,
                 })
                 .collect(),
-            warnings: cx.warnings,
+            warnings,
         };
         Analysis {
             summary,
@@ -417,6 +422,48 @@ impl<'a> Fold<'a> {
             focus,
         }
     }
+}
+
+/// What the report says about rows of usage exports: they sum many requests, so analyses of
+/// single requests skip them; they belong to their bucket's UTC day; some figures are estimated.
+fn aggregate_notes(a: &totals::Aggregates, catalog: &Catalog, tz: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if a.rows == 0 {
+        return out;
+    }
+    if a.rows > a.uncounted {
+        out.push(format!(
+            "{} rows of usage exports sum {} requests: they count as that many requests for \
+             quotas, plans and break-even; retry detection and balance reconciliation look at \
+             single requests and do not apply to them",
+            a.rows - a.uncounted,
+            a.requests
+        ));
+    }
+    if a.uncounted > 0 {
+        out.push(format!(
+            "{} rows of Anthropic usage reports do not say how many requests they sum: their \
+             tokens and cost count, their requests do not",
+            a.uncounted
+        ));
+    }
+    if tz != "UTC" {
+        out.push(format!(
+            "usage export buckets belong to the UTC day they start on, not to a day in {tz}"
+        ));
+    }
+    for (model, (rows, images)) in &a.no_quality {
+        let default = catalog
+            .resolve(model)
+            .and_then(|m| m.default_quality.clone());
+        if let Some(q) = default {
+            out.push(format!(
+                "{images} {model} images in {rows} usage export rows carry no quality: priced at \
+                 the default quality ({q}), so their cost is estimated"
+            ));
+        }
+    }
+    out
 }
 
 /// Every calendar day of the period.

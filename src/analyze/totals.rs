@@ -29,6 +29,19 @@ pub struct Totals {
     pub changed: Vec<(u64, Money)>,
     first: Option<NaiveDate>,
     last: Option<NaiveDate>,
+    pub aggregates: Aggregates,
+}
+
+/// Rows of usage exports that sum many requests, which the report explains.
+#[derive(Default)]
+pub struct Aggregates {
+    pub rows: u64,
+    pub requests: u64,
+    /// Rows whose export does not count requests (Anthropic usage reports).
+    pub uncounted: u64,
+    /// Image rows without a quality (the OpenAI images usage export), by logged model: rows
+    /// and images, priced at the model's default quality.
+    pub no_quality: BTreeMap<Arc<str>, (u64, u64)>,
 }
 
 impl Totals {
@@ -46,6 +59,7 @@ impl Totals {
             changed: vec![(0, Money::ZERO); scenarios],
             first: None,
             last: None,
+            aggregates: Aggregates::default(),
         }
     }
 
@@ -87,6 +101,17 @@ impl Totals {
                     }
                 }
                 _ => {}
+            }
+            if r.is_aggregate() {
+                let a = &mut self.aggregates;
+                a.rows += 1;
+                a.requests += u64::from(r.requests);
+                a.uncounted += u64::from(r.requests == 0);
+                if r.kind == crate::record::Kind::Image && r.quality.is_none() && r.images > 0 {
+                    let e = a.no_quality.entry(r.model.clone()).or_default();
+                    e.0 += 1;
+                    e.1 += u64::from(r.images);
+                }
             }
             self.swaps.add(p);
             for (i, _, via) in p.changes() {

@@ -130,7 +130,8 @@ fn parse_row(raw: &RawValue, source: &crate::record::SourceRef) -> Result<LineOu
     let call = string(r.call_type).unwrap_or_default();
     let image = call.contains("image_generation") || call.contains("image_edit");
     let mut d = Draft {
-        id: string(r.request_id).map(|id| format!("litellm:{id}")),
+        // The bare request id, as the CSV export of the same table gives it.
+        id: string(r.request_id),
         model: string(r.model),
         time: time(r.start_time, "startTime")?,
         provider: string(r.custom_llm_provider).filter(|p| !p.is_empty()),

@@ -1354,6 +1354,9 @@ fn csv_lines<'b>(
                             source: &source,
                             project: project.as_deref(),
                         };
+                        if csv_export::is_cache_hit(b, &row) {
+                            return (source, raw, LineOutcome::ProxyCacheHit);
+                        }
                         match csv_export::parse_row(b, &row, &ctx) {
                             Ok(r) => LineOutcome::Record(Box::new(r)),
                             Err(e) => LineOutcome::Bad(e),
