@@ -205,6 +205,10 @@ pub struct UsageRecord {
     /// that sums a bucket of requests (its tokens, images and cost are the bucket's sums).
     #[serde(default = "one")]
     pub requests: u32,
+    /// The provider's project (OpenAI `project_id`) of a usage export row, which its cost
+    /// pages are reconciled by.
+    #[serde(default)]
+    pub project: Option<Arc<str>>,
 }
 
 fn one() -> u32 {

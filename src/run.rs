@@ -205,6 +205,7 @@ pub fn compute(
     if !args.focus {
         fold = fold.without_focus();
     }
+    fold.billed(ing.files.iter().flat_map(|f| f.billed.iter().cloned()));
     let parquet_err = |e: std::io::Error| state::reports_failed(&args.out, e);
     let parquet = report::RecordsOut::create(records_out, &cfg.catalog, &cfg.scenarios)
         .map_err(parquet_err)?;

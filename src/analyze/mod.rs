@@ -5,6 +5,7 @@
 //! added, so every part keeps sums per group (day, model, key, scenario, plan), and what needs
 //! the list of days (known only at the end) is expanded from per-day sums when finished.
 
+mod billing;
 mod budget;
 mod days;
 mod focus_rows;
@@ -17,6 +18,7 @@ mod tables;
 mod totals;
 mod waste;
 
+pub use billing::{BillingDifference, BillingReconciliation};
 pub use budget::{BudgetReport, DayOverCap, MonthOverBudget};
 pub use days::{DayRow, SavingsRow};
 pub use focus_rows::{Commitment, FocusCharge, FocusRow, FocusUnit, focus_rows};
@@ -55,6 +57,9 @@ pub struct Summary {
     pub waste: Waste,
     pub break_even: Vec<BreakEven>,
     pub reconciliation: Reconciliation,
+    /// Provider cost exports (OpenAI Costs API pages) against usage exports, per day and
+    /// project.
+    pub billing: BillingReconciliation,
     pub budget: BudgetReport,
     pub models: Vec<ModelRow>,
     pub keys: Vec<KeyRow>,
@@ -207,6 +212,9 @@ pub struct Fold<'a> {
     plans: plans::BreakEvens,
     waste: waste::WasteFold,
     balances: reconcile::Balances,
+    billing: billing::UsageByGroup,
+    /// Rows of cost exports, given with [`Fold::billed`].
+    billed: Vec<crate::ingest::BilledCost>,
     budget: budget::Spend,
     models_and_keys: tables::ModelsAndKeys,
     by_day: days::ByDay,
@@ -227,6 +235,8 @@ impl<'a> Fold<'a> {
             plans: plans::BreakEvens::new(set, catalog),
             waste: waste::WasteFold::new(set.retry_window_seconds),
             balances: reconcile::Balances::default(),
+            billing: billing::UsageByGroup::default(),
+            billed: Vec::new(),
             budget: budget::Spend::new(&set.budget),
             models_and_keys: tables::ModelsAndKeys::default(),
             by_day: days::ByDay::new(n),
@@ -239,6 +249,11 @@ impl<'a> Fold<'a> {
     pub fn without_focus(mut self) -> Fold<'a> {
         self.focus = None;
         self
+    }
+
+    /// What cost exports say was billed, to reconcile usage exports with.
+    pub fn billed(&mut self, rows: impl IntoIterator<Item = crate::ingest::BilledCost>) {
+        self.billed.extend(rows);
     }
 
     /// The next records in canonical order, with their prices (same length).
@@ -256,6 +271,7 @@ impl<'a> Fold<'a> {
             plans,
             waste,
             balances,
+            billing,
             budget,
             models_and_keys,
             by_day,
@@ -271,7 +287,11 @@ impl<'a> Fold<'a> {
                     || {
                         rayon::join(
                             || (plans.add(rs, ps), waste.add(rs, ps, seq)),
-                            || (balances.add(rs, ps), budget.add(rs, ps)),
+                            || {
+                                balances.add(rs, ps);
+                                billing.add(rs, ps);
+                                budget.add(rs, ps)
+                            },
                         )
                     },
                     || rayon::join(|| totals.add(rs, ps), || price_changes.add(rs, ps)),
@@ -312,6 +332,15 @@ impl<'a> Fold<'a> {
         let plan_report = self.plans.finish(set, catalog, &period, plan_days);
         let waste = self.waste.finish(catalog, plan_report.unused);
         let reconciliation = self.balances.finish(names);
+        let in_period = |d: NaiveDate| {
+            cx.since.is_none_or(|s| d >= s) && cx.until.is_none_or(|u| d <= u)
+        };
+        let billed: Vec<_> = self
+            .billed
+            .into_iter()
+            .filter(|b| in_period(b.day))
+            .collect();
+        let billing = self.billing.finish(&billed);
         let budget = self.budget.finish(&set.budget, names, t.latest());
         let (models, keys) = self.models_and_keys.finish(catalog, names);
         let by_day = self.by_day.finish(set, &period);
@@ -397,6 +426,7 @@ impl<'a> Fold<'a> {
             waste,
             break_even: plan_report.break_even,
             reconciliation,
+            billing,
             budget,
             models,
             keys,

@@ -49,6 +49,7 @@ pub fn finish(
         request_hash,
         payload_hash: 0,
         requests: 1,
+        project: None,
     };
     r.payload_hash = payload_hash(&r);
     Ok(r)
@@ -121,6 +122,9 @@ pub fn payload_hash(r: &UsageRecord) -> u64 {
     }
     if r.requests != 1 {
         h.num(u64::from(r.requests));
+    }
+    if let Some(p) = &r.project {
+        h.str(p);
     }
     h.0
 }
@@ -204,6 +208,9 @@ mod tests {
         if r.requests != 1 {
             h.num(u64::from(r.requests));
         }
+        if let Some(p) = &r.project {
+            h.str(p);
+        }
         h.0
     }
 
@@ -240,6 +247,7 @@ mod tests {
             request_hash: None,
             payload_hash: 0,
             requests: 1,
+        project: None,
         }
     }
 

@@ -57,6 +57,20 @@ pub struct FileReport {
     /// `cache_hit`), which made no provider call.
     #[serde(skip_serializing_if = "is_zero")]
     pub served_from_cache: u64,
+    /// Rows of cost exports (OpenAI Costs API pages): what was billed, to reconcile usage with.
+    #[serde(skip)]
+    pub billed: Vec<BilledCost>,
+}
+
+/// One row of a provider's cost export: an amount billed for a day, a project and a line item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BilledCost {
+    pub provider: Arc<str>,
+    /// The UTC day of the bucket.
+    pub day: chrono::NaiveDate,
+    pub project: Option<Arc<str>>,
+    pub line_item: Option<String>,
+    pub amount: crate::money::Money,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -95,6 +109,8 @@ enum LineOutcome {
     Skip,
     /// A request a gateway answered from its own cache: skipped, and counted apart.
     ProxyCacheHit,
+    /// What a provider's cost export says was billed: no usage, kept for reconciliation.
+    Billed(Box<BilledCost>),
     Bad(String),
 }
 
@@ -717,6 +733,10 @@ fn absorb(
                 out.report.skipped += 1;
                 out.report.served_from_cache += 1;
             }
+            LineOutcome::Billed(b) => {
+                out.report.skipped += 1;
+                out.report.billed.push(*b);
+            }
             LineOutcome::Bad(reason) => {
                 out.report.quarantined += 1;
                 out.quarantine.push(Quarantined {
@@ -829,6 +849,7 @@ impl FileResult {
                 skipped: 0,
                 quarantined: 0,
                 served_from_cache: 0,
+                billed: Vec::new(),
             },
             records: Vec::new(),
             quarantine: Vec::new(),
@@ -1681,6 +1702,7 @@ mod tests {
                 ),
                 LineOutcome::Skip => "skip".to_string(),
                 LineOutcome::ProxyCacheHit => "cache hit".to_string(),
+                LineOutcome::Billed(_) => "billed".to_string(),
                 LineOutcome::Bad(why) => why,
             });
         }
@@ -1736,6 +1758,7 @@ mod tests {
                 ),
                 LineOutcome::Skip => "skip".to_string(),
                 LineOutcome::ProxyCacheHit => "cache hit".to_string(),
+                LineOutcome::Billed(_) => "billed".to_string(),
                 LineOutcome::Bad(why) => why,
             });
         }

@@ -7,7 +7,8 @@
 
 use super::LineOutcome;
 use super::document::{Entry, Locator};
-use super::fields::time;
+use super::fields::{money, string, time};
+use super::{BilledCost, intern};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -102,9 +103,13 @@ fn result(raw: &RawValue, span: &Span, source: &crate::record::SourceRef) -> Lin
     let ctx = super::document::ctx(source);
     let parsed = if object.starts_with("organization.usage.") {
         super::openai_usage::parse(raw, &object, span, &ctx)
-    } else if object == "organization.costs.result"
-        || (shape.object.is_none() && (shape.cost_type.is_some() || shape.amount.is_some()))
-    {
+    } else if object == "organization.costs.result" {
+        return match openai_cost(raw, span) {
+            Ok(b) => LineOutcome::Billed(Box::new(b)),
+            Err(e) => LineOutcome::Bad(e),
+        };
+    } else if shape.object.is_none() && (shape.cost_type.is_some() || shape.amount.is_some()) {
+        // Anthropic cost report rows: not reconciled yet.
         return LineOutcome::Skip;
     } else if shape.uncached_input_tokens.is_some() {
         super::anthropic_usage::parse(raw, span, &ctx)
@@ -120,4 +125,44 @@ fn result(raw: &RawValue, span: &Span, source: &crate::record::SourceRef) -> Lin
         Ok(None) => LineOutcome::Skip,
         Err(e) => LineOutcome::Bad(e),
     }
+}
+
+#[derive(Deserialize)]
+struct CostResult<'a> {
+    #[serde(borrow)]
+    amount: Option<Amount<'a>>,
+    #[serde(borrow)]
+    line_item: Option<&'a RawValue>,
+    #[serde(borrow)]
+    project_id: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct Amount<'a> {
+    #[serde(borrow)]
+    value: Option<&'a RawValue>,
+    #[serde(borrow)]
+    currency: Option<&'a RawValue>,
+}
+
+/// A result of the OpenAI Costs API (`GET /v1/organization/costs`;
+/// https://platform.openai.com/docs/api-reference/usage/costs): `amount.value` in
+/// `amount.currency` billed in the bucket for one `line_item` and `project_id`.
+fn openai_cost(raw: &RawValue, span: &Span) -> Result<BilledCost, String> {
+    let c: CostResult = serde_json::from_str(raw.get()).map_err(|e| format!("result: {e}"))?;
+    let amount = c.amount.ok_or("field amount: missing")?;
+    let currency = string(amount.currency).unwrap_or_else(|| "usd".to_string());
+    if !currency.eq_ignore_ascii_case("usd") {
+        return Err(format!(
+            "field amount.currency: {currency}; reprice reconciles costs in USD"
+        ));
+    }
+    let value = money(amount.value, "amount.value")?.ok_or("field amount.value: missing")?;
+    Ok(BilledCost {
+        provider: intern("openai"),
+        day: span.start.date_naive(),
+        project: string(c.project_id).as_deref().map(intern),
+        line_item: string(c.line_item),
+        amount: value,
+    })
 }

@@ -21,6 +21,41 @@ impl Writer for Markdown {
 }
 
 /// "$1,234.57": money for sentences, rounded half-even to cents.
+/// Cost exports against usage exports, when cost pages were read.
+fn billing_section(o: &mut String, r: &crate::analyze::BillingReconciliation) {
+    if r.checked == 0 {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "\n## Cost exports against usage exports\n\n{} day and project groups checked, {} matched; billed {}, usage at catalog prices {}.\n",
+        r.checked,
+        r.matched,
+        r.billed.display(6),
+        r.usage_cost.display(6)
+    );
+    if r.differences.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "| provider | day (UTC) | project | usage cost | billed | difference |"
+    );
+    let _ = writeln!(o, "|---|---|---|---:|---:|---:|");
+    for d in &r.differences {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} | {} |",
+            cell(&d.provider),
+            d.day,
+            cell(d.project.as_deref().unwrap_or("(none)")),
+            d.usage_cost.display(6),
+            d.billed.display(6),
+            d.difference.display(6)
+        );
+    }
+}
+
 pub fn dollars(m: Money) -> String {
     let s = m.abs().display(2);
     let (int, frac) = s.split_once('.').unwrap_or((&s, "00"));
@@ -336,6 +371,7 @@ pub fn render(input: &ReportInput<'_>) -> String {
             }
         }
     }
+    billing_section(&mut o, &s.billing);
     let b = &s.budget;
     if !b.days_over_cap.is_empty() || !b.months_over_budget.is_empty() {
         let _ = writeln!(o, "\n## Budgets\n");

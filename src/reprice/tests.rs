@@ -33,6 +33,7 @@ fn gemini(id: &str, time: DateTime<Utc>, images: u32) -> UsageRecord {
         request_hash: None,
         payload_hash: 0,
         requests: 1,
+        project: None,
     }
 }
 

@@ -66,6 +66,7 @@ pub fn encode(r: &UsageRecord, file: u32, out: &mut Vec<u8>) {
         }
     }
     varint(out, u64::from(r.requests));
+    opt_str(out, r.project.as_deref());
     match r.request_hash {
         None => out.push(0),
         Some(h) => {
@@ -126,6 +127,7 @@ pub fn decode(b: &[u8], files: &[Arc<str>]) -> Option<UsageRecord> {
     let billed_cost = c.opt_money()?;
     let remaining_balance = c.opt_money()?;
     let requests = c.u32()?;
+    let project = c.opt_str()?.map(intern);
     let [has_request] = c.take()?;
     let request_hash = match has_request {
         0 => None,
@@ -157,6 +159,7 @@ pub fn decode(b: &[u8], files: &[Arc<str>]) -> Option<UsageRecord> {
         request_hash,
         payload_hash,
         requests,
+        project,
     })
 }
 
@@ -354,6 +357,7 @@ mod tests {
             request_hash,
             payload_hash: tokens[0] ^ tokens[4],
             requests: 1 + (tokens[1] % 50) as u32,
+            project: (secs % 5 == 0).then(|| Arc::from("proj_a")),
         }
     }
 
