@@ -161,6 +161,7 @@ pub fn compute(
         format: args.format,
         csv_mappings: &cfg.csv_mappings,
         max_line: args.max_line_size,
+        default_day: args.default_day,
     };
     progress.start(&inputs);
     let t = Timings::start();
@@ -544,6 +545,7 @@ pub fn validate(args: &ValidateArgs) -> Result<i32, RunError> {
             format: args.format,
             csv_mappings: &maps,
             max_line: args.max_line_size,
+            default_day: args.default_day,
         },
         &|_| {},
         &spill,

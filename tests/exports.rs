@@ -294,3 +294,42 @@ fn cost_pages_alone_have_nothing_to_report() {
     let r = run_files(&["exports/anthropic-cost-report.json"], &[]);
     assert_eq!(r.code, 8, "{}", r.stderr);
 }
+
+#[test]
+fn gemini_batch_output_takes_its_time_from_the_job_record_or_the_default_day() {
+    // Beside the job record (endTime 2026-03-10T03:15:00Z), on the batch tier:
+    // 2K image (200 in x $2/M + 1,120 out x $120/M + 1,000 thinking x $12/M = 0.1468) and a
+    // 4K one (300 x $2/M + 2,000 x $120/M = 0.2406), halved: 0.1937. The failed request
+    // (its model from the job record) cost nothing. The record itself is a skipped line.
+    let r = run_files(&["exports/gemini-batch"], &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let s = r.summary();
+    assert_eq!(u64_at(&s, "input.records"), 3);
+    assert_eq!(u64_at(&s, "input.skipped"), 1);
+    assert_eq!(str_at(&s, "actual.cost"), "0.1937");
+    assert_eq!(u64_at(&s, "actual.images"), 2);
+    assert_eq!(u64_at(&s, "actual.requests.failed"), 1);
+    assert_eq!(str_at(&s, "period.start"), "2026-03-10");
+    assert_accounting(&s);
+    // Without a record: quarantined, saying how to give the day.
+    let r = run_files(
+        &["exports/gemini-batch-no-job.jsonl", "exports/litellm-spend-logs.csv"],
+        &[],
+    );
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    let q = r.file("quarantine.jsonl");
+    assert_eq!(q.lines().count(), 2, "{q}");
+    assert!(q.contains("--default-day YYYY-MM-DD"), "{q}");
+    // The failed line names no model and was not billed: a line without usage.
+    assert_eq!(u64_at(&r.summary(), "input.skipped"), 3);
+    // With --default-day: that day, at noon UTC, so in New York too.
+    let r = run_files(
+        &["exports/gemini-batch-no-job.jsonl"],
+        &["--default-day", "2026-03-12", "--tz", "America/New_York"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let s = r.summary();
+    assert_eq!(u64_at(&s, "input.records"), 2);
+    assert_eq!(str_at(&s, "period.start"), "2026-03-12");
+    assert_eq!(str_at(&s, "actual.cost"), "0.1937");
+}

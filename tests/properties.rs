@@ -41,6 +41,7 @@ fn args(paths: Vec<PathBuf>, state: Option<&Path>) -> RunArgs {
         csv_map: Vec::new(),
         focus: false,
         allow_unpriced: false,
+        default_day: None,
         max_line_size: reprice::ingest::MAX_LINE,
     }
 }

@@ -22,6 +22,7 @@ fn sample_records() -> Vec<UsageRecord> {
         format: None,
         csv_mappings: &ingest::csv_export::builtin_mappings(),
         max_line: crate::ingest::MAX_LINE,
+        default_day: None,
     };
     dedup::read_all(&inputs, &opts).expect("reads").1.records
 }

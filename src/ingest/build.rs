@@ -12,6 +12,8 @@ pub struct LineCtx<'c> {
     pub source: &'c SourceRef,
     /// Claude Code: the project folder the session file lives in.
     pub project: Option<&'c str>,
+    /// Gemini Batch API output: the batch job the file's lines belong to.
+    pub batch_job: Option<&'c super::gemini_batch::BatchJob>,
 }
 
 pub fn finish(

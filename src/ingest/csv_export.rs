@@ -359,6 +359,7 @@ mod tests {
             format: None,
             csv_mappings: &maps,
             max_line: crate::ingest::MAX_LINE,
+        default_day: None,
         };
         let (_, _, q) = parse_bytes("f.csv", text.as_bytes(), &opts);
         q.into_iter().map(|q| (q.line, q.reason)).collect()

@@ -18,6 +18,9 @@ pub enum DocKind {
     Pages,
     /// A JSON array of LiteLLM spend log rows.
     SpendLogs,
+    /// A Gemini batch job record (`batches.get` JSON) saved beside its output file: it gives
+    /// the output's lines their time and carries no usage itself.
+    BatchJob,
 }
 
 /// The format name a file report gives a document.
@@ -25,6 +28,7 @@ pub fn format_name(kind: DocKind) -> &'static str {
     match kind {
         DocKind::Pages => "usage-pages",
         DocKind::SpendLogs => "litellm-spend-logs",
+        DocKind::BatchJob => "gemini-batch-job",
     }
 }
 
@@ -37,7 +41,7 @@ pub fn limit(max_line: usize) -> usize {
 }
 
 /// The kind of export document `head` (a file's first bytes) starts, if any. Only the first
-/// key of an object is looked at, and for arrays the members of the first element, so a
+/// key of an object is looked at (and the members of a bucket's results in the head), so a
 /// JSON-lines file is never mistaken for one.
 pub fn detect(head: &[u8]) -> Option<DocKind> {
     let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
@@ -48,9 +52,8 @@ pub fn detect(head: &[u8]) -> Option<DocKind> {
     };
     let t = text.trim_start();
     if let Some(rest) = t.strip_prefix('[') {
-        let first = rest.trim_start().strip_prefix('{')?;
-        let end = first.find('}').unwrap_or(first.len());
-        let obj = &first[..end];
+        // An array is never JSON lines: the members of its rows, anywhere in the head, tell.
+        let obj = rest.trim_start().strip_prefix('{')?;
         return (obj.contains("\"request_id\"")
             && obj.contains("\"spend\"")
             && (obj.contains("\"startTime\"") || obj.contains("\"call_type\"")))
@@ -67,6 +70,9 @@ pub fn detect(head: &[u8]) -> Option<DocKind> {
                 .starts_with("\"page\"")
                 .then_some(DocKind::Pages)
         }
+        "name" => (text.contains("\"batches/")
+            && (text.contains("\"endTime\"") || text.contains("\"end_time\"")))
+        .then_some(DocKind::BatchJob),
         "data" => (text.contains("\"results\"")
             && (text.contains("\"starting_at\"") || text.contains("\"start_time\"")))
         .then_some(DocKind::Pages),
@@ -126,6 +132,17 @@ pub fn parse<'b>(file: &Arc<str>, bytes: &'b [u8], kind: DocKind) -> Outcomes<'b
     let entries = match kind {
         DocKind::Pages => super::usage_pages::entries(text, &loc),
         DocKind::SpendLogs => super::litellm_spend::entries(text, &loc),
+        DocKind::BatchJob => match super::gemini_batch::read_record(text) {
+            Some(_) => {
+                let source = SourceRef {
+                    file: file.clone(),
+                    line: 1,
+                    byte: 0,
+                };
+                return vec![(source, bytes, LineOutcome::Skip)];
+            }
+            None => Err("a Gemini batch job record without an end time".to_string()),
+        },
     };
     match entries {
         Ok(v) => v
@@ -155,6 +172,7 @@ pub fn ctx(source: &SourceRef) -> LineCtx<'_> {
     LineCtx {
         source,
         project: None,
+        batch_job: None,
     }
 }
 
@@ -180,6 +198,10 @@ mod tests {
         assert_eq!(detect(br#"{"data":[{"b64_json":""}],"created":1}"#), None);
         assert_eq!(detect(br#"{"timestamp":"x","object":"page"}"#), None);
         assert_eq!(detect(br#"[{"a":1}]"#), None);
+        assert_eq!(
+            detect(br#"{"name": "batches/123", "metadata": {"endTime": "2026-03-10T03:15:00Z"}}"#),
+            Some(DocKind::BatchJob)
+        );
         assert_eq!(detect(b""), None);
     }
 }

@@ -9,6 +9,7 @@ pub mod dedup;
 pub mod detect;
 mod document;
 mod envelope;
+pub mod gemini_batch;
 pub mod fields;
 mod litellm_spend;
 mod openai_usage;
@@ -94,6 +95,9 @@ pub struct Options<'a> {
     pub csv_mappings: &'a [CsvMapping],
     /// Longer lines are quarantined and skipped without being held (`--max-line-size`).
     pub max_line: usize,
+    /// The day of lines that carry no time and have no batch job record beside their file
+    /// (Gemini Batch API output; `--default-day`).
+    pub default_day: Option<chrono::NaiveDate>,
 }
 
 /// The default `--max-line-size`: far above any real log line (a response with a 4K image
@@ -268,9 +272,12 @@ fn parse_input_in(
         FileKind::Unknown => "unknown",
         _ => "json-lines",
     };
+    let doc = match opts.format {
+        None => document::detect(&buf[..buf.len().min(HEAD)]),
+        Some(f) => f.document(),
+    };
     if resume.is_none()
-        && opts.format.is_none()
-        && let Some(doc) = document::detect(&buf[..buf.len().min(HEAD)])
+        && let Some(doc) = doc
     {
         return read_document(display, stream, buf, eof, doc, opts, tick, emit);
     }
@@ -285,6 +292,13 @@ fn parse_input_in(
     }
     let file: Arc<str> = Arc::from(display);
     let project = source::claude_project(display);
+    let job = gemini_batch::job_for(
+        match input {
+            Input::File { path, .. } => Some(path.as_path()),
+            Input::Stdin => None,
+        },
+        opts.default_day,
+    );
     let mut out = FileResult::new(display, format_name.to_string(), 0, String::new());
     let mut hasher = match resume {
         Some((offset, lines, hasher)) => {
@@ -364,7 +378,15 @@ fn parse_input_in(
             || {
                 let mut o = match reject {
                     Some(reason) => reject_lines(&file, lines, base, lines_before, reason),
-                    None => parse_lines(&file, lines, base, lines_before, opts.format, &project),
+                    None => parse_lines(
+                    &file,
+                    lines,
+                    base,
+                    lines_before,
+                    opts.format,
+                    &project,
+                    job.as_ref(),
+                ),
                 };
                 // A line under the block size is already read; it is set aside all the same,
                 // so the limit does not depend on where blocks are cut.
@@ -878,7 +900,10 @@ fn parse_file(display: &str, bytes: &[u8], opts: &Options<'_>) -> FileResult {
         Some(_) => FileKind::JsonLines,
         None => detect::file_kind(head),
     };
-    let doc = opts.format.is_none().then(|| document::detect(head)).flatten();
+    let doc = match opts.format {
+        None => document::detect(head),
+        Some(f) => f.document(),
+    };
     let (format, outcomes) = match (doc, kind) {
         (Some(doc), _) => (
             document::format_name(doc).to_string(),
@@ -891,7 +916,13 @@ fn parse_file(display: &str, bytes: &[u8], opts: &Options<'_>) -> FileResult {
         ),
         FileKind::JsonLines => (
             "json-lines".to_string(),
-            json_lines(&file, bytes, opts.format, &project),
+            json_lines(
+                &file,
+                bytes,
+                opts.format,
+                &project,
+                gemini_batch::job_for(None, opts.default_day).as_ref(),
+            ),
         ),
         FileKind::JsonArray => (
             "json-array".to_string(),
@@ -994,8 +1025,9 @@ fn json_lines<'b>(
     bytes: &'b [u8],
     forced: Option<Format>,
     project: &Option<String>,
+    job: Option<&gemini_batch::BatchJob>,
 ) -> Outcomes<'b> {
-    parse_lines(file, split_lines(bytes), 0, 0, forced, project)
+    parse_lines(file, split_lines(bytes), 0, 0, forced, project, job)
 }
 
 /// Parses split lines in parallel; `base` and `lines_before` place them in their file.
@@ -1006,6 +1038,7 @@ fn parse_lines<'b>(
     lines_before: u64,
     forced: Option<Format>,
     project: &Option<String>,
+    job: Option<&gemini_batch::BatchJob>,
 ) -> Outcomes<'b> {
     lines
         .into_par_iter()
@@ -1018,6 +1051,7 @@ fn parse_lines<'b>(
             let ctx = LineCtx {
                 source: &source,
                 project: project.as_deref(),
+                batch_job: job,
             };
             let o = json_line(raw, &ctx, forced);
             (source, raw, o)
@@ -1106,12 +1140,21 @@ fn dispatch<B>(
         }
         Format::Envelope => envelope::parse_bare(text, ctx),
         Format::Batch => batch::parse_batch(probe, response, ctx),
+        Format::GeminiBatch => match gemini_batch::parse_gemini_batch(probe, response, ctx) {
+            Ok(Some(r)) => Ok(r),
+            Ok(None) => return LineOutcome::Skip,
+            Err(e) => Err(e),
+        },
         Format::ClaudeCode => match claude_code::parse_claude_code(probe, message, ctx) {
             Ok(claude_code::Outcome::Record(r)) => Ok(*r),
             Ok(claude_code::Outcome::NotUsage) => return LineOutcome::Skip,
             Err(e) => Err(e),
         },
         Format::Csv => Err("a JSON line in a file read as csv".to_string()),
+        Format::OpenaiUsage | Format::AnthropicUsage | Format::LitellmSpend => Err(format!(
+            "a JSON line in a file read as {}, a whole-file export",
+            shape.as_str()
+        )),
     };
     match r {
         Ok(r) => LineOutcome::Record(Box::new(r)),
@@ -1374,6 +1417,7 @@ fn csv_lines<'b>(
                         let ctx = LineCtx {
                             source: &source,
                             project: project.as_deref(),
+                            batch_job: None,
                         };
                         if csv_export::is_cache_hit(b, &row) {
                             return (source, raw, LineOutcome::ProxyCacheHit);
@@ -1499,6 +1543,7 @@ mod tests {
             format: None,
             csv_mappings: &maps,
             max_line: crate::ingest::MAX_LINE,
+        default_day: None,
         };
         let (read, records) = read_in(&input, &opts, BLOCK);
         // Only copies of the record remembered for an id go early; the conflict's copy stays.
@@ -1537,6 +1582,7 @@ mod tests {
             format: None,
             csv_mappings: &maps,
             max_line: crate::ingest::MAX_LINE,
+        default_day: None,
         };
         let whole = parse_file("f", &text, &opts);
         assert_eq!(
@@ -1573,6 +1619,7 @@ mod tests {
             format: None,
             csv_mappings: &maps,
             max_line: crate::ingest::MAX_LINE,
+        default_day: None,
         };
         let (_, _, q) = parse_bytes("f", bytes, &opts);
         q.into_iter().map(|q| (q.line, q.reason)).collect()
@@ -1602,7 +1649,7 @@ mod tests {
             let sep: &[u8] = if newline { b"\n" } else { b"\r\n" };
             let bytes = pieces.join(sep);
             let maps = csv_export::builtin_mappings();
-            let opts = Options { format: None, csv_mappings: &maps, max_line: crate::ingest::MAX_LINE };
+            let opts = Options { format: None, csv_mappings: &maps, max_line: crate::ingest::MAX_LINE, default_day: None };
             let (report, records, q) = parse_bytes("f", &bytes, &opts);
             proptest::prop_assert_eq!(
                 report.lines,
@@ -1626,6 +1673,7 @@ mod tests {
             format: None,
             csv_mappings: &maps,
             max_line: crate::ingest::MAX_LINE,
+        default_day: None,
         };
         for text in [
             &b"\ntimestamp,model\n\n2026-03-06,gpt-4o\n\n\n2026-03-06,gpt-4o\n\n"[..],
@@ -1662,6 +1710,7 @@ mod tests {
         let ctx = LineCtx {
             source: &source,
             project: Some("-home-u-app"),
+            batch_job: None,
         };
         (
             json_line(line.as_bytes(), &ctx, None),
@@ -1932,6 +1981,7 @@ mod tests {
             format: Some(Format::Batch),
             csv_mappings: &maps,
             max_line: crate::ingest::MAX_LINE,
+        default_day: None,
         };
         let text = br#"{"timestamp":"2026-03-06T08:00:00Z","request":{},"response":{}}
 {"type":"assistant","sessionId":"s","message":{}}

@@ -49,6 +49,7 @@ fn records() -> Vec<UsageRecord> {
         format: None,
         csv_mappings: &maps,
         max_line: crate::ingest::MAX_LINE,
+        default_day: None,
     };
     let mut recs = dedup::read_all(&inputs, &opts).expect("reads").1.records;
     let at = |h, min| {
