@@ -149,10 +149,14 @@ pub fn parse<'b>(file: &Arc<str>, bytes: &'b [u8], kind: DocKind) -> Outcomes<'b
             .into_iter()
             .map(|(source, raw, o)| {
                 let raw: &'b [u8] = slice_of(bytes, raw);
+                let o = match o {
+                    LineOutcome::Bad(e) => LineOutcome::Bad(super::clean_json_error(&e)),
+                    o => o,
+                };
                 (source, raw, o)
             })
             .collect(),
-        Err(reason) => whole(reason),
+        Err(reason) => whole(super::clean_json_error(&reason)),
     }
 }
 
