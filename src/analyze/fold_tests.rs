@@ -335,3 +335,40 @@ fn retry_state_holds_only_the_window() {
     assert_eq!(a.summary.waste.retry_billed_requests, 3600);
     assert_eq!(a.summary.waste.retry_billed_cost.exact(), "36");
 }
+
+#[test]
+fn aggregate_rows_count_their_requests_and_are_never_retries() {
+    let catalog = Catalog::builtin().expect("catalog");
+    let mut set = ScenarioSet::builtin(&catalog).expect("scenarios");
+    set.retry_window_seconds = 300;
+    let base = sample_records()
+        .into_iter()
+        .find(|r| &*r.model == "gemini-3-pro-image-preview" && r.images == 1)
+        .expect("a Gemini image record");
+    // Two daily buckets of 60 image requests each on one key, same request hash, same
+    // instant: as single requests the second would be a retry of the first.
+    let bucket = |id: &str| {
+        let mut r = attempt(&base, 0.0, "sk-live-aaaaaaaaaaaa", 7, "0");
+        r.id = Some(id.to_string());
+        r.billed_cost = None;
+        r.images = 60;
+        r.requests = 60;
+        r.status = Status::Ok;
+        r
+    };
+    let records = vec![bucket("a"), bucket("b")];
+    let a = same_in_any_chunks(&records, &catalog, &set);
+    let s = &a.summary;
+    assert_eq!(s.waste.retry_billed_requests, 0);
+    assert_eq!(s.actual.requests.get("ok"), Some(&120));
+    assert_eq!(s.actual.images, 120);
+    // Google AI Pro's 100 daily images cover 100 of the day's 120: nothing left unused.
+    let q = s
+        .waste
+        .unused_quota
+        .iter()
+        .find(|q| q.plan == "google-ai-pro")
+        .expect("google-ai-pro");
+    assert_eq!((q.used_units, q.unused_units), (100, 0));
+    assert!(s.warnings.iter().any(|w| w.starts_with("2 rows of usage exports sum 120 requests")));
+}
