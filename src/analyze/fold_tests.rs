@@ -107,8 +107,10 @@ fn sample_logs_fold_the_same_in_any_chunks() {
     let records = sample_records();
     let a = same_in_any_chunks(&records, &catalog, &set);
     let s = &a.summary;
-    assert_eq!(s.input.records, 86);
-    assert_eq!(s.actual.cost.exact(), "5.839999125");
+    // 86 logged requests, and 16 rows of the usage exports in sample_logs/exports, which
+    // tests/exports.rs prices by hand: 2.92 + 2.31 + 2.215 + 0.024 + 0.01925 + 0.1937 = 7.68195.
+    assert_eq!(s.input.records, 102);
+    assert_eq!(s.actual.cost.exact(), "13.521949125");
     assert_eq!(
         (s.period.start, s.period.end, s.period.days),
         (
@@ -117,8 +119,10 @@ fn sample_logs_fold_the_same_in_any_chunks() {
             31
         )
     );
-    assert_eq!(cost_of(s, "google-ai-pro").cost.exact(), "22.294777125");
-    assert_eq!(cost_of(s, "chatgpt-plus").cost.exact(), "25.575392");
+    // The plans cover the exports' Gemini batch images (0.1937) and gpt-5.1 requests
+    // (1.80 + 0.0125): 22.294777125 + 7.68195 - 0.1937 and 25.575392 + 7.68195 - 1.8125.
+    assert_eq!(cost_of(s, "google-ai-pro").cost.exact(), "29.783027125");
+    assert_eq!(cost_of(s, "chatgpt-plus").cost.exact(), "31.444842");
     let w = &s.waste;
     assert_eq!(
         (w.retry_billed_requests, w.retry_billed_cost.exact()),
@@ -128,9 +132,9 @@ fn sample_logs_fold_the_same_in_any_chunks() {
     let q = &w.unused_quota[0];
     assert_eq!(
         (q.plan.as_str(), q.used_units, q.unused_units),
-        ("google-ai-pro", 21, 3079)
+        ("google-ai-pro", 23, 3077)
     );
-    assert_eq!(q.unused_value.exact(), "19.854583870967741935483870968");
+    assert_eq!(q.unused_value.exact(), "19.841687096774193548387096774");
     assert_eq!(q.by_day.len(), 31);
     let be: Vec<(&str, &str, Option<&str>, String, u64)> = s
         .break_even
@@ -153,8 +157,9 @@ fn sample_logs_fold_the_same_in_any_chunks() {
                 "google-ai-pro",
                 "gemini-3-pro-image",
                 Some("1K"),
-                "0.145394".into(),
-                2
+                // The two Gemini batch images join at 0.1937: (2 x 0.145394 + 0.1937) / 4.
+                "0.121122".into(),
+                4
             ),
             (
                 "google-ai-pro",
@@ -176,8 +181,10 @@ fn sample_logs_fold_the_same_in_any_chunks() {
                 "chatgpt-plus",
                 "gpt-5.1",
                 None,
-                "0.0095097386363636363636363636".into(),
-                11
+                // 25 requests of a usage export row (1.80) and one LiteLLM request (0.0125):
+                // (11 x 0.0095097386... + 1.8125) / 37.
+                "0.0518137060810810810810810811".into(),
+                37
             ),
         ]
     );
@@ -195,7 +202,7 @@ fn sample_logs_fold_the_same_in_any_chunks() {
     assert_eq!(gaps, vec![("...3d2c", "gap"), ("...3d2c", "top_up")]);
     // Every day of the period has a row; plan fees fill the days without records.
     assert_eq!(a.by_day.len(), 31);
-    assert_eq!(a.by_day.iter().map(|d| d.records).sum::<u64>(), 86);
+    assert_eq!(a.by_day.iter().map(|d| d.records).sum::<u64>(), 102);
     let usage: Money = focus_rows(&a, &set)
         .iter()
         .filter(|r| r.charge == FocusCharge::Usage)
@@ -210,7 +217,7 @@ fn budgets_and_two_plans_fold_the_same_in_any_chunks() {
     let set = tight(&catalog);
     let a = same_in_any_chunks(&sample_records(), &catalog, &set);
     let s = &a.summary;
-    assert_eq!(cost_of(s, "team-flux").cost.exact(), "55.239999125");
+    assert_eq!(cost_of(s, "team-flux").cost.exact(), "62.921949125");
     let used: Vec<(&str, u64, u64)> = s
         .waste
         .unused_quota
@@ -219,11 +226,17 @@ fn budgets_and_two_plans_fold_the_same_in_any_chunks() {
         .collect();
     assert_eq!(
         used,
-        vec![("google-ai-pro", 21, 3079), ("team-flux", 15, 1225)]
+        vec![("google-ai-pro", 23, 3077), ("team-flux", 15, 1225)]
     );
     let b = &s.budget;
-    assert_eq!(b.days_over_cap.len(), 9);
-    let first = &b.days_over_cap[0];
+    // Three export keys are over the $0.50 cap: key_web on 03-01 (0.575 + 2.31) and 03-02
+    // (1.80), the Anthropic key on 03-01 (2.215).
+    assert_eq!(b.days_over_cap.len(), 12);
+    let first = b
+        .days_over_cap
+        .iter()
+        .find(|d| d.key == "studio")
+        .expect("studio over its cap");
     assert_eq!(
         (first.key.as_str(), first.day, first.spent.exact()),
         (
@@ -233,7 +246,7 @@ fn budgets_and_two_plans_fold_the_same_in_any_chunks() {
         )
     );
     assert_eq!(b.months_over_budget.len(), 1);
-    assert_eq!(b.months_over_budget[0].spent.exact(), "5.839999125");
+    assert_eq!(b.months_over_budget[0].spent.exact(), "13.521949125");
     assert!(b.latest_day_exceeded);
 }
 
@@ -256,8 +269,8 @@ fn attempt(base: &UsageRecord, secs: f64, key: &str, hash: u64, cost: &str) -> U
 fn retries() -> Vec<(UsageRecord, bool)> {
     let base = sample_records()
         .into_iter()
-        .find(|r| &*r.model == "gpt-image-1")
-        .expect("a gpt-image-1 record");
+        .find(|r| &*r.model == "gpt-image-1" && !r.is_aggregate())
+        .expect("a gpt-image-1 request");
     let a = |s, k, h, c| attempt(&base, s, k, h, c);
     let mut unknown = a(2000.0, "sk-other-000000000000", 9, "0.7");
     unknown.model = Arc::from("mystery-model");
