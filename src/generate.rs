@@ -327,7 +327,12 @@ fn gemini_batch_line(rng: &mut Rng, uid: u64) -> Value {
 /// A whole-file export of `records` entries spread over the month: an OpenAI Usage API page
 /// (completions and images results in daily buckets), an Anthropic usage report, or a LiteLLM
 /// spend log array. Every entry has its own group (its API key), so none repeats another.
-fn export_document(w: &mut dyn Write, format: Format, records: u64, seed: u64) -> std::io::Result<()> {
+fn export_document(
+    w: &mut dyn Write,
+    format: Format,
+    records: u64,
+    seed: u64,
+) -> std::io::Result<()> {
     let mut rng = Rng::new(seed);
     let days = 31u64;
     let per_day = records.div_ceil(days).max(1);
@@ -416,7 +421,11 @@ fn litellm_row(rng: &mut Rng, uid: u64, t: i64) -> Value {
     let spend = if hit {
         "0.0".to_string()
     } else {
-        format!("{}.{:07}", tenths_of_micro / 10_000_000, tenths_of_micro % 10_000_000)
+        format!(
+            "{}.{:07}",
+            tenths_of_micro / 10_000_000,
+            tenths_of_micro % 10_000_000
+        )
     };
     let spend: Value = serde_json::from_str(&spend).unwrap_or(json!(0));
     json!({"request_id": format!("chatcmpl-{uid:x}"), "call_type": "acompletion",

@@ -529,7 +529,10 @@ fn check(case: &Case) -> Vec<String> {
             let raw = e["raw"].as_str().unwrap_or("");
             let at = bytes.get(byte as usize..).unwrap_or_default();
             if !at.starts_with(raw.as_bytes()) {
-                errs.push(format!("line {line}: raw {:?} is not at byte {byte}", cut(raw, 300)));
+                errs.push(format!(
+                    "line {line}: raw {:?} is not at byte {byte}",
+                    cut(raw, 300)
+                ));
             }
         } else if plain && !reason.starts_with("conflict:") {
             let start = line_start(&bytes, line);

@@ -246,16 +246,28 @@ fn the_report_says_what_aggregates_and_estimates_mean() {
         .iter()
         .map(|v| v.as_str().expect("text").to_string())
         .collect();
-    assert!(w.iter().any(|w| w.starts_with("2 rows of usage exports sum 45 requests")), "{w:?}");
-    assert!(w.iter().any(|w| w.contains("UTC day") && w.contains("America/New_York")), "{w:?}");
     assert!(
-        w.iter().any(|w| w.contains("50 gpt-image-1 images") && w.contains("(medium)")
+        w.iter()
+            .any(|w| w.starts_with("2 rows of usage exports sum 45 requests")),
+        "{w:?}"
+    );
+    assert!(
+        w.iter()
+            .any(|w| w.contains("UTC day") && w.contains("America/New_York")),
+        "{w:?}"
+    );
+    assert!(
+        w.iter().any(|w| w.contains("50 gpt-image-1 images")
+            && w.contains("(medium)")
             && w.contains("estimated")),
         "{w:?}"
     );
     let a = run_files(&["exports/anthropic-usage-report.json"], &[]);
     let w = a.summary()["warnings"].to_string();
-    assert!(w.contains("2 rows of Anthropic usage reports do not say how many requests"), "{w}");
+    assert!(
+        w.contains("2 rows of Anthropic usage reports do not say how many requests"),
+        "{w}"
+    );
 }
 
 #[test]
@@ -313,7 +325,10 @@ fn gemini_batch_output_takes_its_time_from_the_job_record_or_the_default_day() {
     assert_accounting(&s);
     // Without a record: quarantined, saying how to give the day.
     let r = run_files(
-        &["exports/gemini-batch-no-job.jsonl", "exports/litellm-spend-logs.csv"],
+        &[
+            "exports/gemini-batch-no-job.jsonl",
+            "exports/litellm-spend-logs.csv",
+        ],
         &[],
     );
     assert_eq!(r.code, 3, "{}", r.stderr);

@@ -383,5 +383,9 @@ fn aggregate_rows_count_their_requests_and_are_never_retries() {
         .find(|q| q.plan == "google-ai-pro")
         .expect("google-ai-pro");
     assert_eq!((q.used_units, q.unused_units), (100, 0));
-    assert!(s.warnings.iter().any(|w| w.starts_with("2 rows of usage exports sum 120 requests")));
+    assert!(
+        s.warnings
+            .iter()
+            .any(|w| w.starts_with("2 rows of usage exports sum 120 requests"))
+    );
 }

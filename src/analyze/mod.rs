@@ -332,9 +332,8 @@ impl<'a> Fold<'a> {
         let plan_report = self.plans.finish(set, catalog, &period, plan_days);
         let waste = self.waste.finish(catalog, plan_report.unused);
         let reconciliation = self.balances.finish(names);
-        let in_period = |d: NaiveDate| {
-            cx.since.is_none_or(|s| d >= s) && cx.until.is_none_or(|u| d <= u)
-        };
+        let in_period =
+            |d: NaiveDate| cx.since.is_none_or(|s| d >= s) && cx.until.is_none_or(|u| d <= u);
         let billed: Vec<_> = self
             .billed
             .into_iter()

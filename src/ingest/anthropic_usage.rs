@@ -67,20 +67,33 @@ pub fn parse(
     let r: Result = serde_json::from_str(raw.get()).map_err(|e| format!("result: {e}"))?;
     let (c5, c1) = match &r.cache_creation {
         Some(c) => (
-            count(c.ephemeral_5m_input_tokens, "cache_creation.ephemeral_5m_input_tokens")?,
-            count(c.ephemeral_1h_input_tokens, "cache_creation.ephemeral_1h_input_tokens")?,
+            count(
+                c.ephemeral_5m_input_tokens,
+                "cache_creation.ephemeral_5m_input_tokens",
+            )?,
+            count(
+                c.ephemeral_1h_input_tokens,
+                "cache_creation.ephemeral_1h_input_tokens",
+            )?,
         ),
         None => (
-            count(r.cache_creation_5m_input_tokens, "cache_creation_5m_input_tokens")?,
-            count(r.cache_creation_1h_input_tokens, "cache_creation_1h_input_tokens")?,
+            count(
+                r.cache_creation_5m_input_tokens,
+                "cache_creation_5m_input_tokens",
+            )?,
+            count(
+                r.cache_creation_1h_input_tokens,
+                "cache_creation_1h_input_tokens",
+            )?,
         ),
     };
     let searches = match &r.server_tool_use {
         Some(s) => count(s.web_search_requests, "server_tool_use.web_search_requests")?,
         None => 0,
     };
-    let searches = u32::try_from(searches)
-        .map_err(|_| format!("field server_tool_use.web_search_requests: {searches} is too large"))?;
+    let searches = u32::try_from(searches).map_err(|_| {
+        format!("field server_tool_use.web_search_requests: {searches} is too large")
+    })?;
     let mut d = Draft {
         time: Some((span.start, false)),
         provider: Some("anthropic".to_string()),
@@ -98,9 +111,10 @@ pub fn parse(
     if t.input + t.cache_read + t.output + t.cache_write + t.cache_write_1h == 0 && searches == 0 {
         return Ok(None);
     }
-    d.model = Some(string(r.model).ok_or(
-        "field model: missing; save usage reports grouped by model (group_by[]=model)",
-    )?);
+    d.model =
+        Some(string(r.model).ok_or(
+            "field model: missing; save usage reports grouped by model (group_by[]=model)",
+        )?);
     let tier = string(r.service_tier).unwrap_or_default();
     let text = |v: Raw<'_>| string(v).unwrap_or_default();
     d.id = Some(format!(

@@ -249,7 +249,7 @@ mod tests {
             request_hash: None,
             payload_hash: 0,
             requests: 1,
-        project: None,
+            project: None,
         }
     }
 

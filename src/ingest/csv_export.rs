@@ -317,9 +317,7 @@ pub fn parse_row(
         match col("status").map(str::to_ascii_lowercase).as_deref() {
             None | Some("") | Some("ok") | Some("success") | Some("completed") | Some("stop")
             | Some("length") | Some("tool_calls") => Status::Ok,
-            Some("failed") | Some("failure") | Some("error") | Some("cancelled") => {
-                Status::Failed
-            }
+            Some("failed") | Some("failure") | Some("error") | Some("cancelled") => Status::Failed,
             Some("rejected") | Some("content_filter") | Some("blocked") => Status::Rejected,
             Some("retry") => Status::Retry,
             Some(other) => {
@@ -359,7 +357,7 @@ mod tests {
             format: None,
             csv_mappings: &maps,
             max_line: crate::ingest::MAX_LINE,
-        default_day: None,
+            default_day: None,
         };
         let (_, _, q) = parse_bytes("f.csv", text.as_bytes(), &opts);
         q.into_iter().map(|q| (q.line, q.reason)).collect()

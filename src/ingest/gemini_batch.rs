@@ -66,7 +66,9 @@ pub fn job_for(output: Option<&Path>, default_day: Option<NaiveDate>) -> Option<
     });
     let mut job = from_record.unwrap_or_default();
     if job.time.is_none() {
-        job.time = default_day.and_then(|d| d.and_hms_opt(12, 0, 0)).map(|t| t.and_utc());
+        job.time = default_day
+            .and_then(|d| d.and_hms_opt(12, 0, 0))
+            .map(|t| t.and_utc());
     }
     (job != BatchJob::default()).then_some(job)
 }
@@ -122,10 +124,12 @@ pub fn parse_gemini_batch<B>(
         d.time = job.and_then(|j| j.time).map(|t| (t, false));
     }
     if d.time.is_none() {
-        return Err("a Gemini Batch API output line carries no time: save the batch job \
+        return Err(
+            "a Gemini Batch API output line carries no time: save the batch job \
                     (the batches.get JSON) beside the file as <name>.batch.json, or give \
                     --default-day YYYY-MM-DD"
-            .to_string());
+                .to_string(),
+        );
     }
     let batch = job.and_then(|j| j.name.as_deref()).unwrap_or("");
     d.id = Some(format!("gemini-batch:{batch}:{key}"));

@@ -112,7 +112,10 @@ fn parse_row(raw: &RawValue, source: &crate::record::SourceRef) -> Result<LineOu
     }
     let (mut cache_read, mut cache_write) = (0, 0);
     if let Some(u) = r.metadata.as_ref().and_then(|m| m.usage_object.as_ref()) {
-        cache_read = count(u.cache_read_input_tokens, "metadata.usage_object.cache_read_input_tokens")?;
+        cache_read = count(
+            u.cache_read_input_tokens,
+            "metadata.usage_object.cache_read_input_tokens",
+        )?;
         if cache_read == 0
             && let Some(p) = &u.prompt_tokens_details
         {
@@ -166,6 +169,5 @@ fn parse_row(raw: &RawValue, source: &crate::record::SourceRef) -> Result<LineOu
         d.status = Some(Status::Failed);
     }
     let key = string(r.api_key).filter(|k| !k.is_empty());
-    finish(d, &ctx(source), key.as_deref(), false, None)
-        .map(|r| LineOutcome::Record(Box::new(r)))
+    finish(d, &ctx(source), key.as_deref(), false, None).map(|r| LineOutcome::Record(Box::new(r)))
 }

@@ -9,8 +9,8 @@ pub mod dedup;
 pub mod detect;
 mod document;
 mod envelope;
-pub mod gemini_batch;
 pub mod fields;
+pub mod gemini_batch;
 mod litellm_spend;
 mod openai_usage;
 mod read_ahead;
@@ -379,14 +379,14 @@ fn parse_input_in(
                 let mut o = match reject {
                     Some(reason) => reject_lines(&file, lines, base, lines_before, reason),
                     None => parse_lines(
-                    &file,
-                    lines,
-                    base,
-                    lines_before,
-                    opts.format,
-                    &project,
-                    job.as_ref(),
-                ),
+                        &file,
+                        lines,
+                        base,
+                        lines_before,
+                        opts.format,
+                        &project,
+                        job.as_ref(),
+                    ),
                 };
                 // A line under the block size is already read; it is set aside all the same,
                 // so the limit does not depend on where blocks are cut.
@@ -477,7 +477,10 @@ fn read_document(
     let mut hasher = Sha256::new();
     hasher.update(&buf);
     let mut total = buf.len() as u64;
-    let head = cut(&String::from_utf8_lossy(&buf[..buf.len().min(RAW_KEPT)]), RAW_KEPT);
+    let head = cut(
+        &String::from_utf8_lossy(&buf[..buf.len().min(RAW_KEPT)]),
+        RAW_KEPT,
+    );
     drop(buf);
     let mut chunk = Vec::new();
     while !eof {
@@ -910,36 +913,36 @@ fn parse_file(display: &str, bytes: &[u8], opts: &Options<'_>) -> FileResult {
             document::parse(&file, bytes, doc),
         ),
         (None, kind) => match kind {
-        FileKind::Csv => (
-            "csv".to_string(),
-            csv_lines(&file, bytes, opts.csv_mappings, &project),
-        ),
-        FileKind::JsonLines => (
-            "json-lines".to_string(),
-            json_lines(
-                &file,
-                bytes,
-                opts.format,
-                &project,
-                gemini_batch::job_for(None, opts.default_day).as_ref(),
+            FileKind::Csv => (
+                "csv".to_string(),
+                csv_lines(&file, bytes, opts.csv_mappings, &project),
             ),
-        ),
-        FileKind::JsonArray => (
-            "json-array".to_string(),
-            reject_all(
-                &file,
-                bytes,
-                "a JSON array, not JSON lines: write one object per line",
+            FileKind::JsonLines => (
+                "json-lines".to_string(),
+                json_lines(
+                    &file,
+                    bytes,
+                    opts.format,
+                    &project,
+                    gemini_batch::job_for(None, opts.default_day).as_ref(),
+                ),
             ),
-        ),
-        FileKind::Unknown => (
-            "unknown".to_string(),
-            reject_all(
-                &file,
-                bytes,
-                "unrecognized format: neither JSON lines nor a CSV with a header",
+            FileKind::JsonArray => (
+                "json-array".to_string(),
+                reject_all(
+                    &file,
+                    bytes,
+                    "a JSON array, not JSON lines: write one object per line",
+                ),
             ),
-        ),
+            FileKind::Unknown => (
+                "unknown".to_string(),
+                reject_all(
+                    &file,
+                    bytes,
+                    "unrecognized format: neither JSON lines nor a CSV with a header",
+                ),
+            ),
         },
     };
     let mut out = FileResult::new(
@@ -1543,7 +1546,7 @@ mod tests {
             format: None,
             csv_mappings: &maps,
             max_line: crate::ingest::MAX_LINE,
-        default_day: None,
+            default_day: None,
         };
         let (read, records) = read_in(&input, &opts, BLOCK);
         // Only copies of the record remembered for an id go early; the conflict's copy stays.
@@ -1582,7 +1585,7 @@ mod tests {
             format: None,
             csv_mappings: &maps,
             max_line: crate::ingest::MAX_LINE,
-        default_day: None,
+            default_day: None,
         };
         let whole = parse_file("f", &text, &opts);
         assert_eq!(
@@ -1619,7 +1622,7 @@ mod tests {
             format: None,
             csv_mappings: &maps,
             max_line: crate::ingest::MAX_LINE,
-        default_day: None,
+            default_day: None,
         };
         let (_, _, q) = parse_bytes("f", bytes, &opts);
         q.into_iter().map(|q| (q.line, q.reason)).collect()
@@ -1673,7 +1676,7 @@ mod tests {
             format: None,
             csv_mappings: &maps,
             max_line: crate::ingest::MAX_LINE,
-        default_day: None,
+            default_day: None,
         };
         for text in [
             &b"\ntimestamp,model\n\n2026-03-06,gpt-4o\n\n\n2026-03-06,gpt-4o\n\n"[..],
@@ -1981,7 +1984,7 @@ mod tests {
             format: Some(Format::Batch),
             csv_mappings: &maps,
             max_line: crate::ingest::MAX_LINE,
-        default_day: None,
+            default_day: None,
         };
         let text = br#"{"timestamp":"2026-03-06T08:00:00Z","request":{},"response":{}}
 {"type":"assistant","sessionId":"s","message":{}}

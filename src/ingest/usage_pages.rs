@@ -67,7 +67,11 @@ pub fn entries<'d>(text: &'d str, loc: &Locator<'d>) -> Result<Vec<Entry<'d>>, S
         let (bucket, span) = match bucket {
             Ok(b) => b,
             Err(e) => {
-                out.push((loc.source(raw), raw.get(), LineOutcome::Bad(format!("bucket: {e}"))));
+                out.push((
+                    loc.source(raw),
+                    raw.get(),
+                    LineOutcome::Bad(format!("bucket: {e}")),
+                ));
                 continue;
             }
         };

@@ -107,7 +107,10 @@ mod tests {
     fn focus_csv_carries_every_mandatory_column_and_those_it_fills() {
         for (name, level) in FOCUS_1_2 {
             if level == Mandatory || FILLED.contains(&name) {
-                assert!(COLUMNS.contains(&name), "focus.csv lacks {name} ({level:?})");
+                assert!(
+                    COLUMNS.contains(&name),
+                    "focus.csv lacks {name} ({level:?})"
+                );
             }
         }
         // Every other column is one of the spec's or an extension (x_ prefix).
