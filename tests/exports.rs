@@ -348,3 +348,23 @@ fn gemini_batch_output_takes_its_time_from_the_job_record_or_the_default_day() {
     assert_eq!(str_at(&s, "period.start"), "2026-03-12");
     assert_eq!(str_at(&s, "actual.cost"), "0.1937");
 }
+
+#[test]
+fn anthropic_cost_report_reconciles_per_workspace() {
+    // Amounts are in cents: "121.50" is $1.215, Sonnet's usage in its workspace; "100" is
+    // $1.00, Haiku's batch usage without a workspace. Both match.
+    let r = run_files(
+        &[
+            "exports/anthropic-usage-report.json",
+            "exports/anthropic-cost-report.json",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let s = r.summary();
+    assert_eq!(u64_at(&s, "input.skipped"), 2);
+    let b = &s["billing"];
+    assert_eq!((u64_at(b, "checked"), u64_at(b, "matched")), (2, 2));
+    assert_eq!(str_at(b, "billed"), "2.215");
+    assert_eq!(str_at(b, "usage_cost"), "2.215");
+}

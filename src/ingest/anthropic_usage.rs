@@ -129,6 +129,8 @@ pub fn parse(
     let mut rec = finish(d, ctx, key.as_deref(), tier == "batch", None)?;
     // The report sums tokens, not requests: how many there were is not known.
     rec.requests = 0;
+    // The workspace is what the cost report is grouped by.
+    rec.project = string(r.workspace_id).as_deref().map(super::intern);
     rec.payload_hash = payload_hash(&rec);
     Ok(Some(rec))
 }

@@ -3,7 +3,8 @@
 //! (OpenAI) or `{"data": [{"starting_at", "ending_at", "results": [...]}], ...}` (Anthropic).
 //! Each result is one entry; its shape tells which parser reads it (openai_usage.rs,
 //! anthropic_usage.rs). Cost results (OpenAI `organization.costs.result`, Anthropic cost
-//! report rows) are what was billed, not usage: they are counted as skipped entries.
+//! report rows) are what was billed, not usage: skipped entries whose amounts the report
+//! reconciles the usage rows against.
 
 use super::LineOutcome;
 use super::document::{Entry, Locator};
@@ -113,8 +114,10 @@ fn result(raw: &RawValue, span: &Span, source: &crate::record::SourceRef) -> Lin
             Err(e) => LineOutcome::Bad(e),
         };
     } else if shape.object.is_none() && (shape.cost_type.is_some() || shape.amount.is_some()) {
-        // Anthropic cost report rows: not reconciled yet.
-        return LineOutcome::Skip;
+        return match anthropic_cost(raw, span) {
+            Ok(b) => LineOutcome::Billed(Box::new(b)),
+            Err(e) => LineOutcome::Bad(e),
+        };
     } else if shape.uncached_input_tokens.is_some() {
         super::anthropic_usage::parse(raw, span, &ctx)
     } else {
@@ -168,5 +171,40 @@ fn openai_cost(raw: &RawValue, span: &Span) -> Result<BilledCost, String> {
         project: string(c.project_id).as_deref().map(intern),
         line_item: string(c.line_item),
         amount: value,
+    })
+}
+
+#[derive(Deserialize)]
+struct AnthropicCost<'a> {
+    #[serde(borrow)]
+    amount: Option<&'a RawValue>,
+    #[serde(borrow)]
+    currency: Option<&'a RawValue>,
+    #[serde(borrow)]
+    workspace_id: Option<&'a RawValue>,
+    #[serde(borrow)]
+    description: Option<&'a RawValue>,
+}
+
+/// A row of the Anthropic cost report (`GET /v1/organizations/cost_report`;
+/// https://platform.claude.com/docs/en/api/admin/cost_report): `amount` is a decimal string in
+/// the currency's lowest units ("123.45" USD is $1.2345), per bucket and `workspace_id`.
+fn anthropic_cost(raw: &RawValue, span: &Span) -> Result<BilledCost, String> {
+    let c: AnthropicCost = serde_json::from_str(raw.get()).map_err(|e| format!("result: {e}"))?;
+    let currency = string(c.currency).unwrap_or_else(|| "USD".to_string());
+    if !currency.eq_ignore_ascii_case("usd") {
+        return Err(format!(
+            "field currency: {currency}; reprice reconciles costs in USD"
+        ));
+    }
+    let cents = money(c.amount, "amount")?.ok_or("field amount: missing")?;
+    let amount =
+        crate::money::Money::from_decimal(cents.decimal() / rust_decimal::Decimal::ONE_HUNDRED);
+    Ok(BilledCost {
+        provider: intern("anthropic"),
+        day: span.start.date_naive(),
+        project: string(c.workspace_id).as_deref().map(intern),
+        line_item: string(c.description),
+        amount,
     })
 }
