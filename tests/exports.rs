@@ -368,3 +368,35 @@ fn anthropic_cost_report_reconciles_per_workspace() {
     assert_eq!(str_at(b, "billed"), "2.215");
     assert_eq!(str_at(b, "usage_cost"), "2.215");
 }
+
+#[test]
+fn nightly_state_runs_give_the_same_summary_as_a_full_run() {
+    // Whole-file exports are read again every run (the ledger resumes JSON lines only); the
+    // Gemini lines without a job record are resumed. Either way the summary is the full run's.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("state");
+    let exports = fixture("exports");
+    let exports = exports.to_str().expect("path");
+    let args = |out: &str| {
+        let out = dir.path().join(out);
+        let mut a = vec![
+            exports.to_string(),
+            "--default-day".into(),
+            "2026-03-12".into(),
+        ];
+        a.push("--quiet".into());
+        (out, a)
+    };
+    let (out, a) = args("full");
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let full = run_to(&out, &a).file("summary.json");
+    for name in ["first", "second"] {
+        let (out, mut a) = args(name);
+        a.push("--state".into());
+        a.push(state.to_str().expect("path").into());
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        let r = run_to(&out, &a);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(r.file("summary.json"), full, "{name} run");
+    }
+}
