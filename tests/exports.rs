@@ -400,3 +400,41 @@ fn nightly_state_runs_give_the_same_summary_as_a_full_run() {
         assert_eq!(r.file("summary.json"), full, "{name} run");
     }
 }
+
+#[test]
+fn generated_exports_read_back_whole_and_are_forced_by_format() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (format, file) in [
+        ("openai-usage", "usage.json"),
+        ("anthropic-usage", "anthropic.json"),
+        ("litellm-spend", "spend.json"),
+        ("gemini-batch", "gemini.jsonl"),
+    ] {
+        let path = dir.path().join(file);
+        let o = bin()
+            .args(["gen", "--records", "120", "--seed", "5", "--format", format, "--out"])
+            .arg(&path)
+            .output()
+            .expect("gen");
+        assert!(o.status.success(), "{format}");
+        let p = path.to_str().expect("path");
+        let r = run_to(
+            &dir.path().join(format!("r-{format}")),
+            &[p, "--default-day", "2026-03-20", "--quiet"],
+        );
+        assert_eq!(r.code, 0, "{format}: {}", r.stderr);
+        let s = r.summary();
+        // Every entry is a record, a request served from the proxy cache, or (Gemini) a
+        // failed request without a model: nothing quarantined, nothing unpriced.
+        assert_eq!(u64_at(&s, "input.lines"), 120, "{format}");
+        assert_eq!(u64_at(&s, "input.quarantined"), 0, "{format}");
+        assert!(s["unpriced"].as_array().expect("list").is_empty(), "{format}");
+        assert_accounting(&s);
+        // --format reads the same file the same way.
+        let forced = run_to(
+            &dir.path().join(format!("f-{format}")),
+            &[p, "--default-day", "2026-03-20", "--format", format, "--quiet"],
+        );
+        assert_eq!(forced.file("summary.json"), r.file("summary.json"), "{format}");
+    }
+}
