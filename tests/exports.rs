@@ -412,7 +412,16 @@ fn generated_exports_read_back_whole_and_are_forced_by_format() {
     ] {
         let path = dir.path().join(file);
         let o = bin()
-            .args(["gen", "--records", "120", "--seed", "5", "--format", format, "--out"])
+            .args([
+                "gen",
+                "--records",
+                "120",
+                "--seed",
+                "5",
+                "--format",
+                format,
+                "--out",
+            ])
             .arg(&path)
             .output()
             .expect("gen");
@@ -428,13 +437,50 @@ fn generated_exports_read_back_whole_and_are_forced_by_format() {
         // failed request without a model: nothing quarantined, nothing unpriced.
         assert_eq!(u64_at(&s, "input.lines"), 120, "{format}");
         assert_eq!(u64_at(&s, "input.quarantined"), 0, "{format}");
-        assert!(s["unpriced"].as_array().expect("list").is_empty(), "{format}");
+        assert!(
+            s["unpriced"].as_array().expect("list").is_empty(),
+            "{format}"
+        );
         assert_accounting(&s);
         // --format reads the same file the same way.
         let forced = run_to(
             &dir.path().join(format!("f-{format}")),
-            &[p, "--default-day", "2026-03-20", "--format", format, "--quiet"],
+            &[
+                p,
+                "--default-day",
+                "2026-03-20",
+                "--format",
+                format,
+                "--quiet",
+            ],
         );
-        assert_eq!(forced.file("summary.json"), r.file("summary.json"), "{format}");
+        assert_eq!(
+            forced.file("summary.json"),
+            r.file("summary.json"),
+            "{format}"
+        );
     }
+}
+
+#[test]
+fn pages_appended_to_one_file_are_read_one_after_another() {
+    // Page 2 (one line) then page 1 (pretty-printed) in one file: the overlap counts once.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut text = std::fs::read_to_string(fixture("exports/openai-usage-completions-2.json"))
+        .expect("page 2");
+    text.push_str(
+        &std::fs::read_to_string(fixture("exports/openai-usage-completions-1.json"))
+            .expect("page 1"),
+    );
+    let path = dir.path().join("pages.jsonl");
+    std::fs::write(&path, text).expect("write");
+    let r = run_to(
+        &dir.path().join("r"),
+        &[path.to_str().expect("path"), "--quiet"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let s = r.summary();
+    assert_eq!(u64_at(&s, "input.records"), 4);
+    assert_eq!(u64_at(&s, "input.duplicates"), 1);
+    assert_eq!(str_at(&s, "actual.cost"), "2.92");
 }

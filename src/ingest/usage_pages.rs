@@ -55,12 +55,26 @@ struct Shape<'a> {
     amount: Option<&'a RawValue>,
 }
 
+/// The entries of one page, or of several pages saved one after another in one file (a script
+/// appending each page as a line).
 pub fn entries<'d>(text: &'d str, loc: &Locator<'d>) -> Result<Vec<Entry<'d>>, String> {
-    let page: Page = serde_json::from_str(text).map_err(|e| format!("usage page: {e}"))?;
+    let mut out = Vec::new();
+    for page in serde_json::Deserializer::from_str(text).into_iter::<&RawValue>() {
+        let page = page.map_err(|e| format!("usage page: {e}"))?;
+        page_entries(page, loc, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn page_entries<'d>(
+    raw: &'d RawValue,
+    loc: &Locator<'d>,
+    out: &mut Vec<Entry<'d>>,
+) -> Result<(), String> {
+    let page: Page = serde_json::from_str(raw.get()).map_err(|e| format!("usage page: {e}"))?;
     let data = page.data.ok_or("usage page: field data: missing")?;
     let buckets: Vec<&RawValue> =
         serde_json::from_str(data.get()).map_err(|_| "usage page: field data: not an array")?;
-    let mut out = Vec::new();
     for raw in buckets {
         let bucket = serde_json::from_str::<Bucket>(raw.get())
             .map_err(|e| e.to_string())
@@ -82,7 +96,7 @@ pub fn entries<'d>(text: &'d str, loc: &Locator<'d>) -> Result<Vec<Entry<'d>>, S
             out.push((source, r.get(), outcome));
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 fn span(b: &Bucket<'_>) -> Result<Span, String> {
