@@ -698,6 +698,7 @@ fn extra_sections(o: &mut String, s: &Summary) {
             table_end(o);
         }
     }
+    billing_section(o, &s.billing);
     let b = &s.budget;
     if !b.days_over_cap.is_empty() || !b.months_over_budget.is_empty() {
         let _ = writeln!(o, "<h2>Budgets</h2>\n<ul>");
@@ -1307,4 +1308,46 @@ mod tests {
         assert_eq!(base64(b"hello"), "aGVsbG8=");
         assert_eq!(base64(b"hi!"), "aGkh");
     }
+}
+
+/// Cost exports against usage exports, when cost pages were read.
+fn billing_section(o: &mut String, r: &crate::analyze::BillingReconciliation) {
+    if r.checked == 0 {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "<h2>Cost exports against usage exports</h2>\n<p>{} day and project groups checked, {} matched; billed {}, usage at catalog prices {}.</p>",
+        r.checked,
+        r.matched,
+        dollars(r.billed),
+        dollars(r.usage_cost)
+    );
+    if r.differences.is_empty() {
+        return;
+    }
+    table_start(
+        o,
+        &[
+            ("provider", false),
+            ("day (UTC)", false),
+            ("project", false),
+            ("usage cost", true),
+            ("billed", true),
+            ("difference", true),
+        ],
+    );
+    for d in &r.differences {
+        let _ = writeln!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{}</td>{}{}{}</tr>",
+            text(&d.provider),
+            d.day,
+            text(d.project.as_deref().unwrap_or("(none)")),
+            money_cell(d.usage_cost),
+            money_cell(d.billed),
+            money_cell(d.difference)
+        );
+    }
+    table_end(o);
 }
