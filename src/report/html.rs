@@ -1168,6 +1168,48 @@ fn vbar_chart(
     svg(id, title, w, H, marks, &body)
 }
 
+/// Cost exports against usage exports, when cost pages were read.
+fn billing_section(o: &mut String, r: &crate::analyze::BillingReconciliation) {
+    if r.checked == 0 {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "<h2>Cost exports against usage exports</h2>\n<p>{} day and project groups checked, {} matched; billed {}, usage at catalog prices {}.</p>",
+        r.checked,
+        r.matched,
+        dollars(r.billed),
+        dollars(r.usage_cost)
+    );
+    if r.differences.is_empty() {
+        return;
+    }
+    table_start(
+        o,
+        &[
+            ("provider", false),
+            ("day (UTC)", false),
+            ("project", false),
+            ("usage cost", true),
+            ("billed", true),
+            ("difference", true),
+        ],
+    );
+    for d in &r.differences {
+        let _ = writeln!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{}</td>{}{}{}</tr>",
+            text(&d.provider),
+            d.day,
+            text(d.project.as_deref().unwrap_or("(none)")),
+            money_cell(d.usage_cost),
+            money_cell(d.billed),
+            money_cell(d.difference)
+        );
+    }
+    table_end(o);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1308,46 +1350,4 @@ mod tests {
         assert_eq!(base64(b"hello"), "aGVsbG8=");
         assert_eq!(base64(b"hi!"), "aGkh");
     }
-}
-
-/// Cost exports against usage exports, when cost pages were read.
-fn billing_section(o: &mut String, r: &crate::analyze::BillingReconciliation) {
-    if r.checked == 0 {
-        return;
-    }
-    let _ = writeln!(
-        o,
-        "<h2>Cost exports against usage exports</h2>\n<p>{} day and project groups checked, {} matched; billed {}, usage at catalog prices {}.</p>",
-        r.checked,
-        r.matched,
-        dollars(r.billed),
-        dollars(r.usage_cost)
-    );
-    if r.differences.is_empty() {
-        return;
-    }
-    table_start(
-        o,
-        &[
-            ("provider", false),
-            ("day (UTC)", false),
-            ("project", false),
-            ("usage cost", true),
-            ("billed", true),
-            ("difference", true),
-        ],
-    );
-    for d in &r.differences {
-        let _ = writeln!(
-            o,
-            "<tr><td>{}</td><td>{}</td><td>{}</td>{}{}{}</tr>",
-            text(&d.provider),
-            d.day,
-            text(d.project.as_deref().unwrap_or("(none)")),
-            money_cell(d.usage_cost),
-            money_cell(d.billed),
-            money_cell(d.difference)
-        );
-    }
-    table_end(o);
 }
