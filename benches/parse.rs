@@ -30,6 +30,7 @@ fn bench_parse(c: &mut Criterion) {
             format: None,
             csv_mappings: &mappings,
             max_line: reprice::ingest::MAX_LINE,
+            default_day: None,
         };
         let (report, _, quarantined) = parse_bytes(display, &bytes, &opts);
         assert!(

@@ -22,6 +22,7 @@ fn records() -> Vec<UsageRecord> {
         format: None,
         csv_mappings: &[],
         max_line: reprice::ingest::MAX_LINE,
+        default_day: None,
     };
     let (_, records, _) = parse_bytes("bench.jsonl", &bytes, &opts);
     // The engine expects deduplicated records in canonical order, as `reprice run` gives it.

@@ -151,6 +151,11 @@ pub struct RunArgs {
     /// no cost in the log); without it such a run exits 7.
     #[arg(long)]
     pub allow_unpriced: bool,
+    /// The day of lines that carry no time of their own (Gemini Batch API output) when no
+    /// batch job record (`batches.get` JSON) is saved beside their file: YYYY-MM-DD, taken as
+    /// noon UTC so it stays that day in any --tz.
+    #[arg(long, value_name = "DATE", value_parser = parse_day)]
+    pub default_day: Option<chrono::NaiveDate>,
     /// Lines longer than this are quarantined (their first 4 KB kept) and skipped without
     /// being held in memory: K, M and G suffixes, powers of 1024.
     #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
@@ -168,9 +173,20 @@ pub struct ValidateArgs {
     /// CSV column mapping (TOML), tried before the built-in ones. Repeatable.
     #[arg(long = "csv-map", value_name = "FILE")]
     pub csv_map: Vec<PathBuf>,
+    /// The day of lines that carry no time of their own (Gemini Batch API output) when no
+    /// batch job record (`batches.get` JSON) is saved beside their file: YYYY-MM-DD, taken as
+    /// noon UTC so it stays that day in any --tz.
+    #[arg(long, value_name = "DATE", value_parser = parse_day)]
+    pub default_day: Option<chrono::NaiveDate>,
     /// Lines longer than this are reported as bad and skipped: K, M and G suffixes.
     #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
     pub max_line_size: usize,
+}
+
+/// A day as YYYY-MM-DD.
+pub fn parse_day(s: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("{s}: expected a day such as 2026-03-01"))
 }
 
 /// A size in bytes: digits with an optional K, M or G (powers of 1024; "B"/"iB" may follow).

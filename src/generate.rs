@@ -238,6 +238,9 @@ pub const CSV_HEADER: &str = "timestamp,id,api_key,provider,model,kind,status,in
 /// Writes `records` usage records (Claude Code: assistant messages, each on 1-3 lines, after a
 /// user line) in `format` to `w`.
 pub fn generate(w: &mut dyn Write, format: Format, records: u64, seed: u64) -> std::io::Result<()> {
+    if format.document().is_some() {
+        return export_document(w, format, records, seed);
+    }
     let mut rng = Rng::new(seed);
     let mut balances = [50_000_000i64; 4];
     let step = (MONTH_SECONDS / records.max(1) as i64).max(1);
@@ -288,9 +291,148 @@ pub fn generate(w: &mut dyn Write, format: Format, records: u64, seed: u64) -> s
                 }
             }
             Format::Csv => w.write_all(csv_row(&mut rng, uid, t).as_bytes())?,
+            Format::GeminiBatch => {
+                serde_json::to_writer(&mut *w, &gemini_batch_line(&mut rng, uid))?;
+                w.write_all(b"\n")?;
+            }
+            // Whole-file exports were written above.
+            Format::OpenaiUsage | Format::AnthropicUsage | Format::LitellmSpend => {}
         }
     }
     w.flush()
+}
+
+/// One line of a Gemini Batch API output file: an image or a text response, now and then an
+/// error. The lines carry no time (give --default-day or a batch job record).
+fn gemini_batch_line(rng: &mut Rng, uid: u64) -> Value {
+    let key = format!("request-{uid:x}");
+    if rng.chance(3) {
+        return json!({"key": key, "error": {"code": 13, "message": "Internal error encountered."}});
+    }
+    if rng.chance(50) {
+        let size = *rng.pick(&["1K", "2K", "4K"]);
+        let out = if size == "4K" { 2000 } else { 1120 };
+        json!({"key": key, "response": {"modelVersion": "gemini-3-pro-image-preview",
+            "candidates": [{"content": {"parts": [{"inlineData": {"mimeType": "image/png", "data": ""}}]}, "finishReason": "STOP"}],
+            "usageMetadata": {"promptTokenCount": 100 + rng.below(200), "candidatesTokenCount": out,
+                "thoughtsTokenCount": 200 + rng.below(800)}}})
+    } else {
+        // A text answer of the same model (no image part).
+        json!({"key": key, "response": {"modelVersion": "gemini-3-pro-image-preview",
+            "candidates": [{"content": {"parts": [{"text": "..."}]}, "finishReason": "STOP"}],
+            "usageMetadata": {"promptTokenCount": 500 + rng.below(3000), "candidatesTokenCount": 100 + rng.below(900)}}})
+    }
+}
+
+/// A whole-file export of `records` entries spread over the month: an OpenAI Usage API page
+/// (completions and images results in daily buckets), an Anthropic usage report, or a LiteLLM
+/// spend log array. Every entry has its own group (its API key), so none repeats another.
+fn export_document(
+    w: &mut dyn Write,
+    format: Format,
+    records: u64,
+    seed: u64,
+) -> std::io::Result<()> {
+    let mut rng = Rng::new(seed);
+    let days = 31u64;
+    let per_day = records.div_ceil(days).max(1);
+    let doc = match format {
+        Format::LitellmSpend => {
+            let step = (MONTH_SECONDS / records.max(1) as i64).max(1);
+            let rows: Vec<Value> = (0..records)
+                .map(|i| {
+                    let t = START + i as i64 * step + rng.below(step as u64) as i64;
+                    litellm_row(&mut rng, (seed << 40) ^ i, t)
+                })
+                .collect();
+            Value::Array(rows)
+        }
+        _ => {
+            let mut buckets = Vec::new();
+            let mut i = 0;
+            for d in 0..days {
+                let start = START + d as i64 * 86_400;
+                let mut results = Vec::new();
+                while i < records && results.len() < per_day as usize {
+                    let key = format!("key_{seed:x}_{i:x}");
+                    results.push(if format == Format::OpenaiUsage {
+                        openai_usage_result(&mut rng, &key)
+                    } else {
+                        anthropic_usage_result(&mut rng, &key)
+                    });
+                    i += 1;
+                }
+                if results.is_empty() {
+                    break;
+                }
+                buckets.push(if format == Format::OpenaiUsage {
+                    json!({"object": "bucket", "start_time": start, "end_time": start + 86_400, "results": results})
+                } else {
+                    json!({"starting_at": ts(start), "ending_at": ts(start + 86_400), "results": results})
+                });
+            }
+            if format == Format::OpenaiUsage {
+                json!({"object": "page", "data": buckets, "has_more": false, "next_page": null})
+            } else {
+                json!({"data": buckets, "has_more": false, "next_page": null})
+            }
+        }
+    };
+    serde_json::to_writer(&mut *w, &doc)?;
+    w.write_all(b"\n")?;
+    w.flush()
+}
+
+fn openai_usage_result(rng: &mut Rng, key: &str) -> Value {
+    let requests = 1 + rng.below(200);
+    if rng.chance(30) {
+        let size = *rng.pick(&["1024x1024", "1024x1536", "1536x1024"]);
+        return json!({"object": "organization.usage.images.result", "images": requests,
+            "num_model_requests": requests, "size": size, "source": "image.generation",
+            "project_id": "proj_gen", "user_id": null, "api_key_id": key, "model": "gpt-image-1"});
+    }
+    let input = requests * (500 + rng.below(3000));
+    let cached = rng.below(input / 2);
+    json!({"object": "organization.usage.completions.result", "input_tokens": input,
+        "output_tokens": requests * (100 + rng.below(1500)), "input_cached_tokens": cached,
+        "input_audio_tokens": 0, "output_audio_tokens": 0, "num_model_requests": requests,
+        "project_id": "proj_gen", "user_id": null, "api_key_id": key,
+        "model": rng.pick(&["gpt-4o-2024-08-06", "gpt-5.1-2025-11-13"]), "batch": rng.chance(20)})
+}
+
+fn anthropic_usage_result(rng: &mut Rng, key: &str) -> Value {
+    let scale = 1 + rng.below(100);
+    json!({"uncached_input_tokens": scale * (1000 + rng.below(5000)),
+        "cache_creation": {"ephemeral_5m_input_tokens": scale * rng.below(2000),
+            "ephemeral_1h_input_tokens": scale * rng.below(1000)},
+        "cache_read_input_tokens": scale * rng.below(20_000), "output_tokens": scale * (200 + rng.below(2000)),
+        "server_tool_use": {"web_search_requests": rng.below(5)}, "api_key_id": key,
+        "workspace_id": "wrkspc_gen", "model": rng.pick(&["claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001", "claude-opus-4-5-20251101"]),
+        "service_tier": if rng.chance(20) { "batch" } else { "standard" }, "context_window": "0-200k"})
+}
+
+/// A LiteLLM spend log row: gpt-4o at its list price as `spend`; now and then a proxy cache hit.
+fn litellm_row(rng: &mut Rng, uid: u64, t: i64) -> Value {
+    let prompt = 200 + rng.below(4000);
+    let completion = 50 + rng.below(1000);
+    let hit = rng.chance(5);
+    // $2.50/M in, $10/M out, in units of $0.0000001 so the text is exact.
+    let tenths_of_micro = prompt * 25 + completion * 100;
+    let spend = if hit {
+        "0.0".to_string()
+    } else {
+        format!(
+            "{}.{:07}",
+            tenths_of_micro / 10_000_000,
+            tenths_of_micro % 10_000_000
+        )
+    };
+    let spend: Value = serde_json::from_str(&spend).unwrap_or(json!(0));
+    json!({"request_id": format!("chatcmpl-{uid:x}"), "call_type": "acompletion",
+        "api_key": format!("{:064x}", uid.wrapping_mul(0x9E37_79B9_7F4A_7C15)), "spend": spend,
+        "total_tokens": prompt + completion, "prompt_tokens": prompt, "completion_tokens": completion,
+        "startTime": ts(t), "endTime": ts(t + 2), "model": "gpt-4o", "custom_llm_provider": "openai",
+        "metadata": {}, "cache_hit": if hit { "True" } else { "False" }, "status": "success"})
 }
 
 pub fn run(args: &GenArgs) -> Result<(), RunError> {

@@ -166,6 +166,9 @@ pub struct Tokens {
     pub thinking: u64,
     pub cache_read: u64,
     pub cache_write: u64,
+    /// Tokens written to a one-hour cache (Anthropic), priced at their own rate.
+    #[serde(default)]
+    pub cache_write_1h: u64,
 }
 
 impl Tokens {
@@ -175,6 +178,7 @@ impl Tokens {
         self.thinking += o.thinking;
         self.cache_read += o.cache_read;
         self.cache_write += o.cache_write;
+        self.cache_write_1h += o.cache_write_1h;
     }
 }
 
@@ -184,11 +188,17 @@ pub struct Extras {
     pub web_search_grounding: u32,
     pub search_standard: u32,
     pub search_deep: u32,
+    /// Anthropic's server-side web search tool (`server_tool_use.web_search_requests`).
+    #[serde(default)]
+    pub web_search: u32,
 }
 
 impl Extras {
     pub fn is_empty(&self) -> bool {
-        self.web_search_grounding == 0 && self.search_standard == 0 && self.search_deep == 0
+        self.web_search_grounding == 0
+            && self.search_standard == 0
+            && self.search_deep == 0
+            && self.web_search == 0
     }
 }
 
@@ -240,4 +250,24 @@ pub struct UsageRecord {
     pub retry_of: Option<u64>,
     /// Hash of the whole input line's usage-relevant payload, to tell duplicates from conflicts.
     pub payload_hash: u64,
+    /// Requests this record stands for: 1 for a logged request; more for a row of a usage export
+    /// that sums a bucket of requests (its tokens, images and cost are the bucket's sums).
+    #[serde(default = "one")]
+    pub requests: u32,
+    /// The provider's project (OpenAI `project_id`) of a usage export row, which its cost
+    /// pages are reconciled by.
+    #[serde(default)]
+    pub project: Option<Arc<str>>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl UsageRecord {
+    /// A row of a usage export summing several requests: analyses of single requests (retries,
+    /// balance deltas) do not apply to it.
+    pub fn is_aggregate(&self) -> bool {
+        self.requests != 1
+    }
 }

@@ -35,6 +35,8 @@ pub struct Config {
     pub state: Option<PathBuf>,
     pub format: Option<ingest::Format>,
     pub max_line: usize,
+    /// The day of lines that carry no time (`--default-day`).
+    pub default_day: Option<NaiveDate>,
     pub threads: Option<usize>,
     pub strict: bool,
     pub quiet: bool,
@@ -116,6 +118,7 @@ pub fn config(args: &RunArgs) -> Result<Config, RunError> {
         state: args.state.clone(),
         format: args.format,
         max_line: args.max_line_size,
+        default_day: args.default_day,
         threads: args.threads,
         strict: args.strict,
         quiet: args.quiet,
@@ -192,6 +195,7 @@ pub fn compute(
         format: cfg.format,
         csv_mappings: &cfg.csv_mappings,
         max_line: cfg.max_line,
+        default_day: cfg.default_day,
     };
     progress.start(&inputs);
     let t = Timings::start();
@@ -236,6 +240,7 @@ pub fn compute(
     if !cfg.focus {
         fold = fold.without_focus();
     }
+    fold.billed(ing.files.iter().flat_map(|f| f.billed.iter().cloned()));
     let parquet_err = |e: std::io::Error| state::reports_failed(&cfg.out, e);
     let parquet = report::RecordsOut::create(records_out, &cfg.catalog, &cfg.scenarios)
         .map_err(parquet_err)?;
@@ -295,6 +300,7 @@ pub fn compute(
         skipped,
         out_of_period: period.out_of_period,
         assumed_utc: period.assumed_utc,
+        served_from_cache: ing.files.iter().map(|f| f.served_from_cache).sum(),
     };
     let analysis = fold.finish(
         &not_applied,
@@ -587,6 +593,7 @@ pub fn validate(args: &ValidateArgs) -> Result<i32, RunError> {
             format: args.format,
             csv_mappings: &maps,
             max_line: args.max_line_size,
+            default_day: args.default_day,
         },
         &|_| {},
         &spill,

@@ -34,7 +34,7 @@ struct Case {
     summary: &'static [(&'static str, &'static str)],
 }
 
-const NO_HEADER: &str = "CSV header matches no column mapping (needs a timestamp and a model column; built-in: reprice, openrouter-activity; see --csv-map): ";
+const NO_HEADER: &str = "CSV header matches no column mapping (needs a timestamp and a model column; built-in: reprice, litellm-spend-logs, openrouter-activity; see --csv-map): ";
 const NO_USAGE: &str =
     "field response.usage: missing; a successful text response needs token counts or a cost";
 
@@ -93,6 +93,37 @@ const CASES: &[Case] = &[
     // physical line numbers.
     case!("empty_lines/csv_blank_lines.csv", QUARANTINED, [8 = 1 + 0 + 1 + 6],
         &[(7, "field input_tokens: -7 is negative")]),
+
+    // Provider and gateway exports, read whole: each entry is a line, at the line it starts on.
+    case!("exports/openai_usage_bad_results.json", QUARANTINED, [6 = 1 + 0 + 5 + 0], &[
+        (3, "field input_cached_tokens: 200 exceeds the total 100 it is part of"),
+        (4, "field input_tokens: -5 is negative"),
+        (5, "field model: missing; save usage pages grouped by model (group_by=model)"),
+        (6, "moderations usage is not priced: reprice reads completions, embeddings and images usage"),
+        (7, "result: neither a usage result (OpenAI organization.usage.*, Anthropic uncached_input_tokens) nor a cost result"),
+    ]),
+    // A page cut short is not JSON: the whole document is one quarantined line.
+    case!("exports/openai_usage_truncated.json", NOTHING, [1 = 0 + 0 + 1 + 0],
+        &[(1, "usage page: EOF while parsing a string")]),
+    case!("exports/openai_costs_other_currency.json", NOTHING, [2 = 0 + 0 + 2 + 0], &[
+        (1, "field amount.currency: eur; reprice reconciles costs in USD"),
+        (1, "field amount.value: 'lots' is not a decimal"),
+    ]),
+    case!("exports/anthropic_bad_bucket.json", QUARANTINED, [4 = 1 + 0 + 3 + 0], &[
+        (1, "bucket: field start_time: missing"),
+        (3, "field uncached_input_tokens: \"12abc\" is not a count"),
+        (4, "field cache_creation.ephemeral_1h_input_tokens: 1.5 is not a whole number"),
+    ]),
+    case!("exports/litellm_bad_rows.json", QUARANTINED, [5 = 1 + 0 + 4 + 0], &[
+        (3, "field spend: 'free' is not a decimal"),
+        (4, "field prompt_tokens: 100 is less than the cache reads and writes (500) it includes"),
+        (5, "field startTime: 'yesterday' is not a time"),
+        (6, "spend log row: invalid type: integer `42`, expected an object"),
+    ]),
+    case!("exports/gemini_batch_no_time.jsonl", NOTHING, [2 = 0 + 0 + 2 + 0], &[
+        (1, "a Gemini Batch API output line carries no time: save the batch job (the batches.get JSON) beside the file as <name>.batch.json, or give --default-day YYYY-MM-DD"),
+        (2, "field key: not a string"),
+    ]),
 
     case!("json_array/one_line_array.json", NOTHING, [1 = 0 + 0 + 1 + 0],
         &[(1, "a JSON array, not JSON lines: write one object per line")]),
@@ -480,13 +511,30 @@ fn check(case: &Case) -> Vec<String> {
     // Each entry names the file as given, and the byte offset and text of its line.
     let bytes = std::fs::read(&path).expect("fixture");
     let plain = !case.file.ends_with(".gz");
+    // Provider exports that are one JSON document: each entry is quarantined on its own.
+    let document = case.file.starts_with("exports/") && case.file.ends_with(".json");
     for e in &q {
         let line = e["line"].as_u64().unwrap_or(0);
         if e["file"].as_str() != Some(shown.as_str()) {
             errs.push(format!("line {line}: file {}", e["file"]));
         }
         let reason = e["reason"].as_str().unwrap_or("");
-        if plain && !reason.starts_with("conflict:") {
+        if document {
+            // An entry of a whole-file export: where it starts on its line, and its text.
+            let byte = e["byte"].as_u64().unwrap_or(u64::MAX);
+            let (from, to) = (line_start(&bytes, line), line_start(&bytes, line + 1));
+            if !(from..to.max(from + 1)).contains(&byte) {
+                errs.push(format!("line {line}: byte {byte} is not on the line"));
+            }
+            let raw = e["raw"].as_str().unwrap_or("");
+            let at = bytes.get(byte as usize..).unwrap_or_default();
+            if !at.starts_with(raw.as_bytes()) {
+                errs.push(format!(
+                    "line {line}: raw {:?} is not at byte {byte}",
+                    cut(raw, 300)
+                ));
+            }
+        } else if plain && !reason.starts_with("conflict:") {
             let start = line_start(&bytes, line);
             if e["byte"].as_u64() != Some(start) {
                 errs.push(format!("line {line}: byte {}, expected {start}", e["byte"]));

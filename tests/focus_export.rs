@@ -7,19 +7,19 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
 
-const HEADER: [&str; 33] = [
+const HEADER: [&str; 40] = [
     "BilledCost",
-    "EffectiveCost",
-    "ListCost",
-    "ListUnitPrice",
+    "BillingAccountId",
+    "BillingAccountName",
     "BillingCurrency",
-    "BillingPeriodStart",
     "BillingPeriodEnd",
+    "BillingPeriodStart",
     "ChargeCategory",
+    "ChargeClass",
     "ChargeDescription",
     "ChargeFrequency",
-    "ChargePeriodStart",
     "ChargePeriodEnd",
+    "ChargePeriodStart",
     "CommitmentDiscountCategory",
     "CommitmentDiscountId",
     "CommitmentDiscountName",
@@ -29,15 +29,22 @@ const HEADER: [&str; 33] = [
     "CommitmentDiscountUnit",
     "ConsumedQuantity",
     "ConsumedUnit",
+    "ContractedCost",
+    "EffectiveCost",
     "InvoiceIssuerName",
+    "ListCost",
+    "ListUnitPrice",
+    "PricingCategory",
     "PricingQuantity",
     "PricingUnit",
     "ProviderName",
     "PublisherName",
     "ServiceCategory",
     "ServiceName",
+    "ServiceSubcategory",
     "SkuId",
     "SubAccountId",
+    "SubAccountName",
     "Tags",
     "x_Scenario",
     "x_Requests",
@@ -123,7 +130,14 @@ fn focus_csv_matches_the_bill_and_shows_unused_quota() {
         .iter()
         .map(|r| r["x_Requests"].parse::<u64>().expect("requests"))
         .sum();
-    assert_eq!(requests, s["input"]["records"].as_u64().expect("records"));
+    // Rows of usage exports count every request they sum (the Anthropic report counts none).
+    let counted: u64 = s["actual"]["requests"]
+        .as_object()
+        .expect("requests")
+        .values()
+        .map(|n| n.as_u64().expect("count"))
+        .sum();
+    assert_eq!(requests, counted);
 
     let quota = s["waste"]["unused_quota"]
         .as_array()

@@ -42,6 +42,7 @@ fn args(paths: Vec<PathBuf>, state: Option<&Path>) -> RunArgs {
         focus: false,
         records: false,
         allow_unpriced: false,
+        default_day: None,
         max_line_size: reprice::ingest::MAX_LINE,
     }
 }

@@ -19,6 +19,7 @@ fn records() -> Vec<UsageRecord> {
         format: None,
         csv_mappings: &maps,
         max_line: ingest::MAX_LINE,
+        default_day: None,
     };
     let (ing, d) = dedup::read_all(&inputs, &opts).expect("reads");
     assert!(ing.quarantine.is_empty(), "{:?}", ing.quarantine);
@@ -39,6 +40,7 @@ fn t(input: u64, output: u64, thinking: u64, cache_read: u64, cache_write: u64) 
         thinking,
         cache_read,
         cache_write,
+        cache_write_1h: 0,
     }
 }
 

@@ -10,6 +10,7 @@ pub fn check(data: &[u8], format: Option<Format>) {
         format,
         csv_mappings: &maps,
         max_line: reprice::ingest::MAX_LINE,
+        default_day: None,
     };
     let (report, records, quarantine) = parse_bytes("fuzz.log", data, &opts);
     assert_eq!(

@@ -89,10 +89,15 @@ impl UsageFold {
                 FocusUnit::Images => u64::from(r.images),
                 FocusUnit::Tokens => {
                     let t = &r.tokens;
-                    t.input + t.output + t.thinking + t.cache_read + t.cache_write
+                    t.input
+                        + t.output
+                        + t.thinking
+                        + t.cache_read
+                        + t.cache_write
+                        + t.cache_write_1h
                 }
             };
-            s.requests += 1;
+            s.requests += u64::from(r.requests);
         }
     }
 

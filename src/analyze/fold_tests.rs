@@ -22,6 +22,7 @@ fn sample_records() -> Vec<UsageRecord> {
         format: None,
         csv_mappings: &ingest::csv_export::builtin_mappings(),
         max_line: crate::ingest::MAX_LINE,
+        default_day: None,
     };
     dedup::read_all(&inputs, &opts).expect("reads").1.records
 }
@@ -106,8 +107,10 @@ fn sample_logs_fold_the_same_in_any_chunks() {
     let records = sample_records();
     let a = same_in_any_chunks(&records, &catalog, &set);
     let s = &a.summary;
-    assert_eq!(s.input.records, 86);
-    assert_eq!(s.actual.cost.exact(), "5.839999125");
+    // 86 logged requests, and 16 rows of the usage exports in sample_logs/exports, which
+    // tests/exports.rs prices by hand: 2.92 + 2.31 + 2.215 + 0.024 + 0.01925 + 0.1937 = 7.68195.
+    assert_eq!(s.input.records, 102);
+    assert_eq!(s.actual.cost.exact(), "13.521949125");
     assert_eq!(
         (s.period.start, s.period.end, s.period.days),
         (
@@ -116,13 +119,16 @@ fn sample_logs_fold_the_same_in_any_chunks() {
             31
         )
     );
-    // One seat per api key that used the plan: 4 keys made Gemini images, 6 used gpt-5.1 or
-    // dall-e-3. Every covered image fits its seat's 100 a day, so the plans cost their fees
-    // (4 x 19.99, 6 x 20) plus what they do not cover (2.304777125 and 5.575392).
-    assert_eq!(cost_of(s, "google-ai-pro").seats, Some(4));
-    assert_eq!(cost_of(s, "google-ai-pro").cost.exact(), "82.264777125");
-    assert_eq!(cost_of(s, "chatgpt-plus").seats, Some(6));
-    assert_eq!(cost_of(s, "chatgpt-plus").cost.exact(), "125.575392");
+    // One seat per api key that used the plan: 4 keys made Gemini images in the logs and the
+    // Gemini batch export has no key (a fifth seat); 6 keys of the logs and 2 of the OpenAI
+    // usage export used gpt-5.1 or dall-e-3. Every covered image fits its seat's 100 a day,
+    // so the plans cost their fees (5 x 19.99, 8 x 20) plus what they do not cover: in the
+    // logs 2.304777125 and 5.575392, in the exports all but the batch images (7.68195 -
+    // 0.1937) and all but the gpt-5.1 requests (7.68195 - 1.8125).
+    assert_eq!(cost_of(s, "google-ai-pro").seats, Some(5));
+    assert_eq!(cost_of(s, "google-ai-pro").cost.exact(), "109.743027125");
+    assert_eq!(cost_of(s, "chatgpt-plus").seats, Some(8));
+    assert_eq!(cost_of(s, "chatgpt-plus").cost.exact(), "171.444842");
     let w = &s.waste;
     assert_eq!(
         (
@@ -140,12 +146,13 @@ fn sample_logs_fold_the_same_in_any_chunks() {
     assert_eq!((r.requests, r.cost.exact()), (4, "0.41766".to_string()));
     // The plan quota is consumed across the whole month, whatever the chunks.
     let q = &w.unused_quota[0];
-    // 4 seats x 100 x 31 days = 12,400 units, 21 used; 12,379 unused at 19.99 / (100 x 31).
+    // 5 seats x 100 x 31 days = 15,500 units, 23 used (21 in the logs, 2 batch images);
+    // 15,477 unused at 19.99 / (100 x 31).
     assert_eq!(
         (q.plan.as_str(), q.seats, q.used_units, q.unused_units),
-        ("google-ai-pro", 4, 21, 12379)
+        ("google-ai-pro", 5, 23, 15477)
     );
-    assert_eq!(q.unused_value.exact(), "79.82458387096774193548387097");
+    assert_eq!(q.unused_value.exact(), "99.80168709677419354838709677");
     assert_eq!(q.by_day.len(), 31);
     let be: Vec<(&str, &str, Option<&str>, String, u64)> = s
         .break_even
@@ -168,8 +175,9 @@ fn sample_logs_fold_the_same_in_any_chunks() {
                 "google-ai-pro",
                 "gemini-3-pro-image",
                 Some("1K"),
-                "0.145394".into(),
-                2
+                // The two Gemini batch images join at 0.1937: (2 x 0.145394 + 0.1937) / 4.
+                "0.121122".into(),
+                4
             ),
             (
                 "google-ai-pro",
@@ -191,8 +199,10 @@ fn sample_logs_fold_the_same_in_any_chunks() {
                 "chatgpt-plus",
                 "gpt-5.1",
                 None,
-                "0.0095097386363636363636363636".into(),
-                11
+                // 25 requests of a usage export row (1.80) and one LiteLLM request (0.0125):
+                // (11 x 0.0095097386... + 1.8125) / 37.
+                "0.0518137060810810810810810811".into(),
+                37
             ),
         ]
     );
@@ -210,7 +220,7 @@ fn sample_logs_fold_the_same_in_any_chunks() {
     assert_eq!(gaps, vec![("...3d2c", "gap"), ("...3d2c", "top_up")]);
     // Every day of the period has a row; plan fees fill the days without records.
     assert_eq!(a.by_day.len(), 31);
-    assert_eq!(a.by_day.iter().map(|d| d.records).sum::<u64>(), 86);
+    assert_eq!(a.by_day.iter().map(|d| d.records).sum::<u64>(), 102);
     let usage: Money = focus_rows(&a, &set)
         .iter()
         .filter(|r| r.charge == FocusCharge::Usage)
@@ -225,7 +235,7 @@ fn budgets_and_two_plans_fold_the_same_in_any_chunks() {
     let set = tight(&catalog);
     let a = same_in_any_chunks(&sample_records(), &catalog, &set);
     let s = &a.summary;
-    assert_eq!(cost_of(s, "team-flux").cost.exact(), "55.239999125");
+    assert_eq!(cost_of(s, "team-flux").cost.exact(), "62.921949125");
     let used: Vec<(&str, u64, u64)> = s
         .waste
         .unused_quota
@@ -234,11 +244,17 @@ fn budgets_and_two_plans_fold_the_same_in_any_chunks() {
         .collect();
     assert_eq!(
         used,
-        vec![("google-ai-pro", 21, 12379), ("team-flux", 15, 1225)]
+        vec![("google-ai-pro", 23, 15477), ("team-flux", 15, 1225)]
     );
     let b = &s.budget;
-    assert_eq!(b.days_over_cap.len(), 9);
-    let first = &b.days_over_cap[0];
+    // Three export keys are over the $0.50 cap: key_web on 03-01 (0.575 + 2.31) and 03-02
+    // (1.80), the Anthropic key on 03-01 (2.215).
+    assert_eq!(b.days_over_cap.len(), 12);
+    let first = b
+        .days_over_cap
+        .iter()
+        .find(|d| d.key == "studio")
+        .expect("studio over its cap");
     assert_eq!(
         (first.key.as_str(), first.day, first.spent.exact()),
         (
@@ -248,7 +264,7 @@ fn budgets_and_two_plans_fold_the_same_in_any_chunks() {
         )
     );
     assert_eq!(b.months_over_budget.len(), 1);
-    assert_eq!(b.months_over_budget[0].spent.exact(), "5.839999125");
+    assert_eq!(b.months_over_budget[0].spent.exact(), "13.521949125");
     assert!(b.latest_day_exceeded);
 }
 
@@ -283,8 +299,8 @@ fn retries() -> Vec<(UsageRecord, bool)> {
 fn repeats() -> Vec<(UsageRecord, bool)> {
     let base = sample_records()
         .into_iter()
-        .find(|r| &*r.model == "gpt-image-1")
-        .expect("a gpt-image-1 record");
+        .find(|r| &*r.model == "gpt-image-1" && !r.is_aggregate())
+        .expect("a gpt-image-1 request");
     let a = |s, k, h, c| attempt(&base, s, k, h, c);
     let mut unknown = a(2000.0, "sk-other-000000000000", 9, "0.7");
     unknown.model = Arc::from("mystery-model");
@@ -409,4 +425,45 @@ fn retry_state_holds_only_the_window() {
     let a = fold.finish(&rp.not_applied, &rp.plan_days, cx(&catalog, &set));
     assert_eq!(a.summary.waste.superseded_billed_requests, 3600);
     assert_eq!(a.summary.waste.superseded_billed_cost.exact(), "36");
+}
+
+#[test]
+fn aggregate_rows_count_their_requests_and_are_never_retries() {
+    let catalog = Catalog::builtin().expect("catalog");
+    let mut set = ScenarioSet::builtin(&catalog).expect("scenarios");
+    set.retry_window_seconds = 300;
+    let base = sample_records()
+        .into_iter()
+        .find(|r| &*r.model == "gemini-3-pro-image-preview" && r.images == 1)
+        .expect("a Gemini image record");
+    // Two daily buckets of 60 image requests each on one key, same request hash, same
+    // instant: as single requests the second would be a retry of the first.
+    let bucket = |id: &str| {
+        let mut r = attempt(&base, 0.0, "sk-live-aaaaaaaaaaaa", 7, "0");
+        r.id = Some(id.to_string());
+        r.billed_cost = None;
+        r.images = 60;
+        r.requests = 60;
+        r.status = Status::Ok;
+        r
+    };
+    let records = vec![bucket("a"), bucket("b")];
+    let a = same_in_any_chunks(&records, &catalog, &set);
+    let s = &a.summary;
+    assert_eq!(s.waste.superseded_billed_requests, 0);
+    assert_eq!(s.actual.requests.get("ok"), Some(&120));
+    assert_eq!(s.actual.images, 120);
+    // Google AI Pro's 100 daily images cover 100 of the day's 120: nothing left unused.
+    let q = s
+        .waste
+        .unused_quota
+        .iter()
+        .find(|q| q.plan == "google-ai-pro")
+        .expect("google-ai-pro");
+    assert_eq!((q.used_units, q.unused_units), (100, 0));
+    assert!(
+        s.warnings
+            .iter()
+            .any(|w| w.starts_with("2 rows of usage exports sum 120 requests"))
+    );
 }

@@ -5,6 +5,7 @@
 //! added, so every part keeps sums per group (day, model, key, scenario, plan), and what needs
 //! the list of days (known only at the end) is expanded from per-day sums when finished.
 
+mod billing;
 mod budget;
 mod days;
 mod focus_rows;
@@ -20,6 +21,7 @@ mod tables;
 mod totals;
 mod waste;
 
+pub use billing::{BillingDifference, BillingReconciliation};
 pub use budget::{BudgetReport, DayOverCap, MonthOverBudget};
 pub use days::{DayRow, SavingsRow};
 pub use focus_rows::{Commitment, FocusCharge, FocusRow, FocusUnit, focus_rows};
@@ -66,6 +68,9 @@ pub struct Summary {
     pub repeated_requests: RepeatedRequests,
     pub break_even: Vec<BreakEven>,
     pub reconciliation: Reconciliation,
+    /// Provider cost exports (OpenAI Costs API pages) against usage exports, per day and
+    /// project.
+    pub billing: BillingReconciliation,
     pub budget: BudgetReport,
     pub models: Vec<ModelRow>,
     /// The keys that cost most (at most 20), most first; every key is in by_key.csv.
@@ -125,6 +130,9 @@ pub struct InputCounts {
     pub out_of_period: u64,
     /// Records whose timestamps had no offset and were read as UTC.
     pub assumed_utc: u64,
+    /// Of the skipped lines: requests a gateway answered from its own cache (LiteLLM
+    /// `cache_hit`), no provider usage.
+    pub served_from_cache: u64,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
@@ -148,6 +156,8 @@ pub struct TokenTotals {
     pub thinking: u64,
     pub cache_read: u64,
     pub cache_write: u64,
+    /// One-hour cache writes (Anthropic usage reports), apart from `cache_write`.
+    pub cache_write_1h: u64,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
@@ -239,6 +249,9 @@ pub struct Fold<'a> {
     plans: plans::BreakEvens,
     waste: waste::WasteFold,
     balances: reconcile::Balances,
+    billing: billing::UsageByGroup,
+    /// Rows of cost exports, given with [`Fold::billed`].
+    billed: Vec<crate::ingest::BilledCost>,
     budget: budget::Spend,
     models_and_keys: tables::ModelsAndKeys,
     by_day: days::ByDay,
@@ -260,6 +273,8 @@ impl<'a> Fold<'a> {
             plans: plans::BreakEvens::new(set, catalog),
             waste: waste::WasteFold::new(set.retry_window_seconds),
             balances: reconcile::Balances::default(),
+            billing: billing::UsageByGroup::default(),
+            billed: Vec::new(),
             budget: budget::Spend::new(&set.budget),
             models_and_keys: tables::ModelsAndKeys::default(),
             by_day: days::ByDay::new(n),
@@ -273,6 +288,11 @@ impl<'a> Fold<'a> {
     pub fn without_focus(mut self) -> Fold<'a> {
         self.focus = None;
         self
+    }
+
+    /// What cost exports say was billed, to reconcile usage exports with.
+    pub fn billed(&mut self, rows: impl IntoIterator<Item = crate::ingest::BilledCost>) {
+        self.billed.extend(rows);
     }
 
     /// The next records in canonical order, with their prices (same length).
@@ -290,6 +310,7 @@ impl<'a> Fold<'a> {
             plans,
             waste,
             balances,
+            billing,
             budget,
             models_and_keys,
             by_day,
@@ -306,7 +327,11 @@ impl<'a> Fold<'a> {
                     || {
                         rayon::join(
                             || (plans.add(rs, ps), waste.add(rs, ps, seq)),
-                            || (balances.add(rs, ps), budget.add(rs, ps)),
+                            || {
+                                balances.add(rs, ps);
+                                billing.add(rs, ps);
+                                budget.add(rs, ps)
+                            },
                         )
                     },
                     || {
@@ -353,6 +378,14 @@ impl<'a> Fold<'a> {
         let plan_report = self.plans.finish(set, catalog, &period, plan_days);
         let (waste, repeated_requests) = self.waste.finish(catalog, plan_report.unused);
         let (reconciliation, all_gaps) = reconcile::top(self.balances.finish(names), TOP_ROWS);
+        let in_period =
+            |d: NaiveDate| cx.since.is_none_or(|s| d >= s) && cx.until.is_none_or(|u| d <= u);
+        let billed: Vec<_> = self
+            .billed
+            .into_iter()
+            .filter(|b| in_period(b.day))
+            .collect();
+        let billing = self.billing.finish(&billed);
         let budget = self.budget.finish(&set.budget, names, t.latest());
         let (models, all_keys) = self.models_and_keys.finish(catalog, names);
         let keys: Vec<KeyRow> = all_keys.iter().take(TOP_ROWS).cloned().collect();
@@ -395,6 +428,8 @@ impl<'a> Fold<'a> {
                 .entry((m.to_string(), UNKNOWN_UNBILLED.to_string()))
                 .or_default() += n;
         }
+        let mut warnings = cx.warnings;
+        warnings.extend(aggregate_notes(&t.aggregates, catalog, cx.tz_name));
         let actual_cost = t.billed + t.computed;
         let fees = plans::fees(set, &period, &seats);
         let mut scenarios = Vec::new();
@@ -452,6 +487,7 @@ impl<'a> Fold<'a> {
             repeated_requests,
             break_even: plan_report.break_even,
             reconciliation,
+            billing,
             budget,
             models,
             keys,
@@ -470,7 +506,7 @@ impl<'a> Fold<'a> {
                     records,
                 })
                 .collect(),
-            warnings: cx.warnings,
+            warnings,
         };
         Analysis {
             summary,
@@ -481,6 +517,48 @@ impl<'a> Fold<'a> {
             focus,
         }
     }
+}
+
+/// What the report says about rows of usage exports: they sum many requests, so analyses of
+/// single requests skip them; they belong to their bucket's UTC day; some figures are estimated.
+fn aggregate_notes(a: &totals::Aggregates, catalog: &Catalog, tz: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if a.rows == 0 {
+        return out;
+    }
+    if a.rows > a.uncounted {
+        out.push(format!(
+            "{} rows of usage exports sum {} requests: they count as that many requests for \
+             quotas, plans and break-even; retry detection and balance reconciliation look at \
+             single requests and do not apply to them",
+            a.rows - a.uncounted,
+            a.requests
+        ));
+    }
+    if a.uncounted > 0 {
+        out.push(format!(
+            "{} rows of Anthropic usage reports do not say how many requests they sum: their \
+             tokens and cost count, their requests do not",
+            a.uncounted
+        ));
+    }
+    if tz != "UTC" {
+        out.push(format!(
+            "usage export buckets belong to the UTC day they start on, not to a day in {tz}"
+        ));
+    }
+    for (model, (rows, images)) in &a.no_quality {
+        let default = catalog
+            .resolve(model)
+            .and_then(|m| m.default_quality.clone());
+        if let Some(q) = default {
+            out.push(format!(
+                "{images} {model} images in {rows} usage export rows carry no quality: priced at \
+                 the default quality ({q}), so their cost is estimated"
+            ));
+        }
+    }
+    out
 }
 
 /// Every calendar day of the period.

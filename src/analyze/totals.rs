@@ -31,6 +31,19 @@ pub struct Totals {
     pub changed: Vec<(u64, Money)>,
     first: Option<NaiveDate>,
     last: Option<NaiveDate>,
+    pub aggregates: Aggregates,
+}
+
+/// Rows of usage exports that sum many requests, which the report explains.
+#[derive(Default)]
+pub struct Aggregates {
+    pub rows: u64,
+    pub requests: u64,
+    /// Rows whose export does not count requests (Anthropic usage reports).
+    pub uncounted: u64,
+    /// Image rows without a quality (the OpenAI images usage export), by logged model: rows
+    /// and images, priced at the model's default quality.
+    pub no_quality: BTreeMap<Arc<str>, (u64, u64)>,
 }
 
 impl Totals {
@@ -49,6 +62,7 @@ impl Totals {
             changed: vec![(0, Money::ZERO); scenarios],
             first: None,
             last: None,
+            aggregates: Aggregates::default(),
         }
     }
 
@@ -59,11 +73,12 @@ impl Totals {
             self.tokens.thinking += r.tokens.thinking;
             self.tokens.cache_read += r.tokens.cache_read;
             self.tokens.cache_write += r.tokens.cache_write;
+            self.tokens.cache_write_1h += r.tokens.cache_write_1h;
             self.images += u64::from(r.images);
             if let Some(c) = r.image_count {
                 self.images_by_count[c as usize] += u64::from(r.images);
             }
-            self.by_status[r.status as usize] += 1;
+            self.by_status[r.status as usize] += u64::from(r.requests);
             if p.billed_in_log {
                 self.billed += p.actual;
             } else {
@@ -92,6 +107,17 @@ impl Totals {
                     }
                 }
                 _ => {}
+            }
+            if r.is_aggregate() {
+                let a = &mut self.aggregates;
+                a.rows += 1;
+                a.requests += u64::from(r.requests);
+                a.uncounted += u64::from(r.requests == 0);
+                if r.kind == crate::record::Kind::Image && r.quality.is_none() && r.images > 0 {
+                    let e = a.no_quality.entry(r.model.clone()).or_default();
+                    e.0 += 1;
+                    e.1 += u64::from(r.images);
+                }
             }
             self.swaps.add(p);
             for (i, _, via) in p.changes() {

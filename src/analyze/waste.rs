@@ -92,11 +92,11 @@ impl WasteFold {
             match r.status {
                 Status::Failed if billed => {
                     w.failed_billed_cost += p.actual;
-                    w.failed_billed_requests += 1;
+                    w.failed_billed_requests += u64::from(r.requests);
                 }
                 Status::Rejected if billed => {
                     w.rejected_billed_cost += p.actual;
-                    w.rejected_billed_requests += 1;
+                    w.rejected_billed_requests += u64::from(r.requests);
                 }
                 _ => {}
             }
@@ -258,6 +258,10 @@ impl Retries {
                     self.ids.remove(&id);
                 }
             }
+        }
+        // An aggregate row sums many requests: which of them were retries is not in it.
+        if r.is_aggregate() {
+            return None;
         }
         let key = r.request_hash.map(|h| (r.api_key.clone(), h));
         let id =

@@ -85,6 +85,8 @@ mod tests {
             retry_of: None,
             seller: None,
             seller_from: crate::provider::ProviderFrom::Unknown,
+            requests: 1,
+            project: None,
             payload_hash: 0,
         }
     }

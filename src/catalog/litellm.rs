@@ -68,6 +68,7 @@ pub fn import(text: &str, origin: &str) -> Result<CatalogFile, ConfigError> {
             thinking_per_m: per_m("output_cost_per_reasoning_token")?,
             cache_read_per_m: per_m("cache_read_input_token_cost")?,
             cache_write_per_m: per_m("cache_creation_input_token_cost")?,
+            cache_write_1h_per_m: per_m("cache_creation_input_token_cost_above_1hr")?,
             ..PriceVersion::default()
         };
         if image_token.is_none()

@@ -383,6 +383,7 @@ fn check_price(id: &str, p: &PriceVersion) -> Result<(), String> {
         p.thinking_per_m,
         p.cache_read_per_m,
         p.cache_write_per_m,
+        p.cache_write_1h_per_m,
     ]
     .into_iter()
     .flatten()

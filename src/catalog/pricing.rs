@@ -135,6 +135,7 @@ impl Catalog {
             ("web-search-grounding", e.web_search_grounding),
             ("search-standard", e.search_standard),
             ("search-deep", e.search_deep),
+            ("web-search", e.web_search),
         ] {
             if n > 0
                 && let Some(p) = self.extra_price(id, day)
@@ -264,6 +265,7 @@ fn token_cost<'a>(
     let cache_read = pick(p.cache_read_per_m, above.and_then(|a| a.cache_read_per_m)).or(input);
     let cache_write = pick(p.cache_write_per_m, above.and_then(|a| a.cache_write_per_m)).or(input);
     let thinking = p.thinking_per_m.or(output);
+    let cache_write_1h = p.cache_write_1h_per_m.or(cache_write);
 
     let mut cost = Money::ZERO;
     for (n, price, what) in [
@@ -272,6 +274,7 @@ fn token_cost<'a>(
         (t.thinking, thinking, "thinking token"),
         (t.cache_read, cache_read, "cache read"),
         (t.cache_write, cache_write, "cache write"),
+        (t.cache_write_1h, cache_write_1h, "1-hour cache write"),
     ] {
         if n > 0 {
             cost += Money::per_million(n, price.ok_or(Missing::TokenPrice(what))?);
@@ -426,6 +429,7 @@ mod tests {
                 thinking: 0,
                 cache_read: 10_000,
                 cache_write: 4000,
+                cache_write_1h: 0,
             },
             images: 0,
             image_size: None,
@@ -489,6 +493,7 @@ mod tests {
             web_search_grounding: 1,
             search_standard: 2,
             search_deep: 1,
+            web_search: 0,
         };
         // 0.1344 + 0.035 + 2 x 0.006 + 0.06
         assert_eq!(cost(&c, "gemini-3-pro-image", &u, Tier::Standard), "0.2414");

@@ -12,6 +12,7 @@ fn prices(p: &PriceVersion) -> String {
         ("thinking", p.thinking_per_m),
         ("cache read", p.cache_read_per_m),
         ("cache write", p.cache_write_per_m),
+        ("1-hour cache write", p.cache_write_1h_per_m),
     ] {
         if let Some(v) = v {
             parts.push(format!("{label} ${v}/M"));

@@ -105,6 +105,10 @@ pub struct PriceVersion {
     /// Per million tokens written to a cache; the input price when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_write_per_m: Option<Money>,
+    /// Per million tokens written to a one-hour cache (Anthropic: twice the input price); the
+    /// cache write price when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_write_1h_per_m: Option<Money>,
     /// Output tokens one image costs, by size ("1K", "2K", "4K" or "WxH").
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub image_output_tokens: BTreeMap<String, u64>,
@@ -216,10 +220,11 @@ impl PlanUnit {
         use crate::record::{Kind, Status};
         match self {
             PlanUnit::Images if r.kind == Kind::Image => {
-                u64::from(r.images.max(u32::from(r.status != Status::Ok)))
+                // A failed request counts one unit; an aggregate row counts each of its requests.
+                u64::from(r.images.max(u32::from(r.status != Status::Ok) * r.requests))
             }
             PlanUnit::Images => 0,
-            PlanUnit::Requests => 1,
+            PlanUnit::Requests => u64::from(r.requests),
         }
     }
 }
@@ -227,7 +232,7 @@ impl PlanUnit {
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ExtraEntry {
-    /// "web-search-grounding", "search-standard" or "search-deep".
+    /// "web-search-grounding", "search-standard", "search-deep" or "web-search" (Anthropic).
     pub id: String,
     pub price_per_request: Money,
     pub effective: NaiveDate,

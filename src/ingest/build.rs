@@ -13,6 +13,8 @@ pub struct LineCtx<'c> {
     pub source: &'c SourceRef,
     /// Claude Code: the project folder the session file lives in.
     pub project: Option<&'c str>,
+    /// Gemini Batch API output: the batch job the file's lines belong to.
+    pub batch_job: Option<&'c super::gemini_batch::BatchJob>,
 }
 
 pub fn finish(
@@ -63,6 +65,8 @@ pub fn finish(
         request_hash,
         retry_of: None,
         payload_hash: 0,
+        requests: 1,
+        project: None,
     };
     r.payload_hash = payload_hash(&r);
     Ok(r)
@@ -145,6 +149,17 @@ pub fn payload_hash(r: &UsageRecord) -> u64 {
         }
         h.bytes(&[0xff]);
     }
+    // Fields added later are hashed only when set, so older records keep their hash.
+    if r.tokens.cache_write_1h != 0 || r.extras.web_search != 0 {
+        h.num(r.tokens.cache_write_1h);
+        h.num(u64::from(r.extras.web_search));
+    }
+    if r.requests != 1 {
+        h.num(u64::from(r.requests));
+    }
+    if let Some(p) = &r.project {
+        h.str(p);
+    }
     h.0
 }
 
@@ -220,6 +235,16 @@ mod tests {
         h.num(u64::from(r.extras.search_deep));
         h.str(&r.billed_cost.map(|m| m.exact()).unwrap_or_default());
         h.str(&r.remaining_balance.map(|m| m.exact()).unwrap_or_default());
+        if r.tokens.cache_write_1h != 0 || r.extras.web_search != 0 {
+            h.num(r.tokens.cache_write_1h);
+            h.num(u64::from(r.extras.web_search));
+        }
+        if r.requests != 1 {
+            h.num(u64::from(r.requests));
+        }
+        if let Some(p) = &r.project {
+            h.str(p);
+        }
         h.0
     }
 
@@ -260,6 +285,8 @@ mod tests {
             request_hash: None,
             retry_of: None,
             payload_hash: 0,
+            requests: 1,
+            project: None,
         }
     }
 

@@ -49,10 +49,14 @@ pub struct CsvColumns {
     pub cost: Option<String>,
     pub remaining_balance: Option<String>,
     pub web_search: Option<String>,
+    /// A gateway's cache-hit flag (LiteLLM `cache_hit`): a true row made no provider call and
+    /// is counted apart, as served from the gateway's cache.
+    #[serde(default)]
+    pub cache_hit: Option<String>,
 }
 
 impl CsvColumns {
-    fn optional(&self) -> [(&'static str, Option<&str>); 17] {
+    fn optional(&self) -> [(&'static str, Option<&str>); 18] {
         [
             ("id", self.id.as_deref()),
             ("api_key", self.api_key.as_deref()),
@@ -71,6 +75,7 @@ impl CsvColumns {
             ("cost", self.cost.as_deref()),
             ("remaining_balance", self.remaining_balance.as_deref()),
             ("web_search", self.web_search.as_deref()),
+            ("cache_hit", self.cache_hit.as_deref()),
         ]
     }
 }
@@ -103,6 +108,30 @@ pub fn builtin_mappings() -> Vec<CsvMapping> {
                 cost: own("cost"),
                 remaining_balance: own("remaining_balance"),
                 web_search: own("web_search"),
+                cache_hit: None,
+            },
+        },
+        // LiteLLM's LiteLLM_SpendLogs table exported as CSV (schema.prisma): `spend` is what
+        // was billed, `api_key` is already hashed; prompt_tokens include cache reads and
+        // writes, whose counts are only in the metadata column.
+        CsvMapping {
+            name: "litellm-spend-logs".to_string(),
+            // The seller differs row by row; a provider prefix in the model name tells it.
+            seller: None,
+            input_includes_cached: true,
+            output_includes_thinking: false,
+            columns: CsvColumns {
+                timestamp: "startTime".into(),
+                model: "model".into(),
+                id: own("request_id"),
+                api_key: own("api_key"),
+                provider: own("custom_llm_provider"),
+                status: own("status"),
+                input_tokens: own("prompt_tokens"),
+                output_tokens: own("completion_tokens"),
+                cost: own("spend"),
+                cache_hit: own("cache_hit"),
+                ..CsvColumns::default()
             },
         },
         // OpenRouter's activity export (Settings > Activity > Export).
@@ -182,6 +211,15 @@ pub fn bind<'m>(header: &csv::StringRecord, mappings: &'m [CsvMapping]) -> Optio
     best
 }
 
+/// Whether the row's cache-hit column says a gateway answered it from its own cache.
+pub fn is_cache_hit(b: &Bound<'_>, row: &csv::StringRecord) -> bool {
+    b.fields
+        .iter()
+        .find(|(n, _)| *n == "cache_hit")
+        .and_then(|(_, i)| row.get(*i))
+        .is_some_and(super::litellm_spend::is_cache_hit)
+}
+
 pub fn parse_row(
     b: &Bound<'_>,
     row: &csv::StringRecord,
@@ -253,6 +291,7 @@ pub fn parse_row(
         thinking: num("thinking_tokens")?,
         cache_read: num("cache_read_tokens")?,
         cache_write: num("cache_write_tokens")?,
+        cache_write_1h: 0,
     };
     if b.mapping.input_includes_cached {
         t.input = t.input.checked_sub(t.cache_read).ok_or_else(|| {
@@ -297,7 +336,7 @@ pub fn parse_row(
         match col("status").map(str::to_ascii_lowercase).as_deref() {
             None | Some("") | Some("ok") | Some("success") | Some("completed") | Some("stop")
             | Some("length") | Some("tool_calls") => Status::Ok,
-            Some("failed") | Some("error") | Some("cancelled") => Status::Failed,
+            Some("failed") | Some("failure") | Some("error") | Some("cancelled") => Status::Failed,
             Some("rejected") | Some("content_filter") | Some("blocked") => Status::Rejected,
             Some("retry") => Status::Retry,
             Some(other) => {
@@ -337,6 +376,7 @@ mod tests {
             format: None,
             csv_mappings: &maps,
             max_line: crate::ingest::MAX_LINE,
+            default_day: None,
         };
         let (_, _, q) = parse_bytes("f.csv", text.as_bytes(), &opts);
         q.into_iter().map(|q| (q.line, q.reason)).collect()

@@ -124,6 +124,7 @@ mod tests {
             format: None,
             csv_mappings: &maps,
             max_line: crate::ingest::MAX_LINE,
+            default_day: None,
         };
         // Two copies of each payload, in both orders: the first line is kept whatever the
         // payload hashes are, the other payload is one conflict and its copy a duplicate.
@@ -163,6 +164,7 @@ mod tests {
             format: None,
             csv_mappings: &maps,
             max_line: crate::ingest::MAX_LINE,
+            default_day: None,
         };
         // Ties on time (same second, same nanosecond), on id, and ids missing.
         let mut text = String::new();

@@ -20,6 +20,14 @@ pub enum Format {
     ClaudeCode,
     /// CSV billing exports.
     Csv,
+    /// Gemini Batch API output files (`key` and `response` or `error` per line).
+    GeminiBatch,
+    /// OpenAI Usage and Costs API pages (one JSON document per file).
+    OpenaiUsage,
+    /// Anthropic Admin API usage and cost reports (one JSON document per file).
+    AnthropicUsage,
+    /// LiteLLM proxy spend logs (`/spend/logs` JSON array).
+    LitellmSpend,
 }
 
 impl Format {
@@ -29,6 +37,20 @@ impl Format {
             Format::Batch => "batch",
             Format::ClaudeCode => "claude-code",
             Format::Csv => "csv",
+            Format::GeminiBatch => "gemini-batch",
+            Format::OpenaiUsage => "openai-usage",
+            Format::AnthropicUsage => "anthropic-usage",
+            Format::LitellmSpend => "litellm-spend",
+        }
+    }
+
+    /// The export document a whole-file format is, if it is one.
+    pub fn document(self) -> Option<super::document::DocKind> {
+        use super::document::DocKind;
+        match self {
+            Format::OpenaiUsage | Format::AnthropicUsage => Some(DocKind::Pages),
+            Format::LitellmSpend => Some(DocKind::SpendLogs),
+            _ => None,
         }
     }
 }
@@ -103,6 +125,9 @@ pub struct Probe<'a, B = &'a RawValue> {
     pub batch: Raw<'a>,
     #[serde(borrow)]
     pub custom_id: Raw<'a>,
+    /// Gemini Batch API output: the request's key.
+    #[serde(borrow)]
+    pub key: Raw<'a>,
     #[serde(borrow)]
     pub error: Raw<'a>,
     #[serde(borrow, rename = "type")]
@@ -138,6 +163,12 @@ impl<B> Probe<'_, B> {
             || self.custom_id.is_some() && self.error.is_some()
         {
             Some(Format::Batch)
+        } else if self.key.is_some()
+            && (self.response.is_some() || self.error.is_some())
+            && self.request.is_none()
+            && self.timestamp.is_none()
+        {
+            Some(Format::GeminiBatch)
         } else if self.request.is_some() || self.response.is_some() {
             Some(Format::Envelope)
         } else if self.session_id.is_some() || (self.kind.is_some() && self.usage.is_none()) {
@@ -184,6 +215,14 @@ mod tests {
         assert_eq!(
             shape(r#"{"type":"summary","summary":"x","leafUuid":"u"}"#),
             Some(Format::ClaudeCode)
+        );
+        assert_eq!(
+            shape(r#"{"key":"req-1","response":{"usageMetadata":{}}}"#),
+            Some(Format::GeminiBatch)
+        );
+        assert_eq!(
+            shape(r#"{"key":"req-2","error":{"code":3}}"#),
+            Some(Format::GeminiBatch)
         );
         assert_eq!(shape(r#"{"hello":"world"}"#), None);
     }

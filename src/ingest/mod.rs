@@ -1,16 +1,22 @@
 //! Ingest: every input line ends as a record, a skipped non-usage line, or a quarantined line.
 
+mod anthropic_usage;
 mod batch;
 mod build;
 mod claude_code;
 pub mod csv_export;
 pub mod dedup;
 pub mod detect;
+mod document;
 mod envelope;
 pub mod fields;
+pub mod gemini_batch;
+mod litellm_spend;
+mod openai_usage;
 mod read_ahead;
 pub mod response;
 pub mod source;
+mod usage_pages;
 
 pub use build::{Fnv, hash_bytes, intern};
 pub use detect::Format;
@@ -48,6 +54,28 @@ pub struct FileReport {
     pub records: u64,
     pub skipped: u64,
     pub quarantined: u64,
+    /// Of the skipped lines: requests a gateway answered from its own cache (LiteLLM
+    /// `cache_hit`), which made no provider call.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub served_from_cache: u64,
+    /// Rows of cost exports (OpenAI Costs API pages): what was billed, to reconcile usage with.
+    #[serde(skip)]
+    pub billed: Vec<BilledCost>,
+}
+
+/// One row of a provider's cost export: an amount billed for a day, a project and a line item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BilledCost {
+    pub provider: Arc<str>,
+    /// The UTC day of the bucket.
+    pub day: chrono::NaiveDate,
+    pub project: Option<Arc<str>>,
+    pub line_item: Option<String>,
+    pub amount: crate::money::Money,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Default)]
@@ -67,6 +95,9 @@ pub struct Options<'a> {
     pub csv_mappings: &'a [CsvMapping],
     /// Longer lines are quarantined and skipped without being held (`--max-line-size`).
     pub max_line: usize,
+    /// The day of lines that carry no time and have no batch job record beside their file
+    /// (Gemini Batch API output; `--default-day`).
+    pub default_day: Option<chrono::NaiveDate>,
 }
 
 /// The default `--max-line-size`: far above any real log line (a response with a 4K image
@@ -80,6 +111,10 @@ const RAW_KEPT: usize = 4096;
 enum LineOutcome {
     Record(Box<UsageRecord>),
     Skip,
+    /// A request a gateway answered from its own cache: skipped, and counted apart.
+    ProxyCacheHit,
+    /// What a provider's cost export says was billed: no usage, kept for reconciliation.
+    Billed(Box<BilledCost>),
     Bad(String),
 }
 
@@ -237,6 +272,15 @@ fn parse_input_in(
         FileKind::Unknown => "unknown",
         _ => "json-lines",
     };
+    let doc = match opts.format {
+        None => document::detect(&buf[..buf.len().min(HEAD)]),
+        Some(f) => f.document(),
+    };
+    if resume.is_none()
+        && let Some(doc) = doc
+    {
+        return read_document(display, stream, buf, eof, doc, opts, tick, emit);
+    }
     if kind == FileKind::Csv {
         let whole = read_csv(&mut stream, &mut buf, eof, opts.max_line, block)?;
         tick(whole.bytes);
@@ -248,6 +292,13 @@ fn parse_input_in(
     }
     let file: Arc<str> = Arc::from(display);
     let project = source::claude_project(display);
+    let job = gemini_batch::job_for(
+        match input {
+            Input::File { path, .. } => Some(path.as_path()),
+            Input::Stdin => None,
+        },
+        opts.default_day,
+    );
     let mut out = FileResult::new(display, format_name.to_string(), 0, String::new());
     let mut hasher = match resume {
         Some((offset, lines, hasher)) => {
@@ -327,7 +378,15 @@ fn parse_input_in(
             || {
                 let mut o = match reject {
                     Some(reason) => reject_lines(&file, lines, base, lines_before, reason),
-                    None => parse_lines(&file, lines, base, lines_before, opts.format, &project),
+                    None => parse_lines(
+                        &file,
+                        lines,
+                        base,
+                        lines_before,
+                        opts.format,
+                        &project,
+                        job.as_ref(),
+                    ),
                 };
                 // A line under the block size is already read; it is set aside all the same,
                 // so the limit does not depend on where blocks are cut.
@@ -389,6 +448,69 @@ fn parse_input_in(
         out.settled = None;
     }
     Ok(out)
+}
+
+/// An export document read whole, up to [`document::limit`]; a larger one is one quarantined
+/// line, streamed past without being held.
+#[allow(clippy::too_many_arguments)]
+fn read_document(
+    display: &str,
+    mut stream: source::Stream,
+    mut buf: Vec<u8>,
+    mut eof: bool,
+    doc: document::DocKind,
+    opts: &Options<'_>,
+    tick: &(dyn Fn(u64) + Sync),
+    emit: &mut Emit<'_>,
+) -> Result<FileResult, RunError> {
+    let limit = document::limit(opts.max_line);
+    while !eof && buf.len() <= limit {
+        let want = (buf.len() + BLOCK).min(limit + 1);
+        eof = stream.fill(&mut buf, want)?;
+    }
+    if buf.len() <= limit {
+        tick(buf.len() as u64);
+        let mut r = parse_file(display, &buf, opts);
+        emit(std::mem::take(&mut r.records))?;
+        return Ok(r);
+    }
+    let mut hasher = Sha256::new();
+    hasher.update(&buf);
+    let mut total = buf.len() as u64;
+    let head = cut(
+        &String::from_utf8_lossy(&buf[..buf.len().min(RAW_KEPT)]),
+        RAW_KEPT,
+    );
+    drop(buf);
+    let mut chunk = Vec::new();
+    while !eof {
+        chunk.clear();
+        eof = stream.fill(&mut chunk, BLOCK)?;
+        hasher.update(&chunk);
+        total += chunk.len() as u64;
+    }
+    tick(total);
+    let mut r = FileResult::new(
+        display,
+        document::format_name(doc).to_string(),
+        total,
+        hex(&hasher.finalize()),
+    );
+    r.report.lines = 1;
+    r.report.quarantined = 1;
+    r.quarantine.push(Quarantined {
+        file: display.to_string(),
+        line: 1,
+        byte: 0,
+        reason: format!(
+            "an export document of {total} bytes, over {} ({}x --max-line-size): such a \
+             document is read whole; save it as smaller pages or raise --max-line-size",
+            size_text(limit),
+            document::SIZE_FACTOR
+        ),
+        raw: head,
+    });
+    Ok(r)
 }
 
 /// A CSV file read whole, less its overlong lines.
@@ -632,6 +754,14 @@ fn absorb(
                 }
             }
             LineOutcome::Skip => out.report.skipped += 1,
+            LineOutcome::ProxyCacheHit => {
+                out.report.skipped += 1;
+                out.report.served_from_cache += 1;
+            }
+            LineOutcome::Billed(b) => {
+                out.report.skipped += 1;
+                out.report.billed.push(*b);
+            }
             LineOutcome::Bad(reason) => {
                 out.report.quarantined += 1;
                 out.quarantine.push(Quarantined {
@@ -743,6 +873,8 @@ impl FileResult {
                 records: 0,
                 skipped: 0,
                 quarantined: 0,
+                served_from_cache: 0,
+                billed: Vec::new(),
             },
             records: Vec::new(),
             quarantine: Vec::new(),
@@ -765,36 +897,53 @@ pub fn parse_bytes(
 fn parse_file(display: &str, bytes: &[u8], opts: &Options<'_>) -> FileResult {
     let file: Arc<str> = Arc::from(display);
     let project = source::claude_project(display);
+    let head = &bytes[..bytes.len().min(HEAD)];
     let kind = match opts.format {
         Some(Format::Csv) => FileKind::Csv,
         Some(_) => FileKind::JsonLines,
-        None => detect::file_kind(&bytes[..bytes.len().min(64 * 1024)]),
+        None => detect::file_kind(head),
     };
-    let (format, outcomes) = match kind {
-        FileKind::Csv => (
-            "csv".to_string(),
-            csv_lines(&file, bytes, opts.csv_mappings, &project),
+    let doc = match opts.format {
+        None => document::detect(head),
+        Some(f) => f.document(),
+    };
+    let (format, outcomes) = match (doc, kind) {
+        (Some(doc), _) => (
+            document::format_name(doc).to_string(),
+            document::parse(&file, bytes, doc),
         ),
-        FileKind::JsonLines => (
-            "json-lines".to_string(),
-            json_lines(&file, bytes, opts.format, &project),
-        ),
-        FileKind::JsonArray => (
-            "json-array".to_string(),
-            reject_all(
-                &file,
-                bytes,
-                "a JSON array, not JSON lines: write one object per line",
+        (None, kind) => match kind {
+            FileKind::Csv => (
+                "csv".to_string(),
+                csv_lines(&file, bytes, opts.csv_mappings, &project),
             ),
-        ),
-        FileKind::Unknown => (
-            "unknown".to_string(),
-            reject_all(
-                &file,
-                bytes,
-                "unrecognized format: neither JSON lines nor a CSV with a header",
+            FileKind::JsonLines => (
+                "json-lines".to_string(),
+                json_lines(
+                    &file,
+                    bytes,
+                    opts.format,
+                    &project,
+                    gemini_batch::job_for(None, opts.default_day).as_ref(),
+                ),
             ),
-        ),
+            FileKind::JsonArray => (
+                "json-array".to_string(),
+                reject_all(
+                    &file,
+                    bytes,
+                    "a JSON array, not JSON lines: write one object per line",
+                ),
+            ),
+            FileKind::Unknown => (
+                "unknown".to_string(),
+                reject_all(
+                    &file,
+                    bytes,
+                    "unrecognized format: neither JSON lines nor a CSV with a header",
+                ),
+            ),
+        },
     };
     let mut out = FileResult::new(
         display,
@@ -879,8 +1028,9 @@ fn json_lines<'b>(
     bytes: &'b [u8],
     forced: Option<Format>,
     project: &Option<String>,
+    job: Option<&gemini_batch::BatchJob>,
 ) -> Outcomes<'b> {
-    parse_lines(file, split_lines(bytes), 0, 0, forced, project)
+    parse_lines(file, split_lines(bytes), 0, 0, forced, project, job)
 }
 
 /// Parses split lines in parallel; `base` and `lines_before` place them in their file.
@@ -891,6 +1041,7 @@ fn parse_lines<'b>(
     lines_before: u64,
     forced: Option<Format>,
     project: &Option<String>,
+    job: Option<&gemini_batch::BatchJob>,
 ) -> Outcomes<'b> {
     lines
         .into_par_iter()
@@ -903,6 +1054,7 @@ fn parse_lines<'b>(
             let ctx = LineCtx {
                 source: &source,
                 project: project.as_deref(),
+                batch_job: job,
             };
             let o = json_line(raw, &ctx, forced);
             (source, raw, o)
@@ -991,12 +1143,21 @@ fn dispatch<B>(
         }
         Format::Envelope => envelope::parse_bare(text, ctx),
         Format::Batch => batch::parse_batch(probe, response, ctx),
+        Format::GeminiBatch => match gemini_batch::parse_gemini_batch(probe, response, ctx) {
+            Ok(Some(r)) => Ok(r),
+            Ok(None) => return LineOutcome::Skip,
+            Err(e) => Err(e),
+        },
         Format::ClaudeCode => match claude_code::parse_claude_code(probe, message, ctx) {
             Ok(claude_code::Outcome::Record(r)) => Ok(*r),
             Ok(claude_code::Outcome::NotUsage) => return LineOutcome::Skip,
             Err(e) => Err(e),
         },
         Format::Csv => Err("a JSON line in a file read as csv".to_string()),
+        Format::OpenaiUsage | Format::AnthropicUsage | Format::LitellmSpend => Err(format!(
+            "a JSON line in a file read as {}, a whole-file export",
+            shape.as_str()
+        )),
     };
     match r {
         Ok(r) => LineOutcome::Record(Box::new(r)),
@@ -1259,7 +1420,11 @@ fn csv_lines<'b>(
                         let ctx = LineCtx {
                             source: &source,
                             project: project.as_deref(),
+                            batch_job: None,
                         };
+                        if csv_export::is_cache_hit(b, &row) {
+                            return (source, raw, LineOutcome::ProxyCacheHit);
+                        }
                         match csv_export::parse_row(b, &row, &ctx) {
                             Ok(r) => LineOutcome::Record(Box::new(r)),
                             Err(e) => LineOutcome::Bad(e),
@@ -1381,6 +1546,7 @@ mod tests {
             format: None,
             csv_mappings: &maps,
             max_line: crate::ingest::MAX_LINE,
+            default_day: None,
         };
         let (read, records) = read_in(&input, &opts, BLOCK);
         // Only copies of the record remembered for an id go early; the conflict's copy stays.
@@ -1419,6 +1585,7 @@ mod tests {
             format: None,
             csv_mappings: &maps,
             max_line: crate::ingest::MAX_LINE,
+            default_day: None,
         };
         let whole = parse_file("f", &text, &opts);
         assert_eq!(
@@ -1455,6 +1622,7 @@ mod tests {
             format: None,
             csv_mappings: &maps,
             max_line: crate::ingest::MAX_LINE,
+            default_day: None,
         };
         let (_, _, q) = parse_bytes("f", bytes, &opts);
         q.into_iter().map(|q| (q.line, q.reason)).collect()
@@ -1484,7 +1652,7 @@ mod tests {
             let sep: &[u8] = if newline { b"\n" } else { b"\r\n" };
             let bytes = pieces.join(sep);
             let maps = csv_export::builtin_mappings();
-            let opts = Options { format: None, csv_mappings: &maps, max_line: crate::ingest::MAX_LINE };
+            let opts = Options { format: None, csv_mappings: &maps, max_line: crate::ingest::MAX_LINE, default_day: None };
             let (report, records, q) = parse_bytes("f", &bytes, &opts);
             proptest::prop_assert_eq!(
                 report.lines,
@@ -1508,6 +1676,7 @@ mod tests {
             format: None,
             csv_mappings: &maps,
             max_line: crate::ingest::MAX_LINE,
+            default_day: None,
         };
         for text in [
             &b"\ntimestamp,model\n\n2026-03-06,gpt-4o\n\n\n2026-03-06,gpt-4o\n\n"[..],
@@ -1544,6 +1713,7 @@ mod tests {
         let ctx = LineCtx {
             source: &source,
             project: Some("-home-u-app"),
+            batch_job: None,
         };
         (
             json_line(line.as_bytes(), &ctx, None),
@@ -1583,6 +1753,8 @@ mod tests {
                     r.tokens.cache_read
                 ),
                 LineOutcome::Skip => "skip".to_string(),
+                LineOutcome::ProxyCacheHit => "cache hit".to_string(),
+                LineOutcome::Billed(_) => "billed".to_string(),
                 LineOutcome::Bad(why) => why,
             });
         }
@@ -1637,6 +1809,8 @@ mod tests {
                     r.tokens.output
                 ),
                 LineOutcome::Skip => "skip".to_string(),
+                LineOutcome::ProxyCacheHit => "cache hit".to_string(),
+                LineOutcome::Billed(_) => "billed".to_string(),
                 LineOutcome::Bad(why) => why,
             });
         }
@@ -1810,6 +1984,7 @@ mod tests {
             format: Some(Format::Batch),
             csv_mappings: &maps,
             max_line: crate::ingest::MAX_LINE,
+            default_day: None,
         };
         let text = br#"{"timestamp":"2026-03-06T08:00:00Z","request":{},"response":{}}
 {"type":"assistant","sessionId":"s","message":{}}

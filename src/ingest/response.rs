@@ -559,6 +559,7 @@ impl Body<'_> {
                     thinking: reasoning,
                     cache_read: cache_read_anthropic,
                     cache_write,
+                    cache_write_1h: 0,
                 }
             } else {
                 Tokens {
@@ -567,6 +568,7 @@ impl Body<'_> {
                     thinking: reasoning,
                     cache_read: cached,
                     cache_write: cache_written,
+                    cache_write_1h: 0,
                 }
             };
             if d.billed_cost.is_none() {
@@ -602,6 +604,7 @@ impl Body<'_> {
                 thinking: count(g.thoughts_token_count, &f("thoughtsTokenCount"))?,
                 cache_read: cached,
                 cache_write: 0,
+                cache_write_1h: 0,
             };
         }
         // Images returned.
@@ -895,6 +898,7 @@ mod tests {
             thinking,
             cache_read: read,
             cache_write: write,
+            cache_write_1h: 0,
         }
     }
 

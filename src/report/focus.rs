@@ -1,4 +1,5 @@
-//! focus.csv (`reprice run --focus`): the bill in FOCUS 1.2 columns, so cost tools that read
+//! focus.csv (`reprice run --focus`): the bill in FOCUS 1.2 columns (every Mandatory one, and
+//! those Conditional ones whose concept it fills; see focus_spec.rs), so cost tools that read
 //! FinOps Open Cost and Usage Specification exports can load AI API usage next to cloud bills.
 //! Money is exact (no rounding), so BilledCost of the usage rows sums to summary.json
 //! `actual.cost`. Plan rows are what-if rows of the subscription scenarios: `x_Scenario` names
@@ -15,19 +16,19 @@ use std::path::Path;
 
 pub struct FocusCsv;
 
-pub const COLUMNS: [&str; 33] = [
+pub const COLUMNS: [&str; 40] = [
     "BilledCost",
-    "EffectiveCost",
-    "ListCost",
-    "ListUnitPrice",
+    "BillingAccountId",
+    "BillingAccountName",
     "BillingCurrency",
-    "BillingPeriodStart",
     "BillingPeriodEnd",
+    "BillingPeriodStart",
     "ChargeCategory",
+    "ChargeClass",
     "ChargeDescription",
     "ChargeFrequency",
-    "ChargePeriodStart",
     "ChargePeriodEnd",
+    "ChargePeriodStart",
     "CommitmentDiscountCategory",
     "CommitmentDiscountId",
     "CommitmentDiscountName",
@@ -37,15 +38,22 @@ pub const COLUMNS: [&str; 33] = [
     "CommitmentDiscountUnit",
     "ConsumedQuantity",
     "ConsumedUnit",
+    "ContractedCost",
+    "EffectiveCost",
     "InvoiceIssuerName",
+    "ListCost",
+    "ListUnitPrice",
+    "PricingCategory",
     "PricingQuantity",
     "PricingUnit",
     "ProviderName",
     "PublisherName",
     "ServiceCategory",
     "ServiceName",
+    "ServiceSubcategory",
     "SkuId",
     "SubAccountId",
+    "SubAccountName",
     "Tags",
     "x_Scenario",
     "x_Requests",
@@ -119,51 +127,106 @@ fn record(r: &FocusRow, currency: &str) -> Vec<String> {
     let tags = serde_json::to_string(&tags).unwrap_or_else(|_| "{}".to_string());
     let c = r.commitment.as_ref();
     let usage = r.charge == FocusCharge::Usage;
-    vec![
-        r.billed.exact(),
-        r.effective.exact(),
-        r.list.exact(),
-        r.list_unit_price.map(price).unwrap_or_default(),
-        csv_text(currency),
-        time(r.billing_start),
-        time(r.billing_end),
-        category.to_string(),
-        csv_text(&description),
-        frequency.to_string(),
-        time(r.period_start),
-        time(r.period_end),
+    let pricing_category = match (r.charge, r.tier) {
+        (FocusCharge::QuotaUsed | FocusCharge::QuotaUnused, _) => "Committed",
+        (FocusCharge::Usage, Some("batch")) => "Other",
+        _ => "Standard",
+    };
+    let sub_account = r.sub_account.as_deref().map(csv_text).unwrap_or_default();
+    let mut cells: BTreeMap<&str, String> = BTreeMap::new();
+    let mut put = |name: &'static str, value: String| {
+        cells.insert(name, value);
+    };
+    put("BilledCost", r.billed.exact());
+    // Each provider bills its own account; the logs name no account id of their own.
+    put("BillingAccountId", csv_text(&r.provider));
+    put("BillingAccountName", csv_text(&r.provider));
+    put("BillingCurrency", csv_text(currency));
+    put("BillingPeriodEnd", time(r.billing_end));
+    put("BillingPeriodStart", time(r.billing_start));
+    put("ChargeCategory", category.to_string());
+    // No row corrects an earlier period's charge: null, as FOCUS asks of regular charges.
+    put("ChargeClass", String::new());
+    put("ChargeDescription", csv_text(&description));
+    put("ChargeFrequency", frequency.to_string());
+    put("ChargePeriodEnd", time(r.period_end));
+    put("ChargePeriodStart", time(r.period_start));
+    put(
+        "CommitmentDiscountCategory",
         if c.is_some() { "Usage" } else { "" }.to_string(),
+    );
+    put(
+        "CommitmentDiscountId",
         c.map(|c| csv_text(&c.plan)).unwrap_or_default(),
+    );
+    put(
+        "CommitmentDiscountName",
         c.map(|c| csv_text(&c.plan)).unwrap_or_default(),
+    );
+    put(
+        "CommitmentDiscountQuantity",
         c.and_then(|c| c.units)
             .map(|n| n.to_string())
             .unwrap_or_default(),
-        status.to_string(),
+    );
+    put("CommitmentDiscountStatus", status.to_string());
+    put(
+        "CommitmentDiscountType",
         if c.is_some() { "Subscription plan" } else { "" }.to_string(),
+    );
+    put(
+        "CommitmentDiscountUnit",
         c.map(|c| plan_unit(c.unit).to_string()).unwrap_or_default(),
+    );
+    put(
+        "ConsumedQuantity",
         if usage {
             r.consumed.to_string()
         } else {
             String::new()
         },
-        consumed_unit.to_string(),
-        csv_text(&r.provider),
+    );
+    put("ConsumedUnit", consumed_unit.to_string());
+    // Providers bill these APIs at the prices agreed (list or batch tier): what was billed.
+    put("ContractedCost", r.billed.exact());
+    put("EffectiveCost", r.effective.exact());
+    put("InvoiceIssuerName", csv_text(&r.provider));
+    put("ListCost", r.list.exact());
+    put(
+        "ListUnitPrice",
+        r.list_unit_price.map(price).unwrap_or_default(),
+    );
+    put("PricingCategory", pricing_category.to_string());
+    put(
+        "PricingQuantity",
         r.pricing_quantity
             .map(|q| q.normalize().to_string())
             .unwrap_or_default(),
-        pricing_unit.to_string(),
-        csv_text(&r.provider),
-        csv_text(&r.publisher),
-        "AI and Machine Learning".to_string(),
-        csv_text(&r.provider),
-        csv_text(&r.sku),
-        r.sub_account.as_deref().map(csv_text).unwrap_or_default(),
-        csv_text(&tags),
+    );
+    put("PricingUnit", pricing_unit.to_string());
+    put("ProviderName", csv_text(&r.provider));
+    put("PublisherName", csv_text(&r.publisher));
+    put("ServiceCategory", "AI and Machine Learning".to_string());
+    put("ServiceName", csv_text(&r.provider));
+    put("ServiceSubcategory", "Generative AI".to_string());
+    put("SkuId", csv_text(&r.sku));
+    put("SubAccountId", sub_account.clone());
+    put("SubAccountName", sub_account);
+    put("Tags", csv_text(&tags));
+    put(
+        "x_Scenario",
         r.scenario.as_deref().map(csv_text).unwrap_or_default(),
+    );
+    put(
+        "x_Requests",
         if usage {
             r.requests.to_string()
         } else {
             String::new()
         },
-    ]
+    );
+    COLUMNS
+        .iter()
+        .map(|c| cells.remove(c).unwrap_or_default())
+        .collect()
 }

@@ -3,6 +3,7 @@
 
 mod csv_tables;
 pub mod focus;
+pub mod focus_spec;
 mod html;
 mod markdown;
 #[cfg(feature = "parquet")]

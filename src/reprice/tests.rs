@@ -37,6 +37,8 @@ fn gemini(id: &str, time: DateTime<Utc>, images: u32) -> UsageRecord {
         request_hash: None,
         retry_of: None,
         payload_hash: 0,
+        requests: 1,
+        project: None,
     }
 }
 
@@ -52,6 +54,7 @@ fn records() -> Vec<UsageRecord> {
         format: None,
         csv_mappings: &maps,
         max_line: crate::ingest::MAX_LINE,
+        default_day: None,
     };
     let mut recs = dedup::read_all(&inputs, &opts).expect("reads").1.records;
     let at = |h, min| {

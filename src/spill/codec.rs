@@ -27,7 +27,14 @@ pub fn encode(r: &UsageRecord, file: u32, out: &mut Vec<u8>) {
     out.push(r.seller_from as u8);
     str(out, &r.model);
     let t = &r.tokens;
-    for n in [t.input, t.output, t.thinking, t.cache_read, t.cache_write] {
+    for n in [
+        t.input,
+        t.output,
+        t.thinking,
+        t.cache_read,
+        t.cache_write,
+        t.cache_write_1h,
+    ] {
         varint(out, n);
     }
     varint(out, u64::from(r.images));
@@ -45,7 +52,12 @@ pub fn encode(r: &UsageRecord, file: u32, out: &mut Vec<u8>) {
     }
     opt_str(out, r.quality.as_deref());
     let e = &r.extras;
-    for n in [e.web_search_grounding, e.search_standard, e.search_deep] {
+    for n in [
+        e.web_search_grounding,
+        e.search_standard,
+        e.search_deep,
+        e.web_search,
+    ] {
         varint(out, u64::from(n));
     }
     for m in [r.billed_cost, r.remaining_balance] {
@@ -57,6 +69,8 @@ pub fn encode(r: &UsageRecord, file: u32, out: &mut Vec<u8>) {
             }
         }
     }
+    varint(out, u64::from(r.requests));
+    opt_str(out, r.project.as_deref());
     for hash in [r.request_hash, r.retry_of] {
         match hash {
             None => out.push(0),
@@ -122,6 +136,7 @@ pub fn decode(b: &[u8], files: &[Arc<str>]) -> Option<UsageRecord> {
         thinking: c.varint()?,
         cache_read: c.varint()?,
         cache_write: c.varint()?,
+        cache_write_1h: c.varint()?,
     };
     let images = c.u32()?;
     let image_tokens = c.varint()?;
@@ -139,9 +154,12 @@ pub fn decode(b: &[u8], files: &[Arc<str>]) -> Option<UsageRecord> {
         web_search_grounding: c.u32()?,
         search_standard: c.u32()?,
         search_deep: c.u32()?,
+        web_search: c.u32()?,
     };
     let billed_cost = c.opt_money()?;
     let remaining_balance = c.opt_money()?;
+    let requests = c.u32()?;
+    let project = c.opt_str()?.map(intern);
     let request_hash = c.opt_u64()?;
     let retry_of = c.opt_u64()?;
     let payload_hash = u64::from_le_bytes(c.take()?);
@@ -174,6 +192,8 @@ pub fn decode(b: &[u8], files: &[Arc<str>]) -> Option<UsageRecord> {
         request_hash,
         retry_of,
         payload_hash,
+        requests,
+        project,
     })
 }
 
@@ -364,6 +384,7 @@ mod tests {
                 thinking: tokens[2],
                 cache_read: tokens[3],
                 cache_write: tokens[4],
+                cache_write_1h: 0,
             },
             images: (tokens[4] % 5) as u32,
             image_count: [None, Some(ImageCount::Tokens), Some(ImageCount::Assumed)]
@@ -376,12 +397,15 @@ mod tests {
                 web_search_grounding: 1,
                 search_standard: 0,
                 search_deep: u32::MAX,
+                web_search: 0,
             },
             billed_cost: m,
             remaining_balance: m.map(|m| -m),
             request_hash,
             retry_of: request_hash.map(|h| h.rotate_left(7)),
             payload_hash: tokens[0] ^ tokens[4],
+            requests: 1 + (tokens[1] % 50) as u32,
+            project: (secs % 5 == 0).then(|| Arc::from("proj_a")),
         }
     }
 

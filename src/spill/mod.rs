@@ -388,6 +388,7 @@ mod tests {
             format: None,
             csv_mappings: &maps,
             max_line: crate::ingest::MAX_LINE,
+            default_day: None,
         };
         parse_bytes("g.jsonl", all.as_bytes(), &opts).1
     }

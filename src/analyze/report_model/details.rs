@@ -42,6 +42,50 @@ pub(super) fn break_even(a: &Analysis) -> Vec<Section> {
     )]
 }
 
+/// Cost exports (what providers billed per day and project) against the usage exports priced
+/// at the catalog, when cost pages were read.
+pub(super) fn billing(a: &Analysis) -> Vec<Section> {
+    let r = &a.summary.billing;
+    if r.checked == 0 {
+        return Vec::new();
+    }
+    let mut blocks = vec![Block::Paragraph(format!(
+        "{} day and project groups checked, {} matched; billed {}, usage at catalog prices {}.",
+        r.checked,
+        r.matched,
+        dollars(r.billed),
+        dollars(r.usage_cost)
+    ))];
+    if !r.differences.is_empty() {
+        let rows = r
+            .differences
+            .iter()
+            .map(|d| {
+                vec![
+                    text(&d.provider),
+                    Cell::Date(d.day),
+                    text(d.project.as_deref().unwrap_or("(none)")),
+                    money(d.usage_cost),
+                    money(d.billed),
+                    money(d.difference),
+                ]
+            })
+            .collect();
+        blocks.push(table(
+            &[
+                ("provider", false),
+                ("day (UTC)", false),
+                ("project", false),
+                ("usage cost", true),
+                ("billed", true),
+                ("difference", true),
+            ],
+            rows,
+        ));
+    }
+    vec![section(2, "Cost exports against usage exports", blocks)]
+}
+
 pub(super) fn reconciliation(a: &Analysis) -> Vec<Section> {
     let r = &a.summary.reconciliation;
     if r.checked == 0 {

@@ -25,6 +25,7 @@ pub const SECTIONS: &[Build] = &[
     spend::waste,
     details::break_even,
     details::reconciliation,
+    details::billing,
     details::budgets,
     details::not_priced,
     details::price_changes,

@@ -96,6 +96,7 @@ fn priced(n: u64, copies: u64) -> (Vec<UsageRecord>, Vec<Priced>, Catalog, Scena
         format: None,
         csv_mappings: &[],
         max_line: crate::ingest::MAX_LINE,
+        default_day: None,
     };
     let (_, records, _) = parse_bytes("gen.jsonl", &bytes, &opts);
     let base = dedup::dedup(records).expect("sorts").records;
