@@ -551,7 +551,12 @@ fn final_line(
         .iter()
         .max_by(|a, b| a.savings.cmp(&b.savings).then_with(|| b.name.cmp(&a.name)))
         .filter(|b| b.savings > crate::money::Money::ZERO)
-        .map(|b| format!("; best: {} saves {}", b.name, b.savings.display(2)))
+        // As the report's findings say it: the shown actual less the shown scenario cost.
+        .map(|b| {
+            let saves =
+                analyze::report_model::cents(s.actual.cost) - analyze::report_model::cents(b.cost);
+            format!("; best: {} saves {}", b.name, saves.display(2))
+        })
         .unwrap_or_default();
     let own = match skipped_folders {
         0 => String::new(),
