@@ -11,6 +11,7 @@ pub mod error;
 pub mod generate;
 pub mod ingest;
 pub mod money;
+pub mod outcome;
 pub mod provider;
 pub mod record;
 pub mod report;

@@ -271,3 +271,27 @@ impl UsageRecord {
         self.requests != 1
     }
 }
+
+/// Distinct texts one parsing thread keeps; past it, texts are no longer shared, so a log with
+/// unbounded distinct keys cannot grow the table without bound.
+const INTERN_LIMIT: usize = 4096;
+
+thread_local! {
+    static INTERNED: std::cell::RefCell<rustc_hash::FxHashSet<Arc<str>>> =
+        std::cell::RefCell::new(rustc_hash::FxHashSet::default());
+}
+
+/// One shared copy of a text that many records repeat (model, key, provider, quality).
+pub fn intern(s: &str) -> Arc<str> {
+    INTERNED.with(|t| {
+        let mut t = t.borrow_mut();
+        if let Some(a) = t.get(s) {
+            return a.clone();
+        }
+        let a: Arc<str> = Arc::from(s);
+        if t.len() < INTERN_LIMIT {
+            t.insert(a.clone());
+        }
+        a
+    })
+}

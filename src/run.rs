@@ -5,7 +5,8 @@ use crate::catalog::Catalog;
 use crate::cli::{CatalogCommand, RunArgs, ValidateArgs};
 use crate::error::{RunError, exit};
 use crate::ingest::csv_export::{self, CsvMapping};
-use crate::ingest::{self, Quarantined, source};
+use crate::ingest::{self, source};
+use crate::outcome::{FileReport, Quarantined};
 use crate::report::{self, ReportInput};
 use crate::reprice;
 use crate::scenario::ScenarioSet;
@@ -132,7 +133,7 @@ pub fn config(args: &RunArgs) -> Result<Config, RunError> {
 pub struct Computed {
     pub analysis: Analysis,
     pub quarantine: Vec<Quarantined>,
-    pub files: Vec<ingest::FileReport>,
+    pub files: Vec<FileReport>,
     /// Bytes parsed in this run (less than the inputs' size when --state reused earlier work).
     pub parsed_bytes: u64,
     /// Messages about this run only (not about the data), for stderr.

@@ -3,7 +3,7 @@
 //! API against Usage API pages), with every difference listed, as the balance reconciliation
 //! does for NanoGPT. Only days the cost pages cover are compared.
 
-use crate::ingest::BilledCost;
+use crate::outcome::BilledCost;
 use crate::money::Money;
 use crate::record::UsageRecord;
 use crate::reprice::Priced;

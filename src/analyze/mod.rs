@@ -251,7 +251,7 @@ pub struct Fold<'a> {
     balances: reconcile::Balances,
     billing: billing::UsageByGroup,
     /// Rows of cost exports, given with [`Fold::billed`].
-    billed: Vec<crate::ingest::BilledCost>,
+    billed: Vec<crate::outcome::BilledCost>,
     budget: budget::Spend,
     models_and_keys: tables::ModelsAndKeys,
     by_day: days::ByDay,
@@ -291,7 +291,7 @@ impl<'a> Fold<'a> {
     }
 
     /// What cost exports say was billed, to reconcile usage exports with.
-    pub fn billed(&mut self, rows: impl IntoIterator<Item = crate::ingest::BilledCost>) {
+    pub fn billed(&mut self, rows: impl IntoIterator<Item = crate::outcome::BilledCost>) {
         self.billed.extend(rows);
     }
 

@@ -2,9 +2,8 @@
 
 use super::response::Draft;
 use crate::provider::ProviderFrom;
-use crate::record::{ImageCount, Kind, SourceRef, Status, UsageRecord};
+use crate::record::{ImageCount, Kind, SourceRef, Status, UsageRecord, intern};
 use std::fmt::Write as _;
-use std::sync::Arc;
 
 /// Where a line is, and what the file around it tells.
 /// Borrowed, so a line costs no copies of the file name or project: only its record holds one.
@@ -87,30 +86,6 @@ fn settle_image_count(d: &mut Draft) {
         d.images = 1;
         d.image_count = Some(ImageCount::Assumed);
     }
-}
-
-/// Distinct texts one parsing thread keeps; past it, texts are no longer shared, so a log with
-/// unbounded distinct keys cannot grow the table without bound.
-const INTERN_LIMIT: usize = 4096;
-
-thread_local! {
-    static INTERNED: std::cell::RefCell<rustc_hash::FxHashSet<Arc<str>>> =
-        std::cell::RefCell::new(rustc_hash::FxHashSet::default());
-}
-
-/// One shared copy of a text that many records repeat (model, key, provider, quality).
-pub fn intern(s: &str) -> Arc<str> {
-    INTERNED.with(|t| {
-        let mut t = t.borrow_mut();
-        if let Some(a) = t.get(s) {
-            return a.clone();
-        }
-        let a: Arc<str> = Arc::from(s);
-        if t.len() < INTERN_LIMIT {
-            t.insert(a.clone());
-        }
-        a
-    })
 }
 
 /// FNV-1a over the fields that make a record's price. Two lines with the same id and the same
@@ -207,6 +182,7 @@ mod tests {
     use crate::money::Money;
     use crate::record::{Extras, ImageSize, Kind, Tokens};
     use chrono::{TimeZone, Utc};
+    use std::sync::Arc;
 
     /// The hash as first defined, with every text made as a String: saved ledgers hold these
     /// values, so the allocation-free spelling must give the same numbers.

@@ -1,7 +1,7 @@
 //! Deduplication by provider id. The same id with the same usage is a duplicate (one request
 //! logged twice); with different usage it is a conflict, which is quarantined and reported.
 
-use super::Quarantined;
+use crate::outcome::Quarantined;
 use crate::error::RunError;
 use crate::record::{SourceRef, UsageRecord};
 use crate::spill::Spill;

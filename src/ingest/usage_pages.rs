@@ -9,7 +9,8 @@
 use super::LineOutcome;
 use super::document::{Entry, Locator};
 use super::fields::{money, string, time};
-use super::{BilledCost, intern};
+use crate::outcome::BilledCost;
+use crate::record::intern;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::value::RawValue;

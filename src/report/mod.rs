@@ -14,7 +14,7 @@ mod svg;
 
 use crate::analyze::Analysis;
 use crate::catalog::Catalog;
-use crate::ingest::Quarantined;
+use crate::outcome::Quarantined;
 use crate::record::UsageRecord;
 use crate::reprice::Priced;
 use crate::scenario::ScenarioSet;

@@ -16,7 +16,7 @@ pub use kept::{KeptWriter, read_kept, sync_folder};
 pub use run::Order;
 
 use crate::error::RunError;
-use crate::ingest::Quarantined;
+use crate::outcome::Quarantined;
 use crate::ingest::dedup::{Decider, Verdict};
 use crate::record::{SourceRef, UsageRecord};
 use codec::Key;

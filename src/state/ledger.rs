@@ -7,7 +7,8 @@
 
 use super::out_err;
 use crate::error::RunError;
-use crate::ingest::{self, FileReport, Ingested, Options, Quarantined, hex, source::Input};
+use crate::ingest::{self, Ingested, Options, hex, source::Input};
+use crate::outcome::{FileReport, Quarantined};
 use crate::record::UsageRecord;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};

@@ -1,6 +1,7 @@
 //! run.json: what made a set of reports, and the files of the set.
 
-use crate::ingest::{FileReport, hex};
+use crate::ingest::hex;
+use crate::outcome::FileReport;
 use crate::run::{Computed, Config};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
