@@ -7,6 +7,7 @@
 pub mod analyze;
 pub mod catalog;
 pub mod cli;
+pub mod dedup;
 pub mod error;
 pub mod generate;
 pub mod ingest;

@@ -214,7 +214,9 @@ pub fn compute(
             &spill,
         )?,
         None => {
-            let ing = ingest::ingest(&inputs, &opts, &|n| progress.tick(n), &spill)?;
+            let ing = ingest::ingest(&inputs, &opts, &|n| progress.tick(n), &|records| {
+                spill.push(records)
+            })?;
             let bytes = ing.files.iter().map(|f| f.bytes).sum();
             (ing, bytes)
         }
@@ -602,7 +604,7 @@ pub fn validate(args: &ValidateArgs) -> Result<i32, RunError> {
             default_day: args.default_day,
         },
         &|_| {},
-        &spill,
+        &|records| spill.push(records),
     )?;
     let mut d = spill.finish()?;
     let mut bad = ing.quarantine;

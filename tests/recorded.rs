@@ -3,7 +3,8 @@
 //! disjoint counts, and images are counted with their size and quality.
 
 use reprice::catalog::{Catalog, PricingInput, Tier};
-use reprice::ingest::{self, csv_export, dedup, source};
+use reprice::dedup;
+use reprice::ingest::{self, csv_export, source};
 use reprice::record::{ImageCount, Tokens, UsageRecord};
 use std::path::PathBuf;
 

@@ -3,8 +3,8 @@
 //! API against Usage API pages), with every difference listed, as the balance reconciliation
 //! does for NanoGPT. Only days the cost pages cover are compared.
 
-use crate::outcome::BilledCost;
 use crate::money::Money;
+use crate::outcome::BilledCost;
 use crate::record::UsageRecord;
 use crate::reprice::Priced;
 use chrono::NaiveDate;

@@ -3,7 +3,8 @@
 
 use super::*;
 use crate::catalog::Catalog;
-use crate::ingest::{self, dedup, source};
+use crate::dedup;
+use crate::ingest::{self, source};
 use crate::reprice::reprice;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;

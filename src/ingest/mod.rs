@@ -5,7 +5,6 @@ mod batch;
 mod build;
 mod claude_code;
 pub mod csv_export;
-pub mod dedup;
 pub mod detect;
 mod document;
 mod envelope;
@@ -24,7 +23,6 @@ pub use detect::Format;
 use crate::error::RunError;
 use crate::outcome::{BilledCost, FileReport, Quarantined};
 use crate::record::{SourceRef, UsageRecord};
-use crate::spill::Spill;
 use build::LineCtx;
 use csv_export::CsvMapping;
 use detect::{FileKind, Probe};
@@ -74,18 +72,22 @@ enum LineOutcome {
     Bad(String),
 }
 
-/// Reads and parses every input, handing the records to `spill` as they are parsed. Files
+/// Where every parsing thread hands its records, a part at a time (a run hands them to the
+/// spill's sort); ingest knows nothing of what is behind it.
+pub type Sink<'s> = dyn Fn(Vec<UsageRecord>) -> Result<(), RunError> + Sync + 's;
+
+/// Reads and parses every input, handing the records to `sink` as they are parsed. Files
 /// are read in parallel; reports are merged in path order, so the outcome does not depend on
 /// thread count or the order paths were given in.
 pub fn ingest(
     inputs: &[Input],
     opts: &Options<'_>,
     tick: &(dyn Fn(u64) + Sync),
-    spill: &Spill,
+    sink: &Sink<'_>,
 ) -> Result<Ingested, RunError> {
     let per_file: Vec<Result<FileResult, RunError>> = inputs
         .par_iter()
-        .map(|input| parse_input(input, opts, tick, &mut |records| spill.push(records)))
+        .map(|input| parse_input(input, opts, tick, &mut |records| sink(records)))
         .collect();
     let mut out = Ingested::default();
     for r in per_file {
@@ -1446,6 +1448,7 @@ fn csv_utf8_error(e: &csv::FromUtf8Error, header: &csv::StringRecord) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dedup;
 
     #[test]
     fn recent_copies_check_the_id_behind_a_hash() {

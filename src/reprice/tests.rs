@@ -1,5 +1,6 @@
 use super::*;
-use crate::ingest::{Options, csv_export, dedup, source};
+use crate::dedup;
+use crate::ingest::{Options, csv_export, source};
 use crate::record::{Extras, ImageCount, ImageSize, Kind, SourceRef, Status, Tokens};
 use chrono::TimeZone;
 

@@ -1,8 +1,8 @@
 //! A compact binary form of a record for sorted runs: a few dozen bytes instead of the
 //! in-memory layout, and read back exactly (money as rust_decimal's 16 bytes).
 
-use crate::record::intern;
 use crate::money::Money;
+use crate::record::intern;
 use crate::record::{Extras, ImageCount, ImageSize, Kind, SourceRef, Status, Tokens, UsageRecord};
 use chrono::DateTime;
 use std::sync::Arc;

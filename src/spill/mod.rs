@@ -9,6 +9,7 @@
 //! a few parts and one read buffer per run, whatever the input size.
 
 mod codec;
+mod decide;
 mod kept;
 mod run;
 
@@ -17,9 +18,9 @@ pub use run::Order;
 
 use crate::error::RunError;
 use crate::outcome::Quarantined;
-use crate::ingest::dedup::{Decider, Verdict};
 use crate::record::{SourceRef, UsageRecord};
 use codec::Key;
+use decide::{Decider, Verdict};
 use rayon::slice::ParallelSliceMut;
 use run::{FileIndex, Frames, Merge, Run, Store};
 use std::sync::{Arc, Mutex};
@@ -364,7 +365,8 @@ impl Iterator for Sorted {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::{Format, Options, csv_export, dedup, parse_bytes};
+    use crate::dedup;
+    use crate::ingest::{Format, Options, csv_export, parse_bytes};
 
     /// Generated records with their copies and conflicts: the second half of the lines again,
     /// some changed.

@@ -1,6 +1,7 @@
 use super::*;
+use crate::dedup;
 use crate::generate::generate;
-use crate::ingest::{Format, Options, dedup, parse_bytes};
+use crate::ingest::{Format, Options, parse_bytes};
 use crate::reprice::reprice;
 use proptest::prelude::*;
 

@@ -1,11 +1,12 @@
-//! Deduplication by provider id. The same id with the same usage is a duplicate (one request
-//! logged twice); with different usage it is a conflict, which is quarantined and reported.
+//! Deduplication of inputs held in memory, for tests, benches and other small inputs: ingest
+//! hands its records to a [`Spill`], whose sort keeps the first record of each id (the rule is
+//! in `spill::decide`).
 
-use crate::outcome::Quarantined;
 use crate::error::RunError;
-use crate::record::{SourceRef, UsageRecord};
+use crate::ingest::{self, Ingested, Options, source::Input};
+use crate::outcome::Quarantined;
+use crate::record::UsageRecord;
 use crate::spill::Spill;
-use rustc_hash::FxHashSet as HashSet;
 
 #[derive(Debug, Default)]
 pub struct Deduped {
@@ -25,12 +26,9 @@ pub fn dedup(records: Vec<UsageRecord>) -> Result<Deduped, RunError> {
 
 /// The deduplicated records of `inputs` in canonical order, all in memory: for tests, benches
 /// and other small inputs.
-pub fn read_all(
-    inputs: &[super::source::Input],
-    opts: &super::Options<'_>,
-) -> Result<(super::Ingested, Deduped), RunError> {
+pub fn read_all(inputs: &[Input], opts: &Options<'_>) -> Result<(Ingested, Deduped), RunError> {
     let spill = Spill::default();
-    let ing = super::ingest(inputs, opts, &|_| {}, &spill)?;
+    let ing = ingest::ingest(inputs, opts, &|_| {}, &|records| spill.push(records))?;
     let d = collect(spill)?;
     Ok((ing, d))
 }
@@ -48,69 +46,10 @@ fn collect(spill: Spill) -> Result<Deduped, RunError> {
     })
 }
 
-pub enum Verdict {
-    Keep,
-    Duplicate,
-    Conflict(Quarantined),
-}
-
-/// Judges records in id order (each id's records together, in canonical order). Records
-/// without an id are always kept.
-#[derive(Default)]
-pub struct Decider {
-    id: Option<String>,
-    /// The kept record's payload and line.
-    kept: Option<(u64, SourceRef)>,
-    /// Payloads of this id already quarantined as conflicts: a copy of one is the same
-    /// request logged twice, a duplicate, not a second conflict.
-    conflicting: HashSet<u64>,
-}
-
-impl Decider {
-    /// Judges the record with this id and payload hash, from the line `source` gives.
-    pub fn judge(
-        &mut self,
-        id: Option<&str>,
-        payload_hash: u64,
-        source: impl FnOnce() -> SourceRef,
-    ) -> Verdict {
-        let Some(id) = id else {
-            return Verdict::Keep;
-        };
-        if self.id.as_deref() != Some(id) {
-            let kept = self.id.get_or_insert_default();
-            kept.clear();
-            kept.push_str(id);
-            self.kept = Some((payload_hash, source()));
-            self.conflicting.clear();
-            return Verdict::Keep;
-        }
-        match &self.kept {
-            Some((h, _)) if *h == payload_hash => Verdict::Duplicate,
-            _ if !self.conflicting.insert(payload_hash) => Verdict::Duplicate,
-            Some((_, first)) => {
-                let r = source();
-                Verdict::Conflict(Quarantined {
-                    file: r.file.to_string(),
-                    line: r.line,
-                    byte: r.byte,
-                    // Names the kept line, so the two payloads can be compared side by side.
-                    reason: format!(
-                        "conflict: id {id} has different usage than {}:{}, which was kept",
-                        first.file, first.line
-                    ),
-                    raw: String::new(),
-                })
-            }
-            None => Verdict::Keep,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::{Options, csv_export, parse_bytes};
+    use crate::ingest::{csv_export, parse_bytes};
 
     #[test]
     fn conflict_keeps_the_first_line_and_names_it() {
