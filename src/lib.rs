@@ -7,12 +7,14 @@
 pub mod analyze;
 pub mod catalog;
 pub mod cli;
+pub mod config;
 pub mod dedup;
 pub mod error;
 pub mod generate;
 pub mod ingest;
 pub mod money;
 pub mod outcome;
+pub mod progress;
 pub mod provider;
 pub mod record;
 pub mod report;

@@ -1,133 +1,17 @@
 //! The subcommands, wired from the stages: ingest -> reprice -> analyze -> report.
 
 use crate::analyze::{self, Analysis, Context, InputCounts};
-use crate::catalog::Catalog;
 use crate::cli::{CatalogCommand, RunArgs, ValidateArgs};
+use crate::config::{Config, config, load_catalog, mappings};
 use crate::error::{RunError, exit};
-use crate::ingest::csv_export::{self, CsvMapping};
 use crate::ingest::{self, source};
 use crate::outcome::{FileReport, Quarantined};
+use crate::progress::{Progress, Timings};
 use crate::report::{self, ReportInput};
 use crate::reprice;
-use crate::scenario::ScenarioSet;
 use crate::spill::Spill;
 use crate::state;
-use chrono::NaiveDate;
-use chrono_tz::Tz;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-
-/// Everything a run is configured with, checked before any input is read: the command line
-/// is lowered into this once, and no stage after sees the arguments themselves.
-pub struct Config {
-    pub catalog: Catalog,
-    /// The catalog files laid on each other (none: the built-in one), for run.json.
-    pub catalog_files: Vec<PathBuf>,
-    pub scenarios: ScenarioSet,
-    /// The scenario file (none: the built-in set), for run.json.
-    pub scenarios_file: Option<PathBuf>,
-    pub tz: Tz,
-    pub tz_name: String,
-    pub since: Option<NaiveDate>,
-    pub until: Option<NaiveDate>,
-    pub csv_mappings: Vec<CsvMapping>,
-    pub paths: Vec<PathBuf>,
-    pub out: PathBuf,
-    pub state: Option<PathBuf>,
-    pub format: Option<ingest::Format>,
-    pub max_line: usize,
-    /// The day of lines that carry no time (`--default-day`).
-    pub default_day: Option<NaiveDate>,
-    pub threads: Option<usize>,
-    pub strict: bool,
-    pub quiet: bool,
-    pub focus: bool,
-    pub records: bool,
-    pub allow_unpriced: bool,
-}
-
-/// A day written exactly as YYYY-MM-DD: chrono alone also takes `2026-3-1`, which in a cron
-/// line is more often a typo than a date.
-fn parse_day(s: &Option<String>, flag: &str) -> Result<Option<NaiveDate>, RunError> {
-    s.as_deref()
-        .map(|t| {
-            NaiveDate::parse_from_str(t, "%Y-%m-%d")
-                .ok()
-                .filter(|d| d.format("%Y-%m-%d").to_string() == t)
-                .ok_or_else(|| {
-                    RunError::Usage(format!(
-                        "{flag} {t}: expected a date as YYYY-MM-DD (for example 2026-03-01)"
-                    ))
-                })
-        })
-        .transpose()
-}
-
-pub fn load_catalog(paths: &[PathBuf]) -> Result<Catalog, RunError> {
-    Ok(if paths.is_empty() {
-        Catalog::builtin()?
-    } else {
-        Catalog::load_all(paths)?
-    })
-}
-
-fn mappings(files: &[PathBuf]) -> Result<Vec<CsvMapping>, RunError> {
-    let mut out = Vec::new();
-    for f in files {
-        out.push(csv_export::load_mapping(f)?);
-    }
-    out.extend(csv_export::builtin_mappings());
-    Ok(out)
-}
-
-pub fn config(args: &RunArgs) -> Result<Config, RunError> {
-    let catalog = load_catalog(&args.catalog)?;
-    let scenarios = match &args.scenarios {
-        Some(p) => ScenarioSet::load(p, &catalog)?,
-        None => ScenarioSet::builtin(&catalog)?,
-    };
-    let tz: Tz = args.tz.parse().map_err(|_| {
-        RunError::Usage(format!(
-            "--tz {}: not an IANA time zone name (e.g. Europe/Berlin)",
-            args.tz
-        ))
-    })?;
-    let since = parse_day(&args.since, "--since")?;
-    let until = parse_day(&args.until, "--until")?;
-    if let (Some(a), Some(b)) = (since, until)
-        && b < a
-    {
-        return Err(RunError::Usage(format!(
-            "--until {b} is before --since {a}"
-        )));
-    }
-    if args.threads == Some(0) {
-        return Err(RunError::Usage("--threads must be at least 1".to_string()));
-    }
-    Ok(Config {
-        catalog,
-        catalog_files: args.catalog.clone(),
-        scenarios,
-        scenarios_file: args.scenarios.clone(),
-        tz,
-        tz_name: args.tz.clone(),
-        since,
-        until,
-        csv_mappings: mappings(&args.csv_map)?,
-        paths: args.paths.clone(),
-        out: args.out.clone(),
-        state: args.state.clone(),
-        format: args.format,
-        max_line: args.max_line_size,
-        default_day: args.default_day,
-        threads: args.threads,
-        strict: args.strict,
-        quiet: args.quiet,
-        focus: args.focus,
-        records: args.records,
-        allow_unpriced: args.allow_unpriced,
-    })
-}
 
 /// The result of reading, pricing and analyzing, before anything is written.
 pub struct Computed {
@@ -425,7 +309,12 @@ pub fn run(args: &RunArgs) -> Result<i32, RunError> {
         if args.focus {
             report::Writer::write(&report::focus::FocusCsv, &input, dir)?;
         }
-        let manifest = state::manifest(&cfg, &c, &staging.written()?);
+        let manifest = state::manifest(
+            &cfg,
+            &c.files,
+            &c.analysis.summary.input,
+            &staging.written()?,
+        );
         std::fs::write(dir.join("run.json"), &manifest)
     })();
     written.map_err(|e| staging.failed(e))?;
@@ -654,89 +543,4 @@ pub fn catalog(cmd: &CatalogCommand, paths: &[PathBuf]) -> Result<i32, RunError>
         }
     }
     Ok(exit::OK)
-}
-
-/// A progress bar on a terminal; nothing when piped, under cron, or with --quiet.
-pub struct Progress {
-    bar: Option<indicatif::ProgressBar>,
-}
-
-impl Progress {
-    pub fn new(quiet: bool) -> Progress {
-        let on = !quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
-        Progress {
-            bar: on.then(|| {
-                let b = indicatif::ProgressBar::new(0);
-                if let Ok(style) = indicatif::ProgressStyle::with_template(
-                    "{spinner} reading {bytes}/{total_bytes} [{bar:30}] {bytes_per_sec} {eta}",
-                ) {
-                    b.set_style(style.progress_chars("=> "));
-                }
-                b
-            }),
-        }
-    }
-
-    fn start(&self, inputs: &[source::Input]) {
-        if let Some(b) = &self.bar {
-            let total: u64 = inputs
-                .iter()
-                .filter_map(|i| match i {
-                    source::Input::File { path, .. } => {
-                        std::fs::metadata(path).ok().map(|m| m.len())
-                    }
-                    source::Input::Stdin => None,
-                })
-                .sum();
-            b.set_length(total);
-        }
-    }
-
-    fn tick(&self, n: u64) {
-        if let Some(b) = &self.bar {
-            b.inc(n);
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(b) = &self.bar {
-            b.finish_and_clear();
-        }
-    }
-}
-
-/// Stage times on stderr when `REPRICE_TIMINGS` is set: where a slow run spends its time.
-struct Timings {
-    on: bool,
-    last: std::cell::Cell<std::time::Instant>,
-}
-
-impl Timings {
-    fn start() -> Timings {
-        Timings {
-            on: std::env::var_os("REPRICE_TIMINGS").is_some(),
-            last: std::cell::Cell::new(std::time::Instant::now()),
-        }
-    }
-
-    fn mark(&self, stage: &str) {
-        if self.on {
-            let now = std::time::Instant::now();
-            eprintln!(
-                "reprice: timing: {stage} {:.3} s{}",
-                (now - self.last.get()).as_secs_f64(),
-                peak_memory()
-                    .map(|m| format!(", peak {m}"))
-                    .unwrap_or_default()
-            );
-            self.last.set(now);
-        }
-    }
-}
-
-/// The process's peak resident memory so far, as the kernel reports it (Linux only).
-fn peak_memory() -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    Some(line.trim_start_matches("VmHWM:").trim().to_string())
 }

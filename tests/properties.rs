@@ -3,8 +3,10 @@
 
 use proptest::prelude::*;
 use reprice::cli::RunArgs;
+use reprice::config::config;
 use reprice::ingest::Format;
-use reprice::run::{Progress, compute, config};
+use reprice::progress::Progress;
+use reprice::run::compute;
 use std::path::{Path, PathBuf};
 
 fn cases() -> u32 {

@@ -1,8 +1,9 @@
 //! run.json: what made a set of reports, and the files of the set.
 
+use crate::analyze::InputCounts;
+use crate::config::Config;
 use crate::ingest::hex;
 use crate::outcome::FileReport;
-use crate::run::{Computed, Config};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -18,7 +19,7 @@ struct Manifest<'a> {
     catalog: Vec<Origin>,
     scenarios: Origin,
     inputs: &'a [FileReport],
-    counts: &'a crate::analyze::InputCounts,
+    counts: &'a InputCounts,
     /// The files of this set of reports, this one included: what the next run may replace.
     outputs: Vec<String>,
 }
@@ -54,7 +55,12 @@ fn origin(path: Option<&Path>, builtin: &str) -> Origin {
 /// run.json: what made these reports (inputs with hashes, catalog and scenarios hashes,
 /// version, counts, and the files of the set). It holds no clock time, so identical inputs give
 /// an identical manifest.
-pub fn manifest(cfg: &Config, c: &Computed, written: &[String]) -> String {
+pub fn manifest(
+    cfg: &Config,
+    files: &[FileReport],
+    counts: &InputCounts,
+    written: &[String],
+) -> String {
     let mut outputs: Vec<String> = written.to_vec();
     outputs.push(super::publish::MANIFEST.to_string());
     outputs.sort();
@@ -67,8 +73,8 @@ pub fn manifest(cfg: &Config, c: &Computed, written: &[String]) -> String {
         until: cfg.until,
         catalog: origins(&cfg.catalog_files, crate::catalog::DEFAULT_TOML),
         scenarios: origin(cfg.scenarios_file.as_deref(), crate::scenario::BUILTIN_TOML),
-        inputs: &c.files,
-        counts: &c.analysis.summary.input,
+        inputs: files,
+        counts,
         outputs,
     };
     serde_json::to_string_pretty(&m)
