@@ -4,10 +4,15 @@
 //! entries (a bucket's result, an array element) counts as one line, at the line and byte where
 //! the entry starts, and ends as a record, a skipped entry or a quarantined one.
 
+use super::blocks::{BLOCK, Emit};
 use super::build::LineCtx;
-use super::{LineOutcome, Outcomes};
+use super::wording::size_text;
+use super::{FileResult, LineOutcome, Options, Outcomes, RAW_KEPT, cut, hex, parse_file, source};
+use crate::error::RunError;
+use crate::outcome::Quarantined;
 use crate::record::SourceRef;
 use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 /// The export documents reprice recognizes from the first bytes of a file.
@@ -150,13 +155,13 @@ pub fn parse<'b>(file: &Arc<str>, bytes: &'b [u8], kind: DocKind) -> Outcomes<'b
             .map(|(source, raw, o)| {
                 let raw: &'b [u8] = slice_of(bytes, raw);
                 let o = match o {
-                    LineOutcome::Bad(e) => LineOutcome::Bad(super::clean_json_error(&e)),
+                    LineOutcome::Bad(e) => LineOutcome::Bad(super::wording::clean_json_error(&e)),
                     o => o,
                 };
                 (source, raw, o)
             })
             .collect(),
-        Err(reason) => whole(super::clean_json_error(&reason)),
+        Err(reason) => whole(super::wording::clean_json_error(&reason)),
     }
 }
 
@@ -178,6 +183,69 @@ pub fn ctx(source: &SourceRef) -> LineCtx<'_> {
         project: None,
         batch_job: None,
     }
+}
+
+/// An export document read whole, up to [`limit`]; a larger one is one quarantined
+/// line, streamed past without being held.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn read_document(
+    display: &str,
+    mut stream: source::Stream,
+    mut buf: Vec<u8>,
+    mut eof: bool,
+    doc: DocKind,
+    opts: &Options<'_>,
+    tick: &(dyn Fn(u64) + Sync),
+    emit: &mut Emit<'_>,
+) -> Result<FileResult, RunError> {
+    let limit = limit(opts.max_line);
+    while !eof && buf.len() <= limit {
+        let want = (buf.len() + BLOCK).min(limit + 1);
+        eof = stream.fill(&mut buf, want)?;
+    }
+    if buf.len() <= limit {
+        tick(buf.len() as u64);
+        let mut r = parse_file(display, &buf, opts);
+        emit(std::mem::take(&mut r.records))?;
+        return Ok(r);
+    }
+    let mut hasher = Sha256::new();
+    hasher.update(&buf);
+    let mut total = buf.len() as u64;
+    let head = cut(
+        &String::from_utf8_lossy(&buf[..buf.len().min(RAW_KEPT)]),
+        RAW_KEPT,
+    );
+    drop(buf);
+    let mut chunk = Vec::new();
+    while !eof {
+        chunk.clear();
+        eof = stream.fill(&mut chunk, BLOCK)?;
+        hasher.update(&chunk);
+        total += chunk.len() as u64;
+    }
+    tick(total);
+    let mut r = FileResult::new(
+        display,
+        format_name(doc).to_string(),
+        total,
+        hex(&hasher.finalize()),
+    );
+    r.report.lines = 1;
+    r.report.quarantined = 1;
+    r.quarantine.push(Quarantined {
+        file: display.to_string(),
+        line: 1,
+        byte: 0,
+        reason: format!(
+            "an export document of {total} bytes, over {} ({}x --max-line-size): such a \
+             document is read whole; save it as smaller pages or raise --max-line-size",
+            size_text(limit),
+            SIZE_FACTOR
+        ),
+        raw: head,
+    });
+    Ok(r)
 }
 
 #[cfg(test)]
