@@ -1,8 +1,9 @@
 //! reprice: re-price AI API usage logs under other models, providers, batch tiers and
 //! subscription plans, and report savings and waste.
 //!
-//! Data flows one way: `ingest` -> `reprice` -> `analyze` -> `report`. `run` wires them together
-//! for the command line.
+//! Data flows one way: `config` -> `ingest` -> `spill` -> `reprice` -> `analyze` -> `report`,
+//! with `state` keeping what a nightly run reuses. Types several stages read live below them
+//! all (`record`, `outcome`, `money`). `run` wires the stages together for the command line.
 
 pub mod analyze;
 pub mod catalog;
