@@ -4,7 +4,8 @@
 use super::build::{LineCtx, finish};
 use super::detect::Probe;
 use super::fields::{count, string};
-use super::response::{BodyField, require_object, require_usage};
+use super::members::require_object;
+use super::response::{BodyField, require_usage};
 use crate::record::{Status, UsageRecord};
 use serde::Deserialize;
 use serde_json::value::RawValue;

@@ -4,9 +4,8 @@
 use super::build::{LineCtx, finish, hash_bytes};
 use super::detect::Probe;
 use super::fields::{count, string, time};
-use super::response::{
-    BodyField, Draft, parse_body, parse_request, require_usage, strip_search_suffix,
-};
+use super::request::parse_request;
+use super::response::{BodyField, Draft, parse_body, require_usage, strip_search_suffix};
 use crate::record::{Status, UsageRecord};
 use serde_json::value::RawValue;
 

@@ -3,7 +3,8 @@
 
 use super::build::LineCtx;
 use super::detect::{Format, Probe};
-use super::response::{Body, BodyField, InPlace};
+use super::members::InPlace;
+use super::response::{Body, BodyField};
 use super::wording::{byte_problem, clean_json_error, line_json_error, not_an_object};
 use super::{LineOutcome, Outcomes, batch, claude_code, envelope, gemini_batch};
 use crate::record::SourceRef;
