@@ -4,6 +4,7 @@ mod anthropic_usage;
 mod batch;
 mod build;
 mod claude_code;
+mod claude_code_report;
 pub mod csv_export;
 pub mod dedup;
 pub mod detect;
