@@ -502,15 +502,6 @@ pub fn validate(args: &ValidateArgs) -> Result<i32, RunError> {
     for q in &bad {
         println!("{}:{}: {}", q.file, q.line, q.reason);
     }
-    eprintln!(
-        "reprice: {} files, {} lines: {} records, {} duplicates, {} bad, {} without usage",
-        ing.files.len(),
-        ing.lines,
-        d.records,
-        d.duplicates + ing.duplicates,
-        bad.len(),
-        ing.skipped
-    );
     if ing.lines == 0 {
         return Err(RunError::Nothing(format!(
             "no input lines in {}",
@@ -521,6 +512,15 @@ pub fn validate(args: &ValidateArgs) -> Result<i32, RunError> {
                 .join(" ")
         )));
     }
+    eprintln!(
+        "reprice: {} files, {} lines: {} records, {} duplicates, {} bad, {} without usage",
+        ing.files.len(),
+        ing.lines,
+        d.records,
+        d.duplicates + ing.duplicates,
+        bad.len(),
+        ing.skipped
+    );
     Ok(if bad.is_empty() {
         exit::OK
     } else {

@@ -114,6 +114,12 @@ const CASES: &[Case] = &[
         (3, "field uncached_input_tokens: \"12abc\" is not a count"),
         (4, "field cache_creation.ephemeral_1h_input_tokens: 1.5 is not a whole number"),
     ]),
+    // A Claude Code usage report: each model of an actor's day is one line.
+    case!("exports/claude_code_report_bad.json", QUARANTINED, [4 = 1 + 0 + 3 + 0], &[
+        (2, "field tokens.input: -5 is negative"),
+        (3, "field tokens: missing"),
+        (6, "field date: missing"),
+    ]),
     case!("exports/litellm_bad_rows.json", QUARANTINED, [5 = 1 + 0 + 4 + 0], &[
         (3, "field spend: 'free' is not a decimal"),
         (4, "field prompt_tokens: 100 is less than the cache reads and writes (500) it includes"),

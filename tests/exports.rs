@@ -75,6 +75,24 @@ const CASES: &[Case] = &[
         tokens: [1_100_000, 240_000, 200_000, 20_000, 10_000],
         images: 0,
     },
+    // The Claude Code usage report: alice on 2026-03-03, Sonnet 4.5 40,000 in x $3/M +
+    // 10,000 out x $15/M + 500,000 reads x $0.30/M + 20,000 writes x $3.75/M = 0.12 + 0.15 +
+    // 0.15 + 0.075 = 0.495, Haiku 4.5 10,000 x $1/M + 2,000 x $5/M + 100,000 x $0.10/M +
+    // 8,000 x $1.25/M = 0.04; the ci-bot key on 2026-03-04, Sonnet 100,000 x $3/M + 20,000 x
+    // $15/M = 0.60, and a Haiku entry of no tokens (skipped). 1.135; batch halves it. The
+    // report counts sessions, not requests.
+    Case {
+        files: &["exports/claude-code-usage-report.json"],
+        records: 3,
+        duplicates: 0,
+        skipped: 1,
+        served_from_cache: 0,
+        requests: [0, 0],
+        cost: "1.135",
+        batch_cost: "0.5675",
+        tokens: [150_000, 32_000, 600_000, 28_000, 0],
+        images: 0,
+    },
     // spend as billed: 0.00675 + 0.01725 + a failure at 0; a cache hit made no provider call.
     // Prompt tokens include cache reads and writes: 12,000 - 10,000 - 1,000 = 1,000 input.
     // Batch: gpt-4o (1,500 x 2.5 + 300 x 10) / 10^6 / 2 = 0.003375, Sonnet 0.01725 / 2.

@@ -109,9 +109,10 @@ fn sample_logs_fold_the_same_in_any_chunks() {
     let a = same_in_any_chunks(&records, &catalog, &set);
     let s = &a.summary;
     // 86 logged requests, and 16 rows of the usage exports in sample_logs/exports, which
-    // tests/exports.rs prices by hand: 2.92 + 2.31 + 2.215 + 0.024 + 0.01925 + 0.1937 = 7.68195.
-    assert_eq!(s.input.records, 102);
-    assert_eq!(s.actual.cost.exact(), "13.521949125");
+    // tests/exports.rs prices by hand: 2.92 + 2.31 + 2.215 + 0.024 + 0.01925 + 0.1937 = 7.68195,
+    // and 3 of the Claude Code usage report, 1.135: 102 + 3 records, 13.521949125 + 1.135.
+    assert_eq!(s.input.records, 105);
+    assert_eq!(s.actual.cost.exact(), "14.656949125");
     assert_eq!(
         (s.period.start, s.period.end, s.period.days),
         (
@@ -124,12 +125,12 @@ fn sample_logs_fold_the_same_in_any_chunks() {
     // Gemini batch export has no key (a fifth seat); 6 keys of the logs and 2 of the OpenAI
     // usage export used gpt-5.1 or dall-e-3. Every covered image fits its seat's 100 a day,
     // so the plans cost their fees (5 x 19.99, 8 x 20) plus what they do not cover: in the
-    // logs 2.304777125 and 5.575392, in the exports all but the batch images (7.68195 -
-    // 0.1937) and all but the gpt-5.1 requests (7.68195 - 1.8125).
+    // logs 2.304777125 and 5.575392, in the exports all but the batch images (7.68195 + 1.135 -
+    // 0.1937) and all but the gpt-5.1 requests (7.68195 + 1.135 - 1.8125).
     assert_eq!(cost_of(s, "google-ai-pro").seats, Some(5));
-    assert_eq!(cost_of(s, "google-ai-pro").cost.exact(), "109.743027125");
+    assert_eq!(cost_of(s, "google-ai-pro").cost.exact(), "110.878027125");
     assert_eq!(cost_of(s, "chatgpt-plus").seats, Some(8));
-    assert_eq!(cost_of(s, "chatgpt-plus").cost.exact(), "171.444842");
+    assert_eq!(cost_of(s, "chatgpt-plus").cost.exact(), "172.579842");
     let w = &s.waste;
     assert_eq!(
         (
@@ -221,7 +222,7 @@ fn sample_logs_fold_the_same_in_any_chunks() {
     assert_eq!(gaps, vec![("...3d2c", "gap"), ("...3d2c", "top_up")]);
     // Every day of the period has a row; plan fees fill the days without records.
     assert_eq!(a.by_day.len(), 31);
-    assert_eq!(a.by_day.iter().map(|d| d.records).sum::<u64>(), 102);
+    assert_eq!(a.by_day.iter().map(|d| d.records).sum::<u64>(), 105);
     let usage: Money = focus_rows(&a, &set)
         .iter()
         .filter(|r| r.charge == FocusCharge::Usage)
@@ -236,7 +237,7 @@ fn budgets_and_two_plans_fold_the_same_in_any_chunks() {
     let set = tight(&catalog);
     let a = same_in_any_chunks(&sample_records(), &catalog, &set);
     let s = &a.summary;
-    assert_eq!(cost_of(s, "team-flux").cost.exact(), "62.921949125");
+    assert_eq!(cost_of(s, "team-flux").cost.exact(), "64.056949125");
     let used: Vec<(&str, u64, u64)> = s
         .waste
         .unused_quota
@@ -249,8 +250,9 @@ fn budgets_and_two_plans_fold_the_same_in_any_chunks() {
     );
     let b = &s.budget;
     // Three export keys are over the $0.50 cap: key_web on 03-01 (0.575 + 2.31) and 03-02
-    // (1.80), the Anthropic key on 03-01 (2.215).
-    assert_eq!(b.days_over_cap.len(), 12);
+    // (1.80), the Anthropic key on 03-01 (2.215); and the Claude Code report's two actors,
+    // alice on 03-03 (0.495 + 0.04) and ci-bot on 03-04 (0.60).
+    assert_eq!(b.days_over_cap.len(), 14);
     let first = b
         .days_over_cap
         .iter()
@@ -265,7 +267,7 @@ fn budgets_and_two_plans_fold_the_same_in_any_chunks() {
         )
     );
     assert_eq!(b.months_over_budget.len(), 1);
-    assert_eq!(b.months_over_budget[0].spent.exact(), "13.521949125");
+    assert_eq!(b.months_over_budget[0].spent.exact(), "14.656949125");
     assert!(b.latest_day_exceeded);
 }
 

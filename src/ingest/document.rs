@@ -78,8 +78,9 @@ pub fn detect(head: &[u8]) -> Option<DocKind> {
         "name" => (text.contains("\"batches/")
             && (text.contains("\"endTime\"") || text.contains("\"end_time\"")))
         .then_some(DocKind::BatchJob),
-        "data" => (text.contains("\"results\"")
+        "data" => ((text.contains("\"results\"")
             && (text.contains("\"starting_at\"") || text.contains("\"start_time\"")))
+            || (text.contains("\"model_breakdown\"") && text.contains("\"actor\"")))
         .then_some(DocKind::Pages),
         _ => None,
     }

@@ -5,6 +5,7 @@ mod batch;
 mod blocks;
 mod build;
 mod claude_code;
+mod claude_code_report;
 pub mod csv_export;
 mod csv_file;
 pub mod detect;

@@ -77,6 +77,11 @@ fn page_entries<'d>(
     let buckets: Vec<&RawValue> =
         serde_json::from_str(data.get()).map_err(|_| "usage page: field data: not an array")?;
     for raw in buckets {
+        // Claude Code report pages hold actor days, not time buckets.
+        if super::claude_code_report::is_report_day(raw) {
+            super::claude_code_report::day_entries(raw, loc, out);
+            continue;
+        }
         let bucket = serde_json::from_str::<Bucket>(raw.get())
             .map_err(|e| e.to_string())
             .and_then(|b| span(&b).map(|s| (b, s)));
