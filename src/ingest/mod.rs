@@ -1,4 +1,9 @@
 //! Ingest: every input line ends as a record, a skipped non-usage line, or a quarantined line.
+//!
+//! `blocks` reads an input in blocks and `lines` gives each JSON line its outcome by shape;
+//! `csv_file` and `document` read the formats that are read whole. Records go to the sink the
+//! caller gives; what else a file tells (its report, its quarantined lines) is in
+//! `crate::outcome`.
 
 mod anthropic_usage;
 mod batch;
