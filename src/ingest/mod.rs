@@ -30,7 +30,6 @@ use detect::{FileKind, Probe};
 use rayon::prelude::*;
 use response::{Body, BodyField, InPlace};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use source::Input;
 use std::sync::Arc;
 
@@ -49,7 +48,8 @@ pub struct FileReport {
     pub path: String,
     pub format: String,
     pub bytes: u64,
-    pub sha256: String,
+    /// BLAKE3 (hex) of the file's bytes as on disk (compressed, for gzip): what `b3sum` prints.
+    pub blake3: String,
     pub lines: u64,
     pub records: u64,
     pub skipped: u64,
@@ -180,7 +180,7 @@ pub enum Start {
 
 /// The first bytes of an input, hashed, and the input's stream right after them.
 pub struct Prefix {
-    pub hasher: Sha256,
+    pub hasher: blake3::Hasher,
     stream: source::Stream,
 }
 
@@ -189,7 +189,8 @@ pub struct Prefix {
 pub struct Settled {
     pub offset: u64,
     pub lines: u64,
-    pub prefix_sha256: String,
+    /// BLAKE3 of those bytes (decompressed, for gzip: the ones the offset counts).
+    pub prefix_blake3: String,
 }
 
 /// One input read with `start`, its records handed to `emit`.
@@ -208,7 +209,7 @@ pub fn read_input(
 /// left after them, so that resuming does not read them again.
 pub fn hash_prefix(input: &Input, offset: u64) -> Result<Option<Prefix>, RunError> {
     let mut stream = source::open(input)?;
-    let mut hasher = Sha256::new();
+    let mut hasher = blake3::Hasher::new();
     let mut buf = Vec::new();
     let mut left = offset;
     while left > 0 {
@@ -306,7 +307,7 @@ fn parse_input_in(
             out.report.lines = lines;
             hasher
         }
-        None => Sha256::new(),
+        None => blake3::Hasher::new(),
     };
     let mut recent = drop_copies.then(RecentCopies::default);
     // Until the last block, every block ends at a line end.
@@ -355,7 +356,7 @@ fn parse_input_in(
                 settled = Some(Settled {
                     offset: byte,
                     lines: out.report.lines - 1,
-                    prefix_sha256: hex(&h.finalize()),
+                    prefix_blake3: h.finalize().to_hex().to_string(),
                 });
             }
             if eof && buf.is_empty() {
@@ -424,7 +425,7 @@ fn parse_input_in(
                 offset,
                 lines: lines_before
                     + outcomes.iter().filter(|(s, _, _)| s.byte < offset).count() as u64,
-                prefix_sha256: hex(&h.finalize()),
+                prefix_blake3: h.finalize().to_hex().to_string(),
             });
         }
         absorb(&mut out, display, outcomes, recent.as_mut());
@@ -440,9 +441,11 @@ fn parse_input_in(
     out.settled = Some(settled.unwrap_or_else(|| Settled {
         offset: out.report.bytes,
         lines: out.report.lines,
-        prefix_sha256: hex(&hasher.clone().finalize()),
+        prefix_blake3: hasher.finalize().to_hex().to_string(),
     }));
-    out.report.sha256 = hex(&hasher.finalize());
+    out.report.blake3 = stream
+        .compressed_blake3()
+        .unwrap_or_else(|| hasher.finalize().to_hex().to_string());
     if reject.is_some() {
         // The ledger resumes JSON lines only: a rejected file is read whole every run.
         out.settled = None;
@@ -471,10 +474,13 @@ fn read_document(
     if buf.len() <= limit {
         tick(buf.len() as u64);
         let mut r = parse_file(display, &buf, opts);
+        if let Some(h) = stream.compressed_blake3() {
+            r.report.blake3 = h;
+        }
         emit(std::mem::take(&mut r.records))?;
         return Ok(r);
     }
-    let mut hasher = Sha256::new();
+    let mut hasher = blake3::Hasher::new();
     hasher.update(&buf);
     let mut total = buf.len() as u64;
     let head = cut(
@@ -494,7 +500,9 @@ fn read_document(
         display,
         document::format_name(doc).to_string(),
         total,
-        hex(&hasher.finalize()),
+        stream
+            .compressed_blake3()
+            .unwrap_or_else(|| hasher.finalize().to_hex().to_string()),
     );
     r.report.lines = 1;
     r.report.quarantined = 1;
@@ -516,7 +524,7 @@ fn read_document(
 /// A CSV file read whole, less its overlong lines.
 struct WholeCsv {
     bytes: u64,
-    sha256: String,
+    blake3: String,
     /// Overlong lines, in file order: where each was in the bytes kept (its line end is kept,
     /// so later lines keep their numbers), where in the file, and how long it was.
     cut: Vec<CutLine>,
@@ -541,7 +549,7 @@ fn read_csv(
     max_line: usize,
     block: usize,
 ) -> Result<WholeCsv, RunError> {
-    let mut hasher = Sha256::new();
+    let mut hasher = blake3::Hasher::new();
     hasher.update(&buf[..]);
     let mut total = buf.len() as u64;
     let mut line_start = memchr::memrchr(b'\n', buf).map_or(0, |p| p + 1);
@@ -597,7 +605,9 @@ fn read_csv(
     }
     Ok(WholeCsv {
         bytes: total,
-        sha256: hex(&hasher.finalize()),
+        blake3: stream
+            .compressed_blake3()
+            .unwrap_or_else(|| hasher.finalize().to_hex().to_string()),
         cut,
     })
 }
@@ -607,7 +617,7 @@ impl WholeCsv {
     /// the parser, is quarantined instead of skipped, and offsets are those of the file.
     fn put_back(self, r: &mut FileResult, display: &str, max_line: usize) {
         r.report.bytes = self.bytes;
-        r.report.sha256 = self.sha256;
+        r.report.blake3 = self.blake3;
         if self.cut.is_empty() {
             return;
         }
@@ -662,7 +672,7 @@ struct Overlong {
     /// Its first 4 KB, as text.
     head: String,
     /// The hash of the file before the line, when the line runs to the end of the file.
-    unfinished: Option<Sha256>,
+    unfinished: Option<blake3::Hasher>,
 }
 
 /// `buf` starts with a line longer than the limit and holds no line end: hashes it and reads
@@ -672,7 +682,7 @@ fn skip_overlong(
     stream: &mut source::Stream,
     buf: &mut Vec<u8>,
     eof: &mut bool,
-    hasher: &mut Sha256,
+    hasher: &mut blake3::Hasher,
     block: usize,
 ) -> Result<Overlong, RunError> {
     let before = hasher.clone();
@@ -862,13 +872,13 @@ impl RecentCopies {
 
 impl FileResult {
     /// Nothing counted yet: `absorb` adds each part's lines.
-    fn new(display: &str, format: String, bytes: u64, sha256: String) -> FileResult {
+    fn new(display: &str, format: String, bytes: u64, blake3: String) -> FileResult {
         FileResult {
             report: FileReport {
                 path: display.to_string(),
                 format,
                 bytes,
-                sha256,
+                blake3,
                 lines: 0,
                 records: 0,
                 skipped: 0,
@@ -949,7 +959,7 @@ fn parse_file(display: &str, bytes: &[u8], opts: &Options<'_>) -> FileResult {
         display,
         format,
         bytes.len() as u64,
-        hex(&Sha256::digest(bytes)),
+        blake3::hash(bytes).to_hex().to_string(),
     );
     absorb(&mut out, display, outcomes, None);
     out

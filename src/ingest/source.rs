@@ -3,8 +3,9 @@
 use super::read_ahead::ReadAhead;
 use crate::error::RunError;
 use std::collections::BTreeSet;
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Input {
@@ -153,13 +154,13 @@ impl Walk<'_> {
 /// The lines that start at the byte offsets `at` (sorted), each cut at `max` bytes, read in a
 /// stream: finding a few lines again never holds a whole input.
 pub fn lines_at(input: &Input, at: &[u64], max: usize) -> Result<Vec<(u64, Vec<u8>)>, RunError> {
-    use std::io::BufRead;
     // Read rarely (conflicting lines), so past the first window without advice.
     let Stream {
         inner,
         path,
         gzip,
         ahead: _,
+        compressed: _,
     } = open(input)?;
     let mut out: Vec<(u64, Vec<u8>)> = Vec::with_capacity(at.len());
     let mut pos = 0u64;
@@ -211,6 +212,9 @@ pub struct Stream {
     gzip: bool,
     /// Files only.
     ahead: Option<ReadAhead>,
+    /// Gzip only: the BLAKE3 of the compressed bytes read so far. run.json gives the hash of
+    /// the file as it is on disk, the one `b3sum` prints, not of the text decompressed from it.
+    compressed: Option<Arc<Mutex<blake3::Hasher>>>,
 }
 
 impl Stream {
@@ -248,6 +252,55 @@ impl Stream {
     fn fail(&self, e: &std::io::Error) -> RunError {
         read_error(&self.path, self.gzip, e)
     }
+
+    /// For a gzip input read to its end, the BLAKE3 (hex) of its compressed bytes; `None` for
+    /// any other input, whose bytes are the ones the reader hashes.
+    pub fn compressed_blake3(&self) -> Option<String> {
+        let h = self.compressed.as_ref()?;
+        let h = h.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        Some(h.finalize().to_hex().to_string())
+    }
+}
+
+/// Hashes the bytes a reader takes from `inner` (the gzip decoder's compressed input). The
+/// decoder runs on the reading thread, so this costs the parse nothing.
+struct Hashing<R> {
+    inner: R,
+    hasher: Arc<Mutex<blake3::Hasher>>,
+}
+
+impl<R: BufRead> Hashing<R> {
+    fn hash(&self, bytes: &[u8]) {
+        self.hasher
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .update(bytes);
+    }
+}
+
+impl<R: BufRead> Read for Hashing<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(out)?;
+        self.hash(&out[..n]);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Hashing<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, n: usize) {
+        if let Ok(b) = self.inner.fill_buf() {
+            let b = &b[..n.min(b.len())];
+            self.hasher
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .update(b);
+        }
+        self.inner.consume(n);
+    }
 }
 
 fn read_error(path: &Path, gzip: bool, e: &std::io::Error) -> RunError {
@@ -284,8 +337,11 @@ pub fn open(input: &Input) -> Result<Stream, RunError> {
         message: io_reason(&e),
     })?;
     let gzip = head.starts_with(&[0x1f, 0x8b]);
+    let mut compressed = None;
     let inner: Box<dyn Read + Send> = if gzip {
-        Box::new(flate2::bufread::MultiGzDecoder::new(raw))
+        let hasher = Arc::new(Mutex::new(blake3::Hasher::new()));
+        compressed = Some(hasher.clone());
+        Box::new(flate2::bufread::MultiGzDecoder::new(Hashing { inner: raw, hasher }))
     } else {
         Box::new(raw)
     };
@@ -294,6 +350,7 @@ pub fn open(input: &Input) -> Result<Stream, RunError> {
         path,
         gzip,
         ahead,
+        compressed,
     })
 }
 

@@ -1,9 +1,8 @@
 //! run.json: what made a set of reports, and the files of the set.
 
-use crate::ingest::{FileReport, hex};
+use crate::ingest::FileReport;
 use crate::run::{Computed, Config};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 #[derive(Serialize)]
@@ -25,7 +24,8 @@ struct Manifest<'a> {
 #[derive(Serialize)]
 struct Origin {
     source: String,
-    sha256: String,
+    /// BLAKE3 (hex) of the file, as `b3sum` prints it.
+    blake3: String,
 }
 
 fn origins(paths: &[PathBuf], builtin: &str) -> Vec<Origin> {
@@ -39,12 +39,12 @@ fn origin(path: Option<&Path>, builtin: &str) -> Origin {
     match path {
         None => Origin {
             source: "built-in".to_string(),
-            sha256: hex(&Sha256::digest(builtin.as_bytes())),
+            blake3: blake3::hash(builtin.as_bytes()).to_hex().to_string(),
         },
         Some(p) => Origin {
             source: p.display().to_string(),
-            sha256: std::fs::read(p)
-                .map(|b| hex(&Sha256::digest(&b)))
+            blake3: std::fs::read(p)
+                .map(|b| blake3::hash(&b).to_hex().to_string())
                 .unwrap_or_default(),
         },
     }
