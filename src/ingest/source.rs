@@ -380,6 +380,51 @@ pub fn claude_project(display: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// Two gzip members (as `cat a.gz b.gz` makes), 3 MB of text that compresses poorly
+    /// enough to take many 64 KB reads: the hash covers every compressed byte, headers and
+    /// trailers included, and is none of the decompressed text.
+    #[test]
+    fn gzip_hash_is_of_the_file_bytes() {
+        use std::io::Write;
+        let text: Vec<u8> = (0u32..300_000)
+            .flat_map(|i| format!("{:09}\n", i.wrapping_mul(2_654_435_761)).into_bytes())
+            .collect();
+        let mut file = Vec::new();
+        for half in text.chunks(text.len() / 2) {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            gz.write_all(half).expect("gzip");
+            file.extend(gz.finish().expect("gzip"));
+        }
+        let d = tempfile::tempdir().expect("tempdir");
+        let path = d.path().join("a.jsonl.gz");
+        std::fs::write(&path, &file).expect("write");
+        let mut s = open(&file_input(&path)).expect("open");
+        let mut out = Vec::new();
+        while !s.fill(&mut out, out.len() + 1_000_000).expect("read") {}
+        assert_eq!(out, text);
+        let h = s.compressed_blake3().expect("gzip");
+        assert_eq!(h, blake3::hash(&file).to_hex().to_string());
+        assert_ne!(h, blake3::hash(&text).to_hex().to_string());
+    }
+
+    #[test]
+    fn plain_files_have_no_compressed_hash() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let path = d.path().join("a.jsonl");
+        std::fs::write(&path, b"{}\n").expect("write");
+        let mut s = open(&file_input(&path)).expect("open");
+        let mut out = Vec::new();
+        assert!(s.fill(&mut out, 10).expect("read"));
+        assert_eq!(s.compressed_blake3(), None);
+    }
+
+    fn file_input(path: &Path) -> Input {
+        Input::File {
+            display: path.display().to_string(),
+            path: path.to_path_buf(),
+        }
+    }
+
     #[test]
     fn project_from_path() {
         assert_eq!(
