@@ -535,7 +535,12 @@ fn input_hashes(r: &Run) -> Vec<(String, String)> {
         .as_array()
         .expect("inputs")
         .iter()
-        .map(|i| (str_at(i, "path").to_string(), str_at(i, "blake3").to_string()))
+        .map(|i| {
+            (
+                str_at(i, "path").to_string(),
+                str_at(i, "blake3").to_string(),
+            )
+        })
         .collect()
 }
 
@@ -549,7 +554,11 @@ fn run_json_gives_the_blake3_of_each_file_as_b3sum_would() {
     std::fs::copy(fixture("formats/gemini.jsonl"), &plain).expect("copy");
     std::fs::copy(fixture("formats/nanogpt-copy.jsonl.gz"), &gz).expect("copy");
     // What `b3sum FILE` prints: the hash of the bytes on disk, compressed for gzip.
-    let b3 = |p: &Path| blake3::hash(&std::fs::read(p).expect("read")).to_hex().to_string();
+    let b3 = |p: &Path| {
+        blake3::hash(&std::fs::read(p).expect("read"))
+            .to_hex()
+            .to_string()
+    };
     let expected = vec![
         (plain.display().to_string(), b3(&plain)),
         (gz.display().to_string(), b3(&gz)),
@@ -576,8 +585,15 @@ fn run_json_gives_the_blake3_of_each_file_as_b3sum_would() {
     let added = std::fs::metadata(fixture("formats/anthropic.jsonl"))
         .expect("meta")
         .len();
-    assert!(n2.stderr.contains(&format!("parsed {added} of ")), "{}", n2.stderr);
-    assert_eq!(input_hashes(&n2)[0], (plain.display().to_string(), b3(&plain)));
+    assert!(
+        n2.stderr.contains(&format!("parsed {added} of ")),
+        "{}",
+        n2.stderr
+    );
+    assert_eq!(
+        input_hashes(&n2)[0],
+        (plain.display().to_string(), b3(&plain))
+    );
     assert_eq!(input_hashes(&n2)[1], expected[1]);
 }
 
@@ -612,7 +628,8 @@ fn a_ledger_of_the_sha256_version_is_read_again_in_full() {
     );
     let bytes = std::fs::metadata(&log).expect("meta").len();
     assert!(
-        r2.stderr.contains(&format!("parsed {bytes} of {bytes} bytes")),
+        r2.stderr
+            .contains(&format!("parsed {bytes} of {bytes} bytes")),
         "{}",
         r2.stderr
     );

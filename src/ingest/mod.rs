@@ -174,7 +174,8 @@ pub enum Start {
     Resume {
         offset: u64,
         lines: u64,
-        prefix: Prefix,
+        /// Boxed: a BLAKE3 hasher holds about 2 KB of state.
+        prefix: Box<Prefix>,
     },
 }
 

@@ -341,7 +341,10 @@ pub fn open(input: &Input) -> Result<Stream, RunError> {
     let inner: Box<dyn Read + Send> = if gzip {
         let hasher = Arc::new(Mutex::new(blake3::Hasher::new()));
         compressed = Some(hasher.clone());
-        Box::new(flate2::bufread::MultiGzDecoder::new(Hashing { inner: raw, hasher }))
+        Box::new(flate2::bufread::MultiGzDecoder::new(Hashing {
+            inner: raw,
+            hasher,
+        }))
     } else {
         Box::new(raw)
     };

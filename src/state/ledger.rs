@@ -210,7 +210,7 @@ fn read_one(
             ingest::Start::Resume {
                 offset: e.offset,
                 lines: e.lines,
-                prefix,
+                prefix: Box::new(prefix),
             }
         }
         None => ingest::Start::EveryLine,
