@@ -966,10 +966,6 @@ fn parse_file(display: &str, bytes: &[u8], opts: &Options<'_>) -> FileResult {
     out
 }
 
-pub fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 fn cut(s: &str, max: usize) -> String {
     if s.len() <= max {
         return s.to_string();

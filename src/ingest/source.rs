@@ -269,19 +269,17 @@ struct Hashing<R> {
     hasher: Arc<Mutex<blake3::Hasher>>,
 }
 
-impl<R: BufRead> Hashing<R> {
-    fn hash(&self, bytes: &[u8]) {
-        self.hasher
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .update(bytes);
-    }
+fn hash_into(hasher: &Mutex<blake3::Hasher>, bytes: &[u8]) {
+    hasher
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .update(bytes);
 }
 
 impl<R: BufRead> Read for Hashing<R> {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(out)?;
-        self.hash(&out[..n]);
+        hash_into(&self.hasher, &out[..n]);
         Ok(n)
     }
 }
@@ -292,12 +290,9 @@ impl<R: BufRead> BufRead for Hashing<R> {
     }
 
     fn consume(&mut self, n: usize) {
+        // The bytes consumed are the front of what the last fill_buf gave, still buffered.
         if let Ok(b) = self.inner.fill_buf() {
-            let b = &b[..n.min(b.len())];
-            self.hasher
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .update(b);
+            hash_into(&self.hasher, &b[..n.min(b.len())]);
         }
         self.inner.consume(n);
     }
