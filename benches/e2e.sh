@@ -10,8 +10,9 @@
 #      logs of about 400,000 records; the daily token totals must be equal.
 # Beside both, examples/parse_floor times the least a line-by-line parse of the same files does
 # (parse the fields a price needs, sum tokens by day and model) with serde_json, which reprice
-# uses, and with sonic-rs (SIMD), with and without the SHA-256 of the input that reprice writes
-# into run.json: how fast a run could be, whatever else it does, with either parser.
+# uses, and with sonic-rs (SIMD), with the BLAKE3 of the input that reprice writes into run.json,
+# with the SHA-256 it used before, and with no hash: how fast a run could be, whatever else it
+# does, with either parser.
 # Prints wall time, throughput and peak memory (/usr/bin/time -v) of each tool, and the ratios.
 #
 # Environment: E2E_DIR (work dir, default /tmp/reprice-e2e), E2E_RECORDS (default 2000000),
@@ -84,22 +85,20 @@ row() { # TOOL WALL RECORDS BYTES RSS_MB
     awk -v t="$1" -v w="$2" -v n="$3" -v b="$4" -v m="$5" 'BEGIN {
         printf "  %-30s %9.2f s %12.0f records/s %9.1f MB/s %8d MB peak RSS\n", t, w, n / w, b / 1e6 / w, m }' | tee -a "$RESULTS"
 }
-# floors LABEL FILE...: times examples/parse_floor's three variants on FILE..., one row each;
-# sets FLOOR_WALL to the first one's time (serde_json + sha256: the least reprice's own parser does).
+# floors LABEL FILE...: times examples/parse_floor's four variants on FILE..., one row each;
+# sets FLOOR_WALL to the first one's time (serde_json + blake3: the least reprice's own parser
+# and hash do). serde_json + sha256 shows what the hash reprice used before cost.
 floors() {
-    local label=$1 p s name
+    local label=$1 variant p s name
     shift
     FLOOR_WALL=
-    for p in serde_json sonic-rs; do
-        for s in --sha256 ""; do
-            # serde_json without the hash says nothing the other three do not.
-            [ "$p$s" = serde_json ] && continue
-            name=floor-$label-$p${s:+-sha256}
-            warm "$@"
-            measure "$name" "$FLOOR" "$p" $s "$@"
-            row "parse only, $p${s:+ + sha256}" "$WALL" "$FLOOR_N" "$FLOOR_BYTES" "$RSS_MB"
-            FLOOR_WALL=${FLOOR_WALL:-$WALL}
-        done
+    for variant in "serde_json --blake3" "serde_json --sha256" "sonic-rs --sha256" "sonic-rs"; do
+        read -r p s <<<"$variant"
+        name=floor-$label-$p${s:+-${s#--}}
+        warm "$@"
+        measure "$name" "$FLOOR" "$p" $s "$@"
+        row "parse only, $p${s:+ + ${s#--}}" "$WALL" "$FLOOR_N" "$FLOOR_BYTES" "$RSS_MB"
+        FLOOR_WALL=${FLOOR_WALL:-$WALL}
     done
 }
 ratio() { awk -v a="$2" -v b="$3" -v l="$1" 'BEGIN { printf "  %-40s %.2fx\n", l, a / b }' | tee -a "$RESULTS"; }

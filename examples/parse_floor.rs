@@ -5,16 +5,17 @@
 //! fast a run of reprice could be with the same parser.
 //!
 //! ```sh
-//! cargo run --profile dist --example parse_floor -- serde_json --sha256 LOG...
+//! cargo run --profile dist --example parse_floor -- serde_json --blake3 LOG...
 //! ```
 //!
-//! Parsers: `serde_json` (the one reprice uses) and `sonic-rs` (SIMD). `--sha256` also hashes
-//! each file while it is parsed, as reprice does for run.json and the incremental ledger.
+//! Parsers: `serde_json` (the one reprice uses) and `sonic-rs` (SIMD). `--blake3` also hashes
+//! each file while it is parsed, as reprice does for run.json and the incremental ledger;
+//! `--sha256` hashes it with SHA-256 instead, the hash reprice used before, for comparison.
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
+use sha2::Digest;
 use std::io::Read;
 use std::process::ExitCode;
 
@@ -170,6 +171,13 @@ fn parse_block(block: &[u8], parser: Parser) -> Sums {
         .reduce(Sums::default, Sums::merge)
 }
 
+#[derive(Clone, Copy)]
+enum Hash {
+    None,
+    Sha256,
+    Blake3,
+}
+
 /// Reads until `buf` holds `want` more bytes or the file ends; true at its end. Reads into
 /// spare capacity, which is not zeroed first.
 fn fill(file: &mut std::fs::File, buf: &mut Vec<u8>, want: usize) -> std::io::Result<bool> {
@@ -179,10 +187,11 @@ fn fill(file: &mut std::fs::File, buf: &mut Vec<u8>, want: usize) -> std::io::Re
 
 /// As reprice reads a file: the next block is read (and this one hashed) while this one's
 /// lines are parsed.
-fn run_file(path: &str, parser: Parser, sha: bool) -> std::io::Result<(Sums, u64)> {
+fn run_file(path: &str, parser: Parser, hash: Hash) -> std::io::Result<(Sums, u64)> {
     const BLOCK: usize = 8 << 20;
     let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
+    let mut sha = sha2::Sha256::new();
+    let mut b3 = blake3::Hasher::new();
     let mut buf: Vec<u8> = Vec::with_capacity(2 * BLOCK);
     let mut next: Vec<u8> = Vec::with_capacity(2 * BLOCK);
     let mut total = Sums::default();
@@ -198,8 +207,12 @@ fn run_file(path: &str, parser: Parser, sha: bool) -> std::io::Result<(Sums, u64
         let (sums, read) = rayon::join(
             || parse_block(part, parser),
             || {
-                if sha {
-                    hasher.update(part);
+                match hash {
+                    Hash::None => {}
+                    Hash::Sha256 => sha.update(part),
+                    Hash::Blake3 => {
+                        b3.update(part);
+                    }
                 }
                 next.clear();
                 next.extend_from_slice(tail);
@@ -218,8 +231,14 @@ fn run_file(path: &str, parser: Parser, sha: bool) -> std::io::Result<(Sums, u64
             break;
         }
     }
-    if sha {
-        std::hint::black_box(hasher.finalize());
+    match hash {
+        Hash::None => {}
+        Hash::Sha256 => {
+            std::hint::black_box(sha.finalize());
+        }
+        Hash::Blake3 => {
+            std::hint::black_box(b3.finalize());
+        }
     }
     Ok((total, bytes))
 }
@@ -230,17 +249,26 @@ fn main() -> ExitCode {
         Some("serde_json") => Parser::SerdeJson,
         Some("sonic-rs") => Parser::SonicRs,
         _ => {
-            eprintln!("usage: parse_floor serde_json|sonic-rs [--sha256] FILE...");
+            eprintln!("usage: parse_floor serde_json|sonic-rs [--blake3|--sha256] FILE...");
             return ExitCode::from(2);
         }
     };
-    let sha = args.iter().any(|a| a == "--sha256");
-    let files: Vec<&String> = args[1..].iter().filter(|a| *a != "--sha256").collect();
+    let hash = if args.iter().any(|a| a == "--blake3") {
+        Hash::Blake3
+    } else if args.iter().any(|a| a == "--sha256") {
+        Hash::Sha256
+    } else {
+        Hash::None
+    };
+    let files: Vec<&String> = args[1..]
+        .iter()
+        .filter(|a| *a != "--sha256" && *a != "--blake3")
+        .collect();
     let started = std::time::Instant::now();
     let mut total = Sums::default();
     let mut bytes = 0;
     for f in &files {
-        match run_file(f, parser, sha) {
+        match run_file(f, parser, hash) {
             Ok((sums, b)) => {
                 total = total.merge(sums);
                 bytes += b;
@@ -262,7 +290,11 @@ fn main() -> ExitCode {
     println!(
         "{} {}: {} lines ({} not read), {} bytes, {} (day, model) groups, {tokens} tokens, {secs:.2} s",
         args[0],
-        if sha { "with sha256" } else { "without sha256" },
+        match hash {
+            Hash::None => "without a hash",
+            Hash::Sha256 => "with sha256",
+            Hash::Blake3 => "with blake3",
+        },
         total.lines,
         total.rejected,
         bytes,

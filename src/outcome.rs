@@ -20,7 +20,8 @@ pub struct FileReport {
     pub path: String,
     pub format: String,
     pub bytes: u64,
-    pub sha256: String,
+    /// BLAKE3 (hex) of the file's bytes as on disk (compressed, for gzip): what `b3sum` prints.
+    pub blake3: String,
     pub lines: u64,
     pub records: u64,
     pub skipped: u64,

@@ -520,10 +520,118 @@ fn cron_output_is_one_plain_line_and_quiet_is_silent() {
     assert!(q.stderr.is_empty() && q.stdout.is_empty());
     let manifest: serde_json::Value = serde_json::from_str(&q.file("run.json")).expect("run.json");
     assert_eq!(
-        manifest["inputs"][0]["sha256"].as_str().map(str::len),
+        manifest["inputs"][0]["blake3"].as_str().map(str::len),
         Some(64)
     );
     assert_eq!(manifest["catalog"][0]["source"], "built-in");
     assert_eq!(manifest["counts"]["records"], 2);
     assert_eq!(manifest["reprice_version"], env!("CARGO_PKG_VERSION"));
+}
+
+/// run.json's `blake3` of each input, by path.
+fn input_hashes(r: &Run) -> Vec<(String, String)> {
+    let manifest: serde_json::Value = serde_json::from_str(&r.file("run.json")).expect("run.json");
+    manifest["inputs"]
+        .as_array()
+        .expect("inputs")
+        .iter()
+        .map(|i| {
+            (
+                str_at(i, "path").to_string(),
+                str_at(i, "blake3").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn run_json_gives_the_blake3_of_each_file_as_b3sum_would() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let logs = d.path().join("logs");
+    std::fs::create_dir(&logs).expect("mkdir");
+    let plain = logs.join("a.jsonl");
+    let gz = logs.join("b.jsonl.gz");
+    std::fs::copy(fixture("formats/gemini.jsonl"), &plain).expect("copy");
+    std::fs::copy(fixture("formats/nanogpt-copy.jsonl.gz"), &gz).expect("copy");
+    // What `b3sum FILE` prints: the hash of the bytes on disk, compressed for gzip.
+    let b3 = |p: &Path| {
+        blake3::hash(&std::fs::read(p).expect("read"))
+            .to_hex()
+            .to_string()
+    };
+    let expected = vec![
+        (plain.display().to_string(), b3(&plain)),
+        (gz.display().to_string(), b3(&gz)),
+    ];
+    // Not the hash of the text decompressed from it.
+    let text = std::fs::read(fixture("formats/nanogpt.jsonl")).expect("read");
+    assert_ne!(expected[1].1, blake3::hash(&text).to_hex().to_string());
+    let logs_s = logs.to_str().expect("path");
+    let full = run_to(&d.path().join("full"), &[logs_s, "--quiet"]);
+    assert_eq!(full.code, 0, "{}", full.stderr);
+    assert_eq!(input_hashes(&full), expected);
+
+    // A --state run that resumes each file after the bytes it read before hashes the same.
+    let st = d.path().join("state");
+    let st = st.to_str().expect("path");
+    let n1 = run_to(&d.path().join("n1"), &[logs_s, "--state", st, "--quiet"]);
+    assert_eq!(n1.code, 0, "{}", n1.stderr);
+    let mut more = std::fs::read(&plain).expect("read");
+    more.extend_from_slice(&std::fs::read(fixture("formats/anthropic.jsonl")).expect("read"));
+    std::fs::write(&plain, &more).expect("write");
+    let n2 = run_to(&d.path().join("n2"), &[logs_s, "--state", st]);
+    assert_eq!(n2.code, 0, "{}", n2.stderr);
+    // Only the lines added to a.jsonl are parsed.
+    let added = std::fs::metadata(fixture("formats/anthropic.jsonl"))
+        .expect("meta")
+        .len();
+    assert!(
+        n2.stderr.contains(&format!("parsed {added} of ")),
+        "{}",
+        n2.stderr
+    );
+    assert_eq!(
+        input_hashes(&n2)[0],
+        (plain.display().to_string(), b3(&plain))
+    );
+    assert_eq!(input_hashes(&n2)[1], expected[1]);
+}
+
+#[test]
+fn a_ledger_of_the_sha256_version_is_read_again_in_full() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let log = fixture("formats/gemini.jsonl");
+    let log_s = log.to_str().expect("path");
+    let state = d.path().join("state");
+    let st = state.to_str().expect("path");
+    let r1 = run_to(&d.path().join("r1"), &[log_s, "--state", st, "--quiet"]);
+    assert_eq!(r1.code, 0, "{}", r1.stderr);
+    // The ledger as version 3 wrote it: the prefix hash named (and computed as) SHA-256.
+    let ledger = state.join("ledger.json");
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&ledger).expect("ledger")).expect("json");
+    assert_eq!(v["version"], 4);
+    v["version"] = 3.into();
+    for (_, e) in v["files"].as_object_mut().expect("files").iter_mut() {
+        let e = e.as_object_mut().expect("entry");
+        let h = e.remove("prefix_blake3").expect("prefix_blake3");
+        e.insert("prefix_sha256".into(), h);
+    }
+    std::fs::write(&ledger, serde_json::to_vec(&v).expect("json")).expect("write");
+    let r2 = run_to(&d.path().join("r2"), &[log_s, "--state", st]);
+    assert_eq!(r2.code, 0, "{}", r2.stderr);
+    assert!(
+        r2.stderr
+            .contains("unreadable or from another version; every input is read again"),
+        "{}",
+        r2.stderr
+    );
+    let bytes = std::fs::metadata(&log).expect("meta").len();
+    assert!(
+        r2.stderr
+            .contains(&format!("parsed {bytes} of {bytes} bytes")),
+        "{}",
+        r2.stderr
+    );
+    assert_same_reports(&d.path().join("r1"), &d.path().join("r2"));
 }

@@ -9,14 +9,13 @@ use super::lines::{parse_lines, reject_lines, split_lines, split_tail};
 use super::recent::RecentCopies;
 use super::wording::overlong;
 use super::{
-    FileResult, LineOutcome, Options, RAW_KEPT, absorb, cut, detect, document, gemini_batch, hex,
+    FileResult, LineOutcome, Options, RAW_KEPT, absorb, cut, detect, document, gemini_batch,
     parse_file, source,
 };
 use crate::error::RunError;
 use crate::outcome::{FileReport, Quarantined};
 use crate::record::UsageRecord;
 use detect::{FileKind, Format};
-use sha2::{Digest, Sha256};
 use source::Input;
 use std::sync::Arc;
 
@@ -51,13 +50,14 @@ pub enum Start {
     Resume {
         offset: u64,
         lines: u64,
-        prefix: Prefix,
+        /// Boxed: a BLAKE3 hasher holds about 2 KB of state.
+        prefix: Box<Prefix>,
     },
 }
 
 /// The first bytes of an input, hashed, and the input's stream right after them.
 pub struct Prefix {
-    pub hasher: Sha256,
+    pub hasher: blake3::Hasher,
     stream: source::Stream,
 }
 
@@ -66,7 +66,8 @@ pub struct Prefix {
 pub struct Settled {
     pub offset: u64,
     pub lines: u64,
-    pub prefix_sha256: String,
+    /// BLAKE3 of those bytes (decompressed, for gzip: the ones the offset counts).
+    pub prefix_blake3: String,
 }
 
 /// One input read with `start`, its records handed to `emit`.
@@ -85,7 +86,7 @@ pub fn read_input(
 /// left after them, so that resuming does not read them again.
 pub fn hash_prefix(input: &Input, offset: u64) -> Result<Option<Prefix>, RunError> {
     let mut stream = source::open(input)?;
-    let mut hasher = Sha256::new();
+    let mut hasher = blake3::Hasher::new();
     let mut buf = Vec::new();
     let mut left = offset;
     while left > 0 {
@@ -183,7 +184,7 @@ fn parse_input_in(
             out.report.lines = lines;
             hasher
         }
-        None => Sha256::new(),
+        None => blake3::Hasher::new(),
     };
     let mut recent = drop_copies.then(RecentCopies::default);
     // Until the last block, every block ends at a line end.
@@ -232,7 +233,7 @@ fn parse_input_in(
                 settled = Some(Settled {
                     offset: byte,
                     lines: out.report.lines - 1,
-                    prefix_sha256: hex(&h.finalize()),
+                    prefix_blake3: h.finalize().to_hex().to_string(),
                 });
             }
             if eof && buf.is_empty() {
@@ -301,7 +302,7 @@ fn parse_input_in(
                 offset,
                 lines: lines_before
                     + outcomes.iter().filter(|(s, _, _)| s.byte < offset).count() as u64,
-                prefix_sha256: hex(&h.finalize()),
+                prefix_blake3: h.finalize().to_hex().to_string(),
             });
         }
         absorb(&mut out, display, outcomes, recent.as_mut());
@@ -317,9 +318,11 @@ fn parse_input_in(
     out.settled = Some(settled.unwrap_or_else(|| Settled {
         offset: out.report.bytes,
         lines: out.report.lines,
-        prefix_sha256: hex(&hasher.clone().finalize()),
+        prefix_blake3: hasher.finalize().to_hex().to_string(),
     }));
-    out.report.sha256 = hex(&hasher.finalize());
+    out.report.blake3 = stream
+        .compressed_blake3()
+        .unwrap_or_else(|| hasher.finalize().to_hex().to_string());
     if reject.is_some() {
         // The ledger resumes JSON lines only: a rejected file is read whole every run.
         out.settled = None;
@@ -336,7 +339,7 @@ struct Overlong {
     /// Its first 4 KB, as text.
     head: String,
     /// The hash of the file before the line, when the line runs to the end of the file.
-    unfinished: Option<Sha256>,
+    unfinished: Option<blake3::Hasher>,
 }
 
 /// `buf` starts with a line longer than the limit and holds no line end: hashes it and reads
@@ -346,7 +349,7 @@ fn skip_overlong(
     stream: &mut source::Stream,
     buf: &mut Vec<u8>,
     eof: &mut bool,
-    hasher: &mut Sha256,
+    hasher: &mut blake3::Hasher,
     block: usize,
 ) -> Result<Overlong, RunError> {
     let before = hasher.clone();

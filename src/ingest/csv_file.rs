@@ -4,18 +4,17 @@
 use super::build::LineCtx;
 use super::csv_export::{self, CsvMapping};
 use super::wording::overlong;
-use super::{FileResult, LineOutcome, Outcomes, RAW_KEPT, cut, fields, hex, source};
+use super::{FileResult, LineOutcome, Outcomes, RAW_KEPT, cut, fields, source};
 use crate::error::RunError;
 use crate::outcome::Quarantined;
 use crate::record::SourceRef;
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 /// A CSV file read whole, less its overlong lines.
 pub(super) struct WholeCsv {
     pub(super) bytes: u64,
-    sha256: String,
+    blake3: String,
     /// Overlong lines, in file order: where each was in the bytes kept (its line end is kept,
     /// so later lines keep their numbers), where in the file, and how long it was.
     cut: Vec<CutLine>,
@@ -40,7 +39,7 @@ pub(super) fn read_csv(
     max_line: usize,
     block: usize,
 ) -> Result<WholeCsv, RunError> {
-    let mut hasher = Sha256::new();
+    let mut hasher = blake3::Hasher::new();
     hasher.update(&buf[..]);
     let mut total = buf.len() as u64;
     let mut line_start = memchr::memrchr(b'\n', buf).map_or(0, |p| p + 1);
@@ -96,7 +95,9 @@ pub(super) fn read_csv(
     }
     Ok(WholeCsv {
         bytes: total,
-        sha256: hex(&hasher.finalize()),
+        blake3: stream
+            .compressed_blake3()
+            .unwrap_or_else(|| hasher.finalize().to_hex().to_string()),
         cut,
     })
 }
@@ -106,7 +107,7 @@ impl WholeCsv {
     /// the parser, is quarantined instead of skipped, and offsets are those of the file.
     pub(super) fn put_back(self, r: &mut FileResult, display: &str, max_line: usize) {
         r.report.bytes = self.bytes;
-        r.report.sha256 = self.sha256;
+        r.report.blake3 = self.blake3;
         if self.cut.is_empty() {
             return;
         }

@@ -7,12 +7,11 @@
 use super::blocks::{BLOCK, Emit};
 use super::build::LineCtx;
 use super::wording::size_text;
-use super::{FileResult, LineOutcome, Options, Outcomes, RAW_KEPT, cut, hex, parse_file, source};
+use super::{FileResult, LineOutcome, Options, Outcomes, RAW_KEPT, cut, parse_file, source};
 use crate::error::RunError;
 use crate::outcome::Quarantined;
 use crate::record::SourceRef;
 use serde_json::value::RawValue;
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 /// The export documents reprice recognizes from the first bytes of a file.
@@ -207,10 +206,13 @@ pub(super) fn read_document(
     if buf.len() <= limit {
         tick(buf.len() as u64);
         let mut r = parse_file(display, &buf, opts);
+        if let Some(h) = stream.compressed_blake3() {
+            r.report.blake3 = h;
+        }
         emit(std::mem::take(&mut r.records))?;
         return Ok(r);
     }
-    let mut hasher = Sha256::new();
+    let mut hasher = blake3::Hasher::new();
     hasher.update(&buf);
     let mut total = buf.len() as u64;
     let head = cut(
@@ -230,7 +232,9 @@ pub(super) fn read_document(
         display,
         format_name(doc).to_string(),
         total,
-        hex(&hasher.finalize()),
+        stream
+            .compressed_blake3()
+            .unwrap_or_else(|| hasher.finalize().to_hex().to_string()),
     );
     r.report.lines = 1;
     r.report.quarantined = 1;

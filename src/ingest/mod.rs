@@ -44,7 +44,6 @@ use detect::FileKind;
 use lines::{json_lines, reject_all};
 use rayon::prelude::*;
 use recent::RecentCopies;
-use sha2::{Digest, Sha256};
 use source::Input;
 use std::sync::Arc;
 
@@ -174,13 +173,13 @@ struct FileResult {
 
 impl FileResult {
     /// Nothing counted yet: `absorb` adds each part's lines.
-    fn new(display: &str, format: String, bytes: u64, sha256: String) -> FileResult {
+    fn new(display: &str, format: String, bytes: u64, blake3: String) -> FileResult {
         FileResult {
             report: FileReport {
                 path: display.to_string(),
                 format,
                 bytes,
-                sha256,
+                blake3,
                 lines: 0,
                 records: 0,
                 skipped: 0,
@@ -261,14 +260,10 @@ fn parse_file(display: &str, bytes: &[u8], opts: &Options<'_>) -> FileResult {
         display,
         format,
         bytes.len() as u64,
-        hex(&Sha256::digest(bytes)),
+        blake3::hash(bytes).to_hex().to_string(),
     );
     absorb(&mut out, display, outcomes, None);
     out
-}
-
-pub fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 fn cut(s: &str, max: usize) -> String {

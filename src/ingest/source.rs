@@ -3,8 +3,9 @@
 use super::read_ahead::ReadAhead;
 use crate::error::RunError;
 use std::collections::BTreeSet;
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Input {
@@ -153,13 +154,13 @@ impl Walk<'_> {
 /// The lines that start at the byte offsets `at` (sorted), each cut at `max` bytes, read in a
 /// stream: finding a few lines again never holds a whole input.
 pub fn lines_at(input: &Input, at: &[u64], max: usize) -> Result<Vec<(u64, Vec<u8>)>, RunError> {
-    use std::io::BufRead;
     // Read rarely (conflicting lines), so past the first window without advice.
     let Stream {
         inner,
         path,
         gzip,
         ahead: _,
+        compressed: _,
     } = open(input)?;
     let mut out: Vec<(u64, Vec<u8>)> = Vec::with_capacity(at.len());
     let mut pos = 0u64;
@@ -211,6 +212,9 @@ pub struct Stream {
     gzip: bool,
     /// Files only.
     ahead: Option<ReadAhead>,
+    /// Gzip only: the BLAKE3 of the compressed bytes read so far. run.json gives the hash of
+    /// the file as it is on disk, the one `b3sum` prints, not of the text decompressed from it.
+    compressed: Option<Arc<Mutex<blake3::Hasher>>>,
 }
 
 impl Stream {
@@ -248,6 +252,50 @@ impl Stream {
     fn fail(&self, e: &std::io::Error) -> RunError {
         read_error(&self.path, self.gzip, e)
     }
+
+    /// For a gzip input read to its end, the BLAKE3 (hex) of its compressed bytes; `None` for
+    /// any other input, whose bytes are the ones the reader hashes.
+    pub fn compressed_blake3(&self) -> Option<String> {
+        let h = self.compressed.as_ref()?;
+        let h = h.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        Some(h.finalize().to_hex().to_string())
+    }
+}
+
+/// Hashes the bytes a reader takes from `inner` (the gzip decoder's compressed input). The
+/// decoder runs on the reading thread, so this costs the parse nothing.
+struct Hashing<R> {
+    inner: R,
+    hasher: Arc<Mutex<blake3::Hasher>>,
+}
+
+fn hash_into(hasher: &Mutex<blake3::Hasher>, bytes: &[u8]) {
+    hasher
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .update(bytes);
+}
+
+impl<R: BufRead> Read for Hashing<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(out)?;
+        hash_into(&self.hasher, &out[..n]);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Hashing<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, n: usize) {
+        // The bytes consumed are the front of what the last fill_buf gave, still buffered.
+        if let Ok(b) = self.inner.fill_buf() {
+            hash_into(&self.hasher, &b[..n.min(b.len())]);
+        }
+        self.inner.consume(n);
+    }
 }
 
 fn read_error(path: &Path, gzip: bool, e: &std::io::Error) -> RunError {
@@ -284,8 +332,14 @@ pub fn open(input: &Input) -> Result<Stream, RunError> {
         message: io_reason(&e),
     })?;
     let gzip = head.starts_with(&[0x1f, 0x8b]);
+    let mut compressed = None;
     let inner: Box<dyn Read + Send> = if gzip {
-        Box::new(flate2::bufread::MultiGzDecoder::new(raw))
+        let hasher = Arc::new(Mutex::new(blake3::Hasher::new()));
+        compressed = Some(hasher.clone());
+        Box::new(flate2::bufread::MultiGzDecoder::new(Hashing {
+            inner: raw,
+            hasher,
+        }))
     } else {
         Box::new(raw)
     };
@@ -294,6 +348,7 @@ pub fn open(input: &Input) -> Result<Stream, RunError> {
         path,
         gzip,
         ahead,
+        compressed,
     })
 }
 
@@ -322,6 +377,56 @@ pub fn claude_project(display: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two gzip members (as `cat a.gz b.gz` makes), 3 MB of text that compresses poorly
+    /// enough to take many 64 KB reads: the hash covers every compressed byte, headers and
+    /// trailers included, and is none of the decompressed text.
+    #[test]
+    fn gzip_hash_is_of_the_file_bytes() {
+        use std::io::Write;
+        let text: Vec<u8> = (0u32..300_000)
+            .flat_map(|i| format!("{:09}\n", i.wrapping_mul(2_654_435_761)).into_bytes())
+            .collect();
+        let mut file = Vec::new();
+        for half in text.chunks(text.len() / 2) {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            gz.write_all(half).expect("gzip");
+            file.extend(gz.finish().expect("gzip"));
+        }
+        let d = tempfile::tempdir().expect("tempdir");
+        let path = d.path().join("a.jsonl.gz");
+        std::fs::write(&path, &file).expect("write");
+        let mut s = open(&file_input(&path)).expect("open");
+        let mut out = Vec::new();
+        loop {
+            let want = out.len() + 1_000_000;
+            if s.fill(&mut out, want).expect("read") {
+                break;
+            }
+        }
+        assert_eq!(out, text);
+        let h = s.compressed_blake3().expect("gzip");
+        assert_eq!(h, blake3::hash(&file).to_hex().to_string());
+        assert_ne!(h, blake3::hash(&text).to_hex().to_string());
+    }
+
+    #[test]
+    fn plain_files_have_no_compressed_hash() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let path = d.path().join("a.jsonl");
+        std::fs::write(&path, b"{}\n").expect("write");
+        let mut s = open(&file_input(&path)).expect("open");
+        let mut out = Vec::new();
+        assert!(s.fill(&mut out, 10).expect("read"));
+        assert_eq!(s.compressed_blake3(), None);
+    }
+
+    fn file_input(path: &Path) -> Input {
+        Input::File {
+            display: path.display().to_string(),
+            path: path.to_path_buf(),
+        }
+    }
 
     #[test]
     fn project_from_path() {

@@ -1,24 +1,24 @@
 //! The `--state` ledger: what earlier runs read, so that a nightly run parses only what is new.
 //!
-//! For each file the ledger keeps the SHA-256 of the bytes read so far (up to the last complete
+//! For each file the ledger keeps the BLAKE3 of the bytes read so far (up to the last complete
 //! line) and the outcomes of those lines. A file that still starts with those bytes is read from
 //! where the last run stopped; any other change is detected and the file is read again. The
 //! outcomes are the same as a full run's, so the reports are too.
 
 use super::out_err;
 use crate::error::RunError;
-use crate::ingest::{self, Ingested, Options, hex, source::Input};
+use crate::ingest::{self, Ingested, Options, source::Input};
 use crate::outcome::{FileReport, Quarantined};
 use crate::record::UsageRecord;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use sha2::Digest;
 use std::collections::BTreeMap;
 use std::path::Path;
 
 const LEDGER: &str = "ledger.json";
 const LEDGER_NEXT: &str = "ledger.next.json";
-const LEDGER_VERSION: u32 = 3;
+// 4: the prefix hash is BLAKE3 (`prefix_blake3`), no longer SHA-256.
+const LEDGER_VERSION: u32 = 4;
 
 /// Kept record files an input may gather (one per run that found new lines in it) before a
 /// run writes them into one again.
@@ -47,7 +47,8 @@ struct Ledger {
 struct Entry {
     /// Bytes read and settled: up to and including the last newline.
     offset: u64,
-    prefix_sha256: String,
+    /// BLAKE3 (hex) of those bytes.
+    prefix_blake3: String,
     lines: u64,
     skipped: u64,
     /// The records of those lines, in files beside the ledger, in line order: a run that
@@ -170,7 +171,7 @@ fn read_one(
     let resumable = is_file && opts.format != Some(ingest::Format::Csv);
     let prior = match ledger.files.get(&key).filter(|_| resumable) {
         Some(e) => match ingest::hash_prefix(input, e.offset)? {
-            Some(p) if hex(&p.hasher.clone().finalize()) == e.prefix_sha256 => Some((e, p)),
+            Some(p) if p.hasher.finalize().to_hex().as_str() == e.prefix_blake3 => Some((e, p)),
             _ => {
                 warning = Some(format!(
                     "{key}: changed or truncated since the last run; read again in full"
@@ -210,7 +211,7 @@ fn read_one(
             ingest::Start::Resume {
                 offset: e.offset,
                 lines: e.lines,
-                prefix,
+                prefix: Box::new(prefix),
             }
         }
         None => ingest::Start::EveryLine,
@@ -260,7 +261,7 @@ fn read_one(
                 key,
                 Entry {
                     offset: settled.offset,
-                    prefix_sha256: settled.prefix_sha256,
+                    prefix_blake3: settled.prefix_blake3,
                     lines: settled.lines,
                     skipped,
                     records,

@@ -2,10 +2,8 @@
 
 use crate::analyze::InputCounts;
 use crate::config::Config;
-use crate::ingest::hex;
 use crate::outcome::FileReport;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 #[derive(Serialize)]
@@ -27,7 +25,8 @@ struct Manifest<'a> {
 #[derive(Serialize)]
 struct Origin {
     source: String,
-    sha256: String,
+    /// BLAKE3 (hex) of the file, as `b3sum` prints it.
+    blake3: String,
 }
 
 fn origins(paths: &[PathBuf], builtin: &str) -> Vec<Origin> {
@@ -41,12 +40,12 @@ fn origin(path: Option<&Path>, builtin: &str) -> Origin {
     match path {
         None => Origin {
             source: "built-in".to_string(),
-            sha256: hex(&Sha256::digest(builtin.as_bytes())),
+            blake3: blake3::hash(builtin.as_bytes()).to_hex().to_string(),
         },
         Some(p) => Origin {
             source: p.display().to_string(),
-            sha256: std::fs::read(p)
-                .map(|b| hex(&Sha256::digest(&b)))
+            blake3: std::fs::read(p)
+                .map(|b| blake3::hash(&b).to_hex().to_string())
                 .unwrap_or_default(),
         },
     }
