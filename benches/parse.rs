@@ -26,12 +26,7 @@ fn bench_parse(c: &mut Criterion) {
             Format::Csv => "billing-export.csv",
             _ => "bench.jsonl",
         };
-        let opts = Options {
-            format: None,
-            csv_mappings: &mappings,
-            max_line: reprice::ingest::MAX_LINE,
-            default_day: None,
-        };
+        let opts = Options::new(&mappings);
         let (report, _, quarantined) = parse_bytes(display, &bytes, &opts);
         assert!(
             quarantined.is_empty(),

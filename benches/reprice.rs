@@ -19,12 +19,7 @@ const RECORDS: u64 = 50_000;
 fn records() -> Vec<UsageRecord> {
     let mut bytes = Vec::new();
     generate(&mut bytes, Format::Envelope, RECORDS, 42).expect("generate");
-    let opts = Options {
-        format: None,
-        csv_mappings: &[],
-        max_line: reprice::ingest::MAX_LINE,
-        default_day: None,
-    };
+    let opts = Options::new(&[]);
     let (_, records, _) = parse_bytes("bench.jsonl", &bytes, &opts);
     // The engine expects deduplicated records in canonical order, as `reprice run` gives it.
     dedup::dedup(records).expect("sorts").records

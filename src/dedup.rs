@@ -59,12 +59,7 @@ mod tests {
             )
         };
         let maps = csv_export::builtin_mappings();
-        let opts = Options {
-            format: None,
-            csv_mappings: &maps,
-            max_line: crate::ingest::MAX_LINE,
-            default_day: None,
-        };
+        let opts = Options::new(&maps);
         // Two copies of each payload, in both orders: the first line is kept whatever the
         // payload hashes are, the other payload is one conflict and its copy a duplicate.
         for (first, second) in [(5, 6), (6, 5)] {
@@ -99,12 +94,7 @@ mod tests {
     #[test]
     fn keeps_the_first_of_each_id_in_the_full_sort_for_any_input_order() {
         let maps = csv_export::builtin_mappings();
-        let opts = Options {
-            format: None,
-            csv_mappings: &maps,
-            max_line: crate::ingest::MAX_LINE,
-            default_day: None,
-        };
+        let opts = Options::new(&maps);
         // Ties on time (same second, same nanosecond), on id, and ids missing.
         let mut text = String::new();
         for k in 0..40u32 {

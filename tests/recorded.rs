@@ -16,12 +16,7 @@ fn records() -> Vec<UsageRecord> {
     let mut warnings = Vec::new();
     let inputs = source::expand(&[dir], &mut warnings).expect("inputs");
     let maps = csv_export::builtin_mappings();
-    let opts = ingest::Options {
-        format: None,
-        csv_mappings: &maps,
-        max_line: ingest::MAX_LINE,
-        default_day: None,
-    };
+    let opts = ingest::Options::new(&maps);
     let (ing, d) = dedup::read_all(&inputs, &opts).expect("reads");
     assert!(ing.quarantine.is_empty(), "{:?}", ing.quarantine);
     d.records

@@ -19,12 +19,8 @@ fn root() -> &'static Path {
 fn sample_records() -> Vec<UsageRecord> {
     let mut warnings = Vec::new();
     let inputs = source::expand(&[root().join("sample_logs")], &mut warnings).expect("inputs");
-    let opts = ingest::Options {
-        format: None,
-        csv_mappings: &ingest::csv_export::builtin_mappings(),
-        max_line: crate::ingest::MAX_LINE,
-        default_day: None,
-    };
+    let maps = ingest::csv_export::builtin_mappings();
+    let opts = ingest::Options::new(&maps);
     dedup::read_all(&inputs, &opts).expect("reads").1.records
 }
 

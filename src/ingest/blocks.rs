@@ -423,12 +423,7 @@ mod tests {
             path,
         };
         let maps = csv_export::builtin_mappings();
-        let opts = Options {
-            format: None,
-            csv_mappings: &maps,
-            max_line: crate::ingest::MAX_LINE,
-            default_day: None,
-        };
+        let opts = Options::new(&maps);
         let (read, records) = read_in(&input, &opts, BLOCK);
         // Only copies of the record remembered for an id go early; the conflict's copy stays.
         assert_eq!((records.len(), read.duplicates), (4, 2));
@@ -462,12 +457,7 @@ mod tests {
             path,
         };
         let maps = csv_export::builtin_mappings();
-        let opts = Options {
-            format: None,
-            csv_mappings: &maps,
-            max_line: crate::ingest::MAX_LINE,
-            default_day: None,
-        };
+        let opts = Options::new(&maps);
         let whole = parse_file("f", &text, &opts);
         assert_eq!(
             (

@@ -372,12 +372,7 @@ mod tests {
 
     fn reasons(text: &str) -> Vec<(u64, String)> {
         let maps = super::builtin_mappings();
-        let opts = Options {
-            format: None,
-            csv_mappings: &maps,
-            max_line: crate::ingest::MAX_LINE,
-            default_day: None,
-        };
+        let opts = Options::new(&maps);
         let (_, _, q) = parse_bytes("f.csv", text.as_bytes(), &opts);
         q.into_iter().map(|q| (q.line, q.reason)).collect()
     }

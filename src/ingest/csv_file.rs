@@ -366,12 +366,7 @@ mod tests {
     #[test]
     fn blank_csv_lines_are_counted_as_skipped() {
         let maps = csv_export::builtin_mappings();
-        let opts = Options {
-            format: None,
-            csv_mappings: &maps,
-            max_line: crate::ingest::MAX_LINE,
-            default_day: None,
-        };
+        let opts = Options::new(&maps);
         for text in [
             &b"\ntimestamp,model\n\n2026-03-06,gpt-4o\n\n\n2026-03-06,gpt-4o\n\n"[..],
             &b"\r\ntimestamp,model\r\n\r\n2026-03-06,gpt-4o\r\n\r\n\r\n2026-03-06,gpt-4o\r\n\r\n"[..],

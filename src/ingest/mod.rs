@@ -69,6 +69,18 @@ pub struct Options<'a> {
     pub default_day: Option<chrono::NaiveDate>,
 }
 
+impl<'a> Options<'a> {
+    /// Detection on, the default line limit, no default day: what a run without flags uses.
+    pub fn new(csv_mappings: &'a [CsvMapping]) -> Options<'a> {
+        Options {
+            format: None,
+            csv_mappings,
+            max_line: MAX_LINE,
+            default_day: None,
+        }
+    }
+}
+
 /// The default `--max-line-size`: far above any real log line (a response with a 4K image
 /// inlined as base64 is about 30 MB), far below what a run can afford to hold.
 pub const MAX_LINE: usize = 64 << 20;
@@ -285,12 +297,7 @@ mod tests {
 
     pub(super) fn reasons(bytes: &[u8]) -> Vec<(u64, String)> {
         let maps = csv_export::builtin_mappings();
-        let opts = Options {
-            format: None,
-            csv_mappings: &maps,
-            max_line: crate::ingest::MAX_LINE,
-            default_day: None,
-        };
+        let opts = Options::new(&maps);
         let (_, _, q) = parse_bytes("f", bytes, &opts);
         q.into_iter().map(|q| (q.line, q.reason)).collect()
     }
@@ -319,7 +326,7 @@ mod tests {
             let sep: &[u8] = if newline { b"\n" } else { b"\r\n" };
             let bytes = pieces.join(sep);
             let maps = csv_export::builtin_mappings();
-            let opts = Options { format: None, csv_mappings: &maps, max_line: crate::ingest::MAX_LINE, default_day: None };
+            let opts = Options::new(&maps);
             let (report, records, q) = parse_bytes("f", &bytes, &opts);
             proptest::prop_assert_eq!(
                 report.lines,

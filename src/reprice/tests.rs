@@ -51,12 +51,7 @@ fn records() -> Vec<UsageRecord> {
     let dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/sample_logs"));
     let inputs = source::expand(&[dir], &mut warnings).expect("inputs");
     let maps = csv_export::builtin_mappings();
-    let opts = Options {
-        format: None,
-        csv_mappings: &maps,
-        max_line: crate::ingest::MAX_LINE,
-        default_day: None,
-    };
+    let opts = Options::new(&maps);
     let mut recs = dedup::read_all(&inputs, &opts).expect("reads").1.records;
     let at = |h, min| {
         Utc.with_ymd_and_hms(2027, 1, 15, h, min, 0)

@@ -386,12 +386,7 @@ mod tests {
             all.push('\n');
         }
         let maps = csv_export::builtin_mappings();
-        let opts = Options {
-            format: None,
-            csv_mappings: &maps,
-            max_line: crate::ingest::MAX_LINE,
-            default_day: None,
-        };
+        let opts = Options::new(&maps);
         parse_bytes("g.jsonl", all.as_bytes(), &opts).1
     }
 

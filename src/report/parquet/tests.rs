@@ -93,12 +93,7 @@ fn money_is_stored_at_scale_18() {
 fn priced(n: u64, copies: u64) -> (Vec<UsageRecord>, Vec<Priced>, Catalog, ScenarioSet) {
     let mut bytes = Vec::new();
     generate(&mut bytes, Format::Envelope, n, 7).expect("generate");
-    let opts = Options {
-        format: None,
-        csv_mappings: &[],
-        max_line: crate::ingest::MAX_LINE,
-        default_day: None,
-    };
+    let opts = Options::new(&[]);
     let (_, records, _) = parse_bytes("gen.jsonl", &bytes, &opts);
     let base = dedup::dedup(records).expect("sorts").records;
     let catalog = Catalog::builtin().expect("catalog");
