@@ -22,7 +22,7 @@ const STAGING_MARK: &str = ".reprice-staging";
 
 /// What versions before manifests listed their outputs wrote, recognized by a `run.json` with
 /// `reprice_version` and no `outputs`.
-const LEGACY_OUTPUTS: [&str; 11] = [
+const LEGACY_OUTPUTS: [&str; 10] = [
     "summary.json",
     "report.md",
     "report.html",
@@ -33,7 +33,6 @@ const LEGACY_OUTPUTS: [&str; 11] = [
     "run.json",
     "quarantine.jsonl",
     "focus.csv",
-    "focus_usage.csv",
 ];
 
 /// The files of the set a folder holds according to its manifest; `None` when the folder has
