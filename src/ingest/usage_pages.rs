@@ -172,18 +172,23 @@ struct Amount<'a> {
     currency: Option<&'a RawValue>,
 }
 
+/// Cost exports are reconciled in USD: a missing currency is taken as USD, any other refused.
+fn usd(currency: Option<&RawValue>, field: &str) -> Result<(), String> {
+    match string(currency) {
+        Some(c) if !c.eq_ignore_ascii_case("usd") => Err(format!(
+            "field {field}: {c}; reprice reconciles costs in USD"
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// A result of the OpenAI Costs API (`GET /v1/organization/costs`;
 /// https://platform.openai.com/docs/api-reference/usage/costs): `amount.value` in
 /// `amount.currency` billed in the bucket for one `line_item` and `project_id`.
 fn openai_cost(raw: &RawValue, span: &Span) -> Result<BilledCost, String> {
     let c: CostResult = serde_json::from_str(raw.get()).map_err(|e| format!("result: {e}"))?;
     let amount = c.amount.ok_or("field amount: missing")?;
-    let currency = string(amount.currency).unwrap_or_else(|| "usd".to_string());
-    if !currency.eq_ignore_ascii_case("usd") {
-        return Err(format!(
-            "field amount.currency: {currency}; reprice reconciles costs in USD"
-        ));
-    }
+    usd(amount.currency, "amount.currency")?;
     let value = money(amount.value, "amount.value")?.ok_or("field amount.value: missing")?;
     Ok(BilledCost {
         provider: intern("openai"),
@@ -211,12 +216,7 @@ struct AnthropicCost<'a> {
 /// the currency's lowest units ("123.45" USD is $1.2345), per bucket and `workspace_id`.
 fn anthropic_cost(raw: &RawValue, span: &Span) -> Result<BilledCost, String> {
     let c: AnthropicCost = serde_json::from_str(raw.get()).map_err(|e| format!("result: {e}"))?;
-    let currency = string(c.currency).unwrap_or_else(|| "USD".to_string());
-    if !currency.eq_ignore_ascii_case("usd") {
-        return Err(format!(
-            "field currency: {currency}; reprice reconciles costs in USD"
-        ));
-    }
+    usd(c.currency, "currency")?;
     let cents = money(c.amount, "amount")?.ok_or("field amount: missing")?;
     let amount =
         crate::money::Money::from_decimal(cents.decimal() / rust_decimal::Decimal::ONE_HUNDRED);
