@@ -443,10 +443,8 @@ fn final_line(
         .iter()
         .max_by(|a, b| a.savings.cmp(&b.savings).then_with(|| b.name.cmp(&a.name)))
         .filter(|b| b.savings > crate::money::Money::ZERO)
-        // As the report's findings say it: the shown actual less the shown scenario cost.
         .map(|b| {
-            let saves =
-                analyze::report_model::cents(s.actual.cost) - analyze::report_model::cents(b.cost);
+            let saves = analyze::report_model::saving_in_cents(s, b);
             format!("; best: {} saves {}", b.name, saves.display(2))
         })
         .unwrap_or_default();
@@ -455,9 +453,7 @@ fn final_line(
         1 => "; 1 folder of reprice's own reports or state not read".to_string(),
         n => format!("; {n} folders of reprice's own reports or state not read"),
     };
-    // The two parts are derived from the shown total, so they add up to it.
-    let total_cents = analyze::report_model::cents(s.actual.cost);
-    let billed_cents = analyze::report_model::cents(s.actual.billed_in_logs);
+    let (total_cents, billed_cents, estimated_cents) = analyze::report_model::cost_split(s);
     format!(
         "reprice: {} lines = {} records + {} duplicates + {} quarantined + {} skipped + {} out of period; parsed {parsed} of {total} bytes{own}; cost {} {} ({} as billed in the logs, {} estimated at list prices){best}; reports in {}",
         s.input.lines,
@@ -469,7 +465,7 @@ fn final_line(
         total_cents.display(2),
         s.currency,
         billed_cents.display(2),
-        (total_cents - billed_cents).display(2),
+        estimated_cents.display(2),
         out.display()
     )
 }

@@ -27,15 +27,27 @@ pub fn findings(s: &Summary) -> Vec<String> {
     FINDINGS.iter().flat_map(|f| f(s)).collect()
 }
 
-/// The total, split into what the logs billed and what was estimated at list prices; the two
-/// parts are derived from the shown total so they add up to it.
-pub fn cost_parts(s: &Summary) -> String {
+/// The total in cents, and its parts: what the logs billed and what was estimated at list
+/// prices, the second derived from the first two so the parts add up to the total shown.
+pub fn cost_split(s: &Summary) -> (Money, Money, Money) {
     let total = cents(s.actual.cost);
     let billed = cents(s.actual.billed_in_logs);
+    (total, billed, total - billed)
+}
+
+/// What a scenario saves as a sentence says it: the shown total less the scenario's shown
+/// cost, in cents. The findings, the summary card and the last line on stderr all give this.
+pub fn saving_in_cents(s: &Summary, sc: &ScenarioSummary) -> Money {
+    cents(s.actual.cost) - cents(sc.cost)
+}
+
+/// The total's two parts, as the findings and the summary card word them.
+pub fn cost_parts(s: &Summary) -> String {
+    let (_, billed, estimated) = cost_split(s);
     format!(
         "{} as billed in the logs, {} estimated at list prices",
         dollars(billed),
-        dollars(total - billed)
+        dollars(estimated)
     )
 }
 
@@ -116,7 +128,7 @@ fn best_scenarios(s: &Summary) -> Vec<String> {
         out.push(format!(
             "{} would have saved {} ({}): {} instead of {}.",
             capitalize(&what),
-            dollars(actual - cost),
+            dollars(saving_in_cents(s, sc)),
             pct.map(percent).unwrap_or_default(),
             dollars(cost),
             dollars(actual)

@@ -18,7 +18,7 @@ use crate::money::Money;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
 
-pub use findings::findings;
+pub use findings::{cost_split, findings, saving_in_cents};
 
 /// Places of the money figures in tables.
 pub const TABLE_PLACES: u32 = 6;

@@ -110,9 +110,8 @@ pub fn cards(s: &Summary) -> Vec<Card> {
         .iter()
         .max_by(|x, y| x.savings.cmp(&y.savings).then_with(|| y.name.cmp(&x.name)))
     {
-        // As the findings say it: the shown total less the scenario's shown cost, in cents.
         out.push(Card {
-            value: dollars(super::cents(s.actual.cost) - super::cents(best.cost)),
+            value: dollars(super::findings::saving_in_cents(s, best)),
             label: format!("net savings of the best scenario, {}", best.name),
         });
     }
