@@ -8,6 +8,7 @@
 pub mod analyze;
 pub mod catalog;
 pub mod cli;
+pub mod compute;
 pub mod config;
 pub mod dedup;
 pub mod error;

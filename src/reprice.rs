@@ -149,7 +149,7 @@ pub struct Repriced {
 
 /// A subscription scenario's usage: plan units asked for per seat and local day. Every seat
 /// pays the fee and has its own daily quota.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PlanUse {
     pub seats: BTreeMap<String, BTreeMap<NaiveDate, u64>>,
 }
@@ -314,17 +314,49 @@ pub struct Pricer<'a> {
     last: Option<DateTime<Utc>>,
 }
 
+/// What a pricer carries from one record to the next, without the catalog and scenarios it
+/// refers to: a `--state` run keeps it, and the next run goes on from it.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+pub struct Carried {
+    not_applied: NotApplied,
+    plan_days: Vec<PlanUse>,
+    last: Option<DateTime<Utc>>,
+}
+
 impl<'a> Pricer<'a> {
     pub fn new(catalog: &'a Catalog, set: &'a ScenarioSet, tz: Tz) -> Pricer<'a> {
+        Pricer::resume(
+            catalog,
+            set,
+            tz,
+            Carried {
+                not_applied: NotApplied::new(),
+                plan_days: vec![PlanUse::default(); set.scenarios.len()],
+                last: None,
+            },
+        )
+    }
+
+    /// A pricer that goes on from where one with the same catalog and scenarios stopped.
+    pub fn resume(catalog: &'a Catalog, set: &'a ScenarioSet, tz: Tz, c: Carried) -> Pricer<'a> {
         Pricer {
             catalog,
             set,
             tz,
             resolved: HashMap::default(),
             prepared: set.scenarios.iter().map(|s| prepare(s, catalog)).collect(),
-            not_applied: NotApplied::new(),
-            plan_days: vec![PlanUse::default(); set.scenarios.len()],
-            last: None,
+            not_applied: c.not_applied,
+            plan_days: c.plan_days,
+            last: c.last,
+        }
+    }
+
+    /// What the next records are priced on from: misses, plan units so far, the last time.
+    pub fn carried(&self) -> Carried {
+        Carried {
+            not_applied: self.not_applied.clone(),
+            plan_days: self.plan_days.clone(),
+            last: self.last,
         }
     }
 

@@ -1,267 +1,17 @@
 //! The subcommands, wired from the stages: ingest -> reprice -> analyze -> report.
 
-use crate::analyze::{self, Analysis, Context, InputCounts};
+pub use crate::compute::{Computed, compute};
+
+use crate::analyze;
 use crate::cli::{CatalogCommand, RunArgs, ValidateArgs};
-use crate::config::{Config, config, load_catalog, mappings};
+use crate::config::{config, load_catalog, mappings};
 use crate::error::{RunError, exit};
 use crate::ingest::{self, source};
-use crate::outcome::{FileReport, Quarantined};
 use crate::progress::{Progress, Timings};
 use crate::report::{self, ReportInput};
-use crate::reprice;
 use crate::spill::Spill;
 use crate::state;
 use std::path::{Path, PathBuf};
-
-/// The result of reading, pricing and analyzing, before anything is written.
-pub struct Computed {
-    pub analysis: Analysis,
-    pub quarantine: Vec<Quarantined>,
-    pub files: Vec<FileReport>,
-    /// Bytes parsed in this run (less than the inputs' size when --state reused earlier work).
-    pub parsed_bytes: u64,
-    /// Messages about this run only (not about the data), for stderr.
-    pub notices: Vec<String>,
-    /// Folders left out of the walk: reprice's own reports and state.
-    pub skipped_folders: u64,
-}
-
-/// Records per chunk of the stream: small enough that two chunks in memory (one read while the
-/// other is worked on) cost little, large enough to spread each over the threads.
-const CHUNK: usize = 16_384;
-
-/// What the period filter let through and held back.
-#[derive(Default)]
-struct InPeriod {
-    records: u64,
-    out_of_period: u64,
-    assumed_utc: u64,
-}
-
-impl InPeriod {
-    /// The next records of the period, up to `CHUNK`; empty at the end.
-    fn chunk(
-        &mut self,
-        sorted: &mut crate::spill::Sorted,
-        cfg: &Config,
-    ) -> Result<Vec<crate::record::UsageRecord>, RunError> {
-        let mut out = Vec::with_capacity(CHUNK);
-        while out.len() < CHUNK {
-            let Some(r) = sorted.next() else { break };
-            let mut r = r?;
-            // Counted here, the one place every record passes before it is priced, folded or
-            // written: images from IMAGE tokens need the catalog, which parsers never see.
-            cfg.catalog.count_images(&mut r);
-            let day = r.time.with_timezone(&cfg.tz).date_naive();
-            if cfg.since.is_none_or(|s| day >= s) && cfg.until.is_none_or(|u| day <= u) {
-                self.records += 1;
-                self.assumed_utc += u64::from(r.time_assumed_utc);
-                out.push(r);
-            } else {
-                self.out_of_period += 1;
-            }
-        }
-        Ok(out)
-    }
-}
-
-/// Reads, deduplicates, prices and analyzes the inputs. records.parquet is written into
-/// `records_out` as the records stream through, when given.
-pub fn compute(
-    cfg: &Config,
-    progress: &Progress,
-    records_out: Option<&Path>,
-) -> Result<Computed, RunError> {
-    let mut warnings = Vec::new();
-    let (inputs, skipped_folders) =
-        expand_inputs(&cfg.paths, &cfg.out, cfg.state.as_deref(), &mut warnings)?;
-    state::failpoint("expanded");
-    let opts = ingest::Options {
-        format: cfg.format,
-        csv_mappings: &cfg.csv_mappings,
-        max_line: cfg.max_line,
-        default_day: cfg.default_day,
-    };
-    progress.start(&inputs);
-    let t = Timings::start();
-    // What the ledger notices (a file changed since the last run) is said on stderr, not in
-    // the reports: they must be the same as a full run's.
-    let mut notices = Vec::new();
-    let spill = Spill::default();
-    let (ing, parsed_bytes) = match &cfg.state {
-        Some(dir) => state::ingest_incremental(
-            dir,
-            &inputs,
-            &opts,
-            &|n| progress.tick(n),
-            &mut notices,
-            &spill,
-        )?,
-        None => {
-            let ing = ingest::ingest(&inputs, &opts, &|n| progress.tick(n), &|records| {
-                spill.push(records)
-            })?;
-            let bytes = ing.files.iter().map(|f| f.bytes).sum();
-            (ing, bytes)
-        }
-    };
-    progress.finish();
-    t.mark("ingest");
-    state::failpoint("ingested");
-    warnings.extend(ing.warnings.iter().cloned());
-    let lines = ing.lines;
-    let skipped = ing.skipped;
-    let mut sorted = spill.finish()?;
-    let mut quarantine = ing.quarantine;
-    let mut conflicts = std::mem::take(&mut sorted.conflicts);
-    let conflict_count = conflicts.len() as u64;
-    fill_raw_lines(&inputs, &mut conflicts);
-    quarantine.extend(conflicts);
-    quarantine.sort();
-    t.mark("sort");
-    let duplicates = sorted.duplicates;
-    // Each chunk is priced, folded into the analysis and written to records.parquet, then
-    // dropped; the next chunk is merged from the sorted runs meanwhile.
-    let mut pricer = reprice::Pricer::new(&cfg.catalog, &cfg.scenarios, cfg.tz);
-    let mut fold = analyze::Fold::new(&cfg.catalog, &cfg.scenarios);
-    if !cfg.focus {
-        fold = fold.without_focus();
-    }
-    fold.billed(ing.files.iter().flat_map(|f| f.billed.iter().cloned()));
-    let parquet_err = |e: std::io::Error| state::reports_failed(&cfg.out, e);
-    let parquet = report::RecordsOut::create(records_out, &cfg.catalog, &cfg.scenarios)
-        .map_err(parquet_err)?;
-    let mut period = InPeriod::default();
-    // Three things at once: the next chunk is merged while the current one is priced and
-    // folded, and records.parquet is written a chunk or two behind on a thread of its own.
-    // Writing is the longest of the three; in lock step with the others, a core sat idle
-    // whenever a chunk was priced before the one before it was written.
-    let written = std::thread::scope(|scope| -> Result<std::io::Result<()>, RunError> {
-        type Chunk = (Vec<crate::record::UsageRecord>, Vec<reprice::Priced>);
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(1);
-        let writer = scope.spawn(move || {
-            let mut parquet = parquet;
-            for (records, priced) in rx {
-                parquet.add(&records, &priced)?;
-            }
-            parquet.finish()
-        });
-        let mut next = period.chunk(&mut sorted, cfg)?;
-        while !next.is_empty() {
-            let chunk = next;
-            let (n, current) = rayon::join(
-                || period.chunk(&mut sorted, cfg),
-                || {
-                    let priced = pricer.price(&chunk);
-                    fold.add(&chunk, &priced);
-                    (chunk, priced)
-                },
-            );
-            // Refused only when the writer stopped on an error, which joining it gives.
-            if tx.send(current).is_err() {
-                break;
-            }
-            next = n?;
-        }
-        drop(tx);
-        Ok(writer
-            .join()
-            .unwrap_or_else(|p| std::panic::resume_unwind(p)))
-    })?;
-    written.map_err(parquet_err)?;
-    let (not_applied, plan_days) = pricer.finish();
-    t.mark("reprice, fold, records.parquet");
-    if period.assumed_utc > 0 {
-        warnings.push(format!(
-            "{} records had timestamps without an offset and were read as UTC",
-            period.assumed_utc
-        ));
-    }
-    let counts = InputCounts {
-        files: ing.files.len() as u64,
-        lines,
-        records: period.records,
-        duplicates: duplicates + ing.duplicates,
-        conflicts: conflict_count,
-        quarantined: quarantine.len() as u64,
-        skipped,
-        out_of_period: period.out_of_period,
-        assumed_utc: period.assumed_utc,
-        served_from_cache: ing.files.iter().map(|f| f.served_from_cache).sum(),
-    };
-    let analysis = fold.finish(
-        &not_applied,
-        &plan_days,
-        Context {
-            catalog: &cfg.catalog,
-            set: &cfg.scenarios,
-            tz_name: &cfg.tz_name,
-            since: cfg.since,
-            until: cfg.until,
-            input: counts,
-            warnings,
-        },
-    );
-    t.mark("analyze");
-    Ok(Computed {
-        analysis,
-        quarantine,
-        files: ing.files,
-        parsed_bytes,
-        notices,
-        skipped_folders,
-    })
-}
-
-/// The input files under `paths`, leaving out what reprice itself wrote: `--out` and
-/// `--state`, and any other folder of reports or state it recognizes by its manifest or
-/// ledger. A second `reprice run .` must not read the first one's reports as logs.
-fn expand_inputs(
-    paths: &[PathBuf],
-    out: &Path,
-    state_dir: Option<&Path>,
-    warnings: &mut Vec<String>,
-) -> Result<(Vec<source::Input>, u64), RunError> {
-    let mut own = vec![state::resolve(out)];
-    own.extend(state_dir.map(state::resolve));
-    let skip = |dir: &Path| {
-        state::is_report_folder(dir)
-            || state::is_state_folder(dir)
-            || own.contains(&state::resolve(dir))
-    };
-    source::expand_skipping(paths, warnings, &skip)
-}
-
-/// Conflicts are found after parsing, when the raw lines are gone; they are rare, so their
-/// files are read again, as a stream, to put the raw line into the quarantine entry.
-fn fill_raw_lines(inputs: &[source::Input], conflicts: &mut [Quarantined]) {
-    let mut wanted: std::collections::BTreeMap<&str, Vec<u64>> = Default::default();
-    for q in conflicts.iter() {
-        wanted.entry(q.file.as_str()).or_default().push(q.byte);
-    }
-    let mut lines: std::collections::BTreeMap<(String, u64), Vec<u8>> = Default::default();
-    for (file, mut at) in wanted {
-        let Some(input) = inputs
-            .iter()
-            .find(|i| i.display() == file && !matches!(i, source::Input::Stdin))
-        else {
-            continue;
-        };
-        at.sort_unstable();
-        at.dedup();
-        // 4,096 characters of up to 4 bytes each.
-        // A file that cannot be read again leaves the raw line empty, as it is informative.
-        for (byte, line) in source::lines_at(input, &at, 4 * 4096).unwrap_or_default() {
-            lines.insert((file.to_string(), byte), line);
-        }
-    }
-    for q in conflicts.iter_mut() {
-        if let Some(line) = lines.remove(&(q.file.clone(), q.byte)) {
-            let line = String::from_utf8_lossy(&line);
-            q.raw = line.trim_end_matches('\r').chars().take(4096).collect();
-        }
-    }
-}
 
 pub fn run(args: &RunArgs) -> Result<i32, RunError> {
     let cfg = config(args)?;
@@ -352,7 +102,14 @@ pub fn run(args: &RunArgs) -> Result<i32, RunError> {
         let total: u64 = c.files.iter().map(|f| f.bytes).sum();
         eprintln!(
             "{}",
-            final_line(s, &args.out, c.parsed_bytes, total, c.skipped_folders)
+            final_line(
+                s,
+                &args.out,
+                c.parsed_bytes,
+                total,
+                c.skipped_folders,
+                c.carried
+            )
         );
     } else if code == exit::QUARANTINED {
         eprintln!(
@@ -437,6 +194,7 @@ fn final_line(
     parsed: u64,
     total: u64,
     skipped_folders: u64,
+    carried: u64,
 ) -> String {
     let best = s
         .scenarios
@@ -452,6 +210,10 @@ fn final_line(
         0 => String::new(),
         1 => "; 1 folder of reprice's own reports or state not read".to_string(),
         n => format!("; {n} folders of reprice's own reports or state not read"),
+    };
+    let own = match carried {
+        0 => own,
+        n => format!("{own}; {n} records carried over from the last run's analysis"),
     };
     let (total_cents, billed_cents, estimated_cents) = analyze::report_model::cost_split(s);
     format!(

@@ -39,7 +39,7 @@ pub struct BillingDifference {
 type Group = (Arc<str>, NaiveDate, Option<Arc<str>>);
 
 /// Usage cost of export rows by group, as records arrive.
-#[derive(Default)]
+#[derive(Default, serde::Serialize, serde::Deserialize)]
 pub struct UsageByGroup {
     cost: BTreeMap<Group, Money>,
 }

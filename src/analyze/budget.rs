@@ -39,6 +39,7 @@ pub struct MonthOverBudget {
 type DaySpend = HashMap<(Option<Arc<str>>, NaiveDate), Money>;
 
 /// Spend per (api key, day) and per month, summed only for the budgets that are set.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Spend {
     daily: Option<DaySpend>,
     monthly: Option<HashMap<(i32, u32), Money>>,

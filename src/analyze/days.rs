@@ -12,7 +12,7 @@ use chrono::NaiveDate;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DayRow {
     pub day: NaiveDate,
     pub records: u64,
@@ -47,6 +47,7 @@ fn empty_day(day: NaiveDate, scenarios: usize) -> DayRow {
 }
 
 /// The rows of the days with records.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct ByDay {
     scenarios: usize,
     rows: BTreeMap<NaiveDate, (DayRow, Swaps)>,
@@ -110,12 +111,14 @@ type SavingsKey = (usize, NaiveDate, String, String);
 /// lookup per record for its (day, model); under it, each scenario has the few models it
 /// priced records on, searched in a short list. Records a scenario left alone are the group's
 /// records less those it priced, so a record adds only to the scenarios that priced it.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Savings {
     scenarios: usize,
     sums: HashMap<(NaiveDate, Option<usize>), Group>,
 }
 
 /// A (day, model)'s records and actual cost; per scenario, the sums of those it priced.
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Group {
     records: u64,
     actual: Money,

@@ -24,7 +24,9 @@ pub enum FocusCharge {
     QuotaUnused,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum FocusUnit {
     Tokens,
     Images,

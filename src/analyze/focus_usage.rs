@@ -43,6 +43,7 @@ type RawKey = (
 );
 
 /// A row's usage summed over its records, and the number of the last record it took.
+#[derive(serde::Serialize, serde::Deserialize)]
 struct RawSum {
     last: u64,
     billed: Money,
@@ -51,7 +52,7 @@ struct RawSum {
     requests: u64,
 }
 
-#[derive(Default)]
+#[derive(Default, serde::Serialize, serde::Deserialize)]
 pub struct UsageFold {
     raw: HashMap<RawKey, RawSum>,
 }

@@ -417,7 +417,7 @@ fn retry_state_holds_only_the_window() {
     let mut most = 0;
     for (rs, ps) in records.chunks(100).zip(rp.priced.chunks(100)) {
         fold.add(rs, ps);
-        most = most.max(fold.waste.held());
+        most = most.max(fold.s.waste.held());
     }
     // 31 instants of two attempts fit in 300 s, plus the chunk's last record.
     assert!(most <= 64, "held {most}");

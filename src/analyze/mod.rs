@@ -92,6 +92,16 @@ pub fn analyze(records: &[UsageRecord], rp: &Repriced, cx: Context<'_>) -> Analy
 pub struct Fold<'a> {
     catalog: &'a Catalog,
     set: &'a ScenarioSet,
+    s: Sums,
+    /// Rows of cost exports, given with [`Fold::billed`].
+    billed: Vec<crate::outcome::BilledCost>,
+}
+
+/// A fold's sums so far, without the catalog and scenarios they refer to. A `--state` run keeps
+/// them, and the next run goes on from them when every record it finds comes later
+/// ([`Fold::resume`]): the result is the same as one fold over all the records.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct Sums {
     /// Records added so far: the number of the next one.
     records: u64,
     totals: totals::Totals,
@@ -100,8 +110,6 @@ pub struct Fold<'a> {
     waste: waste::WasteFold,
     balances: reconcile::Balances,
     billing: billing::UsageByGroup,
-    /// Rows of cost exports, given with [`Fold::billed`].
-    billed: Vec<crate::outcome::BilledCost>,
     budget: budget::Spend,
     models_and_keys: tables::ModelsAndKeys,
     by_day: days::ByDay,
@@ -117,26 +125,43 @@ impl<'a> Fold<'a> {
         Fold {
             catalog,
             set,
-            records: 0,
-            totals: totals::Totals::new(n),
-            price_changes: totals::PriceChanges::default(),
-            plans: plans::BreakEvens::new(set, catalog),
-            waste: waste::WasteFold::new(set.retry_window_seconds),
-            balances: reconcile::Balances::default(),
-            billing: billing::UsageByGroup::default(),
             billed: Vec::new(),
-            budget: budget::Spend::new(&set.budget),
-            models_and_keys: tables::ModelsAndKeys::default(),
-            by_day: days::ByDay::new(n),
-            savings: days::Savings::new(n),
-            offers: offers::OfferFold::default(),
-            focus: Some(focus_usage::UsageFold::default()),
+            s: Sums {
+                records: 0,
+                totals: totals::Totals::new(n),
+                price_changes: totals::PriceChanges::default(),
+                plans: plans::BreakEvens::new(set, catalog),
+                waste: waste::WasteFold::new(set.retry_window_seconds),
+                balances: reconcile::Balances::default(),
+                billing: billing::UsageByGroup::default(),
+                budget: budget::Spend::new(&set.budget),
+                models_and_keys: tables::ModelsAndKeys::default(),
+                by_day: days::ByDay::new(n),
+                savings: days::Savings::new(n),
+                offers: offers::OfferFold::default(),
+                focus: Some(focus_usage::UsageFold::default()),
+            },
         }
+    }
+
+    /// A fold that goes on from `sums`, which a fold with the same catalog and scenarios left.
+    pub fn resume(catalog: &'a Catalog, set: &'a ScenarioSet, sums: Sums) -> Fold<'a> {
+        Fold {
+            catalog,
+            set,
+            s: sums,
+            billed: Vec::new(),
+        }
+    }
+
+    /// The sums so far, to go on from in a later run; rows of cost exports are not among them.
+    pub fn sums(&self) -> &Sums {
+        &self.s
     }
 
     /// A fold that leaves the usage rows of focus.csv empty, for runs that do not write it.
     pub fn without_focus(mut self) -> Fold<'a> {
-        self.focus = None;
+        self.s.focus = None;
         self
     }
 
@@ -153,8 +178,8 @@ impl<'a> Fold<'a> {
             "every record comes with its prices"
         );
         let (rs, ps) = (records, priced);
-        let seq = self.records;
-        let Fold {
+        let seq = self.s.records;
+        let Sums {
             totals,
             price_changes,
             plans,
@@ -168,7 +193,7 @@ impl<'a> Fold<'a> {
             offers,
             focus,
             ..
-        } = self;
+        } = &mut self.s;
         // Each part reads the chunk in record order into its own state: they run side by side
         // and the result does not depend on the number of threads.
         rayon::join(
@@ -208,7 +233,7 @@ impl<'a> Fold<'a> {
                 )
             },
         );
-        self.records += records.len() as u64;
+        self.s.records += records.len() as u64;
     }
 
     /// The analysis of every record added. The period, and so every list of days, is known
@@ -221,13 +246,13 @@ impl<'a> Fold<'a> {
     ) -> Analysis {
         let (catalog, set) = (self.catalog, self.set);
         let names = &set.key_names;
-        let t = self.totals;
+        let t = self.s.totals;
         let period = t.period(cx.since, cx.until);
         let variables: Vec<Money> = (0..set.scenarios.len()).map(|i| t.variable(i)).collect();
         let seats = plans::seat_counts(set, plan_days);
-        let plan_report = self.plans.finish(set, catalog, &period, plan_days);
-        let (waste, repeated_requests) = self.waste.finish(catalog, plan_report.unused);
-        let (reconciliation, all_gaps) = reconcile::top(self.balances.finish(names), TOP_ROWS);
+        let plan_report = self.s.plans.finish(set, catalog, &period, plan_days);
+        let (waste, repeated_requests) = self.s.waste.finish(catalog, plan_report.unused);
+        let (reconciliation, all_gaps) = reconcile::top(self.s.balances.finish(names), TOP_ROWS);
         let in_period =
             |d: NaiveDate| cx.since.is_none_or(|s| d >= s) && cx.until.is_none_or(|u| d <= u);
         let billed: Vec<_> = self
@@ -235,20 +260,21 @@ impl<'a> Fold<'a> {
             .into_iter()
             .filter(|b| in_period(b.day))
             .collect();
-        let billing = self.billing.finish(&billed);
-        let budget = self.budget.finish(&set.budget, names, t.latest());
-        let (models, all_keys) = self.models_and_keys.finish(catalog, names);
+        let billing = self.s.billing.finish(&billed);
+        let budget = self.s.budget.finish(&set.budget, names, t.latest());
+        let (models, all_keys) = self.s.models_and_keys.finish(catalog, names);
         let keys: Vec<KeyRow> = all_keys.iter().take(TOP_ROWS).cloned().collect();
         let other_keys = (all_keys.len() > TOP_ROWS).then(|| OtherKeys {
             keys: (all_keys.len() - TOP_ROWS) as u64,
             records: all_keys[TOP_ROWS..].iter().map(|k| k.records).sum(),
             cost: all_keys[TOP_ROWS..].iter().map(|k| k.cost).sum(),
         });
-        let by_day = self.by_day.finish(set, &period, &seats);
-        let savings = self.savings.finish(catalog, set, &period, &seats);
-        let price_changes = self.price_changes.finish(catalog);
-        let providers = self.offers.finish(catalog, set);
+        let by_day = self.s.by_day.finish(set, &period, &seats);
+        let savings = self.s.savings.finish(catalog, set, &period, &seats);
+        let price_changes = self.s.price_changes.finish(catalog);
+        let providers = self.s.offers.finish(catalog, set);
         let focus = self
+            .s
             .focus
             .map(|f| f.finish(catalog, set))
             .unwrap_or_default();
@@ -315,7 +341,7 @@ impl<'a> Fold<'a> {
             time_zone: cx.tz_name.to_string(),
             period,
             input: InputCounts {
-                records: self.records,
+                records: self.s.records,
                 ..cx.input
             },
             actual: Actual {
@@ -453,6 +479,7 @@ pub fn key_label(key: Option<&str>, names: &BTreeMap<String, String>) -> String 
 /// Per scenario: what the records it priced actually cost, and what they cost under it. A
 /// scenario's cost of a set of records is their actual cost with these swapped: most scenarios
 /// price few records, so a record adds only to the scenarios that priced it.
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Swaps(Vec<(Money, Money)>);
 
 impl Swaps {

@@ -58,7 +58,7 @@ pub struct ProviderSwitch {
 /// (scenario, model, from offer, to offer); offers as in `Priced::offer` (None: maker).
 type PairKey = (usize, usize, Option<usize>, Option<usize>);
 
-#[derive(Default)]
+#[derive(Default, serde::Serialize, serde::Deserialize)]
 pub struct OfferFold {
     found: [u64; ProviderFrom::ALL.len()],
     unknown: u64,

@@ -13,7 +13,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, serde::Deserialize)]
 pub struct UnusedQuota {
     pub plan: String,
     /// The subscription scenario (its seats decide the quota).
@@ -32,7 +32,7 @@ pub struct UnusedQuota {
     pub by_weekday: Vec<WeekdayQuota>,
 }
 
-#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, serde::Deserialize)]
 pub struct QuotaDay {
     pub day: NaiveDate,
     pub weekday: String,
@@ -45,7 +45,7 @@ pub struct QuotaDay {
     pub unused_value: Money,
 }
 
-#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, serde::Deserialize)]
 pub struct WeekdayQuota {
     pub weekday: String,
     pub days: u32,
@@ -133,6 +133,7 @@ pub fn fees(set: &ScenarioSet, period: &Period, seats: &[u32]) -> Vec<Money> {
 
 /// Per distinct plan (by id, in scenario order): its scenario, which catalog models it covers,
 /// and what the covered records it could have replaced cost, per (model, image size).
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct BreakEvens {
     plans: Vec<Observed>,
 }
@@ -140,6 +141,7 @@ pub struct BreakEvens {
 /// (catalog model, image size class) -> (pay-as-you-go cost, plan units).
 type Observations = HashMap<(usize, Option<ImageSize>), (Money, u64)>;
 
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Observed {
     scenario: usize,
     unit: PlanUnit,

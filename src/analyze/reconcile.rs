@@ -80,7 +80,7 @@ pub struct BalanceGap {
 }
 
 /// Per api key, the balance the last response left, and the gaps found so far.
-#[derive(Default)]
+#[derive(Default, serde::Serialize, serde::Deserialize)]
 pub struct Balances {
     last: HashMap<Option<Arc<str>>, Money>,
     checked: u64,
@@ -88,10 +88,27 @@ pub struct Balances {
     gaps: BTreeMap<Option<Arc<str>>, Vec<Gap>>,
 }
 
+/// Whether the balance fell by more than was billed (a gap) or rose (a top-up).
+#[derive(Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+enum GapKind {
+    Gap,
+    TopUp,
+}
+
+impl GapKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            GapKind::Gap => "gap",
+            GapKind::TopUp => "top_up",
+        }
+    }
+}
+
 /// A gap before its key is labelled: the label is made once per key, at the end.
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Gap {
     time: DateTime<Utc>,
-    kind: &'static str,
+    kind: GapKind,
     billed: Money,
     before: Money,
     after: Money,
@@ -119,9 +136,9 @@ impl Balances {
                 continue;
             }
             let (kind, amount) = if drop > billed {
-                ("gap", drop - billed)
+                (GapKind::Gap, drop - billed)
             } else {
-                ("top_up", billed - drop)
+                (GapKind::TopUp, billed - drop)
             };
             self.gaps.entry(b.api_key.clone()).or_default().push(Gap {
                 time: b.time,
@@ -144,7 +161,7 @@ impl Balances {
         for (key, gaps) in self.gaps {
             let label = key_label(key.as_deref(), names);
             for g in gaps {
-                if g.kind == "gap" {
+                if g.kind == GapKind::Gap {
                     out.unexplained += g.amount;
                 } else {
                     out.top_ups += g.amount;
@@ -152,7 +169,7 @@ impl Balances {
                 out.gaps.push(BalanceGap {
                     key: label.clone(),
                     time: g.time,
-                    kind: g.kind.to_string(),
+                    kind: g.kind.as_str().to_string(),
                     billed: g.billed,
                     balance_before: g.before,
                     balance_after: g.after,

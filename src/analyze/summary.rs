@@ -108,7 +108,7 @@ pub struct Actual {
     pub requests: BTreeMap<String, u64>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, JsonSchema, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, JsonSchema, PartialEq, serde::Deserialize)]
 pub struct TokenTotals {
     pub input: u64,
     pub output: u64,

@@ -11,7 +11,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, serde::Deserialize)]
 pub struct ModelRow {
     /// Catalog id, or the logged name when the catalog does not know it.
     pub model: String,
@@ -56,7 +56,7 @@ pub struct KeyRow {
 
 /// Summed on the records' shared keys; names and labels are made once per model and key, when
 /// finished.
-#[derive(Default)]
+#[derive(Default, serde::Serialize, serde::Deserialize)]
 pub struct ModelsAndKeys {
     /// Catalog model, or the logged name of a model the catalog does not know.
     by_model: HashMap<Result<usize, Arc<str>>, ModelRow>,

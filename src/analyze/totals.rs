@@ -11,6 +11,7 @@ use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Totals {
     pub tokens: TokenTotals,
     pub images: u64,
@@ -35,7 +36,7 @@ pub struct Totals {
 }
 
 /// Rows of usage exports that sum many requests, which the report explains.
-#[derive(Default)]
+#[derive(Default, serde::Serialize, serde::Deserialize)]
 pub struct Aggregates {
     pub rows: u64,
     pub requests: u64,
@@ -154,7 +155,7 @@ impl Totals {
 }
 
 /// Records per (catalog model, UTC day): enough to count both sides of any price change.
-#[derive(Default)]
+#[derive(Default, serde::Serialize, serde::Deserialize)]
 pub struct PriceChanges {
     days: HashMap<(usize, NaiveDate), u64>,
 }

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, serde::Deserialize)]
 pub struct Waste {
     pub unused_quota: Vec<UnusedQuota>,
     /// Billed cost of requests that failed (errors, timeouts).
@@ -35,7 +35,7 @@ pub struct Waste {
     pub extras_cost: Money,
 }
 
-#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, serde::Deserialize)]
 pub struct ThinkingShare {
     pub model: String,
     pub thinking_tokens: u64,
@@ -49,13 +49,14 @@ pub struct ThinkingShare {
 /// Successful requests repeated identically (same key and body, within the retry window,
 /// after an earlier attempt that succeeded) without being marked as retries. Both returned
 /// what was asked, so this is not waste; it is reported apart, at the repeats' cost.
-#[derive(Debug, Clone, Default, Serialize, JsonSchema, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, JsonSchema, PartialEq, serde::Deserialize)]
 pub struct RepeatedRequests {
     pub requests: u64,
     pub cost: Money,
 }
 
 /// The waste sums, folded record by record; thinking per catalog model.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct WasteFold {
     w: Waste,
     repeated: RepeatedRequests,
@@ -168,6 +169,7 @@ type RequestKey = (Option<Arc<str>>, u64);
 type Queued = (DateTime<Utc>, u64, Option<RequestKey>, Option<u64>);
 
 /// An attempt seen within the retry window.
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Attempt {
     time: DateTime<Utc>,
     status: Status,
@@ -208,6 +210,7 @@ impl Repeat {
 /// the latest one of the same request (api key + request body). Records come in time order,
 /// and an attempt older than the window before the current record can no longer be repeated:
 /// it is dropped, so the state holds only the window's records.
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Retries {
     window_seconds: u64,
     /// The window's attempts, by their number in the input.

@@ -85,18 +85,36 @@ fn load_ledger(dir: &Path, warnings: &mut Vec<String>) -> Ledger {
 /// Records per part handed to the spill from a kept file.
 const PART: usize = 16_384;
 
+/// Where the records read go: the spill, and whether those the ledger kept from earlier runs
+/// go there too (not when the caller has their analysis already).
+#[derive(Clone, Copy)]
+pub struct Destination<'s> {
+    pub spill: &'s crate::spill::Spill,
+    pub earlier: bool,
+}
+
+/// How far each input was read before: what a checkpoint of the analysis is checked against.
+pub struct Resumption {
+    /// The generation of the ledger the run started from (0: none).
+    pub generation: u64,
+    /// Per input: whether it went on from where the ledger left it (else it was read from
+    /// its first line), and whether the next ledger holds its lines (else the next run reads
+    /// it again in full).
+    pub inputs: BTreeMap<String, (bool, bool)>,
+}
+
 /// Like `ingest::ingest`, reusing what the ledger in `dir` already holds: a file that still
 /// starts with the bytes the ledger hashed is read from where the last run stopped, and its
-/// earlier records are streamed from their kept file. The updated ledger is staged as
-/// `ledger.next.json`; `commit` makes it current once the reports are published.
+/// earlier records are streamed from their kept file (unless `to.earlier` is false). The updated ledger is staged as `ledger.next.json`; `commit`
+/// makes it current once the reports are published.
 pub fn ingest_incremental(
     dir: &Path,
     inputs: &[Input],
     opts: &Options<'_>,
     tick: &(dyn Fn(u64) + Sync),
     warnings: &mut Vec<String>,
-    spill: &crate::spill::Spill,
-) -> Result<(Ingested, u64), RunError> {
+    to: Destination<'_>,
+) -> Result<(Ingested, u64, Resumption), RunError> {
     std::fs::create_dir_all(dir).map_err(|e| out_err(dir, e))?;
     let ledger = load_ledger(dir, warnings);
     let generation = ledger.generation + 1;
@@ -111,7 +129,7 @@ pub fn ingest_incremental(
                 format!("records-{generation}-{k}.bin"),
                 opts,
                 tick,
-                spill,
+                to,
             )
         })
         .collect();
@@ -122,8 +140,15 @@ pub fn ingest_incremental(
         files: BTreeMap::new(),
     };
     let mut parsed_bytes = 0;
-    for r in per_file {
-        let (report, quarantine, entry, warning, parsed) = r?;
+    let mut resumption = Resumption {
+        generation: ledger.generation,
+        inputs: BTreeMap::new(),
+    };
+    for (r, input) in per_file.into_iter().zip(inputs) {
+        let (report, quarantine, entry, warning, parsed, resumed) = r?;
+        resumption
+            .inputs
+            .insert(input.display().to_string(), (resumed, entry.is_some()));
         parsed_bytes += parsed;
         out.lines += report.lines;
         out.skipped += report.skipped;
@@ -141,17 +166,18 @@ pub fn ingest_incremental(
     let staged = dir.join(LEDGER_NEXT);
     let text = serde_json::to_vec(&next).map_err(|e| out_err(&staged, e))?;
     write_synced(&staged, &text)?;
-    Ok((out, parsed_bytes))
+    Ok((out, parsed_bytes, resumption))
 }
 
 /// One input's report and quarantine, its next ledger entry, a warning when it changed since
-/// the last run, and the bytes parsed.
+/// the last run, the bytes parsed, and whether it went on from the ledger's offset.
 type One = (
     FileReport,
     Vec<Quarantined>,
     Option<(String, Entry)>,
     Option<String>,
     u64,
+    bool,
 );
 
 /// Reads one input for `ingest_incremental`.
@@ -162,8 +188,9 @@ fn read_one(
     kept_name: String,
     opts: &Options<'_>,
     tick: &(dyn Fn(u64) + Sync),
-    spill: &crate::spill::Spill,
+    to: Destination<'_>,
 ) -> Result<One, RunError> {
+    let Destination { spill, earlier } = to;
     let key = input.display().to_string();
     let is_file = matches!(input, Input::File { .. });
     let mut warning = None;
@@ -195,11 +222,19 @@ fn read_one(
     let start = match prior {
         Some((e, prefix)) => {
             let file: std::sync::Arc<str> = std::sync::Arc::from(key.as_str());
-            for name in &e.records_files {
+            let names = if earlier || compact {
+                &e.records_files[..]
+            } else {
+                &[]
+            };
+            for name in names {
                 let src = dir.join(name);
                 crate::spill::read_kept(&src, file.clone(), PART, |records| {
                     if compact && let Some(k) = &mut kept {
                         k.append(&records)?;
+                    }
+                    if !earlier {
+                        return Ok(());
                     }
                     spill
                         .push(records)
@@ -276,10 +311,11 @@ fn read_one(
             None
         }
     };
-    Ok((report, quarantine, entry, warning, parsed))
+    let resumed = prior_entry.is_some();
+    Ok((report, quarantine, entry, warning, parsed, resumed))
 }
 
-fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
+pub(super) fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
     use std::io::Write;
     let mut f = std::fs::File::create(path).map_err(|e| out_err(path, e))?;
     f.write_all(bytes)
@@ -293,6 +329,7 @@ pub fn commit(dir: &Path) -> Result<(), RunError> {
     let staged = dir.join(LEDGER_NEXT);
     if staged.exists() {
         std::fs::rename(&staged, dir.join(LEDGER)).map_err(|e| out_err(&staged, e))?;
+        super::checkpoint::commit(dir)?;
     }
     let mut warnings = Vec::new();
     let ledger = load_ledger(dir, &mut warnings);

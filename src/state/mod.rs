@@ -1,12 +1,13 @@
 //! Unattended runs: the lock that keeps two runs apart, the `--state` ledger of what was
 //! already read, the manifest of a run, and publishing the reports into `--out`.
 
+pub mod checkpoint;
 mod ledger;
 mod lock;
 mod manifest;
 mod publish;
 
-pub use ledger::{commit, ingest_incremental, is_state_folder};
+pub use ledger::{Destination, Resumption, commit, ingest_incremental, is_state_folder};
 pub use lock::Lock;
 pub use manifest::manifest;
 pub use publish::{Staging, check_out, is_report_folder, reports_failed, resolve};

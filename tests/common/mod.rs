@@ -101,3 +101,26 @@ pub fn assert_accounting(s: &Value) {
     .sum::<u64>();
     assert_eq!(lines, parts, "line accounting: {}", s["input"]);
 }
+
+/// Every file of two report folders, byte for byte.
+pub fn assert_same_reports(a: &Path, b: &Path) {
+    let names = |d: &Path| {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .expect("read_dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(a), names(b));
+    for n in names(a) {
+        let x = std::fs::read(a.join(&n)).expect("read");
+        let y = std::fs::read(b.join(&n)).expect("read");
+        assert!(
+            x == y,
+            "{n} differs between {} and {}",
+            a.display(),
+            b.display()
+        );
+    }
+}

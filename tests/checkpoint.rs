@@ -1,0 +1,215 @@
+//! `--state` runs that go on from the last run's analysis: only when every new record is
+//! later than, and not a repeat of, those analyzed, and the settings are the same; otherwise
+//! every record is analyzed again and the run says why. Either way the reports are byte for
+//! byte those of a run over everything.
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::path::Path;
+
+fn gen_lines(records: u64, seed: u64) -> Vec<String> {
+    let o = bin()
+        .args([
+            "gen",
+            "--records",
+            &records.to_string(),
+            "--seed",
+            &seed.to_string(),
+            "--format",
+            "envelope",
+        ])
+        .output()
+        .expect("gen");
+    assert!(o.status.success());
+    String::from_utf8(o.stdout)
+        .expect("utf-8")
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn append(path: &Path, lines: &[String]) {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .expect("open");
+    for l in lines {
+        writeln!(f, "{l}").expect("write");
+    }
+}
+
+/// A generated line, changed.
+fn edited(line: &str, edit: impl FnOnce(&mut Value)) -> String {
+    let mut v: Value = serde_json::from_str(line).expect("json");
+    edit(&mut v);
+    v.to_string()
+}
+
+/// A `--state` run into `out`, then a full run into `<out>-full`; the two must be equal.
+fn night(d: &Path, out: &str, extra: &[&str]) -> Run {
+    let logs = d.join("logs");
+    let state = d.join("state");
+    let mut args = vec![
+        logs.to_str().expect("path"),
+        "--state",
+        state.to_str().expect("path"),
+    ];
+    args.extend_from_slice(extra);
+    let r = run_to(&d.join(out), &args);
+    assert!(r.code == 0 || r.code == 3, "{}", r.stderr);
+    let mut full_args = vec![logs.to_str().expect("path")];
+    full_args.extend_from_slice(extra);
+    let full = run_to(&d.join(format!("{out}-full")), &full_args);
+    assert_eq!(full.code, r.code, "{}", full.stderr);
+    assert_same_reports(&d.join(out), &d.join(format!("{out}-full")));
+    r
+}
+
+const AGAIN: &str = "every record is analyzed again";
+
+#[test]
+fn a_nightly_run_analyzes_only_later_new_records_and_reports_what_a_full_run_does() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let d = d.path();
+    std::fs::create_dir(d.join("logs")).expect("mkdir");
+    let log = d.join("logs/a.jsonl");
+    let lines = gen_lines(400, 5);
+    let base = lines[..300]
+        .iter()
+        .position(|l| l.contains("\"id\":\"req-") && l.contains("\"chatcmpl-"))
+        .expect("a chat completion among the first lines");
+
+    append(&log, &lines[..300]);
+    let r1 = night(d, "n1", &[]);
+    assert!(!r1.stderr.contains("carried over"), "{}", r1.stderr);
+    let first = u64_at(&r1.summary(), "input.records");
+
+    // New lines, all later: the earlier records' analysis is taken as it was.
+    append(&log, &lines[300..]);
+    let r2 = night(d, "n2", &[]);
+    assert!(
+        r2.stderr.contains(&format!(
+            "; {first} records carried over from the last run's analysis;"
+        )),
+        "{}",
+        r2.stderr
+    );
+    assert!(!r2.stderr.contains(AGAIN), "{}", r2.stderr);
+    let second = u64_at(&r2.summary(), "input.records");
+    assert!(second > first);
+
+    // A new request dated before the last record analyzed: its place in time order is among
+    // the earlier records, so they are analyzed again.
+    append(
+        &log,
+        &[edited(&lines[base], |v| {
+            v["id"] = "req-late-arrival".into();
+            v["response"]["id"] = "chatcmpl-late-arrival".into();
+        })],
+    );
+    let r3 = night(d, "n3", &[]);
+    assert!(
+        r3.stderr.contains(&format!(
+            "a.jsonl:{} is not later than the last record analyzed before: {AGAIN}",
+            lines.len() + 1
+        )),
+        "{}",
+        r3.stderr
+    );
+    assert!(!r3.stderr.contains("carried over"), "{}", r3.stderr);
+    assert_eq!(u64_at(&r3.summary(), "input.records"), second + 1);
+
+    // A later line with the id of a record analyzed before: a conflict, judged with it.
+    let last = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v["timestamp"].as_str().map(str::to_string))
+        .filter_map(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+        .max()
+        .expect("timestamps");
+    let later = (last + chrono::Duration::hours(1)).to_rfc3339();
+    append(
+        &log,
+        &[edited(&lines[base], |v| {
+            v["timestamp"] = later.clone().into();
+        })],
+    );
+    let r4 = night(d, "n4", &[]);
+    assert!(
+        r4.stderr.contains(&format!(
+            "a.jsonl:{} may repeat a record analyzed before: {AGAIN}",
+            lines.len() + 2
+        )),
+        "{}",
+        r4.stderr
+    );
+    assert_eq!(
+        u64_at(&r4.summary(), "input.conflicts"),
+        u64_at(&r3.summary(), "input.conflicts") + 1
+    );
+
+    // Other settings: the kept analysis is not theirs.
+    let r5 = night(d, "n5", &["--tz", "Europe/Paris"]);
+    assert!(
+        r5.stderr.contains(&format!(
+            "the time zone changed since the last run: {AGAIN}"
+        )),
+        "{}",
+        r5.stderr
+    );
+
+    // Nothing new under the same settings: everything is carried over.
+    let r6 = night(d, "n6", &["--tz", "Europe/Paris"]);
+    assert!(!r6.stderr.contains(AGAIN), "{}", r6.stderr);
+    assert!(
+        r6.stderr.contains(&format!(
+            "; {} records carried over",
+            u64_at(&r5.summary(), "input.records")
+        )),
+        "{}",
+        r6.stderr
+    );
+}
+
+#[test]
+fn an_input_gone_or_rewritten_or_read_whole_means_everything_is_analyzed_again() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let d = d.path();
+    std::fs::create_dir(d.join("logs")).expect("mkdir");
+    let lines = gen_lines(120, 9);
+    append(&d.join("logs/a.jsonl"), &lines[..60]);
+    append(&d.join("logs/b.jsonl"), &lines[60..]);
+    night(d, "n1", &[]);
+
+    // b.jsonl rewritten with fewer lines.
+    std::fs::write(d.join("logs/b.jsonl"), format!("{}\n", lines[60])).expect("write");
+    let r2 = night(d, "n2", &[]);
+    assert!(
+        r2.stderr.contains(&format!(
+            "b.jsonl was read again from its first line: {AGAIN}"
+        )),
+        "{}",
+        r2.stderr
+    );
+
+    // b.jsonl gone.
+    std::fs::remove_file(d.join("logs/b.jsonl")).expect("rm");
+    let r3 = night(d, "n3", &[]);
+    assert!(
+        r3.stderr.contains(&format!(
+            "b.jsonl was read last time and is not given now: {AGAIN}"
+        )),
+        "{}",
+        r3.stderr
+    );
+
+    // A CSV export is read whole every run, so no analysis is kept while it is an input.
+    std::fs::copy(fixture("formats/export.csv"), d.join("logs/c.csv")).expect("copy");
+    night(d, "n4", &[]);
+    assert!(!d.join("state/checkpoint.bin").exists());
+    let r5 = night(d, "n5", &[]);
+    assert!(!r5.stderr.contains("carried over"), "{}", r5.stderr);
+}
