@@ -35,6 +35,11 @@ impl KeptWriter {
         })
     }
 
+    /// Whether a file was made: the writer makes none until it has a record to write.
+    pub fn made(&self) -> bool {
+        self.out.is_some()
+    }
+
     /// Appends records, which come in the order of their lines in the file.
     pub fn append(&mut self, records: &[UsageRecord]) -> io::Result<()> {
         if records.is_empty() {
