@@ -121,7 +121,8 @@ pub struct RunArgs {
     /// Last day to include (YYYY-MM-DD, in --tz), inclusive.
     #[arg(long, value_name = "DATE")]
     pub until: Option<String>,
-    /// Incremental mode: remember what was read in DIR and read only what is new.
+    /// Incremental mode: keep in DIR what was read and its analysis, so that the next run
+    /// parses and analyzes only what is new (or, saying why, analyzes everything again).
     #[arg(long, value_name = "DIR")]
     pub state: Option<PathBuf>,
     /// Fail before publishing when any line is quarantined.

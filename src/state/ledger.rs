@@ -6,6 +6,7 @@
 //! outcomes are the same as a full run's, so the reports are too.
 
 use super::out_err;
+use super::unchanged::{Look, Unchanged};
 use crate::error::RunError;
 use crate::ingest::{self, Ingested, Options, source::Input};
 use crate::outcome::{FileReport, Quarantined};
@@ -66,6 +67,10 @@ struct Entry {
     records: u64,
     records_files: Vec<String>,
     quarantine: Vec<Quarantined>,
+    /// Set when the file was read to its end and last changed well before it was looked at:
+    /// while it looks the same, the next run takes its report from here without reading it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    unchanged: Option<Unchanged>,
 }
 
 fn load_ledger(dir: &Path, warnings: &mut Vec<String>) -> Ledger {
@@ -205,6 +210,15 @@ fn read_one(
     let mut warning = None;
     // Files read as CSV are read whole: the ledger resumes JSON lines only.
     let resumable = is_file && opts.format != Some(ingest::Format::Csv);
+    // Looked at before it is read: a change while it is read shows in the next run's look.
+    let looked_at = std::time::SystemTime::now();
+    let look = Look::of(input).filter(|_| resumable);
+    if let (Some(e), Some(look)) = (ledger.files.get(&key).filter(|_| resumable), &look)
+        && let Some(u) = e.unchanged.as_ref().filter(|u| u.look == *look)
+        && e.records_files.len() < MAX_SEGMENTS
+    {
+        return as_before(dir, &key, e, u, tick, to);
+    }
     let prior = match ledger.files.get(&key).filter(|_| resumable) {
         Some(e) => match ingest::hash_prefix(input, e.offset)? {
             Some(p) if p.hasher.finalize().to_hex().as_str() == e.prefix_blake3 => Some((e, p)),
@@ -305,6 +319,13 @@ fn read_one(
                 .cloned()
                 .collect();
             let skipped = settled.lines - records - qua.len() as u64;
+            let unchanged = look
+                .filter(|l| settled.offset == report.bytes && l.settled_at(looked_at))
+                .map(|look| Unchanged {
+                    look,
+                    bytes: report.bytes,
+                    blake3: report.blake3.clone(),
+                });
             Some((
                 key,
                 Entry {
@@ -315,6 +336,7 @@ fn read_one(
                     records,
                     records_files,
                     quarantine: qua,
+                    unchanged,
                 },
             ))
         }
@@ -327,6 +349,45 @@ fn read_one(
     };
     let resumed = prior_entry.is_some();
     Ok((report, quarantine, entry, warning, parsed, resumed))
+}
+
+/// An input that looks as it did when the last run read it to its end: its report and ledger
+/// entry are the last run's, and its records, when asked for, come from their kept files.
+fn as_before(
+    dir: &Path,
+    key: &str,
+    e: &Entry,
+    u: &Unchanged,
+    tick: &(dyn Fn(u64) + Sync),
+    to: Destination<'_>,
+) -> Result<One, RunError> {
+    if to.earlier {
+        let file: std::sync::Arc<str> = std::sync::Arc::from(key);
+        for name in &e.records_files {
+            let src = dir.join(name);
+            crate::spill::read_kept(&src, file.clone(), PART, |records| {
+                to.spill
+                    .push(records)
+                    .map_err(|e| std::io::Error::other(e.to_string()))
+            })
+            .map_err(|err| out_err(&src, err))?;
+        }
+    }
+    tick(u.bytes);
+    let report = FileReport {
+        path: key.to_string(),
+        format: "json-lines".to_string(),
+        bytes: u.bytes,
+        blake3: u.blake3.clone(),
+        lines: e.lines,
+        records: e.records,
+        skipped: e.skipped,
+        quarantined: e.quarantine.len() as u64,
+        served_from_cache: 0,
+        billed: Vec::new(),
+    };
+    let entry = Some((key.to_string(), e.clone()));
+    Ok((report, e.quarantine.clone(), entry, None, 0, true))
 }
 
 pub(super) fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
@@ -345,11 +406,24 @@ pub fn commit(dir: &Path) -> Result<(), RunError> {
         std::fs::rename(&staged, dir.join(LEDGER)).map_err(|e| out_err(&staged, e))?;
         super::checkpoint::commit(dir)?;
     }
-    let mut warnings = Vec::new();
-    let ledger = load_ledger(dir, &mut warnings);
+    // Only the names of the kept files: the ledger of many inputs is megabytes, and building
+    // all of it again was a tenth of a nightly run over 20,000 small files.
+    #[derive(Deserialize)]
+    struct Names {
+        version: u32,
+        files: BTreeMap<String, KeptFiles>,
+    }
+    #[derive(Deserialize)]
+    struct KeptFiles {
+        records_files: Vec<String>,
+    }
+    let ledger = std::fs::read(dir.join(LEDGER))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Names>(&b).ok())
+        .filter(|l| l.version == LEDGER_VERSION);
     let named: std::collections::BTreeSet<&str> = ledger
-        .files
-        .values()
+        .iter()
+        .flat_map(|l| l.files.values())
         .flat_map(|e| e.records_files.iter().map(String::as_str))
         .collect();
     if let Ok(entries) = std::fs::read_dir(dir) {
@@ -364,4 +438,75 @@ pub fn commit(dir: &Path) -> Result<(), RunError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(dir: &Path, input: &Input) -> FileReport {
+        let spill = crate::spill::Spill::default();
+        let mut warnings = Vec::new();
+        let (ing, _, _) = ingest_incremental(
+            dir,
+            std::slice::from_ref(input),
+            &Options::new(&[]),
+            &|_| {},
+            &mut warnings,
+            Destination {
+                spill: &spill,
+                earlier: true,
+            },
+        )
+        .expect("ingest");
+        commit(dir).expect("commit");
+        ing.files.into_iter().next().expect("one file")
+    }
+
+    /// Rewrites the ledger's entry of `key` as a trusted look at the file as it is now, with a
+    /// BLAKE3 no read could give: a report that carries it was taken from the ledger.
+    fn trust_as_is(dir: &Path, key: &str, input: &Input) {
+        let mut l = load_ledger(dir, &mut Vec::new());
+        let e = l.files.get_mut(key).expect("entry");
+        e.unchanged = Some(Unchanged {
+            look: Look::of(input).expect("look"),
+            bytes: e.offset,
+            blake3: "taken from the ledger".to_string(),
+        });
+        std::fs::write(dir.join(LEDGER), serde_json::to_vec(&l).expect("json")).expect("write");
+    }
+
+    #[test]
+    fn a_file_that_looks_as_it_did_is_not_read_and_any_change_is() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let state = d.path().join("state");
+        let path = d.path().join("a.jsonl");
+        let line = r#"{"timestamp":"2026-03-01T00:00:00Z","request":{"model":"gpt-5.1"},"response":{"id":"r1","model":"gpt-5.1","usage":{"prompt_tokens":10,"completion_tokens":5}}}"#;
+        std::fs::write(&path, format!("{line}\n")).expect("write");
+        let input = Input::File {
+            display: path.display().to_string(),
+            path: path.clone(),
+        };
+        let key = input.display().to_string();
+        let first = read(&state, &input);
+        assert_eq!(first.records, 1);
+        // Just written: its look is not yet trusted, so the ledger keeps none.
+        let l = load_ledger(&state, &mut Vec::new());
+        assert_eq!(l.files[&key].unchanged, None);
+
+        trust_as_is(&state, &key, &input);
+        let again = read(&state, &input);
+        assert_eq!(again.blake3, "taken from the ledger");
+        assert_eq!(
+            (again.bytes, again.lines, again.records, again.quarantined),
+            (first.bytes, first.lines, first.records, first.quarantined)
+        );
+
+        // The same bytes written again: the look changes, so the file is read and hashed.
+        trust_as_is(&state, &key, &input);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(&path, format!("{line}\n")).expect("write");
+        let reread = read(&state, &input);
+        assert_eq!(reread.blake3, first.blake3);
+    }
 }

@@ -6,6 +6,7 @@ mod ledger;
 mod lock;
 mod manifest;
 mod publish;
+mod unchanged;
 
 pub use ledger::{Destination, Resumption, commit, ingest_incremental, is_state_folder};
 pub use lock::Lock;

@@ -38,10 +38,17 @@ const LEGACY_OUTPUTS: [&str; 10] = [
 /// The files of the set a folder holds according to its manifest; `None` when the folder has
 /// no manifest of reprice's.
 pub fn own_files(dir: &Path) -> Option<BTreeSet<String>> {
+    // Only the two fields that tell: a manifest of many inputs is megabytes, and this is
+    // asked of every folder a walk enters.
+    #[derive(serde::Deserialize)]
+    struct Shape {
+        #[allow(dead_code)]
+        reprice_version: String,
+        outputs: Option<serde_json::Value>,
+    }
     let bytes = std::fs::read(dir.join(MANIFEST)).ok()?;
-    let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    v.get("reprice_version")?.as_str()?;
-    let mut names: BTreeSet<String> = match v.get("outputs").and_then(|o| o.as_array()) {
+    let v: Shape = serde_json::from_slice(&bytes).ok()?;
+    let mut names: BTreeSet<String> = match v.outputs.as_ref().and_then(|o| o.as_array()) {
         Some(list) => list
             .iter()
             .filter_map(|n| n.as_str())
