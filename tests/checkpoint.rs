@@ -9,20 +9,7 @@ use serde_json::Value;
 use std::path::Path;
 
 fn gen_lines(records: u64, seed: u64) -> Vec<String> {
-    let o = bin()
-        .args([
-            "gen",
-            "--records",
-            &records.to_string(),
-            "--seed",
-            &seed.to_string(),
-            "--format",
-            "envelope",
-        ])
-        .output()
-        .expect("gen");
-    assert!(o.status.success());
-    String::from_utf8(o.stdout)
+    String::from_utf8(gen_envelope(records, seed))
         .expect("utf-8")
         .lines()
         .map(str::to_string)

@@ -6,23 +6,6 @@ use common::*;
 use std::path::Path;
 use std::process::Stdio;
 
-fn gen_lines(records: u64, seed: u64) -> Vec<u8> {
-    let o = bin()
-        .args([
-            "gen",
-            "--records",
-            &records.to_string(),
-            "--seed",
-            &seed.to_string(),
-            "--format",
-            "envelope",
-        ])
-        .output()
-        .expect("gen");
-    assert!(o.status.success());
-    o.stdout
-}
-
 fn cut_at_line(bytes: &[u8], lines: usize) -> (Vec<u8>, Vec<u8>) {
     let mut pos = 0;
     for _ in 0..lines {
@@ -41,7 +24,7 @@ fn nightly_runs_read_only_new_bytes_and_match_a_full_run() {
     let logs = d.path().join("logs");
     std::fs::create_dir(&logs).expect("mkdir");
     let state = d.path().join("state");
-    let all = gen_lines(300, 11);
+    let all = gen_envelope(300, 11);
     let (first, rest) = cut_at_line(&all, 200);
     // Night 1: the first 200 lines, the last of them still being written (no newline yet).
     let (settled, partial) = cut_at_line(&first, 199);
@@ -110,7 +93,7 @@ fn nightly_runs_read_only_new_bytes_and_match_a_full_run() {
 fn changed_or_truncated_files_are_read_again_with_a_warning() {
     let d = tempfile::tempdir().expect("tempdir");
     let log = d.path().join("a.jsonl");
-    let bytes = gen_lines(50, 3);
+    let bytes = gen_envelope(50, 3);
     std::fs::write(&log, &bytes).expect("write");
     let st = d.path().join("state");
     let args = |out: &str| {
@@ -208,7 +191,7 @@ fn a_crash_at_any_point_leaves_previous_reports_and_state_and_the_rerun_recovers
         let d = tempfile::tempdir().expect("tempdir");
         let logs = d.path().join("logs");
         std::fs::create_dir(&logs).expect("mkdir");
-        std::fs::write(logs.join("a.jsonl"), gen_lines(100, 5)).expect("write");
+        std::fs::write(logs.join("a.jsonl"), gen_envelope(100, 5)).expect("write");
         let out = d.path().join("out");
         let st = d.path().join("state");
         let base = [
@@ -221,7 +204,7 @@ fn a_crash_at_any_point_leaves_previous_reports_and_state_and_the_rerun_recovers
         let before = std::fs::read(out.join("summary.json")).expect("summary");
         let ledger_before = std::fs::read(st.join("ledger.json")).expect("ledger");
 
-        std::fs::write(logs.join("b.jsonl"), gen_lines(60, 6)).expect("write");
+        std::fs::write(logs.join("b.jsonl"), gen_envelope(60, 6)).expect("write");
         let o = bin()
             .arg("run")
             .args(base)
@@ -278,7 +261,7 @@ fn sigkill_at_random_moments_never_leaves_half_written_reports() {
     let d = tempfile::tempdir().expect("tempdir");
     let logs = d.path().join("logs");
     std::fs::create_dir(&logs).expect("mkdir");
-    std::fs::write(logs.join("a.jsonl"), gen_lines(20_000, 9)).expect("write");
+    std::fs::write(logs.join("a.jsonl"), gen_envelope(20_000, 9)).expect("write");
     let out = d.path().join("out");
     let st = d.path().join("state");
     let args = [

@@ -124,3 +124,21 @@ pub fn assert_same_reports(a: &Path, b: &Path) {
         );
     }
 }
+
+/// `reprice gen --format envelope`: generated envelope lines.
+pub fn gen_envelope(records: u64, seed: u64) -> Vec<u8> {
+    let o = bin()
+        .args([
+            "gen",
+            "--records",
+            &records.to_string(),
+            "--seed",
+            &seed.to_string(),
+            "--format",
+            "envelope",
+        ])
+        .output()
+        .expect("gen");
+    assert!(o.status.success());
+    o.stdout
+}
