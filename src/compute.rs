@@ -159,12 +159,8 @@ pub fn compute(
     if let Some(from) = from {
         match compute_from(cfg, progress, records_out, Some(from), notices.clone())? {
             Ok(c) => return Ok(c),
-            Err(why) => {
-                notices.push(format!("{why}: every record is analyzed again"));
-                if let Some(dir) = &cfg.state {
-                    checkpoint::discard_staged(dir);
-                }
-            }
+            // Nothing was staged: the pass stops before it would stage a checkpoint.
+            Err(why) => notices.push(format!("{why}: every record is analyzed again")),
         }
     }
     compute_from(cfg, progress, records_out, None, notices)?

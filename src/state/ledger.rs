@@ -213,13 +213,14 @@ fn read_one(
     // Looked at before it is read: a change while it is read shows in the next run's look.
     let looked_at = std::time::SystemTime::now();
     let look = Look::of(input).filter(|_| resumable);
-    if let (Some(e), Some(look)) = (ledger.files.get(&key).filter(|_| resumable), &look)
+    let entry = ledger.files.get(&key).filter(|_| resumable);
+    if let (Some(e), Some(look)) = (entry, &look)
         && let Some(u) = e.unchanged.as_ref().filter(|u| u.look == *look)
         && e.records_files.len() < MAX_SEGMENTS
     {
         return as_before(dir, &key, e, u, tick, to);
     }
-    let prior = match ledger.files.get(&key).filter(|_| resumable) {
+    let prior = match entry {
         Some(e) => match ingest::hash_prefix(input, e.offset)? {
             Some(p) if p.hasher.finalize().to_hex().as_str() == e.prefix_blake3 => Some((e, p)),
             _ => {
@@ -244,27 +245,13 @@ fn read_one(
     let compact = prior_entry.is_some_and(|e| e.records_files.len() >= MAX_SEGMENTS);
     let start = match prior {
         Some((e, prefix)) => {
-            let file: std::sync::Arc<str> = std::sync::Arc::from(key.as_str());
-            let names = if earlier || compact {
-                &e.records_files[..]
-            } else {
-                &[]
-            };
-            for name in names {
-                let src = dir.join(name);
-                crate::spill::read_kept(&src, file.clone(), PART, |records| {
-                    if compact && let Some(k) = &mut kept {
-                        k.append(&records)?;
-                    }
-                    if !earlier {
-                        return Ok(());
-                    }
-                    spill
-                        .push(records)
-                        .map_err(|e| std::io::Error::other(e.to_string()))
-                })
-                .map_err(|e| out_err(&src, e))?;
-            }
+            replay_kept(
+                dir,
+                &key,
+                &e.records_files,
+                earlier.then_some(spill),
+                kept.as_mut().filter(|_| compact),
+            )?;
             tick(e.offset);
             ingest::Start::Resume {
                 offset: e.offset,
@@ -351,6 +338,38 @@ fn read_one(
     Ok((report, quarantine, entry, warning, parsed, resumed))
 }
 
+/// The records an earlier run kept of input `key`, from its files `names`: handed to `spill`
+/// when given, and copied into `gather` when given (the files of an input are gathered into
+/// one when there are too many). Neither given: nothing is read.
+fn replay_kept(
+    dir: &Path,
+    key: &str,
+    names: &[String],
+    spill: Option<&crate::spill::Spill>,
+    mut gather: Option<&mut crate::spill::KeptWriter>,
+) -> Result<(), RunError> {
+    if spill.is_none() && gather.is_none() {
+        return Ok(());
+    }
+    let file: std::sync::Arc<str> = std::sync::Arc::from(key);
+    for name in names {
+        let src = dir.join(name);
+        crate::spill::read_kept(&src, file.clone(), PART, |records| {
+            if let Some(k) = gather.as_deref_mut() {
+                k.append(&records)?;
+            }
+            match spill {
+                Some(s) => s
+                    .push(records)
+                    .map_err(|e| std::io::Error::other(e.to_string())),
+                None => Ok(()),
+            }
+        })
+        .map_err(|e| out_err(&src, e))?;
+    }
+    Ok(())
+}
+
 /// An input that looks as it did when the last run read it to its end: its report and ledger
 /// entry are the last run's, and its records, when asked for, come from their kept files.
 fn as_before(
@@ -361,18 +380,13 @@ fn as_before(
     tick: &(dyn Fn(u64) + Sync),
     to: Destination<'_>,
 ) -> Result<One, RunError> {
-    if to.earlier {
-        let file: std::sync::Arc<str> = std::sync::Arc::from(key);
-        for name in &e.records_files {
-            let src = dir.join(name);
-            crate::spill::read_kept(&src, file.clone(), PART, |records| {
-                to.spill
-                    .push(records)
-                    .map_err(|e| std::io::Error::other(e.to_string()))
-            })
-            .map_err(|err| out_err(&src, err))?;
-        }
-    }
+    replay_kept(
+        dir,
+        key,
+        &e.records_files,
+        to.earlier.then_some(to.spill),
+        None,
+    )?;
     tick(u.bytes);
     let report = FileReport {
         path: key.to_string(),
