@@ -272,6 +272,48 @@ impl UsageRecord {
     }
 }
 
+/// A record for tests: one 2K Gemini 3 Pro image, counted from the response, logged at
+/// 2026-03-02 10:00 UTC with no id, key, cost or tokens. Tests set what they are about.
+#[cfg(test)]
+pub fn sample() -> UsageRecord {
+    use chrono::TimeZone;
+    UsageRecord {
+        id: None,
+        source: SourceRef {
+            file: Arc::from("f"),
+            line: 1,
+            byte: 0,
+        },
+        time: Utc
+            .with_ymd_and_hms(2026, 3, 2, 10, 0, 0)
+            .single()
+            .expect("time"),
+        time_assumed_utc: false,
+        api_key: None,
+        provider: None,
+        seller: None,
+        seller_from: crate::provider::ProviderFrom::Unknown,
+        model: Arc::from("gemini-3-pro-image"),
+        kind: Kind::Image,
+        status: Status::Ok,
+        tokens: Tokens::default(),
+        images: 1,
+        image_count: Some(ImageCount::Response),
+        image_tokens: 0,
+        image_size: Some(ImageSize::K2),
+        quality: None,
+        batch: false,
+        extras: Extras::default(),
+        billed_cost: None,
+        remaining_balance: None,
+        request_hash: None,
+        retry_of: None,
+        payload_hash: 0,
+        requests: 1,
+        project: None,
+    }
+}
+
 /// Distinct texts one parsing thread keeps; past it, texts are no longer shared, so a log with
 /// unbounded distinct keys cannot grow the table without bound.
 const INTERN_LIMIT: usize = 4096;

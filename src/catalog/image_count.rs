@@ -46,48 +46,25 @@ impl Catalog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{Extras, SourceRef, Status, Tokens};
-    use chrono::{TimeZone, Utc};
+    use crate::record::{SourceRef, Tokens};
     use std::sync::Arc;
 
     fn gemini(image_tokens: u64, size: Option<ImageSize>) -> UsageRecord {
         UsageRecord {
-            id: None,
             source: SourceRef {
                 file: Arc::from("g.jsonl"),
                 line: 1,
                 byte: 0,
             },
-            time: Utc
-                .with_ymd_and_hms(2026, 3, 2, 10, 0, 0)
-                .single()
-                .expect("time"),
-            time_assumed_utc: false,
-            api_key: None,
-            provider: None,
             model: Arc::from("gemini-3-pro-image-preview"),
-            kind: Kind::Image,
-            status: Status::Ok,
             tokens: Tokens {
                 output: image_tokens,
                 ..Tokens::default()
             },
-            images: 1,
             image_count: Some(ImageCount::Assumed),
             image_tokens,
             image_size: size,
-            quality: None,
-            batch: false,
-            extras: Extras::default(),
-            billed_cost: None,
-            remaining_balance: None,
-            request_hash: None,
-            retry_of: None,
-            seller: None,
-            seller_from: crate::provider::ProviderFrom::Unknown,
-            requests: 1,
-            project: None,
-            payload_hash: 0,
+            ..crate::record::sample()
         }
     }
 

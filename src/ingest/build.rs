@@ -180,8 +180,7 @@ pub fn hash_bytes(b: &[u8]) -> u64 {
 mod tests {
     use super::*;
     use crate::money::Money;
-    use crate::record::{Extras, ImageSize, Kind, Tokens};
-    use chrono::{TimeZone, Utc};
+    use crate::record::{ImageSize, Tokens};
     use std::sync::Arc;
 
     /// The hash as first defined, with every text made as a String: saved ledgers hold these
@@ -227,42 +226,14 @@ mod tests {
     fn record() -> UsageRecord {
         UsageRecord {
             id: Some("r1".to_string()),
-            source: SourceRef {
-                file: Arc::from("f"),
-                line: 1,
-                byte: 0,
-            },
-            time: Utc
-                .with_ymd_and_hms(2026, 3, 2, 10, 0, 0)
-                .single()
-                .expect("time"),
-            time_assumed_utc: false,
             api_key: Some(Arc::from("sk-a")),
-            provider: None,
-            seller: None,
-            seller_from: crate::provider::ProviderFrom::Unknown,
-            model: Arc::from("gemini-3-pro-image"),
-            kind: Kind::Image,
-            status: Status::Ok,
             tokens: Tokens {
                 input: 10,
                 output: 1120,
                 ..Tokens::default()
             },
-            images: 1,
-            image_count: Some(ImageCount::Response),
-            image_tokens: 0,
-            image_size: Some(ImageSize::K2),
             quality: Some(Arc::from("high")),
-            batch: false,
-            extras: Extras::default(),
-            billed_cost: None,
-            remaining_balance: None,
-            request_hash: None,
-            retry_of: None,
-            payload_hash: 0,
-            requests: 1,
-            project: None,
+            ..crate::record::sample()
         }
     }
 

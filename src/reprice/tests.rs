@@ -1,7 +1,7 @@
 use super::*;
 use crate::dedup;
 use crate::ingest::{Options, csv_export, source};
-use crate::record::{Extras, ImageCount, ImageSize, Kind, SourceRef, Status, Tokens};
+use crate::record::{ImageSize, SourceRef, Status, Tokens};
 use chrono::TimeZone;
 
 fn m(s: &str) -> Money {
@@ -17,29 +17,10 @@ fn gemini(id: &str, time: DateTime<Utc>, images: u32) -> UsageRecord {
             byte: 0,
         },
         time,
-        time_assumed_utc: false,
         api_key: Some(Arc::from("sk-burst")),
-        provider: None,
-        seller: None,
-        seller_from: crate::provider::ProviderFrom::Unknown,
-        model: Arc::from("gemini-3-pro-image"),
-        kind: Kind::Image,
-        status: Status::Ok,
-        tokens: Tokens::default(),
         images,
-        image_count: Some(ImageCount::Response),
-        image_tokens: 0,
-        image_size: Some(ImageSize::K2),
-        quality: None,
-        batch: false,
-        extras: Extras::default(),
         billed_cost: Some(m("0.4")),
-        remaining_balance: None,
-        request_hash: None,
-        retry_of: None,
-        payload_hash: 0,
-        requests: 1,
-        project: None,
+        ..crate::record::sample()
     }
 }
 
