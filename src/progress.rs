@@ -36,6 +36,7 @@ impl Progress {
                     source::Input::Stdin => None,
                 })
                 .sum();
+            b.reset();
             b.set_length(total);
         }
     }
@@ -64,6 +65,13 @@ impl Timings {
         Timings {
             on: std::env::var_os("REPRICE_TIMINGS").is_some(),
             last: std::cell::Cell::new(std::time::Instant::now()),
+        }
+    }
+
+    /// Says something about how the run goes, with the stage times.
+    pub(crate) fn say(&self, what: &str) {
+        if self.on {
+            eprintln!("reprice: timing: {what}");
         }
     }
 

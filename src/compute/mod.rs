@@ -14,8 +14,12 @@ use crate::report;
 use crate::reprice;
 use crate::spill::Spill;
 use crate::state::{self, checkpoint};
-use chrono::{DateTime, Utc};
+use period::InPeriod;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::SyncSender;
+
+mod in_order;
+mod period;
 
 /// The result of reading, pricing and analyzing, before anything is written.
 pub struct Computed {
@@ -31,82 +35,6 @@ pub struct Computed {
     /// Records of the period whose analysis came from the last `--state` run, not analyzed
     /// again.
     pub carried: u64,
-}
-
-/// Records per chunk of the stream: small enough that two chunks in memory (one read while the
-/// other is worked on) cost little, large enough to spread each over the threads.
-const CHUNK: usize = 16_384;
-
-/// What the period filter let through and held back, and, with `--state`, what the next run's
-/// checkpoint needs of every record.
-#[derive(Default)]
-struct InPeriod<'c> {
-    records: u64,
-    out_of_period: u64,
-    assumed_utc: u64,
-    /// The time of the last record, in or out of the period.
-    last: Option<DateTime<Utc>>,
-    /// With `--state`: the id hashes of the records so far, for the next run's checkpoint.
-    ids: Option<Vec<u64>>,
-    /// The checkpoint this run goes on from: every record must come after its last one and
-    /// carry an id it has not seen.
-    after: Option<(&'c [u64], Option<DateTime<Utc>>)>,
-    /// Why this run cannot go on from the checkpoint, found on a record; no records are given
-    /// after it.
-    broken: Option<String>,
-}
-
-impl InPeriod<'_> {
-    /// The next records of the period, up to `CHUNK`; empty at the end.
-    fn chunk(
-        &mut self,
-        sorted: &mut crate::spill::Sorted,
-        cfg: &Config,
-    ) -> Result<Vec<UsageRecord>, RunError> {
-        let mut out = Vec::with_capacity(CHUNK);
-        while out.len() < CHUNK && self.broken.is_none() {
-            let Some(r) = sorted.next() else { break };
-            let mut r = r?;
-            self.check(&r);
-            self.last = Some(r.time);
-            // Counted here, the one place every record passes before it is priced, folded or
-            // written: images from IMAGE tokens need the catalog, which parsers never see.
-            cfg.catalog.count_images(&mut r);
-            let day = r.time.with_timezone(&cfg.tz).date_naive();
-            if cfg.since.is_none_or(|s| day >= s) && cfg.until.is_none_or(|u| day <= u) {
-                self.records += 1;
-                self.assumed_utc += u64::from(r.time_assumed_utc);
-                out.push(r);
-            } else {
-                self.out_of_period += 1;
-            }
-        }
-        if self.broken.is_some() {
-            out.clear();
-        }
-        Ok(out)
-    }
-
-    fn check(&mut self, r: &UsageRecord) {
-        let hash = r.id.as_deref().map(checkpoint::id_hash);
-        if let (Some(ids), Some(h)) = (&mut self.ids, hash) {
-            ids.push(h);
-        }
-        let Some((seen, last)) = self.after else {
-            return;
-        };
-        if last.is_some_and(|l| r.time <= l) {
-            self.broken = Some(format!(
-                "{}:{} is not later than the last record analyzed before",
-                r.source.file, r.source.line
-            ));
-        } else if hash.is_some_and(|h| seen.binary_search(&h).is_ok()) {
-            self.broken = Some(format!(
-                "{}:{} may repeat a record analyzed before",
-                r.source.file, r.source.line
-            ));
-        }
-    }
 }
 
 /// What decides the analysis of a record besides the record itself, as the checkpoint keeps it.
@@ -156,6 +84,11 @@ pub fn compute(
         }
         None => None,
     };
+    if cfg.state.is_none()
+        && let Some(c) = try_single_pass(cfg, progress, records_out)?
+    {
+        return Ok(c);
+    }
     if let Some(from) = from {
         match compute_from(cfg, progress, records_out, Some(from), notices.clone())? {
             Ok(c) => return Ok(c),
@@ -165,6 +98,55 @@ pub fn compute(
     }
     compute_from(cfg, progress, records_out, None, notices)?
         .map_err(|why| RunError::Usage(format!("internal: {why}")))
+}
+
+fn options(cfg: &Config) -> ingest::Options<'_> {
+    ingest::Options {
+        format: cfg.format,
+        csv_mappings: &cfg.csv_mappings,
+        max_line: cfg.max_line,
+        default_day: cfg.default_day,
+    }
+}
+
+/// [`compute`] in one pass over a single input file whose records are in canonical order;
+/// None when there are other inputs or the records are not so (the pass says why with
+/// `REPRICE_TIMINGS`).
+fn try_single_pass(
+    cfg: &Config,
+    progress: &Progress,
+    records_out: Option<&Path>,
+) -> Result<Option<Computed>, RunError> {
+    let mut warnings = Vec::new();
+    let (inputs, skipped_folders) =
+        expand_inputs(&cfg.paths, &cfg.out, cfg.state.as_deref(), &mut warnings)?;
+    // Standard input could not be read again if the pass gave up.
+    let [input @ source::Input::File { .. }] = inputs.as_slice() else {
+        return Ok(None);
+    };
+    progress.start(&inputs);
+    let outcome =
+        in_order::single_pass(cfg, progress, records_out, input, &options(cfg), warnings)?;
+    progress.finish();
+    match outcome {
+        in_order::Outcome::Done(analysis, ing) => {
+            let mut quarantine = ing.quarantine;
+            quarantine.sort();
+            Ok(Some(Computed {
+                analysis: *analysis,
+                quarantine,
+                parsed_bytes: ing.files.iter().map(|f| f.bytes).sum(),
+                files: ing.files,
+                notices: Vec::new(),
+                skipped_folders,
+                carried: 0,
+            }))
+        }
+        in_order::Outcome::GaveUp(why) => {
+            Timings::start().say(&format!("single pass: {why}; sorting instead"));
+            Ok(None)
+        }
+    }
 }
 
 /// One pass of [`compute`]: from the checkpoint `from`, or from nothing. Err(why) when the
@@ -180,18 +162,13 @@ fn compute_from(
     let (inputs, skipped_folders) =
         expand_inputs(&cfg.paths, &cfg.out, cfg.state.as_deref(), &mut warnings)?;
     state::failpoint("expanded");
-    let opts = ingest::Options {
-        format: cfg.format,
-        csv_mappings: &cfg.csv_mappings,
-        max_line: cfg.max_line,
-        default_day: cfg.default_day,
-    };
+    let opts = options(cfg);
     progress.start(&inputs);
     let t = Timings::start();
     // What the ledger notices (a file changed since the last run) is said on stderr, not in
     // the reports: they must be the same as a full run's.
     let spill = Spill::default();
-    let (ing, parsed_bytes, resumption) = match &cfg.state {
+    let (mut ing, parsed_bytes, resumption) = match &cfg.state {
         Some(dir) => {
             let (ing, parsed, r) = state::ingest_incremental(
                 dir,
@@ -223,10 +200,8 @@ fn compute_from(
     }
     state::failpoint("ingested");
     warnings.extend(ing.warnings.iter().cloned());
-    let lines = ing.lines;
-    let skipped = ing.skipped;
     let mut sorted = spill.finish()?;
-    let mut quarantine = ing.quarantine;
+    let mut quarantine = std::mem::take(&mut ing.quarantine);
     let mut conflicts = std::mem::take(&mut sorted.conflicts);
     fill_raw_lines(&inputs, &mut conflicts);
     t.mark("sort");
@@ -236,17 +211,18 @@ fn compute_from(
         Some(checkpoint::Loaded { checkpoint, ids }) => (Some(ids), Some(checkpoint)),
         None => (None, None),
     };
-    let (mut pricer, mut fold, before, earlier_conflicts, last_before) = match cp {
+    let (mut analyzing, before, earlier_conflicts, last_before) = match cp {
         None => (
-            reprice::Pricer::new(&cfg.catalog, &cfg.scenarios, cfg.tz),
-            analyze::Fold::new(&cfg.catalog, &cfg.scenarios),
+            Analyzing::new(cfg),
             checkpoint::Counts::default(),
             Vec::new(),
             None,
         ),
         Some(c) => (
-            reprice::Pricer::resume(&cfg.catalog, &cfg.scenarios, cfg.tz, c.pricer),
-            analyze::Fold::resume(&cfg.catalog, &cfg.scenarios, c.sums),
+            Analyzing {
+                pricer: reprice::Pricer::resume(&cfg.catalog, &cfg.scenarios, cfg.tz, c.pricer),
+                fold: analyze::Fold::resume(&cfg.catalog, &cfg.scenarios, c.sums),
+            },
             c.counts,
             c.conflicts,
             c.last,
@@ -267,47 +243,27 @@ fn compute_from(
     quarantine.sort();
     let duplicates = before.duplicates + sorted.duplicates;
     if !cfg.focus {
-        fold = fold.without_focus();
+        analyzing.fold = analyzing.fold.without_focus();
     }
-    fold.billed(ing.files.iter().flat_map(|f| f.billed.iter().cloned()));
+    analyzing.billed(&ing);
     let parquet_err = |e: std::io::Error| state::reports_failed(&cfg.out, e);
     let parquet = report::RecordsOut::create(records_out, &cfg.catalog, &cfg.scenarios)
         .map_err(parquet_err)?;
     // Three things at once: the next chunk is merged while the current one is priced and
-    // folded, and records.parquet is written a chunk or two behind on a thread of its own.
-    // Writing is the longest of the three; in lock step with the others, a core sat idle
-    // whenever a chunk was priced before the one before it was written.
-    let written = std::thread::scope(|scope| -> Result<std::io::Result<()>, RunError> {
-        type Chunk = (Vec<UsageRecord>, Vec<reprice::Priced>);
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(1);
-        let writer = scope.spawn(move || {
-            let mut parquet = parquet;
-            for (records, priced) in rx {
-                parquet.add(&records, &priced)?;
-            }
-            parquet.finish()
-        });
+    // folded, and records.parquet is written a chunk or two behind.
+    let (_, written) = writing(parquet, |tx| {
         let mut next = period.chunk(&mut sorted, cfg)?;
         while !next.is_empty() {
             let chunk = next;
-            let (n, current) = rayon::join(
-                || period.chunk(&mut sorted, cfg),
-                || {
-                    let priced = pricer.price(&chunk);
-                    fold.add(&chunk, &priced);
-                    (chunk, priced)
-                },
-            );
+            let (n, current) =
+                rayon::join(|| period.chunk(&mut sorted, cfg), || analyzing.take(chunk));
             // Refused only when the writer stopped on an error, which joining it gives.
             if tx.send(current).is_err() {
                 break;
             }
             next = n?;
         }
-        drop(tx);
-        Ok(writer
-            .join()
-            .unwrap_or_else(|p| std::panic::resume_unwind(p)))
+        Ok(())
     })?;
     written.map_err(parquet_err)?;
     if let Some(why) = period.broken {
@@ -332,44 +288,23 @@ fn compute_from(
                     duplicates,
                 },
                 conflicts: conflicts.clone(),
-                pricer: pricer.carried(),
-                sums: fold.sums(),
+                pricer: analyzing.pricer.carried(),
+                sums: analyzing.fold.sums(),
             };
             checkpoint::stage(dir, c, ids)?;
         }
     }
-    let (not_applied, plan_days) = pricer.finish();
     t.mark("reprice, fold, records.parquet");
-    if period.assumed_utc > 0 {
-        warnings.push(format!(
-            "{} records had timestamps without an offset and were read as UTC",
-            period.assumed_utc
-        ));
-    }
-    let counts = InputCounts {
-        files: ing.files.len() as u64,
-        lines,
-        records: period.records,
-        duplicates: duplicates + ing.duplicates,
-        conflicts: conflict_count,
-        quarantined: quarantine.len() as u64,
-        skipped,
-        out_of_period: period.out_of_period,
-        assumed_utc: period.assumed_utc,
-        served_from_cache: ing.files.iter().map(|f| f.served_from_cache).sum(),
-    };
-    let analysis = fold.finish(
-        &not_applied,
-        &plan_days,
-        Context {
-            catalog: &cfg.catalog,
-            set: &cfg.scenarios,
-            tz_name: &cfg.tz_name,
-            since: cfg.since,
-            until: cfg.until,
-            input: counts,
-            warnings,
+    let analysis = analyzing.conclude(
+        cfg,
+        &period,
+        &ing,
+        Found {
+            duplicates,
+            conflicts: conflict_count,
+            quarantined: quarantine.len() as u64,
         },
+        warnings,
     );
     t.mark("analyze");
     Ok(Ok(Computed {
@@ -381,6 +316,118 @@ fn compute_from(
         skipped_folders,
         carried: before.records,
     }))
+}
+
+/// Records and their prices, on their way to records.parquet.
+type Chunk = (Vec<UsageRecord>, Vec<reprice::Priced>);
+
+/// Runs `body` with records.parquet written on a thread of its own, a chunk or two behind the
+/// pricing: writing is the longest part of a `--records` run, and in lock step with the rest a
+/// core sat idle whenever a chunk was priced before the one before it was written. Gives what
+/// `body` gave and how the writing ended.
+fn writing<R: Send>(
+    parquet: report::RecordsOut<'_>,
+    body: impl FnOnce(&SyncSender<Chunk>) -> Result<R, RunError>,
+) -> Result<(R, std::io::Result<()>), RunError> {
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(1);
+        let writer = scope.spawn(move || {
+            let mut parquet = parquet;
+            for (records, priced) in rx {
+                parquet.add(&records, &priced)?;
+            }
+            parquet.finish()
+        });
+        let out = body(&tx);
+        drop(tx);
+        let written = writer
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        Ok((out?, written))
+    })
+}
+
+/// The pricing and the analysis, given the records of the period in canonical order.
+struct Analyzing<'c> {
+    pricer: reprice::Pricer<'c>,
+    fold: analyze::Fold<'c>,
+}
+
+/// What deduplication and quarantine found, besides what ingest counted.
+struct Found {
+    duplicates: u64,
+    conflicts: u64,
+    quarantined: u64,
+}
+
+impl<'c> Analyzing<'c> {
+    fn new(cfg: &'c Config) -> Analyzing<'c> {
+        let fold = analyze::Fold::new(&cfg.catalog, &cfg.scenarios);
+        Analyzing {
+            pricer: reprice::Pricer::new(&cfg.catalog, &cfg.scenarios, cfg.tz),
+            fold: if cfg.focus {
+                fold
+            } else {
+                fold.without_focus()
+            },
+        }
+    }
+
+    /// What the cost exports among the inputs say was billed, for reconciliation.
+    fn billed(&mut self, ing: &ingest::Ingested) {
+        self.fold
+            .billed(ing.files.iter().flat_map(|f| f.billed.iter().cloned()));
+    }
+
+    /// Prices and folds the next records.
+    fn take(&mut self, records: Vec<UsageRecord>) -> Chunk {
+        let priced = self.pricer.price(&records);
+        self.fold.add(&records, &priced);
+        (records, priced)
+    }
+
+    /// The analysis of every record taken.
+    fn conclude(
+        self,
+        cfg: &Config,
+        period: &InPeriod<'_>,
+        ing: &ingest::Ingested,
+        found: Found,
+        mut warnings: Vec<String>,
+    ) -> Analysis {
+        let (not_applied, plan_days) = self.pricer.finish();
+        if period.assumed_utc > 0 {
+            warnings.push(format!(
+                "{} records had timestamps without an offset and were read as UTC",
+                period.assumed_utc
+            ));
+        }
+        let counts = InputCounts {
+            files: ing.files.len() as u64,
+            lines: ing.lines,
+            records: period.records,
+            duplicates: found.duplicates + ing.duplicates,
+            conflicts: found.conflicts,
+            quarantined: found.quarantined,
+            skipped: ing.skipped,
+            out_of_period: period.out_of_period,
+            assumed_utc: period.assumed_utc,
+            served_from_cache: ing.files.iter().map(|f| f.served_from_cache).sum(),
+        };
+        self.fold.finish(
+            &not_applied,
+            &plan_days,
+            Context {
+                catalog: &cfg.catalog,
+                set: &cfg.scenarios,
+                tz_name: &cfg.tz_name,
+                since: cfg.since,
+                until: cfg.until,
+                input: counts,
+                warnings,
+            },
+        )
+    }
 }
 
 /// The input files under `paths`, leaving out what reprice itself wrote: `--out` and
