@@ -41,7 +41,10 @@ impl InPeriod<'_> {
         let mut out = Vec::with_capacity(CHUNK);
         while out.len() < CHUNK && self.broken.is_none() {
             let Some(r) = sorted.next() else { break };
-            self.admit(r?, cfg, &mut out);
+            let mut r = r?;
+            if self.admit(&mut r, cfg) {
+                out.push(r);
+            }
         }
         if self.broken.is_some() {
             out.clear();
@@ -49,29 +52,28 @@ impl InPeriod<'_> {
         Ok(out)
     }
 
-    /// The records of `records` (the next ones in canonical order) that are in the period.
-    pub fn admit_all(&mut self, records: Vec<UsageRecord>, cfg: &Config) -> Vec<UsageRecord> {
-        let mut out = Vec::with_capacity(records.len());
-        for r in records {
-            self.admit(r, cfg, &mut out);
-        }
-        out
+    /// The records of `records` (the next ones in canonical order) that are in the period,
+    /// kept in place: a record is a few hundred bytes, and copying millions of them showed.
+    pub fn admit_all(&mut self, mut records: Vec<UsageRecord>, cfg: &Config) -> Vec<UsageRecord> {
+        records.retain_mut(|r| self.admit(r, cfg));
+        records
     }
 
-    /// Takes the next record in canonical order into `out` when it is in the period.
-    fn admit(&mut self, mut r: UsageRecord, cfg: &Config, out: &mut Vec<UsageRecord>) {
-        self.check(&r);
+    /// Passes the next record in canonical order; true when it is in the period.
+    fn admit(&mut self, r: &mut UsageRecord, cfg: &Config) -> bool {
+        self.check(r);
         self.last = Some(r.time);
         // Counted here, the one place every record passes before it is priced, folded or
         // written: images from IMAGE tokens need the catalog, which parsers never see.
-        cfg.catalog.count_images(&mut r);
+        cfg.catalog.count_images(r);
         let day = r.time.with_timezone(&cfg.tz).date_naive();
         if cfg.since.is_none_or(|s| day >= s) && cfg.until.is_none_or(|u| day <= u) {
             self.records += 1;
             self.assumed_utc += u64::from(r.time_assumed_utc);
-            out.push(r);
+            true
         } else {
             self.out_of_period += 1;
+            false
         }
     }
 

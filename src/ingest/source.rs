@@ -100,21 +100,41 @@ impl Walk<'_> {
             path: dir.to_path_buf(),
             message: io_reason(&e),
         })?;
-        let mut entries: Vec<PathBuf> = Vec::new();
+        // The entry's own type comes with the directory listing: a stat per entry was most
+        // of a walk over thousands of small files. Only a symlink is followed to what it is.
+        let mut entries: Vec<(std::ffi::OsString, std::fs::FileType)> = Vec::new();
         for e in rd {
             let e = e.map_err(|e| RunError::Input {
                 path: dir.to_path_buf(),
                 message: io_reason(&e),
             })?;
-            entries.push(e.path());
+            let kind = e.file_type().map_err(|err| RunError::Input {
+                path: e.path(),
+                message: io_reason(&err),
+            })?;
+            entries.push((e.file_name(), kind));
         }
-        entries.sort();
-        for p in entries {
-            let name = p
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
+        // Names within one folder: the order of their paths.
+        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (name, kind) in entries {
+            let p = dir.join(&name);
+            let name = name.to_string_lossy();
             if name.starts_with('.') {
+                continue;
+            }
+            let is_log = || {
+                LOG_EXTENSIONS
+                    .iter()
+                    .any(|x| name.ends_with(&format!(".{x}")))
+            };
+            if kind.is_dir() {
+                self.dir(&p)?;
+                continue;
+            }
+            if kind.is_file() {
+                if is_log() {
+                    self.out.insert(file(&p));
+                }
                 continue;
             }
             let meta = match std::fs::metadata(&p) {
@@ -140,10 +160,7 @@ impl Walk<'_> {
             };
             if meta.is_dir() {
                 self.dir(&p)?;
-            } else if LOG_EXTENSIONS
-                .iter()
-                .any(|x| name.ends_with(&format!(".{x}")))
-            {
+            } else if is_log() {
                 self.out.insert(file(&p));
             }
         }
