@@ -12,7 +12,8 @@
 # (parse the fields a price needs, sum tokens by day and model) with serde_json, which reprice
 # uses, and with sonic-rs (SIMD), with the BLAKE3 of the input that reprice writes into run.json,
 # with the SHA-256 it used before, and with no hash: how fast a run could be, whatever else it
-# does, with either parser.
+# does, with either parser. Last, reprice's own reading alone (its reader and parsers, every
+# field of every record, the records dropped): how much of a run is reading.
 # Prints wall time, throughput and peak memory (/usr/bin/time -v) of each tool, and the ratios.
 #
 # Environment: E2E_DIR (work dir, default /tmp/reprice-e2e), E2E_RECORDS (default 2000000),
@@ -85,19 +86,25 @@ row() { # TOOL WALL RECORDS BYTES RSS_MB
     awk -v t="$1" -v w="$2" -v n="$3" -v b="$4" -v m="$5" 'BEGIN {
         printf "  %-30s %9.2f s %12.0f records/s %9.1f MB/s %8d MB peak RSS\n", t, w, n / w, b / 1e6 / w, m }' | tee -a "$RESULTS"
 }
-# floors LABEL FILE...: times examples/parse_floor's four variants on FILE..., one row each;
-# sets FLOOR_WALL to the first one's time (serde_json + blake3: the least reprice's own parser
-# and hash do). serde_json + sha256 shows what the hash reprice used before cost.
+# floors LABEL FILE...: times examples/parse_floor's variants on FILE..., one row each; sets
+# FLOOR_WALL to the first one's time (serde_json + blake3: the least reprice's own parser and
+# hash do) and READ_WALL to reprice's own reading (every field of every record, then dropped).
+# serde_json + sha256 shows what the hash reprice used before cost.
 floors() {
     local label=$1 variant p s name
     shift
     FLOOR_WALL=
-    for variant in "serde_json --blake3" "serde_json --sha256" "sonic-rs --sha256" "sonic-rs"; do
+    for variant in "serde_json --blake3" "serde_json --sha256" "sonic-rs --sha256" "sonic-rs" "reprice"; do
         read -r p s <<<"$variant"
         name=floor-$label-$p${s:+-${s#--}}
         warm "$@"
         measure "$name" "$FLOOR" "$p" $s "$@"
-        row "parse only, $p${s:+ + ${s#--}}" "$WALL" "$FLOOR_N" "$FLOOR_BYTES" "$RSS_MB"
+        if [ "$p" = reprice ]; then
+            row "reprice's reading only" "$WALL" "$FLOOR_N" "$FLOOR_BYTES" "$RSS_MB"
+            READ_WALL=$WALL
+        else
+            row "parse only, $p${s:+ + ${s#--}}" "$WALL" "$FLOOR_N" "$FLOOR_BYTES" "$RSS_MB"
+        fi
         FLOOR_WALL=${FLOOR_WALL:-$WALL}
     done
 }
@@ -138,6 +145,7 @@ ratio "time: duckdb / reprice" "$D_WALL" "$R_WALL"
 ratio "peak memory: duckdb / reprice" "$D_RSS" "$R_RSS"
 ratio "time: duckdb read+group / reprice" "$F_WALL" "$R_WALL"
 ratio "time: parse-only floor / reprice" "$FLOOR_WALL" "$R_WALL"
+ratio "time: reprice's reading / reprice" "$READ_WALL" "$R_WALL"
 sed 's/^/  /' "$E2E_DIR/duckdb.out" "$E2E_DIR/duckdb-floor.out" "$E2E_DIR"/floor-envelope-*.out |
     tee -a "$RESULTS"
 
@@ -178,6 +186,7 @@ FLOOR_N=$NC FLOOR_BYTES=$CC_BYTES floors claude "$PROJ"/*.jsonl
 ratio "time: ccusage / reprice" "$C_WALL" "$RC_WALL"
 ratio "peak memory: ccusage / reprice" "$C_RSS" "$RC_RSS"
 ratio "time: parse-only floor / reprice" "$FLOOR_WALL" "$RC_WALL"
+ratio "time: reprice's reading / reprice" "$READ_WALL" "$RC_WALL"
 sed 's/^/  /' "$E2E_DIR"/floor-claude-*.out | tee -a "$RESULTS"
 # The daily tokens per model come from records.parquet, which only `--records` writes: a
 # second, untimed run writes it for the check.

@@ -11,6 +11,11 @@
 //! Parsers: `serde_json` (the one reprice uses) and `sonic-rs` (SIMD). `--blake3` also hashes
 //! each file while it is parsed, as reprice does for run.json and the incremental ledger;
 //! `--sha256` hashes it with SHA-256 instead, the hash reprice used before, for comparison.
+//!
+//! `reprice` is reprice's own reading: its block reader, which hashes each file with BLAKE3,
+//! and its parsers, which build the whole record the reports need; the records' tokens are
+//! summed and the records dropped. It is what a run costs before anything is deduplicated,
+//! priced or analyzed.
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -248,8 +253,10 @@ fn main() -> ExitCode {
     let parser = match args.first().map(String::as_str) {
         Some("serde_json") => Parser::SerdeJson,
         Some("sonic-rs") => Parser::SonicRs,
+        Some("reprice") => return reprice_reading(&args[1..]),
         _ => {
             eprintln!("usage: parse_floor serde_json|sonic-rs [--blake3|--sha256] FILE...");
+            eprintln!("       parse_floor reprice FILE...");
             return ExitCode::from(2);
         }
     };
@@ -299,6 +306,48 @@ fn main() -> ExitCode {
         total.rejected,
         bytes,
         groups,
+    );
+    ExitCode::SUCCESS
+}
+
+/// Reads `files` as `reprice run` does, up to the records, which are summed and dropped.
+fn reprice_reading(files: &[String]) -> ExitCode {
+    use reprice::ingest;
+    let started = std::time::Instant::now();
+    let maps = ingest::csv_export::builtin_mappings();
+    let opts = ingest::Options::new(&maps);
+    let paths: Vec<std::path::PathBuf> = files.iter().map(Into::into).collect();
+    let mut warnings = Vec::new();
+    let inputs = match ingest::source::expand(&paths, &mut warnings) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let tokens = std::sync::atomic::AtomicU64::new(0);
+    let read = ingest::ingest(&inputs, &opts, &|_| {}, &|records| {
+        let sum: u64 = records
+            .iter()
+            .map(|r| r.tokens.input + r.tokens.output)
+            .sum();
+        tokens.fetch_add(sum, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    });
+    let ing = match read {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let secs = started.elapsed().as_secs_f64();
+    let bytes: u64 = ing.files.iter().map(|f| f.bytes).sum();
+    println!(
+        "reprice reading with blake3: {} lines ({} quarantined), {bytes} bytes, {} tokens, {secs:.2} s",
+        ing.lines,
+        ing.quarantine.len(),
+        tokens.into_inner(),
     );
     ExitCode::SUCCESS
 }
