@@ -1,11 +1,13 @@
 //! The single pass. A log written as requests finish is already in canonical order (by time,
 //! ties by id and line), so each part the parser hands over can be priced and folded at once:
-//! nothing is sorted, spilled or decoded again. The pass checks that order as it goes, and at
+//! nothing is sorted, spilled or decoded again. A log cut into pieces (by day, by size) is
+//! read piece after piece, in path order, as one. The pass checks that order as it goes, and at
 //! the end that no id came twice; where either fails it gives up, and the caller sorts and
 //! deduplicates as for any other input. The reports are the same either way.
 
 use super::period::InPeriod;
-use super::{Analyzing, Chunk, Found, writing};
+use super::seen::{Judged, Seen};
+use super::{Analyzing, Chunk, Found, fill_raw_lines, writing};
 use crate::analyze::Analysis;
 use crate::config::Config;
 use crate::error::RunError;
@@ -16,13 +18,10 @@ use crate::report;
 use crate::spill::Order;
 use crate::state;
 use chrono::{DateTime, Utc};
-use std::io::{BufReader, BufWriter, Read, Seek, Write};
+use std::io::{Read, Seek};
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::mpsc::SyncSender;
-
-/// Id hashes held in memory before a sorted run of them goes to a temporary file: 8 MB.
-const IDS_IN_MEMORY: usize = 1 << 20;
 
 /// Records held at most, waiting for earlier ones that may come.
 const HELD_AT_MOST: usize = 1 << 15;
@@ -33,13 +32,13 @@ pub(super) enum Outcome {
     GaveUp(&'static str),
 }
 
-/// Reads `input`, pricing and folding its records as they are parsed, when they come in
-/// canonical order with no id twice.
+/// Reads `inputs` one after the other, pricing and folding their records as they are parsed,
+/// when they come in canonical order with no id twice.
 pub(super) fn single_pass(
     cfg: &Config,
     progress: &Progress,
     records_out: Option<&Path>,
-    input: &Input,
+    inputs: &[Input],
     opts: &ingest::Options<'_>,
     warnings: Vec<String>,
 ) -> Result<Outcome, RunError> {
@@ -50,42 +49,59 @@ pub(super) fn single_pass(
     let (outcome, written) = writing(parquet, |tx| {
         let pass = Mutex::new(Pass {
             ties: Ties::default(),
-            ids: IdRuns::default(),
+            seen: Seen::default(),
             period: InPeriod::default(),
             analyzing: Analyzing::new(cfg),
             tx,
             gave_up: None,
         });
         let lock = || pass.lock().unwrap_or_else(|e| e.into_inner());
-        let read = ingest::ingest(
-            std::slice::from_ref(input),
-            opts,
-            &|n| progress.tick(n),
-            &|records| lock().take(records, cfg),
-        );
+        let mut read = Ok(Ingested::default());
+        for input in inputs {
+            let one = ingest::ingest(
+                std::slice::from_ref(input),
+                opts,
+                &|n| progress.tick(n),
+                &|records| lock().take(records, cfg),
+            );
+            read = match (read, one) {
+                (Ok(all), Ok(one)) => Ok(joined(all, one)),
+                (Err(e), _) | (_, Err(e)) => Err(e),
+            };
+            if read.is_err() {
+                break;
+            }
+        }
         let mut pass = pass.into_inner().unwrap_or_else(|e| e.into_inner());
         if let Some(why) = pass.gave_up {
             return Ok(Err(why));
         }
         let mut ing = read?;
+        state::failpoint("ingested");
         let rest = pass.ties.rest();
         pass.release(rest, cfg)?;
         if let Some(why) = pass.gave_up {
             return Ok(Err(why));
         }
-        if pass.ids.any_repeated().map_err(temp_err)? {
-            return Ok(Err("an id may come twice"));
-        }
         t.mark("ingest, reprice, fold");
         pass.analyzing.billed(&ing);
         let Pass {
-            analyzing, period, ..
+            analyzing,
+            period,
+            mut seen,
+            ..
         } = pass;
+        let (duplicates, mut conflicts) = (seen.duplicates, std::mem::take(&mut seen.conflicts));
+        if seen.kept_twice().map_err(temp_err)? {
+            return Ok(Err("an id may come twice"));
+        }
+        fill_raw_lines(inputs, &mut conflicts);
         let found = Found {
-            duplicates: 0,
-            conflicts: 0,
-            quarantined: ing.quarantine.len() as u64,
+            duplicates,
+            conflicts: conflicts.len() as u64,
+            quarantined: (ing.quarantine.len() + conflicts.len()) as u64,
         };
+        ing.quarantine.extend(conflicts);
         let mut warnings = warnings;
         warnings.extend(std::mem::take(&mut ing.warnings));
         let analysis = analyzing.conclude(cfg, &period, &ing, found, warnings);
@@ -98,6 +114,85 @@ pub(super) fn single_pass(
     })
 }
 
+/// What ingest reported of the inputs so far, and of the next one.
+fn joined(mut all: Ingested, one: Ingested) -> Ingested {
+    all.files.extend(one.files);
+    all.quarantine.extend(one.quarantine);
+    all.lines += one.lines;
+    all.skipped += one.skipped;
+    all.duplicates += one.duplicates;
+    all.warnings.extend(one.warnings);
+    all
+}
+
+/// Inputs more than this are left to the sorted path, which reads them in parallel.
+const PIECES_AT_MOST: usize = 256;
+
+/// How much of each end of an input is read to tell when it starts and ends.
+const PEEK: u64 = 256 << 10;
+
+/// Whether `inputs`, in path order, look like one log in time order: one input, or pieces
+/// each of which starts no earlier than an hour before the ones before it ended (by the
+/// records in the first and last 256 KB of each). A guess that only decides whether the
+/// single pass is tried: the pass checks every record.
+pub(super) fn in_sequence(inputs: &[Input], opts: &ingest::Options<'_>) -> bool {
+    if inputs.len() == 1 {
+        return true;
+    }
+    if inputs.len() > PIECES_AT_MOST {
+        return false;
+    }
+    let mut ended: Option<DateTime<Utc>> = None;
+    for input in inputs {
+        let Some((first, last)) = ends(input, opts) else {
+            return false;
+        };
+        if ended.is_some_and(|e| first + LATE_BY < e) {
+            return false;
+        }
+        ended = ended.max(Some(last));
+    }
+    true
+}
+
+/// The earliest record time in the first 256 KB of an uncompressed JSON-lines input, and the
+/// latest in its last 256 KB.
+fn ends(input: &Input, opts: &ingest::Options<'_>) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    let Input::File { display, path } = input else {
+        return None;
+    };
+    if path.extension().is_some_and(|x| x == "gz" || x == "csv") {
+        return None;
+    }
+    let mut f = std::fs::File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    let mut read_at = |at: u64| -> Option<Vec<u8>> {
+        let mut buf = vec![0; len.saturating_sub(at).min(PEEK) as usize];
+        f.seek(std::io::SeekFrom::Start(at)).ok()?;
+        f.read_exact(&mut buf).ok()?;
+        Some(buf)
+    };
+    let span = |bytes: &[u8]| {
+        let (_, records, _) = ingest::parse_bytes(display, bytes, opts);
+        let first = records.iter().map(|r| r.time).min()?;
+        let last = records.iter().map(|r| r.time).max()?;
+        Some((first, last))
+    };
+    let head = read_at(0)?;
+    let whole = memchr::memrchr(b'\n', &head).map_or(0, |p| p + 1);
+    let (first, _) = span(&head[..whole])?;
+    let tail_at = len.saturating_sub(PEEK);
+    let tail = read_at(tail_at)?;
+    // The tail's first line is whole only when the tail is the whole file.
+    let from = if tail_at == 0 {
+        0
+    } else {
+        memchr::memchr(b'\n', &tail).map_or(tail.len(), |p| p + 1)
+    };
+    let (_, last) = span(&tail[from..])?;
+    Some((first, last))
+}
+
 fn temp_err(e: std::io::Error) -> RunError {
     RunError::Output {
         path: std::env::temp_dir(),
@@ -108,7 +203,7 @@ fn temp_err(e: std::io::Error) -> RunError {
 /// The state of the pass, behind the lock the parser's hand-over takes.
 struct Pass<'c, 's> {
     ties: Ties,
-    ids: IdRuns,
+    seen: Seen,
     period: InPeriod<'c>,
     analyzing: Analyzing<'c>,
     tx: &'s SyncSender<Chunk>,
@@ -130,15 +225,26 @@ impl Pass<'_, '_> {
         if records.is_empty() {
             return Ok(());
         }
-        for r in &records {
-            if let Some(id) = &r.id
-                && self
-                    .ids
-                    .push(crate::state::checkpoint::id_hash(id))
-                    .map_err(temp_err)?
-            {
-                return self.give_up("an id may come twice");
+        let mut records = records;
+        let mut unsure = false;
+        let mut failed = None;
+        records.retain(|r| match self.seen.judge(r) {
+            Ok(Judged::Keep) => true,
+            Ok(Judged::Drop) => false,
+            Ok(Judged::Unsure) => {
+                unsure = true;
+                false
             }
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        });
+        if let Some(e) = failed {
+            return Err(temp_err(e));
+        }
+        if unsure {
+            return self.give_up("an id may come twice");
         }
         let records = self.period.admit_all(records, cfg);
         if records.is_empty() {
@@ -213,96 +319,6 @@ impl Ties {
 /// Sorts records into canonical order; a part comes nearly sorted, which the sort makes use of.
 fn canonical(records: &mut [UsageRecord]) {
     records.sort_by(|a, b| Order::Time.cmp(a, b));
-}
-
-/// The id hashes of the records so far, in sorted runs: in memory up to a budget, then in
-/// temporary files, which the system removes when they are closed.
-struct IdRuns {
-    current: Vec<u64>,
-    files: Vec<std::fs::File>,
-    budget: usize,
-}
-
-impl Default for IdRuns {
-    fn default() -> IdRuns {
-        IdRuns {
-            current: Vec::new(),
-            files: Vec::new(),
-            budget: IDS_IN_MEMORY,
-        }
-    }
-}
-
-impl IdRuns {
-    /// Adds an id hash; true when the run in memory already holds it.
-    fn push(&mut self, h: u64) -> std::io::Result<bool> {
-        self.current.push(h);
-        if self.current.len() < self.budget {
-            return Ok(false);
-        }
-        self.seal()
-    }
-
-    /// Sorts the run in memory and writes it to a file; true when it holds a hash twice.
-    fn seal(&mut self) -> std::io::Result<bool> {
-        self.current.sort_unstable();
-        if self.current.windows(2).any(|w| w[0] == w[1]) {
-            return Ok(true);
-        }
-        let mut file = tempfile::tempfile()?;
-        {
-            let mut w = BufWriter::new(&mut file);
-            for h in &self.current {
-                w.write_all(&h.to_le_bytes())?;
-            }
-            w.flush()?;
-        }
-        file.rewind()?;
-        self.files.push(file);
-        self.current.clear();
-        Ok(false)
-    }
-
-    /// True when any hash came twice over every run.
-    fn any_repeated(mut self) -> std::io::Result<bool> {
-        if self.files.is_empty() {
-            self.current.sort_unstable();
-            return Ok(self.current.windows(2).any(|w| w[0] == w[1]));
-        }
-        if !self.current.is_empty() && self.seal()? {
-            return Ok(true);
-        }
-        let mut readers: Vec<_> = self
-            .files
-            .into_iter()
-            .map(|f| BufReader::with_capacity(1 << 16, f))
-            .collect();
-        let next = |r: &mut BufReader<std::fs::File>| -> std::io::Result<Option<u64>> {
-            let mut b = [0u8; 8];
-            match r.read_exact(&mut b) {
-                Ok(()) => Ok(Some(u64::from_le_bytes(b))),
-                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
-                Err(e) => Err(e),
-            }
-        };
-        let mut heap = std::collections::BinaryHeap::new();
-        for (i, r) in readers.iter_mut().enumerate() {
-            if let Some(h) = next(r)? {
-                heap.push(std::cmp::Reverse((h, i)));
-            }
-        }
-        let mut previous = None;
-        while let Some(std::cmp::Reverse((h, i))) = heap.pop() {
-            if previous == Some(h) {
-                return Ok(true);
-            }
-            previous = Some(h);
-            if let Some(n) = next(&mut readers[i])? {
-                heap.push(std::cmp::Reverse((n, i)));
-            }
-        }
-        Ok(false)
-    }
 }
 
 #[cfg(test)]
@@ -411,26 +427,5 @@ mod tests {
         let given = ties.settle(part).expect("in order");
         assert_eq!(given.len(), 10);
         assert_eq!(ties.held.len(), HELD_AT_MOST);
-    }
-
-    #[test]
-    fn a_repeated_id_hash_is_found_in_memory_and_across_runs() {
-        let runs = |hashes: &[u64], budget: usize| {
-            let mut ids = IdRuns {
-                budget,
-                ..IdRuns::default()
-            };
-            for &h in hashes {
-                if ids.push(h).expect("push") {
-                    return true;
-                }
-            }
-            ids.any_repeated().expect("merge")
-        };
-        assert!(!runs(&[5, 3, 9, 1, 7, 2], 2));
-        assert!(runs(&[5, 3, 9, 1, 7, 3], 2));
-        assert!(runs(&[5, 3, 9, 1, 7, 3], 100));
-        assert!(runs(&[4, 4], 2));
-        assert!(!runs(&[], 2));
     }
 }

@@ -20,6 +20,7 @@ use std::sync::mpsc::SyncSender;
 
 mod in_order;
 mod period;
+mod seen;
 
 /// The result of reading, pricing and analyzing, before anything is written.
 pub struct Computed {
@@ -109,8 +110,8 @@ fn options(cfg: &Config) -> ingest::Options<'_> {
     }
 }
 
-/// [`compute`] in one pass over a single input file whose records are in canonical order;
-/// None when there are other inputs or the records are not so (the pass says why with
+/// [`compute`] in one pass over input files whose records are in canonical order (one log,
+/// or one cut into pieces); None when the inputs are not so (the pass says why with
 /// `REPRICE_TIMINGS`).
 fn try_single_pass(
     cfg: &Config,
@@ -121,12 +122,16 @@ fn try_single_pass(
     let (inputs, skipped_folders) =
         expand_inputs(&cfg.paths, &cfg.out, cfg.state.as_deref(), &mut warnings)?;
     // Standard input could not be read again if the pass gave up.
-    let [input @ source::Input::File { .. }] = inputs.as_slice() else {
+    let opts = options(cfg);
+    if inputs.is_empty()
+        || inputs.iter().any(|i| matches!(i, source::Input::Stdin))
+        || !in_order::in_sequence(&inputs, &opts)
+    {
         return Ok(None);
-    };
+    }
+    state::failpoint("expanded");
     progress.start(&inputs);
-    let outcome =
-        in_order::single_pass(cfg, progress, records_out, input, &options(cfg), warnings)?;
+    let outcome = in_order::single_pass(cfg, progress, records_out, &inputs, &opts, warnings)?;
     progress.finish();
     match outcome {
         in_order::Outcome::Done(analysis, ing) => {
@@ -451,7 +456,7 @@ fn expand_inputs(
 
 /// Conflicts are found after parsing, when the raw lines are gone; they are rare, so their
 /// files are read again, as a stream, to put the raw line into the quarantine entry.
-fn fill_raw_lines(inputs: &[source::Input], conflicts: &mut [Quarantined]) {
+pub(super) fn fill_raw_lines(inputs: &[source::Input], conflicts: &mut [Quarantined]) {
     let mut wanted: std::collections::BTreeMap<&str, Vec<u64>> = Default::default();
     for q in conflicts.iter() {
         wanted.entry(q.file.as_str()).or_default().push(q.byte);

@@ -1,0 +1,302 @@
+//! Deduplication in the single pass. Records come in canonical order, so the first record of
+//! an id is the one a sort would keep; a later one with the same usage is a duplicate, with
+//! other usage a conflict, as `spill::decide` judges them. The ids of the last hour are kept
+//! whole, with what judging a repeat needs; older ids only as 64-bit hashes in sorted runs,
+//! and a repeat among those ends the pass (the caller then sorts).
+
+use crate::outcome::Quarantined;
+use crate::record::{SourceRef, UsageRecord};
+use chrono::{DateTime, Utc};
+use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
+use std::io::{BufReader, BufWriter, Read, Seek, Write};
+
+/// Id hashes held in memory before a sorted run of them goes to a temporary file: 8 MB.
+const IDS_IN_MEMORY: usize = 1 << 20;
+
+/// Ids kept whole at most, however many an hour holds.
+const RECENT_AT_MOST: usize = 1 << 17;
+
+/// How long an id is kept whole after its first record.
+const RECENT_FOR: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
+/// The first record of an id, as judging a later one needs it.
+struct First {
+    payload_hash: u64,
+    source: SourceRef,
+    /// Payloads of this id already quarantined as conflicts: a copy of one is a duplicate.
+    conflicting: Vec<u64>,
+}
+
+/// What the pass has seen of ids, and what it found.
+#[derive(Default)]
+pub(super) struct Seen {
+    recent: FxHashMap<String, First>,
+    /// The recent ids by the time of their first record, oldest first.
+    order: VecDeque<(DateTime<Utc>, String)>,
+    older: IdRuns,
+    pub duplicates: u64,
+    pub conflicts: Vec<Quarantined>,
+}
+
+/// The verdict on a record.
+pub(super) enum Judged {
+    Keep,
+    Drop,
+    /// An id kept before may come again after it was forgotten: the pass cannot judge it.
+    Unsure,
+}
+
+impl Seen {
+    /// Judges the next record in canonical order.
+    pub fn judge(&mut self, r: &UsageRecord) -> std::io::Result<Judged> {
+        let Some(id) = r.id.as_deref() else {
+            return Ok(Judged::Keep);
+        };
+        if let Some(first) = self.recent.get_mut(id) {
+            if first.payload_hash == r.payload_hash || first.conflicting.contains(&r.payload_hash) {
+                self.duplicates += 1;
+            } else {
+                first.conflicting.push(r.payload_hash);
+                self.conflicts.push(Quarantined {
+                    file: r.source.file.to_string(),
+                    line: r.source.line,
+                    byte: r.source.byte,
+                    // Names the kept line, so the two payloads can be compared side by side.
+                    reason: format!(
+                        "conflict: id {id} has different usage than {}:{}, which was kept",
+                        first.source.file, first.source.line
+                    ),
+                    raw: String::new(),
+                });
+            }
+            return Ok(Judged::Drop);
+        }
+        while let Some((t, _)) = self.order.front()
+            && (*t + RECENT_FOR < r.time || self.order.len() >= RECENT_AT_MOST)
+        {
+            if let Some((_, old)) = self.order.pop_front() {
+                self.recent.remove(&old);
+                if self.older.push(crate::state::checkpoint::id_hash(&old))? {
+                    return Ok(Judged::Unsure);
+                }
+            }
+        }
+        self.recent.insert(
+            id.to_string(),
+            First {
+                payload_hash: r.payload_hash,
+                source: r.source.clone(),
+                conflicting: Vec::new(),
+            },
+        );
+        self.order.push_back((r.time, id.to_string()));
+        Ok(Judged::Keep)
+    }
+
+    /// True when an id was kept twice: once before it was forgotten, once after.
+    pub fn kept_twice(mut self) -> std::io::Result<bool> {
+        for (_, id) in std::mem::take(&mut self.order) {
+            if self.older.push(crate::state::checkpoint::id_hash(&id))? {
+                return Ok(true);
+            }
+        }
+        self.older.any_repeated()
+    }
+}
+
+/// The id hashes of the records so far, in sorted runs: in memory up to a budget, then in
+/// temporary files, which the system removes when they are closed.
+struct IdRuns {
+    current: Vec<u64>,
+    files: Vec<std::fs::File>,
+    budget: usize,
+}
+
+impl Default for IdRuns {
+    fn default() -> IdRuns {
+        IdRuns {
+            current: Vec::new(),
+            files: Vec::new(),
+            budget: IDS_IN_MEMORY,
+        }
+    }
+}
+
+impl IdRuns {
+    /// Adds an id hash; true when the run in memory already holds it.
+    fn push(&mut self, h: u64) -> std::io::Result<bool> {
+        self.current.push(h);
+        if self.current.len() < self.budget {
+            return Ok(false);
+        }
+        self.seal()
+    }
+
+    /// Sorts the run in memory and writes it to a file; true when it holds a hash twice.
+    fn seal(&mut self) -> std::io::Result<bool> {
+        self.current.sort_unstable();
+        if self.current.windows(2).any(|w| w[0] == w[1]) {
+            return Ok(true);
+        }
+        let mut file = tempfile::tempfile()?;
+        {
+            let mut w = BufWriter::new(&mut file);
+            for h in &self.current {
+                w.write_all(&h.to_le_bytes())?;
+            }
+            w.flush()?;
+        }
+        file.rewind()?;
+        self.files.push(file);
+        self.current.clear();
+        Ok(false)
+    }
+
+    /// True when any hash came twice over every run.
+    fn any_repeated(mut self) -> std::io::Result<bool> {
+        if self.files.is_empty() {
+            self.current.sort_unstable();
+            return Ok(self.current.windows(2).any(|w| w[0] == w[1]));
+        }
+        if !self.current.is_empty() && self.seal()? {
+            return Ok(true);
+        }
+        let mut readers: Vec<_> = self
+            .files
+            .into_iter()
+            .map(|f| BufReader::with_capacity(1 << 16, f))
+            .collect();
+        let next = |r: &mut BufReader<std::fs::File>| -> std::io::Result<Option<u64>> {
+            let mut b = [0u8; 8];
+            match r.read_exact(&mut b) {
+                Ok(()) => Ok(Some(u64::from_le_bytes(b))),
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
+                Err(e) => Err(e),
+            }
+        };
+        let mut heap = std::collections::BinaryHeap::new();
+        for (i, r) in readers.iter_mut().enumerate() {
+            if let Some(h) = next(r)? {
+                heap.push(std::cmp::Reverse((h, i)));
+            }
+        }
+        let mut previous = None;
+        while let Some(std::cmp::Reverse((h, i))) = heap.pop() {
+            if previous == Some(h) {
+                return Ok(true);
+            }
+            previous = Some(h);
+            if let Some(n) = next(&mut readers[i])? {
+                heap.push(std::cmp::Reverse((n, i)));
+            }
+        }
+        Ok(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_repeated_id_hash_is_found_in_memory_and_across_runs() {
+        let runs = |hashes: &[u64], budget: usize| {
+            let mut ids = IdRuns {
+                budget,
+                ..IdRuns::default()
+            };
+            for &h in hashes {
+                if ids.push(h).expect("push") {
+                    return true;
+                }
+            }
+            ids.any_repeated().expect("merge")
+        };
+        assert!(!runs(&[5, 3, 9, 1, 7, 2], 2));
+        assert!(runs(&[5, 3, 9, 1, 7, 3], 2));
+        assert!(runs(&[5, 3, 9, 1, 7, 3], 100));
+        assert!(runs(&[4, 4], 2));
+        assert!(!runs(&[], 2));
+    }
+
+    fn record(minute: i64, id: &str, payload: u64, line: u64) -> UsageRecord {
+        use chrono::TimeZone;
+        let mut r = crate::record::sample();
+        r.time = Utc
+            .timestamp_opt(1_772_400_000 + minute * 60, 0)
+            .single()
+            .expect("time");
+        r.id = Some(id.to_string());
+        r.payload_hash = payload;
+        r.source.line = line;
+        r
+    }
+
+    fn verdicts(seen: &mut Seen, records: &[UsageRecord]) -> Vec<&'static str> {
+        records
+            .iter()
+            .map(|r| match seen.judge(r).expect("judge") {
+                Judged::Keep => "keep",
+                Judged::Drop => "drop",
+                Judged::Unsure => "unsure",
+            })
+            .collect()
+    }
+
+    #[test]
+    fn repeats_are_judged_as_the_sort_judges_them() {
+        let mut seen = Seen::default();
+        let got = verdicts(
+            &mut seen,
+            &[
+                record(0, "a", 1, 1),
+                record(1, "a", 1, 2),
+                record(2, "a", 2, 3),
+                record(3, "a", 2, 4),
+                record(4, "b", 9, 5),
+                record(5, "a", 3, 6),
+            ],
+        );
+        assert_eq!(got, ["keep", "drop", "drop", "drop", "keep", "drop"]);
+        assert_eq!(seen.duplicates, 2);
+        let reasons: Vec<_> = seen
+            .conflicts
+            .iter()
+            .map(|q| (q.line, q.reason.clone()))
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                (
+                    3,
+                    "conflict: id a has different usage than f:1, which was kept".to_string()
+                ),
+                (
+                    6,
+                    "conflict: id a has different usage than f:1, which was kept".to_string()
+                ),
+            ]
+        );
+        assert!(!seen.kept_twice().expect("runs"));
+    }
+
+    #[test]
+    fn an_id_seen_again_after_it_was_forgotten_is_kept_twice() {
+        let mut seen = Seen::default();
+        // "a" is forgotten when "b" comes more than an hour after it.
+        let got = verdicts(
+            &mut seen,
+            &[
+                record(0, "a", 1, 1),
+                record(61, "b", 1, 2),
+                record(62, "a", 1, 3),
+            ],
+        );
+        assert_eq!(got, ["keep", "keep", "keep"]);
+        assert!(seen.kept_twice().expect("runs"));
+        let mut seen = Seen::default();
+        verdicts(&mut seen, &[record(0, "a", 1, 1), record(61, "b", 1, 2)]);
+        assert!(!seen.kept_twice().expect("runs"));
+    }
+}
