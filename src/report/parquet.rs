@@ -22,7 +22,7 @@ use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 
-const ROW_GROUP: usize = 32_768;
+const ROW_GROUP: usize = 16_384;
 const SCALE: u32 = 18;
 /// 10^0 to 10^SCALE: scaling a value is one multiplication, not a loop of them per value.
 const POW10: [i128; SCALE as usize + 1] = {

@@ -160,7 +160,12 @@ fn the_file_is_the_same_however_records_are_chunked_and_threaded() {
         .iter()
         .map(|g| g.num_rows())
         .collect();
-    assert_eq!(groups, [32_768, 32_768, 32_768, 32_768, 15_320]);
+    assert_eq!(
+        groups,
+        [
+            16_384, 16_384, 16_384, 16_384, 16_384, 16_384, 16_384, 16_384, 15_320
+        ]
+    );
     let df = reader.finish().expect("reads");
     assert_eq!(df.height(), records.len());
 }
