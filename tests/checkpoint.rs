@@ -8,14 +8,6 @@ use common::*;
 use serde_json::Value;
 use std::path::Path;
 
-fn gen_lines(records: u64, seed: u64) -> Vec<String> {
-    String::from_utf8(gen_envelope(records, seed))
-        .expect("utf-8")
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
 fn append(path: &Path, lines: &[String]) {
     use std::io::Write;
     let mut f = std::fs::OpenOptions::new()

@@ -74,11 +74,7 @@ const GAVE_UP: &str = "sorting instead";
 #[test]
 fn generated_logs_with_late_retries_take_one_pass_and_report_the_same() {
     let d = tempfile::tempdir().expect("tmp");
-    let lines: Vec<String> = String::from_utf8(gen_envelope(3000, 11))
-        .expect("utf-8")
-        .lines()
-        .map(str::to_string)
-        .collect();
+    let lines = gen_lines(3000, 11);
     // Retries are logged 5 seconds after the attempt that follows them.
     assert!(lines.iter().any(|l| l.contains(r#""attempt":2"#)));
     let err = both_ways(d.path(), "gen", &lines, &["--records"]);
@@ -121,11 +117,7 @@ fn a_big_log_in_order_takes_one_pass_a_line_hours_late_or_a_forgotten_id_the_sor
     assert!(err.contains(ONE_PASS) && !err.contains(GAVE_UP), "{err}");
     // Over 8 MB, a file is read in parts, and taken in one pass while in order. The first
     // line again under a new id, at the end, comes after records given weeks later.
-    let mut lines: Vec<String> = String::from_utf8(gen_envelope(20_000, 12))
-        .expect("utf-8")
-        .lines()
-        .map(str::to_string)
-        .collect();
+    let mut lines = gen_lines(20_000, 12);
     assert!(lines.iter().map(|l| l.len() + 1).sum::<usize>() > 8 << 20);
     let err = both_ways(d.path(), "big", &lines, &[]);
     assert!(err.contains(ONE_PASS) && !err.contains(GAVE_UP), "{err}");
@@ -144,10 +136,7 @@ fn a_big_log_in_order_takes_one_pass_a_line_hours_late_or_a_forgotten_id_the_sor
     ];
     let err = both_ways(d.path(), "repeated", &repeated, &[]);
     assert!(err.contains(ONE_PASS) && !err.contains(GAVE_UP), "{err}");
-    let s: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(d.path().join("repeated-one/summary.json")).expect("read"),
-    )
-    .expect("json");
+    let s = summary_in(&d.path().join("repeated-one"));
     assert_eq!(u64_at(&s, "input.records"), 2);
     assert_eq!(u64_at(&s, "input.duplicates"), 1);
     assert_eq!(u64_at(&s, "input.conflicts"), 1);
@@ -161,10 +150,7 @@ fn a_big_log_in_order_takes_one_pass_a_line_hours_late_or_a_forgotten_id_the_sor
     ];
     let err = both_ways(d.path(), "forgotten", &forgotten, &[]);
     assert!(err.contains(GAVE_UP), "{err}");
-    let s: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(d.path().join("forgotten-one/summary.json")).expect("read"),
-    )
-    .expect("json");
+    let s = summary_in(&d.path().join("forgotten-one"));
     assert_eq!(u64_at(&s, "input.records"), 3);
     assert_eq!(u64_at(&s, "input.conflicts"), 1);
 }
@@ -172,11 +158,7 @@ fn a_big_log_in_order_takes_one_pass_a_line_hours_late_or_a_forgotten_id_the_sor
 #[test]
 fn a_log_cut_into_pieces_in_order_takes_one_pass_and_pieces_out_of_order_are_sorted() {
     let d = tempfile::tempdir().expect("tmp");
-    let lines: Vec<String> = String::from_utf8(gen_envelope(3000, 13))
-        .expect("utf-8")
-        .lines()
-        .map(str::to_string)
-        .collect();
+    let lines = gen_lines(3000, 13);
     let (a, rest) = lines.split_at(1000);
     let (b, c) = rest.split_at(1000);
     let err = pieces_both_ways(
@@ -219,10 +201,7 @@ fn repeats_within_the_hour_are_judged_in_the_pass_as_the_sort_judges_them() {
         &[],
     );
     assert!(err.contains(ONE_PASS) && !err.contains(GAVE_UP), "{err}");
-    let s: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(d.path().join("repeats-one/summary.json")).expect("read"),
-    )
-    .expect("json");
+    let s = summary_in(&d.path().join("repeats-one"));
     assert_eq!(u64_at(&s, "input.records"), 5);
     assert_eq!(u64_at(&s, "input.duplicates"), 2);
     assert_eq!(u64_at(&s, "input.conflicts"), 1);

@@ -58,17 +58,8 @@ impl Seen {
                 self.duplicates += 1;
             } else {
                 first.conflicting.push(r.payload_hash);
-                self.conflicts.push(Quarantined {
-                    file: r.source.file.to_string(),
-                    line: r.source.line,
-                    byte: r.source.byte,
-                    // Names the kept line, so the two payloads can be compared side by side.
-                    reason: format!(
-                        "conflict: id {id} has different usage than {}:{}, which was kept",
-                        first.source.file, first.source.line
-                    ),
-                    raw: String::new(),
-                });
+                self.conflicts
+                    .push(crate::spill::conflict(id, &r.source, &first.source));
             }
             return Ok(Judged::Drop);
         }

@@ -45,21 +45,24 @@ impl Decider {
         match &self.kept {
             Some((h, _)) if *h == payload_hash => Verdict::Duplicate,
             _ if !self.conflicting.insert(payload_hash) => Verdict::Duplicate,
-            Some((_, first)) => {
-                let r = source();
-                Verdict::Conflict(Quarantined {
-                    file: r.file.to_string(),
-                    line: r.line,
-                    byte: r.byte,
-                    // Names the kept line, so the two payloads can be compared side by side.
-                    reason: format!(
-                        "conflict: id {id} has different usage than {}:{}, which was kept",
-                        first.file, first.line
-                    ),
-                    raw: String::new(),
-                })
-            }
+            Some((_, first)) => Verdict::Conflict(conflict(id, &source(), first)),
             None => Verdict::Keep,
         }
+    }
+}
+
+/// The quarantine entry of the record at `at`, whose id `id` was kept at `kept` with other
+/// usage. Its raw line is filled in later, from the file.
+pub fn conflict(id: &str, at: &SourceRef, kept: &SourceRef) -> Quarantined {
+    Quarantined {
+        file: at.file.to_string(),
+        line: at.line,
+        byte: at.byte,
+        // Names the kept line, so the two payloads can be compared side by side.
+        reason: format!(
+            "conflict: id {id} has different usage than {}:{}, which was kept",
+            kept.file, kept.line
+        ),
+        raw: String::new(),
     }
 }

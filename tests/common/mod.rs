@@ -26,9 +26,7 @@ pub struct Run {
 
 impl Run {
     pub fn summary(&self) -> Value {
-        let text =
-            std::fs::read_to_string(self.out.join("summary.json")).expect("summary.json written");
-        serde_json::from_str(&text).expect("summary.json is JSON")
+        summary_in(&self.out)
     }
     pub fn file(&self, name: &str) -> String {
         std::fs::read_to_string(self.out.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
@@ -141,4 +139,19 @@ pub fn gen_envelope(records: u64, seed: u64) -> Vec<u8> {
         .expect("gen");
     assert!(o.status.success());
     o.stdout
+}
+
+/// `summary.json` of the reports in `out`.
+pub fn summary_in(out: &Path) -> Value {
+    let text = std::fs::read_to_string(out.join("summary.json")).expect("summary.json written");
+    serde_json::from_str(&text).expect("summary.json is JSON")
+}
+
+/// `reprice gen --format envelope`: generated envelope lines, one string each.
+pub fn gen_lines(records: u64, seed: u64) -> Vec<String> {
+    String::from_utf8(gen_envelope(records, seed))
+        .expect("utf-8")
+        .lines()
+        .map(str::to_string)
+        .collect()
 }
