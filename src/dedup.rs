@@ -84,7 +84,7 @@ mod tests {
                 reasons,
                 [(
                     3,
-                    "conflict: id r1 has different usage than f.jsonl:1, which was kept"
+                    "conflict: id r1 has another time or usage than f.jsonl:1, which was kept"
                         .to_string()
                 )]
             );

@@ -245,11 +245,11 @@ const CASES: &[Case] = &[
     case!("duplicates/equal_payload.jsonl", OK, [3 = 2 + 1 + 0 + 0], &[]),
     // Same id and time, different usage: the line read first is kept, the other quarantined.
     case!("duplicates/different_payload.jsonl", QUARANTINED, [2 = 1 + 0 + 1 + 0],
-        &[(2, "conflict: id req-1 has different usage than {file}:1, which was kept")],
+        &[(2, "conflict: id req-1 has another time or usage than {file}:1, which was kept")],
         &[("/input/conflicts", "1")]),
     // A conflicting payload logged twice is one conflict and one duplicate, not two conflicts.
     case!("duplicates/conflict_logged_twice.jsonl", QUARANTINED, [4 = 1 + 2 + 1 + 0],
-        &[(3, "conflict: id req-1 has different usage than {file}:1, which was kept")]),
+        &[(3, "conflict: id req-1 has another time or usage than {file}:1, which was kept")]),
     case!("duplicates/claude_code_repeat.jsonl", OK, [3 = 1 + 2 + 0 + 0], &[]),
 
     case!("gzip/valid.jsonl.gz", OK, [2 = 2 + 0 + 0 + 0], &[]),

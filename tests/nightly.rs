@@ -170,7 +170,7 @@ fn duplicates_across_files_and_runs_count_once_and_conflicts_are_reported() {
     assert_eq!(str_at(&s, "actual.cost"), "0.0266");
     let q = r2.file("quarantine.jsonl");
     assert!(
-        q.contains("conflict: id n-2 has different usage than "),
+        q.contains("conflict: id n-2 has another time or usage than "),
         "{q}"
     );
     let entry: serde_json::Value =

@@ -207,7 +207,7 @@ fn repeats_within_the_hour_are_judged_in_the_pass_as_the_sort_judges_them() {
     assert_eq!(u64_at(&s, "input.conflicts"), 1);
     let q = std::fs::read_to_string(d.path().join("repeats-one/quarantine.jsonl")).expect("q");
     assert!(
-        q.contains("conflict: id a has different usage than")
+        q.contains("conflict: id a has another time or usage than")
             && q.contains(r#""line":2"#)
             && q.contains("prompt_tokens"),
         "{q}"

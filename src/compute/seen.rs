@@ -261,11 +261,11 @@ mod tests {
             [
                 (
                     3,
-                    "conflict: id a has different usage than f:1, which was kept".to_string()
+                    "conflict: id a has another time or usage than f:1, which was kept".to_string()
                 ),
                 (
                     6,
-                    "conflict: id a has different usage than f:1, which was kept".to_string()
+                    "conflict: id a has another time or usage than f:1, which was kept".to_string()
                 ),
             ]
         );

@@ -1,5 +1,6 @@
-//! Deduplication by provider id. The same id with the same usage is a duplicate (one request
-//! logged twice); with different usage it is a conflict, which is quarantined and reported.
+//! Deduplication by provider id. The same id with the same time and usage is a duplicate (one
+//! request logged twice); with another time or other usage it is a conflict, which is
+//! quarantined and reported.
 
 use crate::outcome::Quarantined;
 use crate::record::SourceRef;
@@ -60,7 +61,7 @@ pub fn conflict(id: &str, at: &SourceRef, kept: &SourceRef) -> Quarantined {
         byte: at.byte,
         // Names the kept line, so the two payloads can be compared side by side.
         reason: format!(
-            "conflict: id {id} has different usage than {}:{}, which was kept",
+            "conflict: id {id} has another time or usage than {}:{}, which was kept",
             kept.file, kept.line
         ),
         raw: String::new(),
