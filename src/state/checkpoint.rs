@@ -101,6 +101,16 @@ pub struct Loaded {
     pub ids: Vec<u64>,
 }
 
+/// How far each input was read before: what a checkpoint of the analysis is checked against.
+pub struct Resumption {
+    /// The generation of the ledger the run started from (0: none).
+    pub generation: u64,
+    /// Per input: whether it went on from where the ledger left it (else it was read from
+    /// its first line), and whether the next ledger holds its lines (else the next run reads
+    /// it again in full).
+    pub inputs: std::collections::BTreeMap<String, (bool, bool)>,
+}
+
 /// The hash `ids.bin` keeps of an id: FNV-1a, stable across builds.
 pub fn id_hash(id: &str) -> u64 {
     crate::ingest::hash_bytes(id.as_bytes())
@@ -142,11 +152,11 @@ pub fn load(dir: &Path, settings: &Settings) -> Result<Loaded, Option<String>> {
 pub fn stage(dir: &Path, checkpoint: Checkpoint<&Sums>, mut ids: Vec<u64>) -> Result<(), RunError> {
     let path = dir.join(CHECKPOINT_NEXT);
     let bytes = rmp_serde::to_vec(&checkpoint).map_err(|e| out_err(&path, e))?;
-    super::ledger::write_synced(&path, &bytes)?;
+    super::write_synced(&path, &bytes)?;
     rayon::slice::ParallelSliceMut::par_sort_unstable(&mut ids[..]);
     ids.dedup();
     let raw: Vec<u8> = ids.iter().flat_map(|h| h.to_le_bytes()).collect();
-    super::ledger::write_synced(&dir.join(IDS_NEXT), &raw)
+    super::write_synced(&dir.join(IDS_NEXT), &raw)
 }
 
 /// Removes a staged checkpoint a run left without committing, so that only this run's is
@@ -172,7 +182,7 @@ pub(super) fn commit(dir: &Path) -> Result<(), RunError> {
 }
 
 /// The per-input map a run keeps in its checkpoint, for the next run to compare with.
-pub fn usable_inputs(r: &super::ledger::Resumption) -> Option<Vec<String>> {
+pub fn usable_inputs(r: &Resumption) -> Option<Vec<String>> {
     r.inputs
         .iter()
         .all(|(_, (_, kept))| *kept)
@@ -182,7 +192,7 @@ pub fn usable_inputs(r: &super::ledger::Resumption) -> Option<Vec<String>> {
 /// Why the new records cannot simply be added to `loaded`, from how the inputs were read:
 /// the ledger is not the one the checkpoint was made with, or an input it covered was read
 /// again from its first line, or is no longer given.
-pub fn mismatch(loaded: &Loaded, r: &super::ledger::Resumption) -> Option<String> {
+pub fn mismatch(loaded: &Loaded, r: &Resumption) -> Option<String> {
     let c = &loaded.checkpoint;
     if c.generation != r.generation {
         return Some("the kept analysis is not that of the ledger's records".to_string());

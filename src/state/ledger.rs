@@ -5,8 +5,9 @@
 //! where the last run stopped; any other change is detected and the file is read again. The
 //! outcomes are the same as a full run's, so the reports are too.
 
-use super::out_err;
+use super::checkpoint::Resumption;
 use super::unchanged::{Look, Unchanged};
+use super::{out_err, write_synced};
 use crate::error::RunError;
 use crate::ingest::{self, Ingested, Options, source::Input};
 use crate::outcome::{FileReport, Quarantined};
@@ -105,16 +106,6 @@ const PART: usize = 16_384;
 pub struct Destination<'s> {
     pub spill: &'s crate::spill::Spill,
     pub earlier: bool,
-}
-
-/// How far each input was read before: what a checkpoint of the analysis is checked against.
-pub struct Resumption {
-    /// The generation of the ledger the run started from (0: none).
-    pub generation: u64,
-    /// Per input: whether it went on from where the ledger left it (else it was read from
-    /// its first line), and whether the next ledger holds its lines (else the next run reads
-    /// it again in full).
-    pub inputs: BTreeMap<String, (bool, bool)>,
 }
 
 /// Like `ingest::ingest`, reusing what the ledger in `dir` already holds: a file that still
@@ -402,14 +393,6 @@ fn as_before(
     };
     let entry = Some((key.to_string(), e.clone()));
     Ok((report, e.quarantine.clone(), entry, None, 0, true))
-}
-
-pub(super) fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
-    use std::io::Write;
-    let mut f = std::fs::File::create(path).map_err(|e| out_err(path, e))?;
-    f.write_all(bytes)
-        .and_then(|_| f.sync_all())
-        .map_err(|e| out_err(path, e))
 }
 
 /// Makes the staged ledger current; called only after the reports are published. Kept record

@@ -8,7 +8,8 @@ mod manifest;
 mod publish;
 mod unchanged;
 
-pub use ledger::{Destination, Resumption, commit, ingest_incremental, is_state_folder};
+pub use checkpoint::Resumption;
+pub use ledger::{Destination, commit, ingest_incremental, is_state_folder};
 pub use lock::Lock;
 pub use manifest::manifest;
 pub use publish::{Staging, check_out, is_report_folder, reports_failed, resolve};
@@ -21,6 +22,15 @@ fn out_err(path: &Path, e: impl std::fmt::Display) -> RunError {
         path: path.to_path_buf(),
         message: e.to_string(),
     }
+}
+
+/// A staged file, on disk before the commit that makes it current can name it.
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
+    use std::io::Write;
+    let mut f = std::fs::File::create(path).map_err(|e| out_err(path, e))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| out_err(path, e))
 }
 
 /// Crash points for tests: with `REPRICE_FAILPOINT=<name>` the process aborts right there, as
