@@ -192,3 +192,58 @@ fn an_input_gone_or_rewritten_or_read_whole_means_everything_is_analyzed_again()
     let r5 = night(d, "n5", &[]);
     assert!(!r5.stderr.contains("carried over"), "{}", r5.stderr);
 }
+
+#[test]
+fn a_rerun_with_nothing_new_leaves_the_state_as_it_was() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let d = d.path();
+    let log = d.join("logs/a.jsonl");
+    std::fs::create_dir_all(log.parent().expect("dir")).expect("mkdir");
+    let lines = gen_lines(200, 21);
+    append(&log, &lines[..150]);
+    // A look at an input is kept only once it last changed 2 s before.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    night(d, "n1", &[]);
+    let st = d.join("state");
+    let kept = |name: &str| {
+        let p = st.join(name);
+        (
+            std::fs::read(&p).expect("read"),
+            std::fs::metadata(&p)
+                .expect("meta")
+                .modified()
+                .expect("mtime"),
+        )
+    };
+    let (ledger, checkpoint) = (kept("ledger.json"), kept("checkpoint.bin"));
+    let r2 = night(d, "n2", &[]);
+    assert!(
+        r2.stderr.contains("150 records carried over"),
+        "{}",
+        r2.stderr
+    );
+    assert_same_reports(&d.join("n1"), &d.join("n2"));
+    assert!(kept("ledger.json") == ledger, "the ledger was rewritten");
+    assert!(
+        kept("checkpoint.bin") == checkpoint,
+        "the checkpoint was rewritten"
+    );
+    // Something new: the state moves on, and the reports are a full run's.
+    append(&log, &lines[150..]);
+    let r3 = night(d, "n3", &[]);
+    assert!(
+        r3.stderr.contains("150 records carried over"),
+        "{}",
+        r3.stderr
+    );
+    assert!(kept("ledger.json").0 != ledger.0);
+    let r4 = night(d, "n4", &[]);
+    assert!(
+        r4.stderr.contains(&format!(
+            "{} records carried over",
+            u64_at(&r3.summary(), "input.records")
+        )),
+        "{}",
+        r4.stderr
+    );
+}

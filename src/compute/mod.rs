@@ -274,7 +274,7 @@ fn compute_from(
     if let Some(why) = period.broken {
         return Ok(Err(why));
     }
-    if let (Some(dir), Some(r)) = (&cfg.state, &resumption) {
+    if let (Some(dir), Some(r)) = (&cfg.state, resumption.as_ref().filter(|r| r.staged)) {
         // A checkpoint sums every record the ledger holds; when an input's lines are not in
         // the ledger (read whole each run), the next run could not tell its records apart.
         if let Some(inputs) = checkpoint::usable_inputs(r) {

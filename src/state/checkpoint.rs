@@ -109,6 +109,9 @@ pub struct Resumption {
     /// its first line), and whether the next ledger holds its lines (else the next run reads
     /// it again in full).
     pub inputs: std::collections::BTreeMap<String, (bool, bool)>,
+    /// False when no input changed and the ledger was left as it is: the checkpoint it names
+    /// stays current too.
+    pub staged: bool,
 }
 
 /// The hash `ids.bin` keeps of an id: FNV-1a, stable across builds.
