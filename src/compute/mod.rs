@@ -85,20 +85,38 @@ pub fn compute(
         }
         None => None,
     };
+    let mut warnings = Vec::new();
+    let (inputs, skipped_folders) =
+        expand_inputs(&cfg.paths, &cfg.out, cfg.state.as_deref(), &mut warnings)?;
+    state::failpoint("expanded");
+    let expanded = Expanded {
+        inputs,
+        skipped_folders,
+        warnings,
+    };
     if cfg.state.is_none()
-        && let Some(c) = try_single_pass(cfg, progress, records_out)?
+        && let Some(c) = try_single_pass(cfg, progress, records_out, &expanded)?
     {
         return Ok(c);
     }
     if let Some(from) = from {
-        match compute_from(cfg, progress, records_out, Some(from), notices.clone())? {
+        let again = notices.clone();
+        match compute_from(cfg, progress, records_out, &expanded, Some(from), again)? {
             Ok(c) => return Ok(c),
             // Nothing was staged: the pass stops before it would stage a checkpoint.
             Err(why) => notices.push(format!("{why}: every record is analyzed again")),
         }
     }
-    compute_from(cfg, progress, records_out, None, notices)?
+    compute_from(cfg, progress, records_out, &expanded, None, notices)?
         .map_err(|why| RunError::Usage(format!("internal: {why}")))
+}
+
+/// The inputs of a run, found once however many passes read them.
+struct Expanded {
+    inputs: Vec<source::Input>,
+    /// Folders left out of the walk: reprice's own reports and state.
+    skipped_folders: u64,
+    warnings: Vec<String>,
 }
 
 fn options(cfg: &Config) -> ingest::Options<'_> {
@@ -117,21 +135,20 @@ fn try_single_pass(
     cfg: &Config,
     progress: &Progress,
     records_out: Option<&Path>,
+    expanded: &Expanded,
 ) -> Result<Option<Computed>, RunError> {
-    let mut warnings = Vec::new();
-    let (inputs, skipped_folders) =
-        expand_inputs(&cfg.paths, &cfg.out, cfg.state.as_deref(), &mut warnings)?;
+    let inputs = &expanded.inputs;
     // Standard input could not be read again if the pass gave up.
     let opts = options(cfg);
     if inputs.is_empty()
         || inputs.iter().any(|i| matches!(i, source::Input::Stdin))
-        || !in_order::in_sequence(&inputs, &opts)
+        || !in_order::in_sequence(inputs, &opts)
     {
         return Ok(None);
     }
-    state::failpoint("expanded");
-    progress.start(&inputs);
-    let outcome = in_order::single_pass(cfg, progress, records_out, &inputs, &opts, warnings)?;
+    progress.start(inputs);
+    let warnings = expanded.warnings.clone();
+    let outcome = in_order::single_pass(cfg, progress, records_out, inputs, &opts, warnings)?;
     progress.finish();
     match outcome {
         in_order::Outcome::Done(analysis, ing) => {
@@ -143,7 +160,7 @@ fn try_single_pass(
                 parsed_bytes: ing.files.iter().map(|f| f.bytes).sum(),
                 files: ing.files,
                 notices: Vec::new(),
-                skipped_folders,
+                skipped_folders: expanded.skipped_folders,
                 carried: 0,
             }))
         }
@@ -160,15 +177,14 @@ fn compute_from(
     cfg: &Config,
     progress: &Progress,
     records_out: Option<&Path>,
+    expanded: &Expanded,
     from: Option<checkpoint::Loaded>,
     mut notices: Vec<String>,
 ) -> Result<Result<Computed, String>, RunError> {
-    let mut warnings = Vec::new();
-    let (inputs, skipped_folders) =
-        expand_inputs(&cfg.paths, &cfg.out, cfg.state.as_deref(), &mut warnings)?;
-    state::failpoint("expanded");
+    let (inputs, skipped_folders) = (&expanded.inputs, expanded.skipped_folders);
+    let mut warnings = expanded.warnings.clone();
     let opts = options(cfg);
-    progress.start(&inputs);
+    progress.start(inputs);
     let t = Timings::start();
     // What the ledger notices (a file changed since the last run) is said on stderr, not in
     // the reports: they must be the same as a full run's.
@@ -177,7 +193,7 @@ fn compute_from(
         Some(dir) => {
             let (ing, parsed, r) = state::ingest_incremental(
                 dir,
-                &inputs,
+                inputs,
                 &opts,
                 &|n| progress.tick(n),
                 &mut notices,
@@ -189,7 +205,7 @@ fn compute_from(
             (ing, parsed, Some(r))
         }
         None => {
-            let ing = ingest::ingest(&inputs, &opts, &|n| progress.tick(n), &|records| {
+            let ing = ingest::ingest(inputs, &opts, &|n| progress.tick(n), &|records| {
                 spill.push(records)
             })?;
             let bytes = ing.files.iter().map(|f| f.bytes).sum();
@@ -208,7 +224,7 @@ fn compute_from(
     let mut sorted = spill.finish()?;
     let mut quarantine = std::mem::take(&mut ing.quarantine);
     let mut conflicts = std::mem::take(&mut sorted.conflicts);
-    fill_raw_lines(&inputs, &mut conflicts);
+    fill_raw_lines(inputs, &mut conflicts);
     t.mark("sort");
     // Each chunk is priced, folded into the analysis and written to records.parquet, then
     // dropped; the next chunk is merged from the sorted runs meanwhile.
@@ -224,10 +240,7 @@ fn compute_from(
             None,
         ),
         Some(c) => (
-            Analyzing {
-                pricer: reprice::Pricer::resume(&cfg.catalog, &cfg.scenarios, cfg.tz, c.pricer),
-                fold: analyze::Fold::resume(&cfg.catalog, &cfg.scenarios, c.sums),
-            },
+            Analyzing::resume(cfg, c.pricer, c.sums),
             c.counts,
             c.conflicts,
             c.last,
@@ -247,9 +260,6 @@ fn compute_from(
     quarantine.extend(conflicts.iter().cloned());
     quarantine.sort();
     let duplicates = before.duplicates + sorted.duplicates;
-    if !cfg.focus {
-        analyzing.fold = analyzing.fold.without_focus();
-    }
     analyzing.billed(&ing);
     let parquet_err = |e: std::io::Error| state::reports_failed(&cfg.out, e);
     let parquet = report::RecordsOut::create(records_out, &cfg.catalog, &cfg.scenarios)
@@ -367,9 +377,29 @@ struct Found {
 
 impl<'c> Analyzing<'c> {
     fn new(cfg: &'c Config) -> Analyzing<'c> {
-        let fold = analyze::Fold::new(&cfg.catalog, &cfg.scenarios);
+        Analyzing::with(
+            cfg,
+            reprice::Pricer::new(&cfg.catalog, &cfg.scenarios, cfg.tz),
+            analyze::Fold::new(&cfg.catalog, &cfg.scenarios),
+        )
+    }
+
+    /// Goes on from where a checkpoint's analysis stopped.
+    fn resume(cfg: &'c Config, pricer: reprice::Carried, sums: analyze::Sums) -> Analyzing<'c> {
+        Analyzing::with(
+            cfg,
+            reprice::Pricer::resume(&cfg.catalog, &cfg.scenarios, cfg.tz, pricer),
+            analyze::Fold::resume(&cfg.catalog, &cfg.scenarios, sums),
+        )
+    }
+
+    fn with(
+        cfg: &'c Config,
+        pricer: reprice::Pricer<'c>,
+        fold: analyze::Fold<'c>,
+    ) -> Analyzing<'c> {
         Analyzing {
-            pricer: reprice::Pricer::new(&cfg.catalog, &cfg.scenarios, cfg.tz),
+            pricer,
             fold: if cfg.focus {
                 fold
             } else {
