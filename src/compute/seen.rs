@@ -1,15 +1,17 @@
 //! Deduplication in the single pass. Records come in canonical order, so the first record of
-//! an id is the one a sort would keep; a later one with the same usage is a duplicate, with
-//! other usage a conflict, as `spill::decide` judges them. The ids of the last hour are kept
-//! whole, with what judging a repeat needs; older ids only as 64-bit hashes in sorted runs,
-//! and a repeat among those ends the pass (the caller then sorts).
+//! an id is the one a sort would keep, and a later one is judged against it by the sort's own
+//! `spill::First`. The ids of the last hour are kept whole, with what judging a repeat needs;
+//! older ids only as 64-bit hashes in sorted runs, and a repeat among those ends the pass (the
+//! caller then sorts).
 
 use crate::outcome::Quarantined;
-use crate::record::{SourceRef, UsageRecord};
+use crate::record::UsageRecord;
+use crate::spill::First;
 use chrono::{DateTime, Utc};
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 use std::io::{BufReader, BufWriter, Read, Seek, Write};
+use std::sync::Arc;
 
 /// Id hashes held in memory before a sorted run of them goes to a temporary file: 8 MB.
 const IDS_IN_MEMORY: usize = 1 << 20;
@@ -20,20 +22,13 @@ const RECENT_AT_MOST: usize = 1 << 17;
 /// How long an id is kept whole after its first record.
 const RECENT_FOR: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
-/// The first record of an id, as judging a later one needs it.
-struct First {
-    payload_hash: u64,
-    source: SourceRef,
-    /// Payloads of this id already quarantined as conflicts: a copy of one is a duplicate.
-    conflicting: Vec<u64>,
-}
-
 /// What the pass has seen of ids, and what it found.
 #[derive(Default)]
 pub(super) struct Seen {
-    recent: FxHashMap<String, First>,
+    /// One text per id, shared by the table and the order it is forgotten in.
+    recent: FxHashMap<Arc<str>, First>,
     /// The recent ids by the time of their first record, oldest first.
-    order: VecDeque<(DateTime<Utc>, String)>,
+    order: VecDeque<(DateTime<Utc>, Arc<str>)>,
     older: IdRuns,
     pub duplicates: u64,
     pub conflicts: Vec<Quarantined>,
@@ -53,13 +48,10 @@ impl Seen {
         let Some(id) = r.id.as_deref() else {
             return Ok(Judged::Keep);
         };
-        if let Some(first) = self.recent.get_mut(id) {
-            if first.payload_hash == r.payload_hash || first.conflicting.contains(&r.payload_hash) {
-                self.duplicates += 1;
-            } else {
-                first.conflicting.push(r.payload_hash);
-                self.conflicts
-                    .push(crate::spill::conflict(id, &r.source, &first.source));
+        if let Some(kept) = self.recent.get_mut(id) {
+            match kept.later(id, r.payload_hash, || r.source.clone()) {
+                Some(conflict) => self.conflicts.push(conflict),
+                None => self.duplicates += 1,
             }
             return Ok(Judged::Drop);
         }
@@ -67,21 +59,18 @@ impl Seen {
             && (*t + RECENT_FOR < r.time || self.order.len() >= RECENT_AT_MOST)
         {
             if let Some((_, old)) = self.order.pop_front() {
-                self.recent.remove(&old);
+                self.recent.remove(&*old);
                 if self.older.push(crate::state::checkpoint::id_hash(&old))? {
                     return Ok(Judged::Unsure);
                 }
             }
         }
+        let id: Arc<str> = Arc::from(id);
         self.recent.insert(
-            id.to_string(),
-            First {
-                payload_hash: r.payload_hash,
-                source: r.source.clone(),
-                conflicting: Vec::new(),
-            },
+            Arc::clone(&id),
+            First::new(r.payload_hash, r.source.clone()),
         );
-        self.order.push_back((r.time, id.to_string()));
+        self.order.push_back((r.time, id));
         Ok(Judged::Keep)
     }
 

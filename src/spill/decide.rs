@@ -17,11 +17,7 @@ pub enum Verdict {
 #[derive(Default)]
 pub struct Decider {
     id: Option<String>,
-    /// The kept record's payload and line.
-    kept: Option<(u64, SourceRef)>,
-    /// Payloads of this id already quarantined as conflicts: a copy of one is the same
-    /// request logged twice, a duplicate, not a second conflict.
-    conflicting: HashSet<u64>,
+    kept: Option<First>,
 }
 
 impl Decider {
@@ -35,26 +31,59 @@ impl Decider {
         let Some(id) = id else {
             return Verdict::Keep;
         };
-        if self.id.as_deref() != Some(id) {
-            let kept = self.id.get_or_insert_default();
-            kept.clear();
-            kept.push_str(id);
-            self.kept = Some((payload_hash, source()));
-            self.conflicting.clear();
-            return Verdict::Keep;
+        match &mut self.kept {
+            Some(kept) if self.id.as_deref() == Some(id) => {
+                match kept.later(id, payload_hash, source) {
+                    None => Verdict::Duplicate,
+                    Some(q) => Verdict::Conflict(q),
+                }
+            }
+            _ => {
+                let current = self.id.get_or_insert_default();
+                current.clear();
+                current.push_str(id);
+                self.kept = Some(First::new(payload_hash, source()));
+                Verdict::Keep
+            }
         }
-        match &self.kept {
-            Some((h, _)) if *h == payload_hash => Verdict::Duplicate,
-            _ if !self.conflicting.insert(payload_hash) => Verdict::Duplicate,
-            Some((_, first)) => Verdict::Conflict(conflict(id, &source(), first)),
-            None => Verdict::Keep,
+    }
+}
+
+/// The first record of an id in canonical order, the one kept, which every later record of
+/// that id is judged against.
+pub struct First {
+    payload_hash: u64,
+    source: SourceRef,
+    /// Payloads of this id already quarantined as conflicts: a copy of one is the same
+    /// request logged twice, a duplicate, not a second conflict.
+    conflicting: HashSet<u64>,
+}
+
+impl First {
+    pub fn new(payload_hash: u64, source: SourceRef) -> First {
+        First {
+            payload_hash,
+            source,
+            conflicting: HashSet::default(),
         }
+    }
+
+    /// A later record of the id, never kept: None for a duplicate, else the quarantine entry
+    /// of a conflict.
+    pub fn later(
+        &mut self,
+        id: &str,
+        payload_hash: u64,
+        source: impl FnOnce() -> SourceRef,
+    ) -> Option<Quarantined> {
+        (payload_hash != self.payload_hash && self.conflicting.insert(payload_hash))
+            .then(|| conflict(id, &source(), &self.source))
     }
 }
 
 /// The quarantine entry of the record at `at`, whose id `id` was kept at `kept` with other
 /// usage. Its raw line is filled in later, from the file.
-pub fn conflict(id: &str, at: &SourceRef, kept: &SourceRef) -> Quarantined {
+fn conflict(id: &str, at: &SourceRef, kept: &SourceRef) -> Quarantined {
     Quarantined {
         file: at.file.to_string(),
         line: at.line,

@@ -13,7 +13,7 @@ mod decide;
 mod kept;
 mod run;
 
-pub use decide::conflict;
+pub use decide::First;
 pub use kept::{KeptWriter, read_kept, sync_folder};
 pub use run::Order;
 
