@@ -221,11 +221,10 @@ impl Pass<'_, '_> {
     }
 
     /// Prices and folds records whose place in canonical order is settled.
-    fn release(&mut self, records: Vec<UsageRecord>, cfg: &Config) -> Result<(), RunError> {
+    fn release(&mut self, mut records: Vec<UsageRecord>, cfg: &Config) -> Result<(), RunError> {
         if records.is_empty() {
             return Ok(());
         }
-        let mut records = records;
         let mut unsure = false;
         let mut failed = None;
         records.retain(|r| match self.seen.judge(r) {

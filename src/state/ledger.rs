@@ -112,8 +112,9 @@ pub struct Destination<'s> {
 
 /// Like `ingest::ingest`, reusing what the ledger in `dir` already holds: a file that still
 /// starts with the bytes the ledger hashed is read from where the last run stopped, and its
-/// earlier records are streamed from their kept file (unless `to.earlier` is false). The updated ledger is staged as `ledger.next.json`; `commit`
-/// makes it current once the reports are published.
+/// earlier records are streamed from their kept file (unless `to.earlier` is false). The
+/// updated ledger is staged as `ledger.next.json`, and `commit` makes it current once the
+/// reports are published; when `to.earlier` is false and no entry changed, none is staged.
 pub fn ingest_incremental(
     dir: &Path,
     inputs: &[Input],
@@ -390,6 +391,7 @@ fn as_before(
     tick(u.bytes);
     let report = FileReport {
         path: key.to_string(),
+        // Only JSON-lines inputs are settled in the ledger, and only settled ones come here.
         format: "json-lines".to_string(),
         bytes: u.bytes,
         blake3: u.blake3.clone(),
