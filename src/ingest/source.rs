@@ -39,7 +39,7 @@ pub fn expand_skipping(
     skip: &dyn Fn(&Path) -> bool,
 ) -> Result<(Vec<Input>, u64), RunError> {
     let mut walk = Walk {
-        out: BTreeSet::new(),
+        out: Vec::new(),
         seen: BTreeSet::new(),
         warnings,
         skip,
@@ -47,7 +47,7 @@ pub fn expand_skipping(
     };
     for p in paths {
         if p.as_os_str() == "-" {
-            walk.out.insert(Input::Stdin);
+            walk.out.push(Input::Stdin);
             continue;
         }
         let meta = std::fs::metadata(p).map_err(|e| RunError::Input {
@@ -58,14 +58,17 @@ pub fn expand_skipping(
             walk.seen.clear();
             walk.dir(p)?;
         } else {
-            walk.out.insert(file(p));
+            walk.out.push(file(p));
         }
     }
-    Ok((walk.out.into_iter().collect(), walk.skipped))
+    // Sorted once at the end: a set kept sorted while 20,000 files were added cost more.
+    walk.out.sort_unstable();
+    walk.out.dedup();
+    Ok((walk.out, walk.skipped))
 }
 
 struct Walk<'a> {
-    out: BTreeSet<Input>,
+    out: Vec<Input>,
     seen: BTreeSet<PathBuf>,
     warnings: &'a mut Vec<String>,
     skip: &'a dyn Fn(&Path) -> bool,
@@ -123,9 +126,8 @@ impl Walk<'_> {
                 continue;
             }
             let is_log = || {
-                LOG_EXTENSIONS
-                    .iter()
-                    .any(|x| name.ends_with(&format!(".{x}")))
+                name.rsplit_once('.')
+                    .is_some_and(|(_, ext)| LOG_EXTENSIONS.contains(&ext))
             };
             if kind.is_dir() {
                 self.dir(&p)?;
@@ -133,7 +135,7 @@ impl Walk<'_> {
             }
             if kind.is_file() {
                 if is_log() {
-                    self.out.insert(file(&p));
+                    self.out.push(file(&p));
                 }
                 continue;
             }
@@ -161,7 +163,7 @@ impl Walk<'_> {
             if meta.is_dir() {
                 self.dir(&p)?;
             } else if is_log() {
-                self.out.insert(file(&p));
+                self.out.push(file(&p));
             }
         }
         Ok(())

@@ -7,30 +7,29 @@
 //! fields do not exist (not Unix), every input is hashed as before.
 
 use crate::ingest::source::Input;
-use serde::{Deserialize, Serialize};
 use std::time::{Duration, SystemTime};
 
 /// How long before a look a file must have last changed for the look to be trusted later.
 const SETTLED: Duration = Duration::from_secs(2);
 
 /// What the file system says of a file.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Look {
-    dev: u64,
-    ino: u64,
-    len: u64,
-    mtime: (i64, i64),
-    ctime: (i64, i64),
+    pub(super) dev: u64,
+    pub(super) ino: u64,
+    pub(super) len: u64,
+    pub(super) mtime: (i64, i64),
+    pub(super) ctime: (i64, i64),
 }
 
 /// A file the last run read to its end, unchanged since a trusted look: the next run takes its
 /// report from the ledger.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Unchanged {
     pub look: Look,
     /// The file's size as read (decompressed, for gzip) and its BLAKE3 as on disk.
     pub bytes: u64,
-    pub blake3: String,
+    pub blake3: blake3::Hash,
 }
 
 impl Look {
@@ -39,8 +38,12 @@ impl Look {
         let Input::File { path, .. } = input else {
             return None;
         };
-        let m = std::fs::metadata(path).ok()?;
-        look(&m)
+        Look::of_path(path)
+    }
+
+    /// The file at `path`, looked at now; None where the fields are missing.
+    pub fn of_path(path: &std::path::Path) -> Option<Look> {
+        look(&std::fs::metadata(path).ok()?)
     }
 
     /// Whether this look, taken at `at`, may be trusted by a later run: the file last changed
