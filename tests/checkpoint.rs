@@ -215,7 +215,7 @@ fn a_rerun_with_nothing_new_leaves_the_state_as_it_was() {
                 .expect("mtime"),
         )
     };
-    let (ledger, checkpoint) = (kept("ledger.json"), kept("checkpoint.bin"));
+    let (ledger, checkpoint) = (kept("ledger.bin"), kept("checkpoint.bin"));
     let r2 = night(d, "n2", &[]);
     assert!(
         r2.stderr.contains("150 records carried over"),
@@ -223,7 +223,7 @@ fn a_rerun_with_nothing_new_leaves_the_state_as_it_was() {
         r2.stderr
     );
     assert_same_reports(&d.join("n1"), &d.join("n2"));
-    assert!(kept("ledger.json") == ledger, "the ledger was rewritten");
+    assert!(kept("ledger.bin") == ledger, "the ledger was rewritten");
     assert!(
         kept("checkpoint.bin") == checkpoint,
         "the checkpoint was rewritten"
@@ -236,7 +236,7 @@ fn a_rerun_with_nothing_new_leaves_the_state_as_it_was() {
         "{}",
         r3.stderr
     );
-    assert!(kept("ledger.json").0 != ledger.0);
+    assert!(kept("ledger.bin").0 != ledger.0);
     let r4 = night(d, "n4", &[]);
     assert!(
         r4.stderr.contains(&format!(

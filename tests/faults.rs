@@ -21,7 +21,7 @@ fn previous_run(d: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf,
     );
     assert_eq!(r.code, 0);
     let summary = std::fs::read(out.join("summary.json")).expect("summary");
-    let ledger = std::fs::read(st.join("ledger.json")).expect("ledger");
+    let ledger = std::fs::read(st.join("ledger.bin")).expect("ledger");
     (out, st, summary, ledger)
 }
 
@@ -31,7 +31,7 @@ fn untouched(out: &std::path::Path, st: &std::path::Path, summary: &[u8], ledger
         summary
     );
     assert_eq!(
-        std::fs::read(st.join("ledger.json")).expect("ledger"),
+        std::fs::read(st.join("ledger.bin")).expect("ledger"),
         ledger
     );
     // The lock went with the process: a new run takes it at once.

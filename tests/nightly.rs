@@ -202,7 +202,7 @@ fn a_crash_at_any_point_leaves_previous_reports_and_state_and_the_rerun_recovers
         ];
         assert_eq!(run_to(&out, &base).code, 0);
         let before = std::fs::read(out.join("summary.json")).expect("summary");
-        let ledger_before = std::fs::read(st.join("ledger.json")).expect("ledger");
+        let ledger_before = std::fs::read(st.join("ledger.bin")).expect("ledger");
 
         std::fs::write(logs.join("b.jsonl"), gen_envelope(60, 6)).expect("write");
         let o = bin()
@@ -216,7 +216,7 @@ fn a_crash_at_any_point_leaves_previous_reports_and_state_and_the_rerun_recovers
             .expect("run");
         assert!(!o.status.success(), "{point}: the process was aborted");
         assert_eq!(
-            std::fs::read(st.join("ledger.json")).expect("ledger"),
+            std::fs::read(st.join("ledger.bin")).expect("ledger"),
             ledger_before,
             "{point}: ledger untouched"
         );
@@ -558,7 +558,7 @@ fn run_json_gives_the_blake3_of_each_file_as_b3sum_would() {
 }
 
 #[test]
-fn a_ledger_of_the_sha256_version_is_read_again_in_full() {
+fn a_ledger_of_an_earlier_version_is_read_again_in_full_and_replaced() {
     let d = tempfile::tempdir().expect("tempdir");
     let log = fixture("formats/gemini.jsonl");
     let log_s = log.to_str().expect("path");
@@ -566,18 +566,10 @@ fn a_ledger_of_the_sha256_version_is_read_again_in_full() {
     let st = state.to_str().expect("path");
     let r1 = run_to(&d.path().join("r1"), &[log_s, "--state", st, "--quiet"]);
     assert_eq!(r1.code, 0, "{}", r1.stderr);
-    // The ledger as version 3 wrote it: the prefix hash named (and computed as) SHA-256.
-    let ledger = state.join("ledger.json");
-    let mut v: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&ledger).expect("ledger")).expect("json");
-    assert_eq!(v["version"], 4);
-    v["version"] = 3.into();
-    for (_, e) in v["files"].as_object_mut().expect("files").iter_mut() {
-        let e = e.as_object_mut().expect("entry");
-        let h = e.remove("prefix_blake3").expect("prefix_blake3");
-        e.insert("prefix_sha256".into(), h);
-    }
-    std::fs::write(&ledger, serde_json::to_vec(&v).expect("json")).expect("write");
+    // The folder as version 4 left it: a JSON ledger, and no binary one.
+    std::fs::remove_file(state.join("ledger.bin")).expect("remove");
+    let old = r#"{"version":4,"generation":1,"files":{}}"#;
+    std::fs::write(state.join("ledger.json"), old).expect("write");
     let r2 = run_to(&d.path().join("r2"), &[log_s, "--state", st]);
     assert_eq!(r2.code, 0, "{}", r2.stderr);
     assert!(
@@ -590,6 +582,46 @@ fn a_ledger_of_the_sha256_version_is_read_again_in_full() {
     assert!(
         r2.stderr
             .contains(&format!("parsed {bytes} of {bytes} bytes")),
+        "{}",
+        r2.stderr
+    );
+    assert!(
+        !state.join("ledger.json").exists(),
+        "the old ledger is removed"
+    );
+    assert!(state.join("ledger.bin").exists());
+    assert_same_reports(&d.path().join("r1"), &d.path().join("r2"));
+}
+
+#[test]
+fn a_damaged_ledger_is_not_trusted_and_every_input_is_read_again() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let log = fixture("formats/gemini.jsonl");
+    let log_s = log.to_str().expect("path");
+    let state = d.path().join("state");
+    let st = state.to_str().expect("path");
+    let r1 = run_to(&d.path().join("r1"), &[log_s, "--state", st, "--quiet"]);
+    assert_eq!(r1.code, 0, "{}", r1.stderr);
+    let ledger = state.join("ledger.bin");
+    let mut bytes = std::fs::read(&ledger).expect("ledger");
+    // One bit of an offset or a count, flipped on disk.
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x04;
+    std::fs::write(&ledger, &bytes).expect("write");
+    let r2 = run_to(&d.path().join("r2"), &[log_s, "--state", st]);
+    assert_eq!(r2.code, 0, "{}", r2.stderr);
+    assert!(
+        r2.stderr.contains(&format!(
+            "{}: unreadable or from another version; every input is read again",
+            ledger.display()
+        )),
+        "{}",
+        r2.stderr
+    );
+    let size = std::fs::metadata(&log).expect("meta").len();
+    assert!(
+        r2.stderr
+            .contains(&format!("parsed {size} of {size} bytes")),
         "{}",
         r2.stderr
     );

@@ -67,7 +67,7 @@ pub struct Settled {
     pub offset: u64,
     pub lines: u64,
     /// BLAKE3 of those bytes (decompressed, for gzip: the ones the offset counts).
-    pub prefix_blake3: String,
+    pub prefix_blake3: blake3::Hash,
 }
 
 /// One input read with `start`, its records handed to `emit`.
@@ -233,7 +233,7 @@ fn parse_input_in(
                 settled = Some(Settled {
                     offset: byte,
                     lines: out.report.lines - 1,
-                    prefix_blake3: h.finalize().to_hex().to_string(),
+                    prefix_blake3: h.finalize(),
                 });
             }
             if eof && buf.is_empty() {
@@ -302,7 +302,7 @@ fn parse_input_in(
                 offset,
                 lines: lines_before
                     + outcomes.iter().filter(|(s, _, _)| s.byte < offset).count() as u64,
-                prefix_blake3: h.finalize().to_hex().to_string(),
+                prefix_blake3: h.finalize(),
             });
         }
         absorb(&mut out, display, outcomes, recent.as_mut());
@@ -318,7 +318,7 @@ fn parse_input_in(
     out.settled = Some(settled.unwrap_or_else(|| Settled {
         offset: out.report.bytes,
         lines: out.report.lines,
-        prefix_blake3: hasher.finalize().to_hex().to_string(),
+        prefix_blake3: hasher.finalize(),
     }));
     out.report.blake3 = stream
         .compressed_blake3()

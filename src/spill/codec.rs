@@ -261,7 +261,7 @@ pub fn varint(out: &mut Vec<u8>, mut n: u64) {
     out.push(n as u8);
 }
 
-fn str(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn str(out: &mut Vec<u8>, s: &str) {
     varint(out, s.len() as u64);
     out.extend_from_slice(s.as_bytes());
 }
@@ -283,7 +283,7 @@ pub struct Cursor<'b> {
 }
 
 impl<'b> Cursor<'b> {
-    fn take<const N: usize>(&mut self) -> Option<[u8; N]> {
+    pub(crate) fn take<const N: usize>(&mut self) -> Option<[u8; N]> {
         let s = self.b.get(self.at..self.at + N)?;
         self.at += N;
         s.try_into().ok()
@@ -311,7 +311,7 @@ impl<'b> Cursor<'b> {
         u32::try_from(self.varint()?).ok()
     }
 
-    fn str(&mut self) -> Option<&'b str> {
+    pub(crate) fn str(&mut self) -> Option<&'b str> {
         let n = usize::try_from(self.varint()?).ok()?;
         std::str::from_utf8(self.bytes(n)?).ok()
     }

@@ -8,7 +8,7 @@
 //! record once, in the canonical order the reports are computed in ([`Sorted`]). Memory holds
 //! a few parts and one read buffer per run, whatever the input size.
 
-mod codec;
+pub(crate) mod codec;
 mod decide;
 mod kept;
 mod run;

@@ -108,7 +108,7 @@ pub struct Resumption {
     /// Per input: whether it went on from where the ledger left it (else it was read from
     /// its first line), and whether the next ledger holds its lines (else the next run reads
     /// it again in full).
-    pub inputs: std::collections::BTreeMap<String, (bool, bool)>,
+    pub inputs: rustc_hash::FxHashMap<String, (bool, bool)>,
     /// False when no input changed and the ledger was left as it is: the checkpoint it names
     /// stays current too.
     pub staged: bool,
@@ -186,10 +186,11 @@ pub(super) fn commit(dir: &Path) -> Result<(), RunError> {
 
 /// The per-input map a run keeps in its checkpoint, for the next run to compare with.
 pub fn usable_inputs(r: &Resumption) -> Option<Vec<String>> {
-    r.inputs
-        .iter()
-        .all(|(_, (_, kept))| *kept)
-        .then(|| r.inputs.keys().cloned().collect())
+    r.inputs.iter().all(|(_, (_, kept))| *kept).then(|| {
+        let mut keys: Vec<String> = r.inputs.keys().cloned().collect();
+        keys.sort_unstable();
+        keys
+    })
 }
 
 /// Why the new records cannot simply be added to `loaded`, from how the inputs were read:

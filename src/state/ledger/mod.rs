@@ -5,6 +5,8 @@
 //! where the last run stopped; any other change is detected and the file is read again. The
 //! outcomes are the same as a full run's, so the reports are too.
 
+mod form;
+
 use super::checkpoint::Resumption;
 use super::unchanged::{Look, Unchanged};
 use super::{out_err, write_synced};
@@ -12,28 +14,35 @@ use crate::error::RunError;
 use crate::ingest::{self, Ingested, Options, source::Input};
 use crate::outcome::{FileReport, Quarantined};
 use crate::record::UsageRecord;
+use form::{Entry, Ledger};
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::path::Path;
 
-const LEDGER: &str = "ledger.json";
-const LEDGER_NEXT: &str = "ledger.next.json";
-// 4: the prefix hash is BLAKE3 (`prefix_blake3`), no longer SHA-256.
-const LEDGER_VERSION: u32 = 4;
+const LEDGER: &str = "ledger.bin";
+const LEDGER_NEXT: &str = "ledger.next.bin";
+/// The ledger of versions before the binary one.
+const LEDGER_JSON: &str = "ledger.json";
 
 /// Kept record files an input may gather (one per run that found new lines in it) before a
 /// run writes them into one again.
 const MAX_SEGMENTS: usize = 16;
 
-/// True when `dir` is a `--state` folder of reprice's (it holds a ledger of its shape).
+/// True when `dir` is a `--state` folder of reprice's (it holds a ledger).
 pub fn is_state_folder(dir: &Path) -> bool {
-    let Ok(bytes) = std::fs::read(dir.join(LEDGER)) else {
+    use std::io::Read;
+    let mut head = [0u8; 16];
+    let ours = std::fs::File::open(dir.join(LEDGER))
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| &head == form::MAGIC);
+    ours || is_json_ledger(dir)
+}
+
+/// A ledger of an earlier version: its shape only, without building it.
+fn is_json_ledger(dir: &Path) -> bool {
+    let Ok(bytes) = std::fs::read(dir.join(LEDGER_JSON)) else {
         return false;
     };
-    // Checked for every folder a walk enters: the shape only, without building the ledger of
-    // a state folder of many inputs (megabytes of JSON).
-    #[derive(Deserialize)]
+    #[derive(serde::Deserialize)]
     struct Shape {
         #[allow(dead_code)]
         version: serde::de::IgnoredAny,
@@ -45,56 +54,21 @@ pub fn is_state_folder(dir: &Path) -> bool {
     serde_json::from_slice::<Shape>(&bytes).is_ok()
 }
 
-#[derive(Serialize, Deserialize, Default)]
-struct Ledger {
-    version: u32,
-    /// Counts the runs that wrote a ledger; names the files of kept records, so that a run
-    /// never writes over the files the current ledger names.
-    generation: u64,
-    files: BTreeMap<String, Entry>,
-}
-
-#[derive(Serialize, Deserialize, Clone, PartialEq)]
-struct Entry {
-    /// Bytes read and settled: up to and including the last newline.
-    offset: u64,
-    /// BLAKE3 (hex) of those bytes.
-    prefix_blake3: String,
-    lines: u64,
-    skipped: u64,
-    /// The records of those lines, in files beside the ledger, in line order: a run that
-    /// finds new lines adds a file of their records and leaves the earlier ones as they are,
-    /// so a nightly run writes only what is new.
-    records: u64,
-    records_files: Vec<String>,
-    quarantine: Vec<Quarantined>,
-    /// Set when the file was read to its end and last changed well before it was looked at:
-    /// while it looks the same, the next run takes its report from here without reading it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    unchanged: Option<Unchanged>,
-}
-
 fn load_ledger(dir: &Path, warnings: &mut Vec<String>) -> Ledger {
     let path = dir.join(LEDGER);
-    match std::fs::read(&path) {
-        Err(_) => Ledger {
-            version: LEDGER_VERSION,
-            ..Ledger::default()
+    let unusable = match std::fs::read(&path) {
+        Ok(bytes) => match form::decode(&bytes) {
+            Some(l) => return l,
+            None => path,
         },
-        Ok(bytes) => match serde_json::from_slice::<Ledger>(&bytes) {
-            Ok(l) if l.version == LEDGER_VERSION => l,
-            _ => {
-                warnings.push(format!(
-                    "{}: unreadable or from another version; every input is read again",
-                    path.display()
-                ));
-                Ledger {
-                    version: LEDGER_VERSION,
-                    ..Ledger::default()
-                }
-            }
-        },
-    }
+        Err(_) if dir.join(LEDGER_JSON).exists() => dir.join(LEDGER_JSON),
+        Err(_) => return Ledger::default(),
+    };
+    warnings.push(format!(
+        "{}: unreadable or from another version; every input is read again",
+        unusable.display()
+    ));
+    Ledger::default()
 }
 
 /// Records per part handed to the spill from a kept file.
@@ -142,35 +116,72 @@ pub fn ingest_incremental(
         })
         .collect();
     let mut out = Ingested::default();
+    let last_generation = ledger.generation;
+    let mut earlier: Vec<Option<Entry>> = ledger.files.into_iter().map(|(_, e)| Some(e)).collect();
     let mut next = Ledger {
-        version: LEDGER_VERSION,
         generation,
-        files: BTreeMap::new(),
+        ..Ledger::default()
     };
+    let mut changed = false;
     let mut parsed_bytes = 0;
     let mut resumption = Resumption {
-        generation: ledger.generation,
-        inputs: BTreeMap::new(),
+        generation: last_generation,
+        inputs: rustc_hash::FxHashMap::default(),
         staged: true,
     };
-    for (r, input) in per_file.into_iter().zip(inputs) {
-        let (report, quarantine, entry, warning, parsed, resumed) = r?;
+    out.files.reserve(inputs.len());
+    next.files.reserve(inputs.len());
+    for r in per_file {
+        let One {
+            key,
+            report,
+            quarantine,
+            next: entry,
+            warning,
+            parsed,
+            resumed,
+            was,
+        } = r?;
+        // Entries move from the last ledger into the next: copying 20,000 of them, and
+        // comparing them whole, was a tenth of a nightly run over as many small files.
+        let was = was.and_then(|i| earlier[i].take());
+        let kept = match entry {
+            Next::AsBefore => {
+                changed |= was.is_none();
+                was.map(|e| (e, false))
+            }
+            Next::Read(e) => {
+                let e = *e;
+                let differs = was.as_ref() != Some(&e);
+                Some((e, differs))
+            }
+            Next::Nothing => {
+                changed |= was.is_some();
+                None
+            }
+        };
         resumption
             .inputs
-            .insert(input.display().to_string(), (resumed, entry.is_some()));
+            .insert(key.clone(), (resumed, kept.is_some()));
+        if let Some((e, differs)) = kept {
+            changed |= differs;
+            next.files.push((key, e));
+        }
         parsed_bytes += parsed;
         out.lines += report.lines;
         out.skipped += report.skipped;
         out.files.push(report);
         out.quarantine.extend(quarantine);
-        if let Some((k, e)) = entry {
-            next.files.insert(k, e);
-        }
         if let Some(w) = warning {
             warnings.push(w);
         }
     }
-    if !to.earlier && ledger.generation > 0 && next.files == ledger.files {
+    // Inputs the last run read and this one was not given.
+    changed |= earlier.iter().any(Option::is_some);
+    // Walks list inputs in path order already; named inputs may come in any.
+    next.files.sort_by(|a, b| a.0.cmp(&b.0));
+    next.files.dedup_by(|a, b| a.0 == b.0);
+    if !to.earlier && last_generation > 0 && !changed {
         // A ledger a killed run staged is not made current by this run's commit.
         let _ = std::fs::remove_file(dir.join(LEDGER_NEXT));
         resumption.staged = false;
@@ -179,21 +190,34 @@ pub fn ingest_incremental(
     // The kept records are on disk before a ledger that names them is.
     crate::spill::sync_folder(dir).map_err(|e| out_err(dir, e))?;
     let staged = dir.join(LEDGER_NEXT);
-    let text = serde_json::to_vec(&next).map_err(|e| out_err(&staged, e))?;
-    write_synced(&staged, &text)?;
+    write_synced(&staged, &form::encode(&next))?;
     Ok((out, parsed_bytes, resumption))
 }
 
-/// One input's report and quarantine, its next ledger entry, a warning when it changed since
-/// the last run, the bytes parsed, and whether it went on from the ledger's offset.
-type One = (
-    FileReport,
-    Vec<Quarantined>,
-    Option<(String, Entry)>,
-    Option<String>,
-    u64,
-    bool,
-);
+/// What an input leaves in the next ledger.
+enum Next {
+    /// Its entry in the last ledger, as it was.
+    AsBefore,
+    /// This entry, from this run's read.
+    Read(Box<Entry>),
+    /// None: the input is not one the ledger can go on from.
+    Nothing,
+}
+
+/// One input's report and quarantine, what it leaves in the next ledger, a warning when it
+/// changed since the last run, the bytes parsed, and whether it went on from the ledger's
+/// offset.
+struct One {
+    key: String,
+    report: FileReport,
+    quarantine: Vec<Quarantined>,
+    next: Next,
+    warning: Option<String>,
+    parsed: u64,
+    resumed: bool,
+    /// Where the input's entry is in the last ledger, used or not.
+    was: Option<usize>,
+}
 
 /// Reads one input for `ingest_incremental`.
 fn read_one(
@@ -214,16 +238,20 @@ fn read_one(
     // Looked at before it is read: a change while it is read shows in the next run's look.
     let looked_at = std::time::SystemTime::now();
     let look = Look::of(input).filter(|_| resumable);
-    let entry = ledger.files.get(&key).filter(|_| resumable);
+    let was = ledger.find(&key);
+    let entry = was.map(|i| &ledger.files[i].1).filter(|_| resumable);
     if let (Some(e), Some(look)) = (entry, &look)
         && let Some(u) = e.unchanged.as_ref().filter(|u| u.look == *look)
         && e.records_files.len() < MAX_SEGMENTS
     {
-        return as_before(dir, &key, e, u, tick, to);
+        return Ok(One {
+            was,
+            ..as_before(dir, key, e, u, tick, to)?
+        });
     }
     let prior = match entry {
         Some(e) => match ingest::hash_prefix(input, e.offset)? {
-            Some(p) if p.hasher.finalize().to_hex().as_str() == e.prefix_blake3 => Some((e, p)),
+            Some(p) if p.hasher.finalize() == e.prefix_blake3 => Some((e, p)),
             _ => {
                 warning = Some(format!(
                     "{key}: changed or truncated since the last run; read again in full"
@@ -307,36 +335,45 @@ fn read_one(
                 .cloned()
                 .collect();
             let skipped = settled.lines - records - qua.len() as u64;
+            // The report's hash is the hex of one this run computed: it always reads back.
+            let whole = blake3::Hash::from_hex(&report.blake3).ok();
             let unchanged = look
                 .filter(|l| settled.offset == report.bytes && l.settled_at(looked_at))
-                .map(|look| Unchanged {
+                .zip(whole)
+                .map(|(look, blake3)| Unchanged {
                     look,
                     bytes: report.bytes,
-                    blake3: report.blake3.clone(),
+                    blake3,
                 });
-            Some((
-                key,
-                Entry {
-                    offset: settled.offset,
-                    prefix_blake3: settled.prefix_blake3,
-                    lines: settled.lines,
-                    skipped,
-                    records,
-                    records_files,
-                    quarantine: qua,
-                    unchanged,
-                },
-            ))
+            Next::Read(Box::new(Entry {
+                offset: settled.offset,
+                prefix_blake3: settled.prefix_blake3,
+                lines: settled.lines,
+                skipped,
+                records,
+                records_files,
+                quarantine: qua,
+                unchanged,
+            }))
         }
         (k, _) => {
             if k.is_some_and(|k| k.made()) {
                 let _ = std::fs::remove_file(&kept_path);
             }
-            None
+            Next::Nothing
         }
     };
     let resumed = prior_entry.is_some();
-    Ok((report, quarantine, entry, warning, parsed, resumed))
+    Ok(One {
+        key,
+        report,
+        quarantine,
+        next: entry,
+        warning,
+        parsed,
+        resumed,
+        was,
+    })
 }
 
 /// The records an earlier run kept of input `key`, from its files `names`: handed to `spill`
@@ -375,7 +412,7 @@ fn replay_kept(
 /// entry are the last run's, and its records, when asked for, come from their kept files.
 fn as_before(
     dir: &Path,
-    key: &str,
+    key: String,
     e: &Entry,
     u: &Unchanged,
     tick: &(dyn Fn(u64) + Sync),
@@ -383,18 +420,18 @@ fn as_before(
 ) -> Result<One, RunError> {
     replay_kept(
         dir,
-        key,
+        &key,
         &e.records_files,
         to.earlier.then_some(to.spill),
         None,
     )?;
     tick(u.bytes);
     let report = FileReport {
-        path: key.to_string(),
+        path: key.clone(),
         // Only JSON-lines inputs are settled in the ledger, and only settled ones come here.
         format: "json-lines".to_string(),
         bytes: u.bytes,
-        blake3: u.blake3.clone(),
+        blake3: u.blake3.to_hex().to_string(),
         lines: e.lines,
         records: e.records,
         skipped: e.skipped,
@@ -402,8 +439,16 @@ fn as_before(
         served_from_cache: 0,
         billed: Vec::new(),
     };
-    let entry = Some((key.to_string(), e.clone()));
-    Ok((report, e.quarantine.clone(), entry, None, 0, true))
+    Ok(One {
+        key,
+        report,
+        quarantine: e.quarantine.clone(),
+        next: Next::AsBefore,
+        warning: None,
+        parsed: 0,
+        resumed: true,
+        was: None,
+    })
 }
 
 /// Makes the staged ledger current; called only after the reports are published. Kept record
@@ -417,24 +462,14 @@ pub fn commit(dir: &Path) -> Result<(), RunError> {
     }
     std::fs::rename(&staged, dir.join(LEDGER)).map_err(|e| out_err(&staged, e))?;
     super::checkpoint::commit(dir)?;
-    // Only the names of the kept files: the ledger of many inputs is megabytes, and building
-    // all of it again was a tenth of a nightly run over 20,000 small files.
-    #[derive(Deserialize)]
-    struct Names {
-        version: u32,
-        files: BTreeMap<String, KeptFiles>,
-    }
-    #[derive(Deserialize)]
-    struct KeptFiles {
-        records_files: Vec<String>,
-    }
+    // An earlier version's ledger, now replaced.
+    let _ = std::fs::remove_file(dir.join(LEDGER_JSON));
     let ledger = std::fs::read(dir.join(LEDGER))
         .ok()
-        .and_then(|b| serde_json::from_slice::<Names>(&b).ok())
-        .filter(|l| l.version == LEDGER_VERSION);
+        .and_then(|b| form::decode(&b));
     let named: std::collections::BTreeSet<&str> = ledger
         .iter()
-        .flat_map(|l| l.files.values())
+        .flat_map(|l| l.files.iter().map(|(_, e)| e))
         .flat_map(|e| e.records_files.iter().map(String::as_str))
         .collect();
     if let Ok(entries) = std::fs::read_dir(dir) {
@@ -478,13 +513,14 @@ mod tests {
     /// BLAKE3 no read could give: a report that carries it was taken from the ledger.
     fn trust_as_is(dir: &Path, key: &str, input: &Input) {
         let mut l = load_ledger(dir, &mut Vec::new());
-        let e = l.files.get_mut(key).expect("entry");
+        let i = l.find(key).expect("entry");
+        let e = &mut l.files[i].1;
         e.unchanged = Some(Unchanged {
             look: Look::of(input).expect("look"),
             bytes: e.offset,
-            blake3: "taken from the ledger".to_string(),
+            blake3: blake3::hash(b"taken from the ledger"),
         });
-        std::fs::write(dir.join(LEDGER), serde_json::to_vec(&l).expect("json")).expect("write");
+        std::fs::write(dir.join(LEDGER), form::encode(&l)).expect("write");
     }
 
     #[test]
@@ -503,11 +539,15 @@ mod tests {
         assert_eq!(first.records, 1);
         // Just written: its look is not yet trusted, so the ledger keeps none.
         let l = load_ledger(&state, &mut Vec::new());
-        assert_eq!(l.files[&key].unchanged, None);
+        let i = l.find(&key).expect("entry");
+        assert_eq!(l.files[i].1.unchanged, None);
 
         trust_as_is(&state, &key, &input);
         let again = read(&state, &input);
-        assert_eq!(again.blake3, "taken from the ledger");
+        assert_eq!(
+            again.blake3,
+            blake3::hash(b"taken from the ledger").to_hex().as_str()
+        );
         assert_eq!(
             (again.bytes, again.lines, again.records, again.quarantined),
             (first.bytes, first.lines, first.records, first.quarantined)
