@@ -557,73 +557,72 @@ fn run_json_gives_the_blake3_of_each_file_as_b3sum_would() {
     assert_eq!(input_hashes(&n2)[1], expected[1]);
 }
 
-#[test]
-fn a_ledger_of_an_earlier_version_is_read_again_in_full_and_replaced() {
-    let d = tempfile::tempdir().expect("tempdir");
+/// A state folder after one run over a fixture: the log and the folder.
+fn state_after_one_run(d: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
     let log = fixture("formats/gemini.jsonl");
-    let log_s = log.to_str().expect("path");
-    let state = d.path().join("state");
-    let st = state.to_str().expect("path");
-    let r1 = run_to(&d.path().join("r1"), &[log_s, "--state", st, "--quiet"]);
+    let state = d.join("state");
+    let args = [
+        log.to_str().expect("path"),
+        "--state",
+        state.to_str().expect("path"),
+        "--quiet",
+    ];
+    let r1 = run_to(&d.join("r1"), &args);
     assert_eq!(r1.code, 0, "{}", r1.stderr);
-    // The folder as version 4 left it: a JSON ledger, and no binary one.
-    std::fs::remove_file(state.join("ledger.bin")).expect("remove");
-    let old = r#"{"version":4,"generation":1,"files":{}}"#;
-    std::fs::write(state.join("ledger.json"), old).expect("write");
-    let r2 = run_to(&d.path().join("r2"), &[log_s, "--state", st]);
-    assert_eq!(r2.code, 0, "{}", r2.stderr);
-    assert!(
-        r2.stderr
-            .contains("unreadable or from another version; every input is read again"),
-        "{}",
-        r2.stderr
-    );
-    let bytes = std::fs::metadata(&log).expect("meta").len();
-    assert!(
-        r2.stderr
-            .contains(&format!("parsed {bytes} of {bytes} bytes")),
-        "{}",
-        r2.stderr
-    );
-    assert!(
-        !state.join("ledger.json").exists(),
-        "the old ledger is removed"
-    );
-    assert!(state.join("ledger.bin").exists());
-    assert_same_reports(&d.path().join("r1"), &d.path().join("r2"));
+    (log, state)
 }
 
-#[test]
-fn a_damaged_ledger_is_not_trusted_and_every_input_is_read_again() {
-    let d = tempfile::tempdir().expect("tempdir");
-    let log = fixture("formats/gemini.jsonl");
-    let log_s = log.to_str().expect("path");
-    let state = d.path().join("state");
-    let st = state.to_str().expect("path");
-    let r1 = run_to(&d.path().join("r1"), &[log_s, "--state", st, "--quiet"]);
-    assert_eq!(r1.code, 0, "{}", r1.stderr);
-    let ledger = state.join("ledger.bin");
-    let mut bytes = std::fs::read(&ledger).expect("ledger");
-    // One bit of an offset or a count, flipped on disk.
-    let at = bytes.len() / 2;
-    bytes[at] ^= 0x04;
-    std::fs::write(&ledger, &bytes).expect("write");
-    let r2 = run_to(&d.path().join("r2"), &[log_s, "--state", st]);
+/// Runs again over `log` with `state`, and checks that the run said `ledger` could not be used
+/// and read the log in full, to the same reports as the first run.
+fn read_again_in_full(d: &std::path::Path, log: &std::path::Path, ledger: &std::path::Path) {
+    let state = ledger.parent().expect("state");
+    let args = [
+        log.to_str().expect("path"),
+        "--state",
+        state.to_str().expect("path"),
+    ];
+    let r2 = run_to(&d.join("r2"), &args);
     assert_eq!(r2.code, 0, "{}", r2.stderr);
-    assert!(
-        r2.stderr.contains(&format!(
-            "{}: unreadable or from another version; every input is read again",
-            ledger.display()
-        )),
-        "{}",
-        r2.stderr
+    let warning = format!(
+        "{}: unreadable or from another version; every input is read again",
+        ledger.display()
     );
-    let size = std::fs::metadata(&log).expect("meta").len();
+    assert!(r2.stderr.contains(&warning), "{}", r2.stderr);
+    let size = std::fs::metadata(log).expect("meta").len();
     assert!(
         r2.stderr
             .contains(&format!("parsed {size} of {size} bytes")),
         "{}",
         r2.stderr
     );
-    assert_same_reports(&d.path().join("r1"), &d.path().join("r2"));
+    assert_same_reports(&d.join("r1"), &d.join("r2"));
+}
+
+#[test]
+fn a_ledger_of_an_earlier_version_is_read_again_in_full_and_replaced() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let (log, state) = state_after_one_run(d.path());
+    // The folder as version 4 left it: a JSON ledger, and no binary one.
+    std::fs::remove_file(state.join("ledger.bin")).expect("remove");
+    let old = r#"{"version":4,"generation":1,"files":{}}"#;
+    std::fs::write(state.join("ledger.json"), old).expect("write");
+    read_again_in_full(d.path(), &log, &state.join("ledger.json"));
+    assert!(
+        !state.join("ledger.json").exists(),
+        "the old ledger is removed"
+    );
+    assert!(state.join("ledger.bin").exists());
+}
+
+#[test]
+fn a_damaged_ledger_is_not_trusted_and_every_input_is_read_again() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let (log, state) = state_after_one_run(d.path());
+    let ledger = state.join("ledger.bin");
+    let mut bytes = std::fs::read(&ledger).expect("ledger");
+    // One bit of an offset or a count, flipped on disk.
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x04;
+    std::fs::write(&ledger, &bytes).expect("write");
+    read_again_in_full(d.path(), &log, &ledger);
 }
