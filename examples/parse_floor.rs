@@ -16,6 +16,10 @@
 //! and its parsers, which build the whole record the reports need; the records' tokens are
 //! summed and the records dropped. It is what a run costs before anything is deduplicated,
 //! priced or analyzed.
+//!
+//! Every mode allocates as the binary does (jemalloc, with the binary's settings).
+
+reprice::allocator!();
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
