@@ -87,7 +87,7 @@ pub struct Destination<'s> {
 /// Like `ingest::ingest`, reusing what the ledger in `dir` already holds: a file that still
 /// starts with the bytes the ledger hashed is read from where the last run stopped, and its
 /// earlier records are streamed from their kept file (unless `to.earlier` is false). The
-/// updated ledger is staged as `ledger.next.json`, and `commit` makes it current once the
+/// updated ledger is staged as `ledger.next.bin`, and `commit` makes it current once the
 /// reports are published; when `to.earlier` is false and no entry changed, none is staged.
 pub fn ingest_incremental(
     dir: &Path,
