@@ -104,7 +104,7 @@ impl Walk<'_> {
             message: io_reason(&e),
         })?;
         // The entry's own type comes with the directory listing: a stat per entry was most
-        // of a walk over thousands of small files. Only a symlink is followed to what it is.
+        // of a walk over thousands of small files.
         let mut entries: Vec<(std::ffi::OsString, std::fs::FileType)> = Vec::new();
         for e in rd {
             let e = e.map_err(|e| RunError::Input {
@@ -125,44 +125,38 @@ impl Walk<'_> {
             if name.starts_with('.') {
                 continue;
             }
-            let is_log = || {
-                name.rsplit_once('.')
-                    .is_some_and(|(_, ext)| LOG_EXTENSIONS.contains(&ext))
-            };
-            if kind.is_dir() {
-                self.dir(&p)?;
-                continue;
-            }
-            if kind.is_file() {
-                if is_log() {
-                    self.out.push(file(&p));
-                }
-                continue;
-            }
-            let meta = match std::fs::metadata(&p) {
-                Ok(m) => m,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    self.warnings
-                        .push(format!("{}: dangling symlink; skipped", p.display()));
-                    continue;
-                }
-                // A symlink that resolves to itself is as unreadable as a dangling one; ending the
-                // whole nightly run over it would be out of proportion.
-                Err(e) if is_loop(&e) => {
-                    self.warnings
-                        .push(format!("{}: symlink loop; skipped", p.display()));
-                    continue;
-                }
-                Err(e) => {
-                    return Err(RunError::Input {
-                        path: p,
-                        message: io_reason(&e),
-                    });
+            // Only a symlink is followed to what it is; the listing says what anything else is.
+            let is_dir = if !kind.is_symlink() {
+                kind.is_dir()
+            } else {
+                match std::fs::metadata(&p) {
+                    Ok(m) => m.is_dir(),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        self.warnings
+                            .push(format!("{}: dangling symlink; skipped", p.display()));
+                        continue;
+                    }
+                    // A symlink that resolves to itself is as unreadable as a dangling one;
+                    // ending the whole nightly run over it would be out of proportion.
+                    Err(e) if is_loop(&e) => {
+                        self.warnings
+                            .push(format!("{}: symlink loop; skipped", p.display()));
+                        continue;
+                    }
+                    Err(e) => {
+                        return Err(RunError::Input {
+                            path: p,
+                            message: io_reason(&e),
+                        });
+                    }
                 }
             };
-            if meta.is_dir() {
+            if is_dir {
                 self.dir(&p)?;
-            } else if is_log() {
+            } else if name
+                .rsplit_once('.')
+                .is_some_and(|(_, ext)| LOG_EXTENSIONS.contains(&ext))
+            {
                 self.out.push(file(&p));
             }
         }
