@@ -148,12 +148,11 @@ pub fn ingest_incremental(
         let kept = match entry {
             Next::AsBefore => {
                 changed |= was.is_none();
-                was.map(|e| (e, false))
+                was
             }
             Next::Read(e) => {
-                let e = *e;
-                let differs = was.as_ref() != Some(&e);
-                Some((e, differs))
+                changed |= was.as_ref() != Some(&*e);
+                Some(*e)
             }
             Next::Nothing => {
                 changed |= was.is_some();
@@ -163,8 +162,7 @@ pub fn ingest_incremental(
         resumption
             .inputs
             .insert(key.clone(), (resumed, kept.is_some()));
-        if let Some((e, differs)) = kept {
-            changed |= differs;
+        if let Some(e) = kept {
             next.files.push((key, e));
         }
         parsed_bytes += parsed;
@@ -178,7 +176,8 @@ pub fn ingest_incremental(
     }
     // Inputs the last run read and this one was not given.
     changed |= earlier.iter().any(Option::is_some);
-    // Walks list inputs in path order already; named inputs may come in any.
+    // Inputs come sorted and once each from the walk; the ledger stays in path order and
+    // keyed once whatever a caller passes.
     next.files.sort_by(|a, b| a.0.cmp(&b.0));
     next.files.dedup_by(|a, b| a.0 == b.0);
     if !to.earlier && last_generation > 0 && !changed {
