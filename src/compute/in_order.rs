@@ -56,22 +56,17 @@ pub(super) fn single_pass(
             gave_up: None,
         });
         let lock = || pass.lock().unwrap_or_else(|e| e.into_inner());
-        let mut read = Ok(Ingested::default());
-        for input in inputs {
-            let one = ingest::ingest(
-                std::slice::from_ref(input),
-                opts,
-                &|n| progress.tick(n),
-                &|records| lock().take(records, cfg),
-            );
-            read = match (read, one) {
-                (Ok(all), Ok(one)) => Ok(joined(all, one)),
-                (Err(e), _) | (_, Err(e)) => Err(e),
-            };
-            if read.is_err() {
-                break;
-            }
-        }
+        // One input after the other, in path order: the pass needs their records in order.
+        let read: Result<Ingested, RunError> =
+            inputs.iter().try_fold(Ingested::default(), |all, input| {
+                let one = ingest::ingest(
+                    std::slice::from_ref(input),
+                    opts,
+                    &|n| progress.tick(n),
+                    &|records| lock().take(records, cfg),
+                )?;
+                Ok(joined(all, one))
+            });
         let mut pass = pass.into_inner().unwrap_or_else(|e| e.into_inner());
         if let Some(why) = pass.gave_up {
             return Ok(Err(why));
