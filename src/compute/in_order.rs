@@ -210,7 +210,9 @@ impl Pass<'_, '_> {
     /// Takes the next records in the order of the input.
     fn take(&mut self, records: Vec<UsageRecord>, cfg: &Config) -> Result<(), RunError> {
         match self.ties.settle(records) {
-            Some(settled) => self.release(settled, cfg),
+            Some(settled) => settled
+                .into_iter()
+                .try_for_each(|part| self.release(part, cfg)),
             None => self.give_up("a record comes far after later ones"),
         }
     }
@@ -278,9 +280,9 @@ struct Ties {
 const LATE_BY: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
 impl Ties {
-    /// Given the next records in input order: the records now settled, in canonical order.
-    /// None when one of them belongs before a record already given.
-    fn settle(&mut self, mut records: Vec<UsageRecord>) -> Option<Vec<UsageRecord>> {
+    /// Given the next records in input order: the records now settled, in canonical order, as
+    /// consecutive parts. None when one of them belongs before a record already given.
+    fn settle(&mut self, mut records: Vec<UsageRecord>) -> Option<Settled> {
         if let Some(g) = &self.given
             && records
                 .iter()
@@ -289,24 +291,68 @@ impl Ties {
             return None;
         }
         let Some(latest) = records.iter().map(|r| r.time).max().max(self.latest) else {
-            return Some(records);
+            return Some(Settled::one(records));
         };
         self.latest = Some(latest);
-        // The held records are few beside a part: they are moved, not the part.
-        records.append(&mut self.held);
         canonical(&mut records);
-        let due = records.partition_point(|r| r.time + LATE_BY <= latest);
-        let cut = due.max(records.len().saturating_sub(HELD_AT_MOST));
-        self.held = records.split_off(cut);
-        if let Some(last) = records.last() {
+        let held = std::mem::take(&mut self.held);
+        // In a log written in time order the held records all come before the part: the two
+        // are given one after the other, and the part is not moved. Otherwise they are merged.
+        let follows = match (held.last(), records.first()) {
+            (Some(h), Some(r)) => Order::Time.cmp(h, r).is_le(),
+            _ => true,
+        };
+        let (mut before, mut records) = if follows {
+            (held, records)
+        } else {
+            let mut all = held;
+            all.append(&mut records);
+            canonical(&mut all);
+            (Vec::new(), all)
+        };
+        let due = |rs: &[UsageRecord]| rs.partition_point(|r| r.time + LATE_BY <= latest);
+        let total = before.len() + records.len();
+        let cut = if due(&before) < before.len() {
+            due(&before)
+        } else {
+            before.len() + due(&records)
+        };
+        let cut = cut.max(total.saturating_sub(HELD_AT_MOST));
+        if cut < before.len() {
+            // Few records settle: the rest of the held ones and the part are held together.
+            let mut rest = before.split_off(cut);
+            rest.append(&mut records);
+            self.held = rest;
+        } else {
+            self.held = records.split_off(cut - before.len());
+        }
+        if let Some(last) = records.last().or(before.last()) {
             self.given = Some(last.clone());
         }
-        Some(records)
+        Some(Settled([before, records]))
     }
 
     /// The records still held, in canonical order.
     fn rest(&mut self) -> Vec<UsageRecord> {
         std::mem::take(&mut self.held)
+    }
+}
+
+/// Records settled at once: two parts, the first before the second in canonical order.
+struct Settled([Vec<UsageRecord>; 2]);
+
+impl Settled {
+    fn one(records: Vec<UsageRecord>) -> Settled {
+        Settled([records, Vec::new()])
+    }
+}
+
+impl IntoIterator for Settled {
+    type Item = Vec<UsageRecord>;
+    type IntoIter = std::array::IntoIter<Vec<UsageRecord>, 2>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
     }
 }
 
@@ -377,7 +423,12 @@ mod tests {
                 let mut ties = Ties::default();
                 let mut got = Vec::new();
                 for part in [&all[..cut], &all[cut..cut2], &all[cut2..]] {
-                    got.extend(ties.settle(part.to_vec()).expect("in order"));
+                    got.extend(
+                        ties.settle(part.to_vec())
+                            .expect("in order")
+                            .into_iter()
+                            .flatten(),
+                    );
                 }
                 got.extend(ties.rest());
                 assert_eq!(keys(&got), want, "cut at {cut} and {cut2}");
@@ -397,9 +448,12 @@ mod tests {
     #[test]
     fn a_record_earlier_than_one_given_ends_the_pass() {
         let mut ties = Ties::default();
-        let given = ties
+        let given: Vec<_> = ties
             .settle(vec![at(0, Some("a"), 1), at(3700, Some("b"), 2)])
-            .expect("in order");
+            .expect("in order")
+            .into_iter()
+            .flatten()
+            .collect();
         // Record 1 is more than an hour older than record 2: it is given at once.
         assert_eq!(keys(&given), [(0, Some("a".into()), 1)]);
         // Within the hour of the latest record: still held, so it may come late.
@@ -418,7 +472,12 @@ mod tests {
         let part: Vec<_> = (0..HELD_AT_MOST as u64 + 10)
             .map(|i| at(5, None, i + 1))
             .collect();
-        let given = ties.settle(part).expect("in order");
+        let given: Vec<_> = ties
+            .settle(part)
+            .expect("in order")
+            .into_iter()
+            .flatten()
+            .collect();
         assert_eq!(given.len(), 10);
         assert_eq!(ties.held.len(), HELD_AT_MOST);
     }

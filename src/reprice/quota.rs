@@ -8,6 +8,8 @@ use crate::record::{Status, UsageRecord};
 use crate::scenario::Scenario;
 use std::collections::BTreeMap;
 
+const NO_SEAT: &str = "api key has no seat in the scenario's seats map";
+
 /// A subscription scenario, resolved for the quota walk.
 pub(super) struct Plan<'p> {
     pub(super) i: usize,
@@ -42,6 +44,10 @@ impl Plan<'_> {
         not_applied: &mut NotApplied,
     ) {
         let plan = self.plan;
+        // Misses are counted by model index and reason, and named once at the end: a plan
+        // that covers many records of keys without a seat would otherwise build two strings
+        // per record.
+        let mut misses: rustc_hash::FxHashMap<(usize, &'static str), u64> = Default::default();
         for (r, p) in records.iter().zip(priced.iter_mut()) {
             let Some(mi) = p.model else { continue };
             if !self.prep.covers.get(mi).copied().unwrap_or(false)
@@ -52,12 +58,7 @@ impl Plan<'_> {
             if plan.unit == crate::catalog::PlanUnit::Images
                 && count_missing(r, &catalog.models()[mi], p)
             {
-                let miss = (
-                    self.i,
-                    catalog.models()[mi].id.clone(),
-                    COUNT_MISSING.to_string(),
-                );
-                *not_applied.entry(miss).or_default() += 1;
+                *misses.entry((mi, COUNT_MISSING)).or_default() += 1;
                 continue;
             }
             let Some(units) = plan.units(r) else { continue };
@@ -67,12 +68,7 @@ impl Plan<'_> {
                 continue;
             }
             let Some(seat) = self.s.seats.seat_of(r.api_key.as_deref()) else {
-                let miss = (
-                    self.i,
-                    catalog.models()[mi].id.clone(),
-                    "api key has no seat in the scenario's seats map".to_string(),
-                );
-                *not_applied.entry(miss).or_default() += 1;
+                *misses.entry((mi, NO_SEAT)).or_default() += 1;
                 continue;
             };
             if uncounted {
@@ -91,14 +87,19 @@ impl Plan<'_> {
                 .map_or(units, |q| q.saturating_sub(*day_used));
             let covered = left.min(units);
             *day_used += units;
-            let variable = p.actual - p.extras_cost;
-            let uncovered_share =
-                rust_decimal::Decimal::from(units - covered) / rust_decimal::Decimal::from(units);
-            p.set(
-                self.i,
-                variable * uncovered_share + p.extras_cost,
-                (covered > 0).then_some(mi),
-            );
+            let cost = if covered == units {
+                p.extras_cost
+            } else {
+                let variable = p.actual - p.extras_cost;
+                let uncovered_share = rust_decimal::Decimal::from(units - covered)
+                    / rust_decimal::Decimal::from(units);
+                variable * uncovered_share + p.extras_cost
+            };
+            p.set(self.i, cost, (covered > 0).then_some(mi));
+        }
+        for ((mi, why), n) in misses {
+            let miss = (self.i, catalog.models()[mi].id.clone(), why.to_string());
+            *not_applied.entry(miss).or_default() += n;
         }
     }
 }
