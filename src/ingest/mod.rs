@@ -31,7 +31,7 @@ mod usage_pages;
 mod wording;
 
 pub use blocks::{Prefix, Settled, Start, hash_prefix, read_input};
-pub use build::{Fnv, hash_bytes};
+pub use build::hash_bytes;
 pub use detect::Format;
 
 use crate::error::RunError;

@@ -22,8 +22,9 @@ const CHECKPOINT: &str = "checkpoint.bin";
 const CHECKPOINT_NEXT: &str = "checkpoint.next.bin";
 const IDS: &str = "ids.bin";
 const IDS_NEXT: &str = "ids.next.bin";
-/// Raised whenever the sums' shape changes: an older checkpoint is then not read.
-pub const VERSION: u32 = 1;
+/// Raised whenever the sums' shape or the hashes they hold change: an older checkpoint is then
+/// not read. 2: ids and requests are hashed with XXH3.
+pub const VERSION: u32 = 2;
 
 /// What decides every figure of a record's analysis, besides the record: a checkpoint made
 /// under other settings is not gone on from.

@@ -13,8 +13,9 @@ use crate::state::unchanged::{Look, Unchanged};
 
 /// The first bytes of every ledger: a state folder is recognized by them alone.
 pub(super) const MAGIC: &[u8; 16] = b"reprice-ledger\n\0";
-// 5: binary (`ledger.bin`); versions up to 4 were `ledger.json`.
-const VERSION: u64 = 5;
+// 5: binary (`ledger.bin`); versions up to 4 were `ledger.json`. 6: the record files beside
+// it hold XXH3 hashes of ids, requests and payloads.
+const VERSION: u64 = 6;
 
 #[derive(Default)]
 pub(super) struct Ledger {
@@ -296,9 +297,10 @@ mod tests {
         for cut in [0, 10, bytes.len() - 33, bytes.len() - 1] {
             assert!(decode(&bytes[..cut]).is_none(), "cut at {cut}");
         }
-        // Version 6, with its checksum made right: still refused.
+        // Version 5 (whose record files hold other hashes), with its checksum made right:
+        // still refused.
         let mut other = bytes[..bytes.len() - 32].to_vec();
-        other[MAGIC.len()] = 6;
+        other[MAGIC.len()] = 5;
         let sum = blake3::hash(&other);
         other.extend_from_slice(sum.as_bytes());
         assert!(decode(&other).is_none());
