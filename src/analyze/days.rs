@@ -46,11 +46,12 @@ fn empty_day(day: NaiveDate, scenarios: usize) -> DayRow {
     }
 }
 
-/// The rows of the days with records.
+/// The rows of the days with records. What each scenario makes of a day comes, when finished,
+/// from the sums [`Savings`] keeps per (day, model): they are not added a second time here.
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct ByDay {
     scenarios: usize,
-    rows: BTreeMap<NaiveDate, (DayRow, Swaps)>,
+    rows: BTreeMap<NaiveDate, DayRow>,
 }
 
 impl ByDay {
@@ -62,28 +63,39 @@ impl ByDay {
     }
 
     pub fn add(&mut self, records: &[UsageRecord], priced: &[Priced]) {
-        let n = self.scenarios;
         for (r, p) in records.iter().zip(priced) {
-            let (row, swaps) = self
+            let row = self
                 .rows
                 .entry(p.day)
-                .or_insert_with(|| (empty_day(p.day, 0), Swaps::new(n)));
+                .or_insert_with(|| empty_day(p.day, 0));
             row.records += 1;
             row.actual += p.actual;
             row.images += u64::from(r.images);
             row.tokens.add(&r.tokens);
-            swaps.add(p);
         }
     }
 
-    /// Every day of the period, with plan fees prorated onto each day.
-    pub fn finish(self, set: &ScenarioSet, period: &Period, seats: &[u32]) -> Vec<DayRow> {
+    /// Every day of the period, with plan fees prorated onto each day. `swapped`: per day, the
+    /// records each scenario priced ([`Savings::swapped`]).
+    pub fn finish(
+        self,
+        set: &ScenarioSet,
+        period: &Period,
+        seats: &[u32],
+        swapped: &HashMap<NaiveDate, Swaps>,
+    ) -> Vec<DayRow> {
         let n = self.scenarios;
         let mut rows: BTreeMap<NaiveDate, DayRow> = self
             .rows
             .into_iter()
-            .map(|(day, (mut row, swaps))| {
-                row.scenarios = (0..n).map(|i| swaps.cost(i, row.actual)).collect();
+            .map(|(day, mut row)| {
+                row.scenarios = (0..n)
+                    .map(|i| {
+                        swapped
+                            .get(&day)
+                            .map_or(row.actual, |s| s.cost(i, row.actual))
+                    })
+                    .collect();
                 (day, row)
             })
             .collect();
@@ -99,6 +111,14 @@ impl ByDay {
         }
         rows.into_values().collect()
     }
+}
+
+/// What [`Savings::swapped`] gives.
+pub struct Swapped {
+    pub total: Swaps,
+    pub by_day: HashMap<NaiveDate, Swaps>,
+    /// Per scenario: the records it re-priced on a model, and what they actually cost.
+    pub changed: Vec<(u64, Money)>,
 }
 
 /// (via model index, records, actual cost, cost under the scenario).
@@ -180,6 +200,33 @@ impl Savings {
                 }
             }
         }
+    }
+
+    /// What the records each scenario priced actually cost and cost under it: over the whole
+    /// input, and per day; and per scenario the records it re-priced on a model, with their
+    /// actual cost. Sums of the (day, model) groups, which are exact, so their order does not
+    /// matter.
+    pub fn swapped(&self) -> Swapped {
+        let n = self.scenarios;
+        let mut out = Swapped {
+            total: Swaps::new(n),
+            by_day: HashMap::default(),
+            changed: vec![(0, Money::ZERO); n],
+        };
+        for ((day, _), group) in &self.sums {
+            let day_swaps = out.by_day.entry(*day).or_insert_with(|| Swaps::new(n));
+            for (i, list) in group.priced.iter().enumerate() {
+                for &(via, records, actual, cost) in list {
+                    out.total.add_one(i, actual, cost);
+                    day_swaps.add_one(i, actual, cost);
+                    if via.is_some() {
+                        out.changed[i].0 += records;
+                        out.changed[i].1 += actual;
+                    }
+                }
+            }
+        }
+        out
     }
 
     pub fn finish(

@@ -128,7 +128,7 @@ impl<'a> Fold<'a> {
             billed: Vec::new(),
             s: Sums {
                 records: 0,
-                totals: totals::Totals::new(n),
+                totals: totals::Totals::new(),
                 price_changes: totals::PriceChanges::default(),
                 plans: plans::BreakEvens::new(set, catalog),
                 waste: waste::WasteFold::new(set.retry_window_seconds),
@@ -248,7 +248,10 @@ impl<'a> Fold<'a> {
         let names = &set.key_names;
         let t = self.s.totals;
         let period = t.period(cx.since, cx.until);
-        let variables: Vec<Money> = (0..set.scenarios.len()).map(|i| t.variable(i)).collect();
+        let swapped = self.s.savings.swapped();
+        let variables: Vec<Money> = (0..set.scenarios.len())
+            .map(|i| swapped.total.cost(i, t.billed + t.computed))
+            .collect();
         let seats = plans::seat_counts(set, plan_days);
         let plan_report = self.s.plans.finish(set, catalog, &period, plan_days);
         let (waste, repeated_requests) = self.s.waste.finish(catalog, plan_report.unused);
@@ -269,7 +272,7 @@ impl<'a> Fold<'a> {
             records: all_keys[TOP_ROWS..].iter().map(|k| k.records).sum(),
             cost: all_keys[TOP_ROWS..].iter().map(|k| k.cost).sum(),
         });
-        let by_day = self.s.by_day.finish(set, &period, &seats);
+        let by_day = self.s.by_day.finish(set, &period, &seats, &swapped.by_day);
         let savings = self.s.savings.finish(catalog, set, &period, &seats);
         let price_changes = self.s.price_changes.finish(catalog);
         let providers = self.s.offers.finish(catalog, set);
@@ -328,11 +331,11 @@ impl<'a> Fold<'a> {
                 fixed_cost: fees[i],
                 savings,
                 savings_pct: savings.share_of(actual_cost).map(|d| share_text(d, 6)),
-                records_changed: t.changed[i].0,
-                changed_actual_cost: t.changed[i].1,
+                records_changed: swapped.changed[i].0,
+                changed_actual_cost: swapped.changed[i].1,
                 not_applied,
                 seats: plan_of(set, i).map(|_| seats[i]),
-                rule: rules::rule(s, seats[i], t.changed[i].0),
+                rule: rules::rule(s, seats[i], swapped.changed[i].0),
             });
         }
         let summary = Summary {
@@ -487,12 +490,10 @@ impl Swaps {
         Swaps(vec![(Money::ZERO, Money::ZERO); scenarios])
     }
 
-    fn add(&mut self, p: &Priced) {
-        for (i, cost, _) in p.changes() {
-            let (was, now) = &mut self.0[i];
-            *was += p.actual;
-            *now += cost;
-        }
+    fn add_one(&mut self, i: usize, actual: Money, cost: Money) {
+        let (was, now) = &mut self.0[i];
+        *was += actual;
+        *now += cost;
     }
 
     /// Scenario `i`'s cost of records that actually cost `actual`.

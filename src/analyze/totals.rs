@@ -1,7 +1,7 @@
 //! Whole-input sums: usage, spend, each scenario's variable cost, the days covered, and the
 //! records on each side of a catalog price change.
 
-use super::{Period, PriceChange, Swaps, TokenTotals};
+use super::{Period, PriceChange, TokenTotals};
 use crate::catalog::Catalog;
 use crate::money::Money;
 use crate::record::UsageRecord;
@@ -27,9 +27,6 @@ pub struct Totals {
     /// (catalog model, reason) of known models the catalog could not price.
     /// Catalog model -> reason -> records.
     pub unpriced: HashMap<usize, HashMap<String, u64>>,
-    swaps: Swaps,
-    /// Per scenario: records it changed, and what they actually cost.
-    pub changed: Vec<(u64, Money)>,
     first: Option<NaiveDate>,
     last: Option<NaiveDate>,
     pub aggregates: Aggregates,
@@ -48,7 +45,7 @@ pub struct Aggregates {
 }
 
 impl Totals {
-    pub fn new(scenarios: usize) -> Totals {
+    pub fn new() -> Totals {
         Totals {
             tokens: TokenTotals::default(),
             images: 0,
@@ -59,8 +56,6 @@ impl Totals {
             unknown: HashMap::default(),
             unknown_unbilled: HashMap::default(),
             unpriced: HashMap::default(),
-            swaps: Swaps::new(scenarios),
-            changed: vec![(0, Money::ZERO); scenarios],
             first: None,
             last: None,
             aggregates: Aggregates::default(),
@@ -120,21 +115,9 @@ impl Totals {
                     e.1 += u64::from(r.images);
                 }
             }
-            self.swaps.add(p);
-            for (i, _, via) in p.changes() {
-                if via.is_some() {
-                    self.changed[i].0 += 1;
-                    self.changed[i].1 += p.actual;
-                }
-            }
             self.first = Some(self.first.map_or(p.day, |d| d.min(p.day)));
             self.last = Some(self.last.map_or(p.day, |d| d.max(p.day)));
         }
-    }
-
-    /// What all records cost under scenario `i`, its fixed fees aside.
-    pub fn variable(&self, i: usize) -> Money {
-        self.swaps.cost(i, self.billed + self.computed)
     }
 
     /// The last day with records, for budgets that flag the latest day.
