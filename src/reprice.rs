@@ -283,6 +283,8 @@ struct Misses<'m, 'a> {
     /// The record being priced, re-priced on each catalog model as far as asked: cheapest and
     /// substitute scenarios ask for the same models again and again.
     on_model: Vec<Option<Result<Money, Missing<'a>>>>,
+    /// The entries of `on_model` the record set: only those are cleared for the next one.
+    touched: Vec<usize>,
 }
 
 impl Drop for Misses<'_, '_> {
@@ -394,6 +396,7 @@ impl<'a> Pricer<'a> {
                     local: HashMap::default(),
                     scratch: Vec::new(),
                     on_model: Vec::new(),
+                    touched: Vec::new(),
                 },
                 |m, r| {
                     let idx = resolved.get(&*r.model).copied().flatten();
@@ -547,13 +550,17 @@ fn price_one<'a>(
         }
         return p;
     };
-    work.on_model.clear();
+    for k in work.touched.drain(..) {
+        work.on_model[k] = None;
+    }
     work.on_model.resize(catalog.models().len(), None);
     let mut elsewhere = Elsewhere {
         r,
         u: input_of(r, price_day, false),
         catalog,
         costs: &mut work.on_model,
+        touched: &mut work.touched,
+        batch: None,
     };
     for (i, s) in set.scenarios.iter().enumerate() {
         if !matches(&s.filter, &prepared[i], r, mi, p.hour) {

@@ -14,18 +14,26 @@ pub(super) struct Elsewhere<'w, 'a> {
     pub(super) u: PricingInput<'a>,
     pub(super) catalog: &'a Catalog,
     pub(super) costs: &'w mut [Option<Result<Money, Missing<'a>>>],
+    /// The models `costs` holds a price on.
+    pub(super) touched: &'w mut Vec<usize>,
+    /// The record at the batch tier, the same for every batch scenario that concerns it.
+    pub(super) batch: Option<Result<Money, Why<'a>>>,
 }
 
 impl<'a> Elsewhere<'_, 'a> {
     /// The record's cost on model `k`: at its own tier, else at the standard one.
     pub(super) fn cost(&mut self, k: usize) -> Result<Money, Missing<'a>> {
         let (catalog, u, tier) = (self.catalog, &self.u, tier_of(self.r));
-        *self.costs[k].get_or_insert_with(|| {
-            let m = &catalog.models()[k];
-            catalog
-                .try_cost(m, u, tier)
-                .or_else(|_| catalog.try_cost(m, u, Tier::Standard))
-        })
+        if let Some(c) = self.costs[k] {
+            return c;
+        }
+        let m = &catalog.models()[k];
+        let c = catalog
+            .try_cost(m, u, tier)
+            .or_else(|_| catalog.try_cost(m, u, Tier::Standard));
+        self.costs[k] = Some(c);
+        self.touched.push(k);
+        c
     }
 }
 
@@ -97,14 +105,14 @@ pub(super) fn scenario_cost<'a>(
             if r.batch {
                 return Ok(None);
             }
-            let (price, _) = catalog.price_on(m, day);
-            let d = price.batch_discount.ok_or(Why::Text("no batch tier"))?;
-            // Batch pricing scales every component, so it scales what was actually paid.
-            let variable = p.actual - p.extras_cost;
-            Ok(Some(Target::Model(
-                variable * (rust_decimal::Decimal::ONE - d.0) + p.extras_cost,
-                Some(mi),
-            )))
+            let cost = *elsewhere.batch.get_or_insert_with(|| {
+                let (price, _) = catalog.price_on(m, day);
+                let d = price.batch_discount.ok_or(Why::Text("no batch tier"))?;
+                // Batch pricing scales every component, so it scales what was actually paid.
+                let variable = p.actual - p.extras_cost;
+                Ok(variable * (rust_decimal::Decimal::ONE - d.0) + p.extras_cost)
+            });
+            Ok(Some(Target::Model(cost?, Some(mi))))
         }
         Action::Substitute(_) => {
             let Some(to) = prep.substitute[mi] else {
