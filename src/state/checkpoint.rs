@@ -94,6 +94,27 @@ pub struct Checkpoint<S = Sums> {
     pub sums: S,
 }
 
+/// The version a checkpoint was written by: the first field of its MessagePack array, read
+/// whatever the fields after it hold.
+fn version_of(bytes: &[u8]) -> Option<u32> {
+    struct First;
+    impl<'de> serde::de::Visitor<'de> for First {
+        type Value = u32;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a checkpoint")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<u32, A::Error> {
+            let version = seq
+                .next_element::<u32>()?
+                .ok_or_else(|| serde::de::Error::invalid_length(0, &self))?;
+            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+            Ok(version)
+        }
+    }
+    let mut de = rmp_serde::Deserializer::from_read_ref(bytes);
+    serde::Deserializer::deserialize_seq(&mut de, First).ok()
+}
+
 /// A checkpoint to go on from, with the ids of its records.
 pub struct Loaded {
     pub checkpoint: Checkpoint,
@@ -127,12 +148,13 @@ pub fn load(dir: &Path, settings: &Settings) -> Result<Loaded, Option<String>> {
         return Err(None);
     };
     let damaged = || Some("the analysis kept by the last run is unreadable".to_string());
-    let checkpoint: Checkpoint = rmp_serde::from_slice(&bytes).map_err(|_| damaged())?;
-    if checkpoint.version != VERSION {
+    // The version first: another version's sums may not even decode as this one's.
+    if version_of(&bytes).ok_or_else(damaged)? != VERSION {
         return Err(Some(
             "the analysis kept by the last run is from another version of reprice".to_string(),
         ));
     }
+    let checkpoint: Checkpoint = rmp_serde::from_slice(&bytes).map_err(|_| damaged())?;
     let changed = checkpoint.settings.changed(settings);
     if !changed.is_empty() {
         return Err(Some(format!(
@@ -210,4 +232,49 @@ pub fn mismatch(loaded: &Loaded, r: &Resumption) -> Option<String> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_version_is_read_whatever_follows_it() {
+        let mine = rmp_serde::to_vec(&(VERSION, 7u64, "a", vec![1u8, 2])).expect("encode");
+        assert_eq!(version_of(&mine), Some(VERSION));
+        // An earlier version whose later fields have another shape.
+        let earlier = rmp_serde::to_vec(&(1u32, ("x", [3u64; 4]), 0.5f64)).expect("encode");
+        assert_eq!(version_of(&earlier), Some(1));
+        assert_eq!(version_of(b"not messagepack"), None);
+        assert_eq!(version_of(&[]), None);
+    }
+
+    #[test]
+    fn a_checkpoint_of_another_version_is_named_as_such() {
+        let dir = tempfile::tempdir().expect("dir");
+        let earlier = rmp_serde::to_vec(&(1u32, ("x", [3u64; 4]))).expect("encode");
+        std::fs::write(dir.path().join(CHECKPOINT), earlier).expect("write");
+        let settings = Settings {
+            catalog: String::new(),
+            scenarios: String::new(),
+            time_zone: "UTC".into(),
+            period: String::new(),
+            reading: String::new(),
+        };
+        let Err(why) = load(dir.path(), &settings) else {
+            panic!("an earlier version's checkpoint was gone on from");
+        };
+        assert_eq!(
+            why.as_deref(),
+            Some("the analysis kept by the last run is from another version of reprice")
+        );
+        std::fs::write(dir.path().join(CHECKPOINT), b"garbage").expect("write");
+        let Err(why) = load(dir.path(), &settings) else {
+            panic!("a damaged checkpoint was gone on from");
+        };
+        assert_eq!(
+            why.as_deref(),
+            Some("the analysis kept by the last run is unreadable")
+        );
+    }
 }
