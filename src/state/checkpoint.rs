@@ -5,7 +5,7 @@
 //! because the analysis is one fold over the records in time order. Any other run analyzes
 //! every record again, and says why.
 //!
-//! Files, beside the ledger: `checkpoint.bin` (MessagePack) and `ids.bin` (the 64-bit FNV-1a
+//! Files, beside the ledger: `checkpoint.bin` (MessagePack) and `ids.bin` (the 64-bit XXH3
 //! hash of every id, sorted, little-endian). Both are staged as `.next` files and made current
 //! with the ledger, whose generation they carry.
 
@@ -136,7 +136,7 @@ pub struct Resumption {
     pub staged: bool,
 }
 
-/// The hash `ids.bin` keeps of an id: FNV-1a, stable across builds.
+/// The hash `ids.bin` keeps of an id: XXH3, stable across builds and platforms.
 pub fn id_hash(id: &str) -> u64 {
     crate::ingest::hash_bytes(id.as_bytes())
 }
