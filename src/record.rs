@@ -172,6 +172,19 @@ pub struct Tokens {
 }
 
 impl Tokens {
+    /// Every count, in the order of the fields: the order the spill codec and the payload hash
+    /// write them in.
+    pub fn counts(&self) -> [u64; 6] {
+        [
+            self.input,
+            self.output,
+            self.thinking,
+            self.cache_read,
+            self.cache_write,
+            self.cache_write_1h,
+        ]
+    }
+
     pub fn add(&mut self, o: &Tokens) {
         self.input += o.input;
         self.output += o.output;

@@ -97,14 +97,7 @@ pub fn payload_hash(r: &UsageRecord) -> u64 {
     h.str(r.api_key.as_deref().unwrap_or(""));
     h.num(r.kind as u64);
     h.num(r.status as u64);
-    for n in [
-        r.tokens.input,
-        r.tokens.output,
-        r.tokens.thinking,
-        r.tokens.cache_read,
-        r.tokens.cache_write,
-        r.tokens.cache_write_1h,
-    ] {
+    for n in r.tokens.counts() {
         h.num(n);
     }
     h.num(u64::from(r.images));

@@ -26,15 +26,7 @@ pub fn encode(r: &UsageRecord, file: u32, out: &mut Vec<u8>) {
     opt_str(out, r.seller.as_deref());
     out.push(r.seller_from as u8);
     str(out, &r.model);
-    let t = &r.tokens;
-    for n in [
-        t.input,
-        t.output,
-        t.thinking,
-        t.cache_read,
-        t.cache_write,
-        t.cache_write_1h,
-    ] {
+    for n in r.tokens.counts() {
         varint(out, n);
     }
     varint(out, u64::from(r.images));
