@@ -26,6 +26,7 @@ pub mod scenario;
 pub mod schema;
 pub mod spill;
 pub mod state;
+pub mod text;
 
 #[cfg(not(target_env = "msvc"))]
 #[doc(hidden)]

@@ -2,8 +2,8 @@
 //! and the amounts a cost export says were billed. Ingest makes them, deduplication adds
 //! conflicts, and the reports and run.json read them; they live apart from all three.
 
+use crate::text::Text;
 use serde::Serialize;
-use std::sync::Arc;
 
 #[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Quarantined {
@@ -38,10 +38,10 @@ pub struct FileReport {
 /// One row of a provider's cost export: an amount billed for a day, a project and a line item.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BilledCost {
-    pub provider: Arc<str>,
+    pub provider: Text,
     /// The UTC day of the bucket.
     pub day: chrono::NaiveDate,
-    pub project: Option<Arc<str>>,
+    pub project: Option<Text>,
     pub line_item: Option<String>,
     pub amount: crate::money::Money,
 }

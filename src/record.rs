@@ -1,10 +1,10 @@
 //! The one record shape every log source is normalized into.
 
 use crate::money::Money;
+pub use crate::text::Text;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
-use std::sync::Arc;
 
 #[derive(
     Clone,
@@ -218,7 +218,7 @@ impl Extras {
 /// Where a record came from: enough to find the line again.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct SourceRef {
-    pub file: Arc<str>,
+    pub file: Text,
     pub line: u64,
     pub byte: u64,
 }
@@ -233,15 +233,15 @@ pub struct UsageRecord {
     /// The log's timestamp had no offset and was read as UTC.
     pub time_assumed_utc: bool,
     /// Shared text: a log repeats few keys, providers, models and qualities over many records.
-    pub api_key: Option<Arc<str>>,
-    pub provider: Option<Arc<str>>,
+    pub api_key: Option<Text>,
+    pub provider: Option<Text>,
     /// The provider the request was bought from, as the log tells it (one spelling, see
     /// `provider::canonical`); `provider` keeps the logged text, which on OpenRouter names
     /// the upstream provider instead.
-    pub seller: Option<Arc<str>>,
+    pub seller: Option<Text>,
     /// How `seller` was found.
     pub seller_from: crate::provider::ProviderFrom,
-    pub model: Arc<str>,
+    pub model: Text,
     pub kind: Kind,
     pub status: Status,
     pub tokens: Tokens,
@@ -252,7 +252,7 @@ pub struct UsageRecord {
     /// counts images when the response carries no image itself.
     pub image_tokens: u64,
     pub image_size: Option<ImageSize>,
-    pub quality: Option<Arc<str>>,
+    pub quality: Option<Text>,
     pub batch: bool,
     pub extras: Extras,
     pub billed_cost: Option<Money>,
@@ -270,7 +270,7 @@ pub struct UsageRecord {
     /// The provider's project (OpenAI `project_id`) of a usage export row, which its cost
     /// pages are reconciled by.
     #[serde(default)]
-    pub project: Option<Arc<str>>,
+    pub project: Option<Text>,
 }
 
 fn one() -> u32 {
@@ -293,7 +293,7 @@ pub fn sample() -> UsageRecord {
     UsageRecord {
         id: None,
         source: SourceRef {
-            file: Arc::from("f"),
+            file: Text::from("f"),
             line: 1,
             byte: 0,
         },
@@ -306,7 +306,7 @@ pub fn sample() -> UsageRecord {
         provider: None,
         seller: None,
         seller_from: crate::provider::ProviderFrom::Unknown,
-        model: Arc::from("gemini-3-pro-image"),
+        model: Text::from("gemini-3-pro-image"),
         kind: Kind::Image,
         status: Status::Ok,
         tokens: Tokens::default(),
@@ -327,26 +327,7 @@ pub fn sample() -> UsageRecord {
     }
 }
 
-/// Distinct texts one parsing thread keeps; past it, texts are no longer shared, so a log with
-/// unbounded distinct keys cannot grow the table without bound.
-const INTERN_LIMIT: usize = 4096;
-
-thread_local! {
-    static INTERNED: std::cell::RefCell<rustc_hash::FxHashSet<Arc<str>>> =
-        std::cell::RefCell::new(rustc_hash::FxHashSet::default());
-}
-
-/// One shared copy of a text that many records repeat (model, key, provider, quality).
-pub fn intern(s: &str) -> Arc<str> {
-    INTERNED.with(|t| {
-        let mut t = t.borrow_mut();
-        if let Some(a) = t.get(s) {
-            return a.clone();
-        }
-        let a: Arc<str> = Arc::from(s);
-        if t.len() < INTERN_LIMIT {
-            t.insert(a.clone());
-        }
-        a
-    })
+/// The shared copy of a text that many records repeat (model, key, provider, quality).
+pub fn intern(s: &str) -> Text {
+    Text::new(s)
 }

@@ -8,12 +8,13 @@ use crate::money::Money;
 use crate::provider::ProviderFrom;
 use crate::record::UsageRecord;
 use crate::scenario::{Action, Scenario, ScenarioSet};
+use crate::text::Text;
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
 use chrono_tz::Tz;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use quota::Plan;
 use scenario_cost::{Elsewhere, Target, matches, scenario_cost};
@@ -305,7 +306,7 @@ pub struct Pricer<'a> {
     tz: Tz,
     /// A log has few distinct model names: each is resolved once, and its name kept (a shared
     /// `Arc`, not a copy) beyond the chunk it came in.
-    resolved: HashMap<Arc<str>, Option<(usize, Option<usize>)>>,
+    resolved: HashMap<Text, Option<(usize, Option<usize>)>>,
     prepared: Vec<Prepared>,
     /// Misses are counted per chunk on borrowed keys and named here once per distinct key,
     /// so no key outlives its chunk.
@@ -380,7 +381,7 @@ impl<'a> Pricer<'a> {
         for r in records {
             if !self.resolved.contains_key(&*r.model) {
                 let idx = catalog.resolve_offer(&r.model);
-                self.resolved.insert(Arc::clone(&r.model), idx);
+                self.resolved.insert(r.model.clone(), idx);
             }
         }
         let (set, prepared, resolved, tz) = (self.set, &self.prepared, &self.resolved, self.tz);

@@ -7,11 +7,11 @@ use crate::money::Money;
 use crate::outcome::BilledCost;
 use crate::record::UsageRecord;
 use crate::reprice::Priced;
+use crate::text::Text;
 use chrono::NaiveDate;
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
 pub struct BillingReconciliation {
@@ -36,7 +36,7 @@ pub struct BillingDifference {
     pub difference: Money,
 }
 
-type Group = (Arc<str>, NaiveDate, Option<Arc<str>>);
+type Group = (Text, NaiveDate, Option<Text>);
 
 /// Usage cost of export rows by group, as records arrive.
 #[derive(Default, serde::Serialize, serde::Deserialize)]
@@ -62,7 +62,7 @@ impl UsageByGroup {
                 .entry((b.provider.clone(), b.day, b.project.clone()))
                 .or_insert(Money::ZERO) += b.amount;
         }
-        let days: BTreeSet<(Arc<str>, NaiveDate)> =
+        let days: BTreeSet<(Text, NaiveDate)> =
             bills.keys().map(|(p, d, _)| (p.clone(), *d)).collect();
         let mut groups: BTreeSet<Group> = bills.keys().cloned().collect();
         groups.extend(

@@ -5,12 +5,12 @@ use crate::money::Money;
 use crate::record::UsageRecord;
 use crate::reprice::Priced;
 use crate::scenario::Budget;
+use crate::text::Text;
 use chrono::{Datelike, NaiveDate};
 use rustc_hash::FxHashMap as HashMap;
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 #[derive(Debug, Clone, Default, Serialize, JsonSchema, PartialEq)]
 pub struct BudgetReport {
@@ -36,7 +36,7 @@ pub struct MonthOverBudget {
 }
 
 /// Spend per (api key, day).
-type DaySpend = HashMap<(Option<Arc<str>>, NaiveDate), Money>;
+type DaySpend = HashMap<(Option<Text>, NaiveDate), Money>;
 
 /// Spend per (api key, day) and per month, summed only for the budgets that are set.
 #[derive(serde::Serialize, serde::Deserialize)]

@@ -8,10 +8,10 @@ use crate::money::Money;
 use crate::record::{Kind, UsageRecord};
 use crate::reprice::Priced;
 use crate::scenario::ScenarioSet;
+use crate::text::Text;
 use chrono::NaiveDate;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 /// Usage rows are grouped by (day, key label, provider, model, unit, batch).
 pub(super) type UsageKey = (NaiveDate, String, String, String, FocusUnit, bool);
@@ -35,9 +35,9 @@ pub(super) struct UsageSum {
 /// own shared values, so a record costs no allocation. Several such groups may make one row.
 type RawKey = (
     NaiveDate,
-    Option<Arc<str>>,
-    Option<Arc<str>>,
-    Result<usize, Arc<str>>,
+    Option<Text>,
+    Option<Text>,
+    Result<usize, Text>,
     FocusUnit,
     bool,
 );

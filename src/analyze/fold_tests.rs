@@ -6,10 +6,10 @@ use crate::catalog::Catalog;
 use crate::dedup;
 use crate::ingest::{self, source};
 use crate::reprice::reprice;
+use crate::text::Text;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use std::path::Path;
-use std::sync::Arc;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -273,7 +273,7 @@ fn attempt(base: &UsageRecord, secs: f64, key: &str, hash: u64, cost: &str) -> U
     let mut r = base.clone();
     r.time = start + Duration::milliseconds((secs * 1000.0) as i64);
     r.id = Some(format!("{key}-{secs}"));
-    r.api_key = Some(Arc::from(key));
+    r.api_key = Some(Text::from(key));
     r.request_hash = Some(hash);
     r.status = Status::Ok;
     r.billed_cost = Some(m(cost));
@@ -302,7 +302,7 @@ fn repeats() -> Vec<(UsageRecord, bool)> {
         .expect("a gpt-image-1 request");
     let a = |s, k, h, c| attempt(&base, s, k, h, c);
     let mut unknown = a(2000.0, "sk-other-000000000000", 9, "0.7");
-    unknown.model = Arc::from("mystery-model");
+    unknown.model = Text::from("mystery-model");
     vec![
         // Equal timestamps: a gap of zero is a retry.
         (a(0.0, "sk-live-aaaaaaaaaaaa", 1, "0.1"), true),

@@ -8,11 +8,11 @@ use crate::provider::ProviderFrom;
 use crate::record::UsageRecord;
 use crate::reprice::Priced;
 use crate::scenario::ScenarioSet;
+use crate::text::Text;
 use rustc_hash::FxHashMap as HashMap;
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 #[derive(Debug, Clone, Default, Serialize, JsonSchema, PartialEq)]
 pub struct Providers {
@@ -62,7 +62,7 @@ type PairKey = (usize, usize, Option<usize>, Option<usize>);
 pub struct OfferFold {
     found: [u64; ProviderFrom::ALL.len()],
     unknown: u64,
-    no_offer: HashMap<(usize, Arc<str>), u64>,
+    no_offer: HashMap<(usize, Text), u64>,
     priced_at: HashMap<(usize, Option<usize>), u64>,
     pairs: HashMap<PairKey, (u64, Money, Money)>,
 }

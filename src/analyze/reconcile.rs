@@ -5,12 +5,12 @@ use super::key_label;
 use crate::money::Money;
 use crate::record::UsageRecord;
 use crate::reprice::Priced;
+use crate::text::Text;
 use chrono::{DateTime, Utc};
 use rustc_hash::FxHashMap as HashMap;
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 #[derive(Debug, Clone, Default, Serialize, JsonSchema, PartialEq)]
 pub struct Reconciliation {
@@ -82,10 +82,10 @@ pub struct BalanceGap {
 /// Per api key, the balance the last response left, and the gaps found so far.
 #[derive(Default, serde::Serialize, serde::Deserialize)]
 pub struct Balances {
-    last: HashMap<Option<Arc<str>>, Money>,
+    last: HashMap<Option<Text>, Money>,
     checked: u64,
     matched: u64,
-    gaps: BTreeMap<Option<Arc<str>>, Vec<Gap>>,
+    gaps: BTreeMap<Option<Text>, Vec<Gap>>,
 }
 
 /// Whether the balance fell by more than was billed (a gap) or rose (a top-up).

@@ -5,11 +5,11 @@ use crate::catalog::Catalog;
 use crate::money::Money;
 use crate::record::UsageRecord;
 use crate::reprice::Priced;
+use crate::text::Text;
 use rustc_hash::FxHashMap as HashMap;
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, serde::Deserialize)]
 pub struct ModelRow {
@@ -59,8 +59,8 @@ pub struct KeyRow {
 #[derive(Default, serde::Serialize, serde::Deserialize)]
 pub struct ModelsAndKeys {
     /// Catalog model, or the logged name of a model the catalog does not know.
-    by_model: HashMap<Result<usize, Arc<str>>, ModelRow>,
-    by_key: HashMap<Option<Arc<str>>, (u64, Money)>,
+    by_model: HashMap<Result<usize, Text>, ModelRow>,
+    by_key: HashMap<Option<Text>, (u64, Money)>,
 }
 
 impl ModelsAndKeys {

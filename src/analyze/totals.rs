@@ -6,10 +6,10 @@ use crate::catalog::Catalog;
 use crate::money::Money;
 use crate::record::UsageRecord;
 use crate::reprice::Priced;
+use crate::text::Text;
 use chrono::NaiveDate;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct Totals {
@@ -21,9 +21,9 @@ pub struct Totals {
     pub billed: Money,
     pub computed: Money,
     /// Logged names of models the catalog does not know.
-    pub unknown: HashMap<Arc<str>, u64>,
+    pub unknown: HashMap<Text, u64>,
     /// Of those, the records without a cost in the log: in no figure at all.
-    pub unknown_unbilled: HashMap<Arc<str>, u64>,
+    pub unknown_unbilled: HashMap<Text, u64>,
     /// (catalog model, reason) of known models the catalog could not price.
     /// Catalog model -> reason -> records.
     pub unpriced: HashMap<usize, HashMap<String, u64>>,
@@ -41,7 +41,7 @@ pub struct Aggregates {
     pub uncounted: u64,
     /// Image rows without a quality (the OpenAI images usage export), by logged model: rows
     /// and images, priced at the model's default quality.
-    pub no_quality: BTreeMap<Arc<str>, (u64, u64)>,
+    pub no_quality: BTreeMap<Text, (u64, u64)>,
 }
 
 impl Totals {

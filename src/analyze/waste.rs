@@ -6,13 +6,13 @@ use crate::catalog::Catalog;
 use crate::money::{Money, share_text};
 use crate::record::{Status, UsageRecord};
 use crate::reprice::Priced;
+use crate::text::Text;
 use chrono::{DateTime, Utc};
 use rustc_hash::FxHashMap as HashMap;
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::collections::VecDeque;
-use std::sync::Arc;
 
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, serde::Deserialize)]
 pub struct Waste {
@@ -163,7 +163,7 @@ impl WasteFold {
 }
 
 /// A request: api key and request hash.
-type RequestKey = (Option<Arc<str>>, u64);
+type RequestKey = (Option<Text>, u64);
 
 /// An attempt in the window's queue: time, number, request, id hash.
 type Queued = (DateTime<Utc>, u64, Option<RequestKey>, Option<u64>);

@@ -47,16 +47,16 @@ impl Catalog {
 mod tests {
     use super::*;
     use crate::record::{SourceRef, Tokens};
-    use std::sync::Arc;
+    use crate::text::Text;
 
     fn gemini(image_tokens: u64, size: Option<ImageSize>) -> UsageRecord {
         UsageRecord {
             source: SourceRef {
-                file: Arc::from("g.jsonl"),
+                file: Text::from("g.jsonl"),
                 line: 1,
                 byte: 0,
             },
-            model: Arc::from("gemini-3-pro-image-preview"),
+            model: Text::from("gemini-3-pro-image-preview"),
             tokens: Tokens {
                 output: image_tokens,
                 ..Tokens::default()
@@ -116,7 +116,7 @@ mod tests {
         c.count_images(&mut r);
         assert_eq!((r.images, r.image_count), (1, Some(ImageCount::Assumed)));
         let mut r = gemini(2000, Some(ImageSize::K4));
-        r.model = Arc::from("some-unknown-model");
+        r.model = Text::from("some-unknown-model");
         c.count_images(&mut r);
         assert_eq!((r.images, r.image_count), (1, Some(ImageCount::Assumed)));
     }

@@ -15,9 +15,9 @@ use super::{
 use crate::error::RunError;
 use crate::outcome::{FileReport, Quarantined};
 use crate::record::UsageRecord;
+use crate::text::Text;
 use detect::{FileKind, Format};
 use source::Input;
-use std::sync::Arc;
 
 /// Where a file's records go as each block is parsed.
 pub(super) type Emit<'e> = dyn FnMut(Vec<UsageRecord>) -> Result<(), RunError> + Send + 'e;
@@ -168,7 +168,7 @@ fn parse_input_in(
         emit(std::mem::take(&mut r.records))?;
         return Ok(r);
     }
-    let file: Arc<str> = Arc::from(display);
+    let file: Text = Text::from(display);
     let project = source::claude_project(display);
     let job = gemini_batch::job_for(
         match input {

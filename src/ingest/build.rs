@@ -207,7 +207,7 @@ mod tests {
     use super::*;
     use crate::money::Money;
     use crate::record::{ImageSize, Tokens};
-    use std::sync::Arc;
+    use crate::text::Text;
 
     /// The payload as its definition reads, built in a vector with every text made as a
     /// String: the stack buffer, its overflow and the writing of sizes must give the same bytes.
@@ -272,13 +272,13 @@ mod tests {
     fn record() -> UsageRecord {
         UsageRecord {
             id: Some("r1".to_string()),
-            api_key: Some(Arc::from("sk-a")),
+            api_key: Some(Text::from("sk-a")),
             tokens: Tokens {
                 input: 10,
                 output: 1120,
                 ..Tokens::default()
             },
-            quality: Some(Arc::from("high")),
+            quality: Some(Text::from("high")),
             ..crate::record::sample()
         }
     }
@@ -296,10 +296,10 @@ mod tests {
         r.billed_cost = Some(Money::parse("-12.5").expect("money"));
         r.tokens.cache_write_1h = 7;
         r.requests = 3;
-        r.project = Some(Arc::from("proj_1"));
+        r.project = Some(Text::from("proj_1"));
         assert_eq!(payload_hash(&r), spelled_out(&r));
         // Past the buffer on the stack.
-        r.api_key = Some(Arc::from("k".repeat(300).as_str()));
+        r.api_key = Some(Text::from("k".repeat(300).as_str()));
         assert_eq!(payload_hash(&r), spelled_out(&r));
     }
 

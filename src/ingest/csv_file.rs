@@ -8,8 +8,8 @@ use super::{FileResult, LineOutcome, Outcomes, RAW_KEPT, cut, fields, source};
 use crate::error::RunError;
 use crate::outcome::Quarantined;
 use crate::record::SourceRef;
+use crate::text::Text;
 use rayon::prelude::*;
-use std::sync::Arc;
 
 /// A CSV file read whole, less its overlong lines.
 pub(super) struct WholeCsv {
@@ -154,7 +154,7 @@ impl WholeCsv {
 }
 
 pub(super) fn csv_lines<'b>(
-    file: &Arc<str>,
+    file: &Text,
     bytes: &'b [u8],
     mappings: &[CsvMapping],
     project: &Option<String>,
@@ -312,7 +312,7 @@ pub(super) fn csv_lines<'b>(
 
 /// The blank lines in `body[from..to]`, as skipped lines.
 fn blank_lines<'b>(
-    file: &Arc<str>,
+    file: &Text,
     body: &'b [u8],
     offset: u64,
     from: u64,

@@ -11,8 +11,8 @@ use super::{FileResult, LineOutcome, Options, Outcomes, RAW_KEPT, cut, parse_fil
 use crate::error::RunError;
 use crate::outcome::Quarantined;
 use crate::record::SourceRef;
+use crate::text::Text;
 use serde_json::value::RawValue;
-use std::sync::Arc;
 
 /// The export documents reprice recognizes from the first bytes of a file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,11 +88,11 @@ pub fn detect(head: &[u8]) -> Option<DocKind> {
 /// Where an entry of the document starts: 1-based line and byte offset.
 pub struct Locator<'d> {
     text: &'d str,
-    file: Arc<str>,
+    file: Text,
 }
 
 impl<'d> Locator<'d> {
-    pub fn new(file: &Arc<str>, text: &'d str) -> Locator<'d> {
+    pub fn new(file: &Text, text: &'d str) -> Locator<'d> {
         Locator {
             text,
             file: file.clone(),
@@ -114,7 +114,7 @@ impl<'d> Locator<'d> {
 
 /// Parses a whole export document. Entries are parsed by the format's parser; a document that
 /// is not JSON, or not of the recognized shape, is one quarantined line.
-pub fn parse<'b>(file: &Arc<str>, bytes: &'b [u8], kind: DocKind) -> Outcomes<'b> {
+pub fn parse<'b>(file: &Text, bytes: &'b [u8], kind: DocKind) -> Outcomes<'b> {
     let whole = |reason: String| {
         let source = SourceRef {
             file: file.clone(),

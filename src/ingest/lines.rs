@@ -8,8 +8,8 @@ use super::response::{Body, BodyField};
 use super::wording::{byte_problem, clean_json_error, line_json_error, not_an_object};
 use super::{LineOutcome, Outcomes, batch, claude_code, envelope, gemini_batch};
 use crate::record::SourceRef;
+use crate::text::Text;
 use rayon::prelude::*;
-use std::sync::Arc;
 
 /// Splits into lines with their 1-based numbers and byte offsets; CR before LF and a UTF-8 BOM
 /// at the start of the file are removed. A last line without a newline is still a line.
@@ -63,7 +63,7 @@ pub(super) fn split_tail(bytes: &[u8]) -> Vec<(u64, u64, &[u8])> {
 }
 
 pub(super) fn json_lines<'b>(
-    file: &Arc<str>,
+    file: &Text,
     bytes: &'b [u8],
     forced: Option<Format>,
     project: &Option<String>,
@@ -74,7 +74,7 @@ pub(super) fn json_lines<'b>(
 
 /// Parses split lines in parallel; `base` and `lines_before` place them in their file.
 pub(super) fn parse_lines<'b>(
-    file: &Arc<str>,
+    file: &Text,
     lines: Vec<(u64, u64, &'b [u8])>,
     base: u64,
     lines_before: u64,
@@ -204,13 +204,13 @@ fn dispatch<B>(
     }
 }
 
-pub(super) fn reject_all<'b>(file: &Arc<str>, bytes: &'b [u8], reason: &str) -> Outcomes<'b> {
+pub(super) fn reject_all<'b>(file: &Text, bytes: &'b [u8], reason: &str) -> Outcomes<'b> {
     reject_lines(file, split_lines(bytes), 0, 0, reason)
 }
 
 /// Every line of a file that is not JSON lines: blank ones are skipped, the rest rejected.
 pub(super) fn reject_lines<'b>(
-    file: &Arc<str>,
+    file: &Text,
     lines: Vec<(u64, u64, &'b [u8])>,
     base: u64,
     lines_before: u64,
@@ -252,7 +252,7 @@ mod tests {
 
     fn one_pass_and_raw(line: &str) -> (LineOutcome, LineOutcome) {
         let source = SourceRef {
-            file: Arc::from("projects/-home-u-app/s.jsonl"),
+            file: Text::from("projects/-home-u-app/s.jsonl"),
             line: 1,
             byte: 0,
         };

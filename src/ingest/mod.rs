@@ -37,6 +37,7 @@ pub use detect::Format;
 use crate::error::RunError;
 use crate::outcome::{BilledCost, FileReport, Quarantined};
 use crate::record::{SourceRef, UsageRecord};
+use crate::text::Text;
 use blocks::{HEAD, parse_input};
 use csv_export::CsvMapping;
 use csv_file::csv_lines;
@@ -45,7 +46,6 @@ use lines::{json_lines, reject_all};
 use rayon::prelude::*;
 use recent::RecentCopies;
 use source::Input;
-use std::sync::Arc;
 
 #[derive(Debug, Default)]
 pub struct Ingested {
@@ -218,7 +218,7 @@ pub fn parse_bytes(
 }
 
 fn parse_file(display: &str, bytes: &[u8], opts: &Options<'_>) -> FileResult {
-    let file: Arc<str> = Arc::from(display);
+    let file: Text = Text::from(display);
     let project = source::claude_project(display);
     let head = &bytes[..bytes.len().min(HEAD)];
     let kind = match opts.format {

@@ -2,6 +2,7 @@ use super::*;
 use crate::dedup;
 use crate::ingest::{Options, csv_export, source};
 use crate::record::{ImageSize, SourceRef, Status, Tokens};
+use crate::text::Text;
 use chrono::TimeZone;
 
 fn m(s: &str) -> Money {
@@ -12,12 +13,12 @@ fn gemini(id: &str, time: DateTime<Utc>, images: u32) -> UsageRecord {
     UsageRecord {
         id: Some(id.to_string()),
         source: SourceRef {
-            file: Arc::from("burst.jsonl"),
+            file: Text::from("burst.jsonl"),
             line: 1,
             byte: 0,
         },
         time,
-        api_key: Some(Arc::from("sk-burst")),
+        api_key: Some(Text::from("sk-burst")),
         images,
         billed_cost: Some(m("0.4")),
         ..crate::record::sample()
@@ -51,7 +52,7 @@ fn records() -> Vec<UsageRecord> {
             .with_ymd_and_hms(2026, 3, day, 12, 0, 0)
             .single()
             .expect("time");
-        r.model = Arc::from("mystery-model-x");
+        r.model = Text::from("mystery-model-x");
         recs.push(r);
     }
     dedup::dedup(recs).expect("sorts").records
@@ -174,8 +175,8 @@ fn gpt_image_high(id: &str) -> UsageRecord {
             .expect("time"),
         1,
     );
-    r.model = Arc::from("gpt-image-1");
-    r.quality = Some(Arc::from("high"));
+    r.model = Text::from("gpt-image-1");
+    r.quality = Some(Text::from("high"));
     r.image_size = Some(ImageSize::Pixels(1024, 1024));
     r.billed_cost = None;
     r
@@ -308,7 +309,7 @@ kind = "image"
         ]
     );
     let mut own = gpt_image_high("h");
-    own.model = Arc::from("house-model");
+    own.model = Text::from("house-model");
     own.billed_cost = Some(m("0.01"));
     let set = ScenarioSet::from_toml(&text, "s.toml", &catalog).expect("scenarios");
     let rp = reprice(&[own], &catalog, &set, chrono_tz::UTC);
@@ -380,14 +381,14 @@ fn own_offer_prefers_the_logged_provider_then_the_alias_then_the_maker() {
         .expect("time");
     let flux = |model: &str, seller: Option<&str>| {
         let mut r = gemini("f", t, 1);
-        r.model = Arc::from(model);
+        r.model = Text::from(model);
         r.image_size = Some(ImageSize::Pixels(1024, 1024));
         r.billed_cost = None;
         r.tokens = Tokens {
             input: 200,
             ..Tokens::default()
         };
-        r.seller = seller.map(Arc::from);
+        r.seller = seller.map(Text::from);
         r.seller_from = if seller.is_some() {
             ProviderFrom::Envelope
         } else {

@@ -4,8 +4,8 @@
 use crate::money::Money;
 use crate::record::intern;
 use crate::record::{Extras, ImageCount, ImageSize, Kind, SourceRef, Status, Tokens, UsageRecord};
+use crate::text::Text;
 use chrono::DateTime;
-use std::sync::Arc;
 
 /// Appends `r` to `out`. File names are written as an index into `files`.
 pub fn encode(r: &UsageRecord, file: u32, out: &mut Vec<u8>) {
@@ -99,7 +99,7 @@ fn count_of(code: u8) -> Option<Option<ImageCount>> {
 
 /// Reads back what `encode` wrote. None when the bytes are not a whole record, which only a
 /// damaged run file can cause.
-pub fn decode(b: &[u8], files: &[Arc<str>]) -> Option<UsageRecord> {
+pub fn decode(b: &[u8], files: &[Text]) -> Option<UsageRecord> {
     let mut c = Cursor { b, at: 0 };
     let id = c.opt_str()?.map(str::to_string);
     let file = files.get(usize::try_from(c.varint()?).ok()?)?.clone();
@@ -352,17 +352,17 @@ mod tests {
         UsageRecord {
             id,
             source: SourceRef {
-                file: Arc::from("b.jsonl"),
+                file: Text::from("b.jsonl"),
                 line: tokens[0] % 1000,
                 byte: tokens[1],
             },
             time: DateTime::from_timestamp(secs, nanos).expect("in range"),
             time_assumed_utc: nanos.is_multiple_of(2),
-            api_key: (secs % 3 == 0).then(|| Arc::from("sk-x")),
-            provider: Some(Arc::from("")),
-            seller: (secs % 2 == 0).then(|| Arc::from("nanogpt")),
+            api_key: (secs % 3 == 0).then(|| Text::from("sk-x")),
+            provider: Some(Text::from("")),
+            seller: (secs % 2 == 0).then(|| Text::from("nanogpt")),
             seller_from: crate::provider::ProviderFrom::ALL[(tokens[4] % 7) as usize],
-            model: Arc::from("gemini-3-pro-image"),
+            model: Text::from("gemini-3-pro-image"),
             kind: if tokens[2].is_multiple_of(2) {
                 Kind::Image
             } else {
@@ -397,7 +397,7 @@ mod tests {
             retry_of: request_hash.map(|h| h.rotate_left(7)),
             payload_hash: tokens[0] ^ tokens[4],
             requests: 1 + (tokens[1] % 50) as u32,
-            project: (secs % 5 == 0).then(|| Arc::from("proj_a")),
+            project: (secs % 5 == 0).then(|| Text::from("proj_a")),
         }
     }
 
@@ -421,7 +421,7 @@ mod tests {
         #[test]
         fn frames_order_as_the_records_they_hold(a in fields(), b in fields()) {
             // File indices in another order than the names.
-            let files: [Arc<str>; 3] = [Arc::from("m.jsonl"), Arc::from("a.jsonl"), Arc::from("z.jsonl")];
+            let files: [Text; 3] = [Text::from("m.jsonl"), Text::from("a.jsonl"), Text::from("z.jsonl")];
             let ranks = super::super::run::ranks(&files);
             let make = |(id, secs, nanos, file, line, byte, payload): Fields| {
                 let mut r = record(id, secs, nanos, [0; 5], None, None, None);
@@ -460,7 +460,7 @@ mod tests {
             request_hash in proptest::option::of(any::<u64>()),
         ) {
             let r = record(id, secs, nanos, tokens, size, money, request_hash);
-            let files = [Arc::from("a.jsonl"), r.source.file.clone()];
+            let files = [Text::from("a.jsonl"), r.source.file.clone()];
             let mut out = Vec::new();
             encode(&r, 1, &mut out);
             prop_assert_eq!(decode(&out, &files), Some(r.clone()));

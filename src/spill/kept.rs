@@ -4,10 +4,10 @@
 use super::codec;
 use super::run::{frame, named, read_frame};
 use crate::record::UsageRecord;
+use crate::text::Text;
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// The file is made with the first record: a run that finds nothing new in an input touches
 /// nothing on disk for it.
@@ -106,7 +106,7 @@ pub fn sync_folder(dir: &Path) -> io::Result<()> {
 /// Reads the records of a kept file in parts of at most `part`, naming `file` as their source.
 pub fn read_kept(
     path: &Path,
-    file: Arc<str>,
+    file: Text,
     part: usize,
     mut each: impl FnMut(Vec<UsageRecord>) -> io::Result<()>,
 ) -> io::Result<()> {

@@ -20,6 +20,7 @@ pub use run::Order;
 use crate::error::RunError;
 use crate::outcome::Quarantined;
 use crate::record::{SourceRef, UsageRecord};
+use crate::text::Text;
 use codec::Key;
 use decide::{Decider, Verdict};
 use rayon::slice::ParallelSliceMut;
@@ -52,16 +53,16 @@ struct Spare {
 const SPARE_PARTS: usize = 2;
 
 /// File names by the index runs store for them.
-type FileTable = Arc<[Arc<str>]>;
+type FileTable = Arc<[Text]>;
 
 #[derive(Default)]
 struct Files {
-    names: Vec<Arc<str>>,
-    index: rustc_hash::FxHashMap<Arc<str>, u32>,
+    names: Vec<Text>,
+    index: rustc_hash::FxHashMap<Text, u32>,
 }
 
 impl Files {
-    fn table(&mut self, records: &[UsageRecord]) -> Arc<[Arc<str>]> {
+    fn table(&mut self, records: &[UsageRecord]) -> Arc<[Text]> {
         for r in records {
             if !self.index.contains_key(&r.source.file) {
                 self.index

@@ -3,6 +3,7 @@
 
 use super::codec;
 use crate::record::UsageRecord;
+use crate::text::Text;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::fs::File;
@@ -278,7 +279,7 @@ impl<T: Item> Ord for Head<T> {
 pub struct Merge {
     readers: Vec<Reader>,
     heap: BinaryHeap<Head<UsageRecord>>,
-    files: Arc<[Arc<str>]>,
+    files: Arc<[Text]>,
     order: Order,
     buf: Vec<u8>,
 }
@@ -289,19 +290,14 @@ impl Merge {
     pub fn new(
         runs: Vec<Run>,
         order: Order,
-        files: Arc<[Arc<str>]>,
+        files: Arc<[Text]>,
         store: &Store,
     ) -> io::Result<Merge> {
         let runs = fan_in(runs, order, &ranks(&files), store)?;
         Merge::open(runs, order, files, store)
     }
 
-    fn open(
-        runs: Vec<Run>,
-        order: Order,
-        files: Arc<[Arc<str>]>,
-        store: &Store,
-    ) -> io::Result<Merge> {
+    fn open(runs: Vec<Run>, order: Order, files: Arc<[Text]>, store: &Store) -> io::Result<Merge> {
         let mut m = Merge {
             readers: Vec::with_capacity(runs.len()),
             heap: BinaryHeap::with_capacity(runs.len()),
@@ -345,7 +341,7 @@ impl Iterator for Merge {
 
 /// Each file's rank among the file names, by its index in the file table: comparing ranks
 /// compares names, which is what the orders are defined on.
-pub fn ranks(files: &[Arc<str>]) -> Arc<[u32]> {
+pub fn ranks(files: &[Text]) -> Arc<[u32]> {
     let mut by_name: Vec<usize> = (0..files.len()).collect();
     by_name.sort_unstable_by(|&a, &b| files[a].cmp(&files[b]));
     let mut ranks = vec![0u32; files.len()];
@@ -499,14 +495,14 @@ fn fan_in(
 }
 
 /// File names to their index in the run's file table, by the name's address: records share
-/// one `Arc<str>` per file.
+/// one `Text` per file.
 pub struct FileIndex {
     by_ptr: rustc_hash::FxHashMap<usize, u32>,
-    by_name: rustc_hash::FxHashMap<Arc<str>, u32>,
+    by_name: rustc_hash::FxHashMap<Text, u32>,
 }
 
 impl FileIndex {
-    pub fn new(files: &[Arc<str>]) -> FileIndex {
+    pub fn new(files: &[Text]) -> FileIndex {
         FileIndex {
             by_ptr: files
                 .iter()

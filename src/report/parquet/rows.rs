@@ -9,32 +9,32 @@ use crate::money::Money;
 use crate::record::{ImageCount, ImageSize, Kind, Status, Tokens, UsageRecord};
 use crate::reprice::Priced;
 use crate::scenario::ScenarioSet;
+use crate::text::Text;
 use chrono::{DateTime, NaiveDate, Utc};
 use polars::prelude::*;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
 use std::io;
-use std::sync::Arc;
 
 /// Texts that repeat across records, made once per run.
 #[derive(Default)]
 pub struct Texts {
     /// Key labels, numbered in the order the keys first came.
     labels: Vec<String>,
-    label_of: HashMap<Arc<str>, u32>,
+    label_of: HashMap<Text, u32>,
     no_key: Option<u32>,
     days: HashMap<NaiveDate, String>,
 }
 
 impl Texts {
-    fn label(&mut self, key: Option<&Arc<str>>, names: &BTreeMap<String, String>) -> u32 {
+    fn label(&mut self, key: Option<&Text>, names: &BTreeMap<String, String>) -> u32 {
         let next = self.labels.len() as u32;
         let k = match key {
             None => *self.no_key.get_or_insert(next),
             Some(k) => match self.label_of.get(&**k) {
                 Some(&n) => n,
                 None => {
-                    self.label_of.insert(Arc::clone(k), next);
+                    self.label_of.insert(k.clone(), next);
                     next
                 }
             },
@@ -60,17 +60,17 @@ pub struct Rows {
     ids: String,
     id_ends: Vec<usize>,
     has_id: Vec<bool>,
-    file: Vec<Arc<str>>,
+    file: Vec<Text>,
     line: Vec<u64>,
     time: Vec<DateTime<Utc>>,
     day: Vec<NaiveDate>,
     label: Vec<u32>,
-    provider: Vec<Option<Arc<str>>>,
+    provider: Vec<Option<Text>>,
     /// How the provider the record was bought from was found.
     provider_from: Vec<crate::provider::ProviderFrom>,
     /// The offer whose prices applied: (model, offer; None the maker's).
     priced_at: Vec<Option<(usize, Option<usize>)>>,
-    model_logged: Vec<Arc<str>>,
+    model_logged: Vec<Text>,
     model: Vec<Option<u32>>,
     kind: Vec<Kind>,
     status: Vec<Status>,
@@ -78,7 +78,7 @@ pub struct Rows {
     images: Vec<u32>,
     image_count: Vec<Option<ImageCount>>,
     image_size: Vec<Option<ImageSize>>,
-    quality: Vec<Option<Arc<str>>>,
+    quality: Vec<Option<Text>>,
     batch: Vec<bool>,
     billed: Vec<Option<Money>>,
     actual: Vec<Money>,
@@ -171,7 +171,7 @@ impl Rows {
             self.ids.push_str(r.id.as_deref().unwrap_or(""));
             self.id_ends.push(self.ids.len());
             self.has_id.push(r.id.is_some());
-            self.file.push(Arc::clone(&r.source.file));
+            self.file.push(r.source.file.clone());
             self.line.push(r.source.line);
             self.time.push(r.time);
             texts.days.entry(p.day).or_insert_with(|| p.day.to_string());
@@ -180,7 +180,7 @@ impl Rows {
             self.provider.push(r.provider.clone());
             self.provider_from.push(p.provider_from);
             self.priced_at.push(p.model.map(|m| (m, p.offer())));
-            self.model_logged.push(Arc::clone(&r.model));
+            self.model_logged.push(r.model.clone());
             self.model.push(p.model.and_then(|m| u32::try_from(m).ok()));
             self.kind.push(r.kind);
             self.status.push(r.status);

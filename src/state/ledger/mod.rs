@@ -14,6 +14,7 @@ use crate::error::RunError;
 use crate::ingest::{self, Ingested, Options, source::Input};
 use crate::outcome::{FileReport, Quarantined};
 use crate::record::UsageRecord;
+use crate::text::Text;
 use form::{Entry, Ledger};
 use rayon::prelude::*;
 use std::path::Path;
@@ -388,7 +389,7 @@ fn replay_kept(
     if spill.is_none() && gather.is_none() {
         return Ok(());
     }
-    let file: std::sync::Arc<str> = std::sync::Arc::from(key);
+    let file: Text = Text::from(key);
     for name in names {
         let src = dir.join(name);
         crate::spill::read_kept(&src, file.clone(), PART, |records| {
