@@ -143,14 +143,20 @@ impl Default for Canon {
 }
 
 impl Canon {
+    #[inline]
     fn bytes(&mut self, b: &[u8]) {
-        if self.more.is_empty()
-            && let Some(to) = self.buf.get_mut(self.len..self.len + b.len())
-        {
-            to.copy_from_slice(b);
-            self.len += b.len();
-            return;
+        let end = self.len + b.len();
+        if end <= self.buf.len() && self.more.is_empty() {
+            self.buf[self.len..end].copy_from_slice(b);
+            self.len = end;
+        } else {
+            self.spill(b);
         }
+    }
+
+    /// Past the buffer: what it holds and all that follows go into `more`.
+    #[cold]
+    fn spill(&mut self, b: &[u8]) {
         if self.more.is_empty() {
             self.more.extend_from_slice(&self.buf[..self.len]);
         }
@@ -163,8 +169,16 @@ impl Canon {
         self.bytes(&[0xff]);
     }
 
+    #[inline]
     fn num(&mut self, n: u64) {
-        self.bytes(&n.to_le_bytes());
+        // A fixed size: copied in one move, not through a call to copy bytes.
+        let end = self.len + 8;
+        if end <= self.buf.len() && self.more.is_empty() {
+            self.buf[self.len..end].copy_from_slice(&n.to_le_bytes());
+            self.len = end;
+        } else {
+            self.spill(&n.to_le_bytes());
+        }
     }
 
     /// An amount by its value: 0.1344 and 0.134400 are the same payload, and so are 0 and -0.
