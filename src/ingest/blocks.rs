@@ -87,18 +87,26 @@ pub fn read_input(
 pub fn hash_prefix(input: &Input, offset: u64) -> Result<Option<Prefix>, RunError> {
     let mut stream = source::open(input)?;
     let mut hasher = blake3::Hasher::new();
-    let mut buf = Vec::new();
-    let mut left = offset;
+    let want = |left: u64| left.min(BLOCK as u64) as usize;
+    let (mut block, mut next) = (Vec::new(), Vec::new());
+    let mut eof = stream.fill(&mut block, want(offset))?;
+    let mut left = offset - block.len() as u64;
+    // Each block is hashed while the next one is read: for a long log that a nightly run
+    // resumes, the two take about as long, and this check is most of that run.
     while left > 0 {
-        buf.clear();
-        let want = left.min(BLOCK as u64) as usize;
-        let eof = stream.fill(&mut buf, want)?;
-        hasher.update(&buf);
-        left -= buf.len() as u64;
-        if eof && left > 0 {
+        if eof {
             return Ok(None);
         }
+        next.clear();
+        let (_, read) = rayon::join(
+            || hasher.update(&block),
+            || stream.fill(&mut next, want(left)),
+        );
+        eof = read?;
+        left -= next.len() as u64;
+        std::mem::swap(&mut block, &mut next);
     }
+    hasher.update(&block);
     Ok(Some(Prefix { hasher, stream }))
 }
 
