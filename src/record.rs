@@ -326,8 +326,3 @@ pub fn sample() -> UsageRecord {
         project: None,
     }
 }
-
-/// The shared copy of a text that many records repeat (model, key, provider, quality).
-pub fn intern(s: &str) -> Text {
-    Text::new(s)
-}

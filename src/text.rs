@@ -7,7 +7,7 @@
 //! the two cores fighting over each counter cost about a twentieth of a run. Past the bounds a
 //! log with endless distinct keys cannot grow what is kept: its further texts are counted.
 
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxBuildHasher, FxHashSet};
 use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::fmt;
@@ -40,6 +40,26 @@ unsafe impl Send for Text {}
 unsafe impl Sync for Text {}
 
 impl Text {
+    /// The shared copy of `s`.
+    pub fn new(s: &str) -> Text {
+        if let Some(k) = SEEN.with(|t| t.borrow().get(s).copied()) {
+            return Text::kept(k);
+        }
+        match kept(s) {
+            Some(k) => {
+                SEEN.with(|t| t.borrow_mut().insert(k));
+                Text::kept(k)
+            }
+            None => Text::counted(s),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        // SAFETY: `raw` is a `&'static str`, or an `Arc<str>` this text holds a count of: valid
+        // UTF-8 that lives as long as `self`.
+        unsafe { &*self.raw() }
+    }
+
     fn kept(s: &'static str) -> Text {
         Text {
             ptr: NonNull::from(s.as_bytes()).cast(),
@@ -62,7 +82,7 @@ impl Text {
         self.len & COUNTED != 0
     }
 
-    /// The `Arc<str>` pointer of a counted text, as `Arc::into_raw` gave it.
+    /// The text as a `str` pointer: for a counted text, the one `Arc::into_raw` gave.
     fn raw(&self) -> *const str {
         std::ptr::slice_from_raw_parts(self.ptr.as_ptr() as *const u8, self.len & !COUNTED)
             as *const str
@@ -70,13 +90,13 @@ impl Text {
 }
 
 static KEPT: Mutex<Kept> = Mutex::new(Kept {
-    texts: None,
+    texts: FxHashSet::with_hasher(FxBuildHasher),
     bytes: 0,
 });
 
 /// The texts kept for the process, and their bytes.
 struct Kept {
-    texts: Option<FxHashSet<&'static str>>,
+    texts: FxHashSet<&'static str>,
     bytes: usize,
 }
 
@@ -84,17 +104,16 @@ impl Kept {
     /// `s` as kept, keeping it now when fewer than `at_most` texts of fewer than `bytes_at_most`
     /// bytes in all are kept; None past that.
     fn keep(&mut self, s: &str, at_most: usize, bytes_at_most: usize) -> Option<&'static str> {
-        let texts = self.texts.get_or_insert_with(FxHashSet::default);
-        if let Some(k) = texts.get(s) {
+        if let Some(k) = self.texts.get(s) {
             return Some(k);
         }
-        if texts.len() >= at_most || self.bytes + s.len() > bytes_at_most {
+        if self.texts.len() >= at_most || self.bytes + s.len() > bytes_at_most {
             return None;
         }
         // Kept until the process exits, by design: within the bounds above.
         let k: &'static str = Box::leak(Box::from(s));
         self.bytes += s.len();
-        texts.insert(k);
+        self.texts.insert(k);
         Some(k)
     }
 }
@@ -103,33 +122,6 @@ thread_local! {
     /// The kept texts this thread has asked for: most lookups take no lock.
     static SEEN: std::cell::RefCell<FxHashSet<&'static str>> =
         std::cell::RefCell::new(FxHashSet::default());
-}
-
-impl Text {
-    /// The shared copy of `s`.
-    pub fn new(s: &str) -> Text {
-        if let Some(k) = SEEN.with(|t| t.borrow().get(s).copied()) {
-            return Text::kept(k);
-        }
-        match kept(s) {
-            Some(k) => {
-                SEEN.with(|t| t.borrow_mut().insert(k));
-                Text::kept(k)
-            }
-            None => Text::counted(s),
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        // SAFETY: `ptr` and the length are those of a `&'static str`, or of an `Arc<str>` this
-        // text holds a count of, so the bytes are valid UTF-8 and live as long as `self`.
-        unsafe {
-            std::str::from_utf8_unchecked(std::slice::from_raw_parts(
-                self.ptr.as_ptr(),
-                self.len & !COUNTED,
-            ))
-        }
-    }
 }
 
 impl Clone for Text {
@@ -287,7 +279,7 @@ mod tests {
     #[test]
     fn past_the_bounds_nothing_more_is_kept() {
         let mut k = Kept {
-            texts: None,
+            texts: FxHashSet::default(),
             bytes: 0,
         };
         assert_eq!(k.keep("abc", 2, 6), Some("abc"));
@@ -297,7 +289,7 @@ mod tests {
         assert_eq!(k.keep("defg", 2, 6), None);
         assert_eq!(k.keep("de", 2, 6), Some("de"));
         assert_eq!(k.keep("f", 2, 6), None);
-        assert_eq!((k.texts.map(|t| t.len()), k.bytes), (Some(2), 5));
+        assert_eq!((k.texts.len(), k.bytes), (2, 5));
     }
 
     #[test]

@@ -130,7 +130,9 @@ pub fn parse(
     // The report sums tokens, not requests: how many there were is not known.
     rec.requests = 0;
     // The workspace is what the cost report is grouped by.
-    rec.project = string(r.workspace_id).as_deref().map(crate::record::intern);
+    rec.project = string(r.workspace_id)
+        .as_deref()
+        .map(crate::text::Text::new);
     rec.payload_hash = payload_hash(&rec);
     Ok(Some(rec))
 }

@@ -2,7 +2,7 @@
 
 use super::response::Draft;
 use crate::provider::ProviderFrom;
-use crate::record::{ImageCount, Kind, SourceRef, Status, UsageRecord, intern};
+use crate::record::{ImageCount, Kind, SourceRef, Status, Text, UsageRecord};
 use std::fmt::Write as _;
 
 /// Where a line is, and what the file around it tells.
@@ -33,9 +33,9 @@ pub fn finish(
         .ok_or_else(|| "field timestamp: missing".to_string())?;
     // The log told nothing else: a provider prefix of the model name may.
     let (seller, seller_from) = match d.seller {
-        Some((name, from)) => (Some(intern(&name)), from),
+        Some((name, from)) => (Some(Text::new(&name)), from),
         None => match crate::provider::from_model_prefix(&model) {
-            Some(name) => (Some(intern(name)), ProviderFrom::ModelPrefix),
+            Some(name) => (Some(Text::new(name)), ProviderFrom::ModelPrefix),
             None => (None, ProviderFrom::Unknown),
         },
     };
@@ -44,11 +44,11 @@ pub fn finish(
         source: ctx.source.clone(),
         time,
         time_assumed_utc,
-        api_key: api_key.map(intern),
-        provider: d.provider.as_deref().map(intern),
+        api_key: api_key.map(Text::new),
+        provider: d.provider.as_deref().map(Text::new),
         seller,
         seller_from,
-        model: intern(&model),
+        model: Text::new(&model),
         kind: d.kind.unwrap_or(Kind::Text),
         status: d.status.unwrap_or(Status::Ok),
         tokens: d.tokens,
@@ -56,7 +56,7 @@ pub fn finish(
         image_count: d.image_count,
         image_tokens: d.image_tokens,
         image_size: d.image_size,
-        quality: d.quality.as_deref().map(intern),
+        quality: d.quality.as_deref().map(Text::new),
         batch,
         extras: d.extras,
         billed_cost: d.billed_cost,

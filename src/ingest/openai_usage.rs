@@ -118,7 +118,7 @@ pub fn parse(
     let key = string(r.api_key_id);
     let mut rec = finish(d, ctx, key.as_deref(), batch, None)?;
     rec.requests = requests;
-    rec.project = string(r.project_id).as_deref().map(crate::record::intern);
+    rec.project = string(r.project_id).as_deref().map(crate::text::Text::new);
     rec.payload_hash = payload_hash(&rec);
     Ok(Some(rec))
 }

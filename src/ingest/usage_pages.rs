@@ -10,7 +10,7 @@ use super::LineOutcome;
 use super::document::{Entry, Locator};
 use super::fields::{money, string, time};
 use crate::outcome::BilledCost;
-use crate::record::intern;
+use crate::text::Text;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -191,9 +191,9 @@ fn openai_cost(raw: &RawValue, span: &Span) -> Result<BilledCost, String> {
     usd(amount.currency, "amount.currency")?;
     let value = money(amount.value, "amount.value")?.ok_or("field amount.value: missing")?;
     Ok(BilledCost {
-        provider: intern("openai"),
+        provider: Text::new("openai"),
         day: span.start.date_naive(),
-        project: string(c.project_id).as_deref().map(intern),
+        project: string(c.project_id).as_deref().map(Text::new),
         line_item: string(c.line_item),
         amount: value,
     })
@@ -221,9 +221,9 @@ fn anthropic_cost(raw: &RawValue, span: &Span) -> Result<BilledCost, String> {
     let amount =
         crate::money::Money::from_decimal(cents.decimal() / rust_decimal::Decimal::ONE_HUNDRED);
     Ok(BilledCost {
-        provider: intern("anthropic"),
+        provider: Text::new("anthropic"),
         day: span.start.date_naive(),
-        project: string(c.workspace_id).as_deref().map(intern),
+        project: string(c.workspace_id).as_deref().map(Text::new),
         line_item: string(c.description),
         amount,
     })

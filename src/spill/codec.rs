@@ -2,7 +2,6 @@
 //! in-memory layout, and read back exactly (money as rust_decimal's 16 bytes).
 
 use crate::money::Money;
-use crate::record::intern;
 use crate::record::{Extras, ImageCount, ImageSize, Kind, SourceRef, Status, Tokens, UsageRecord};
 use crate::text::Text;
 use chrono::DateTime;
@@ -116,12 +115,12 @@ pub fn decode(b: &[u8], files: &[Text]) -> Option<UsageRecord> {
         3 => Status::Retry,
         _ => return None,
     };
-    let api_key = c.opt_str()?.map(intern);
-    let provider = c.opt_str()?.map(intern);
-    let seller = c.opt_str()?.map(intern);
+    let api_key = c.opt_str()?.map(Text::new);
+    let provider = c.opt_str()?.map(Text::new);
+    let seller = c.opt_str()?.map(Text::new);
     let [from] = c.take()?;
     let seller_from = crate::provider::ProviderFrom::from_u8(from)?;
-    let model = intern(c.str()?);
+    let model = Text::new(c.str()?);
     let tokens = Tokens {
         input: c.varint()?,
         output: c.varint()?,
@@ -141,7 +140,7 @@ pub fn decode(b: &[u8], files: &[Text]) -> Option<UsageRecord> {
         4 => Some(ImageSize::Pixels(c.u32()?, c.u32()?)),
         _ => return None,
     };
-    let quality = c.opt_str()?.map(intern);
+    let quality = c.opt_str()?.map(Text::new);
     let extras = Extras {
         web_search_grounding: c.u32()?,
         search_standard: c.u32()?,
@@ -151,7 +150,7 @@ pub fn decode(b: &[u8], files: &[Text]) -> Option<UsageRecord> {
     let billed_cost = c.opt_money()?;
     let remaining_balance = c.opt_money()?;
     let requests = c.u32()?;
-    let project = c.opt_str()?.map(intern);
+    let project = c.opt_str()?.map(Text::new);
     let request_hash = c.opt_u64()?;
     let retry_of = c.opt_u64()?;
     let payload_hash = u64::from_le_bytes(c.take()?);
