@@ -89,12 +89,9 @@ impl ByDay {
             .rows
             .into_iter()
             .map(|(day, mut row)| {
+                let swaps = swapped.get(&day);
                 row.scenarios = (0..n)
-                    .map(|i| {
-                        swapped
-                            .get(&day)
-                            .map_or(row.actual, |s| s.cost(i, row.actual))
-                    })
+                    .map(|i| swaps.map_or(row.actual, |s| s.cost(i, row.actual)))
                     .collect();
                 (day, row)
             })

@@ -281,8 +281,9 @@ const LATE_BY: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
 impl Ties {
     /// Given the next records in input order: the records now settled, in canonical order, as
-    /// consecutive parts. None when one of them belongs before a record already given.
-    fn settle(&mut self, mut records: Vec<UsageRecord>) -> Option<Settled> {
+    /// two parts, the first before the second. None when one of them belongs before a record
+    /// already given.
+    fn settle(&mut self, mut records: Vec<UsageRecord>) -> Option<[Vec<UsageRecord>; 2]> {
         if let Some(g) = &self.given
             && records
                 .iter()
@@ -291,7 +292,7 @@ impl Ties {
             return None;
         }
         let Some(latest) = records.iter().map(|r| r.time).max().max(self.latest) else {
-            return Some(Settled::one(records));
+            return Some([records, Vec::new()]);
         };
         self.latest = Some(latest);
         canonical(&mut records);
@@ -329,30 +330,12 @@ impl Ties {
         if let Some(last) = records.last().or(before.last()) {
             self.given = Some(last.clone());
         }
-        Some(Settled([before, records]))
+        Some([before, records])
     }
 
     /// The records still held, in canonical order.
     fn rest(&mut self) -> Vec<UsageRecord> {
         std::mem::take(&mut self.held)
-    }
-}
-
-/// Records settled at once: two parts, the first before the second in canonical order.
-struct Settled([Vec<UsageRecord>; 2]);
-
-impl Settled {
-    fn one(records: Vec<UsageRecord>) -> Settled {
-        Settled([records, Vec::new()])
-    }
-}
-
-impl IntoIterator for Settled {
-    type Item = Vec<UsageRecord>;
-    type IntoIter = std::array::IntoIter<Vec<UsageRecord>, 2>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.into_iter()
     }
 }
 
