@@ -169,16 +169,8 @@ impl Canon {
         self.bytes(&[0xff]);
     }
 
-    #[inline]
     fn num(&mut self, n: u64) {
-        // A fixed size: copied in one move, not through a call to copy bytes.
-        let end = self.len + 8;
-        if end <= self.buf.len() && self.more.is_empty() {
-            self.buf[self.len..end].copy_from_slice(&n.to_le_bytes());
-            self.len = end;
-        } else {
-            self.spill(&n.to_le_bytes());
-        }
+        self.bytes(&n.to_le_bytes());
     }
 
     /// An amount by its value: 0.1344 and 0.134400 are the same payload, and so are 0 and -0.
