@@ -2,19 +2,20 @@
 //! across records is shared or numbered, money stays exact until a row group is built, and a
 //! scenario's cost is kept only where it differs from the actual one.
 
-use super::{decimal_column, err, rfc3339, scaled, scaled_column};
+use super::arrays::Col;
+use super::{rfc3339, scaled};
 use crate::analyze::key_label;
 use crate::catalog::Catalog;
 use crate::money::Money;
-use crate::record::{ImageCount, ImageSize, Kind, Status, Tokens, UsageRecord};
+use crate::record::{ImageCount, ImageSize, Kind, Status, UsageRecord};
 use crate::reprice::Priced;
 use crate::scenario::ScenarioSet;
 use crate::text::Text;
 use chrono::{DateTime, NaiveDate, Utc};
-use polars::prelude::*;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
 use std::io;
+use std::mem::take;
 
 /// Texts that repeat across records, made once per run.
 #[derive(Default)]
@@ -55,7 +56,6 @@ pub struct Context<'a> {
 
 /// The buffered rows, one vector per column.
 pub struct Rows {
-    scenarios: usize,
     /// Ids, end to end; a row's id ends at `id_ends`, and is null where `has_id` is false.
     ids: String,
     id_ends: Vec<usize>,
@@ -74,25 +74,28 @@ pub struct Rows {
     model: Vec<Option<u32>>,
     kind: Vec<Kind>,
     status: Vec<Status>,
-    tokens: Vec<Tokens>,
+    /// Input, output, thinking, cache read and cache write tokens.
+    tokens: [Vec<u64>; 5],
     images: Vec<u32>,
     image_count: Vec<Option<ImageCount>>,
     image_size: Vec<Option<ImageSize>>,
     quality: Vec<Option<Text>>,
     batch: Vec<bool>,
-    billed: Vec<Option<Money>>,
-    actual: Vec<Money>,
-    list: Vec<Option<Money>>,
+    /// Money as DECIMAL(38, 18) holds it, scaled as each row comes: a row group's money
+    /// columns are then these vectors themselves.
+    billed: Vec<Option<i128>>,
+    actual: Vec<i128>,
+    list: Vec<Option<i128>>,
     /// (scenario, cost) where a scenario's cost differs from the actual one; a row's changes
     /// end at `change_ends`. Equal amounts are written the same, so nothing is lost.
     changes: Vec<(u16, Money)>,
     change_ends: Vec<usize>,
+    scenarios: usize,
 }
 
 impl Rows {
     pub fn new(scenarios: usize) -> Rows {
         Rows {
-            scenarios,
             ids: String::new(),
             id_ends: Vec::new(),
             has_id: Vec::new(),
@@ -108,7 +111,7 @@ impl Rows {
             model: Vec::new(),
             kind: Vec::new(),
             status: Vec::new(),
-            tokens: Vec::new(),
+            tokens: Default::default(),
             images: Vec::new(),
             image_count: Vec::new(),
             image_size: Vec::new(),
@@ -119,6 +122,7 @@ impl Rows {
             list: Vec::new(),
             changes: Vec::new(),
             change_ends: Vec::new(),
+            scenarios,
         }
     }
 
@@ -147,7 +151,9 @@ impl Rows {
         self.model.clear();
         self.kind.clear();
         self.status.clear();
-        self.tokens.clear();
+        for t in &mut self.tokens {
+            t.clear();
+        }
         self.images.clear();
         self.image_count.clear();
         self.image_size.clear();
@@ -166,8 +172,13 @@ impl Rows {
         priced: &[Priced],
         texts: &mut Texts,
         names: &BTreeMap<String, String>,
-    ) {
+    ) -> io::Result<()> {
         for (r, p) in records.iter().zip(priced) {
+            // Scaled first: a cost DECIMAL(38, 18) cannot hold fails the row before any of it
+            // is kept.
+            let billed = r.billed_cost.map(scaled).transpose()?;
+            let list = p.list.map(scaled).transpose()?;
+            let actual = scaled(p.actual)?;
             self.ids.push_str(r.id.as_deref().unwrap_or(""));
             self.id_ends.push(self.ids.len());
             self.has_id.push(r.id.is_some());
@@ -184,15 +195,20 @@ impl Rows {
             self.model.push(p.model.and_then(|m| u32::try_from(m).ok()));
             self.kind.push(r.kind);
             self.status.push(r.status);
-            self.tokens.push(r.tokens);
+            let [input, output, thinking, cache_read, cache_write] = &mut self.tokens;
+            input.push(r.tokens.input);
+            output.push(r.tokens.output);
+            thinking.push(r.tokens.thinking);
+            cache_read.push(r.tokens.cache_read);
+            cache_write.push(r.tokens.cache_write);
             self.images.push(r.images);
             self.image_count.push(r.image_count);
             self.image_size.push(r.image_size);
             self.quality.push(r.quality.clone());
             self.batch.push(r.batch);
-            self.billed.push(r.billed_cost);
-            self.actual.push(p.actual);
-            self.list.push(p.list);
+            self.billed.push(billed);
+            self.list.push(list);
+            self.actual.push(actual);
             for (i, cost, _) in p.changes() {
                 if cost != p.actual {
                     self.changes.push((i as u16, cost));
@@ -200,6 +216,7 @@ impl Rows {
             }
             self.change_ends.push(self.changes.len());
         }
+        Ok(())
     }
 
     fn id(&self, k: usize) -> Option<&str> {
@@ -207,180 +224,111 @@ impl Rows {
         self.has_id[k].then(|| &self.ids[start..self.id_ends[k]])
     }
 
-    fn changes_of(&self, k: usize) -> &[(u16, Money)] {
-        let start = if k == 0 { 0 } else { self.change_ends[k - 1] };
-        &self.changes[start..self.change_ends[k]]
-    }
-
-    /// The buffered rows as one row group.
-    pub fn frame(&self, cx: &Context<'_>) -> io::Result<DataFrame> {
-        let rows = 0..self.len();
+    /// The buffered rows as the columns of one row group; the columns that are vectors of
+    /// their own are taken over, and the rest is left to `clear`.
+    pub fn frame(&mut self, cx: &Context<'_>) -> io::Result<Vec<Col>> {
+        let n = self.len();
         let texts = cx.texts;
         // Written end to end into one buffer, then sliced: no allocation per row.
         let mut all = String::new();
-        let mut ends = Vec::with_capacity(self.len());
-        for t in &self.time[rows.clone()] {
+        let mut ends = Vec::with_capacity(n);
+        for t in &self.time {
             rfc3339(t, &mut all);
             ends.push(all.len());
         }
-        let times: Vec<&str> = ends
-            .iter()
-            .scan(0, |start, &end| {
-                let s = &all[*start..end];
-                *start = end;
-                Some(s)
-            })
-            .collect();
+        let times = ends.iter().scan(0, |start, &end| {
+            let s = &all[*start..end];
+            *start = end;
+            Some(Some(s))
+        });
         // A log has few image sizes: each is written once per row group.
         let mut size_texts: Vec<(ImageSize, String)> = Vec::new();
-        for s in self.image_size[rows.clone()].iter().flatten() {
+        for s in self.image_size.iter().flatten() {
             if !size_texts.iter().any(|(k, _)| k == s) {
                 size_texts.push((*s, s.to_string()));
             }
         }
         let models = cx.catalog.models();
-        let tokens = &self.tokens[rows.clone()];
-        let token_column = |name: &str, f: fn(&Tokens) -> u64| {
-            Column::new(name.into(), tokens.iter().map(f).collect::<Vec<u64>>())
-        };
         let mut cols = vec![
-            Column::new(
-                "id".into(),
-                rows.clone().map(|k| self.id(k)).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "file".into(),
-                self.file[rows.clone()]
+            Col::texts("id", (0..n).map(|k| self.id(k))),
+            Col::few_texts("file", self.file.iter().map(|f| Some(&**f)))?,
+            Col::numbers("line", take(&mut self.line)),
+            Col::texts("time", times),
+            Col::few_texts(
+                "day",
+                self.day
                     .iter()
-                    .map(|f| &**f)
-                    .collect::<Vec<&str>>(),
-            ),
-            Column::new("line".into(), self.line[rows.clone()].to_vec()),
-            Column::new("time".into(), times),
-            Column::new(
-                "day".into(),
-                self.day[rows.clone()]
+                    .map(|d| Some(texts.days.get(d).map_or("", String::as_str))),
+            )?,
+            Col::few_texts(
+                "key",
+                self.label
                     .iter()
-                    .map(|d| texts.days.get(d).map_or("", String::as_str))
-                    .collect::<Vec<&str>>(),
-            ),
-            Column::new(
-                "key".into(),
-                self.label[rows.clone()]
+                    .map(|&l| Some(texts.labels.get(l as usize).map_or("", String::as_str))),
+            )?,
+            Col::few_texts("provider", self.provider.iter().map(Option::as_deref))?,
+            Col::few_texts(
+                "provider_source",
+                self.provider_from.iter().map(|f| Some(f.as_str())),
+            )?,
+            Col::few_texts(
+                "priced_at_provider",
+                self.priced_at
                     .iter()
-                    .map(|&l| texts.labels.get(l as usize).map_or("", String::as_str))
-                    .collect::<Vec<&str>>(),
-            ),
-            Column::new(
-                "provider".into(),
-                self.provider[rows.clone()]
-                    .iter()
-                    .map(Option::as_deref)
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "provider_source".into(),
-                self.provider_from[rows.clone()]
-                    .iter()
-                    .map(|f| f.as_str())
-                    .collect::<Vec<&str>>(),
-            ),
-            Column::new(
-                "priced_at_provider".into(),
-                self.priced_at[rows.clone()]
-                    .iter()
-                    .map(|o| o.map(|(m, k)| cx.catalog.seller(m, k)))
-                    .collect::<Vec<Option<&str>>>(),
-            ),
-            Column::new(
-                "model_logged".into(),
-                self.model_logged[rows.clone()]
-                    .iter()
-                    .map(|m| &**m)
-                    .collect::<Vec<&str>>(),
-            ),
-            Column::new(
-                "model".into(),
-                self.model[rows.clone()]
-                    .iter()
-                    .map(|m| {
-                        m.and_then(|m| models.get(m as usize))
-                            .map(|m| m.id.as_str())
-                    })
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "kind".into(),
-                self.kind[rows.clone()]
-                    .iter()
-                    .map(|k| k.as_str())
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "status".into(),
-                self.status[rows.clone()]
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>(),
-            ),
-            token_column("input_tokens", |t| t.input),
-            token_column("output_tokens", |t| t.output),
-            token_column("thinking_tokens", |t| t.thinking),
-            token_column("cache_read_tokens", |t| t.cache_read),
-            token_column("cache_write_tokens", |t| t.cache_write),
-            Column::new("images".into(), self.images[rows.clone()].to_vec()),
-            // How the image count was found: response, tokens, request or assumed.
-            Column::new(
-                "image_count".into(),
-                self.image_count[rows.clone()]
-                    .iter()
-                    .map(|c| c.map(ImageCount::as_str))
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "image_size".into(),
-                self.image_size[rows.clone()]
-                    .iter()
-                    .map(|s| {
-                        s.and_then(|s| size_texts.iter().find(|(k, _)| *k == s))
-                            .map(|(_, t)| t.as_str())
-                    })
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "quality".into(),
-                self.quality[rows.clone()]
-                    .iter()
-                    .map(Option::as_deref)
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new("batch".into(), self.batch[rows.clone()].to_vec()),
+                    .map(|o| o.map(|(m, k)| cx.catalog.seller(m, k))),
+            )?,
+            Col::few_texts("model_logged", self.model_logged.iter().map(|m| Some(&**m)))?,
+            Col::few_texts(
+                "model",
+                self.model.iter().map(|m| {
+                    m.and_then(|m| models.get(m as usize))
+                        .map(|m| m.id.as_str())
+                }),
+            )?,
+            Col::few_texts("kind", self.kind.iter().map(|k| Some(k.as_str())))?,
+            Col::few_texts("status", self.status.iter().map(|s| Some(s.as_str())))?,
         ];
-        cols.push(decimal_column(
-            "billed_cost",
-            self.billed[rows.clone()].iter().copied(),
-        )?);
-        let actual = self.actual[rows.clone()]
-            .iter()
-            .map(|&m| scaled(m))
-            .collect::<io::Result<Vec<i128>>>()?;
-        cols.push(scaled_column("actual_cost", actual.clone())?);
-        cols.push(decimal_column(
-            "list_cost",
-            self.list[rows.clone()].iter().copied(),
-        )?);
+        let [input, output, thinking, cache_read, cache_write] = &mut self.tokens;
+        cols.extend([
+            Col::counts("input_tokens", take(input)),
+            Col::counts("output_tokens", take(output)),
+            Col::counts("thinking_tokens", take(thinking)),
+            Col::counts("cache_read_tokens", take(cache_read)),
+            Col::counts("cache_write_tokens", take(cache_write)),
+            Col::counts("images", take(&mut self.images)),
+        ]);
+        cols.extend([
+            // How the image count was found: response, tokens, request or assumed.
+            Col::few_texts(
+                "image_count",
+                self.image_count.iter().map(|c| c.map(ImageCount::as_str)),
+            )?,
+            Col::few_texts(
+                "image_size",
+                self.image_size.iter().map(|s| {
+                    s.and_then(|s| size_texts.iter().find(|(k, _)| *k == s))
+                        .map(|(_, t)| t.as_str())
+                }),
+            )?,
+            Col::few_texts("quality", self.quality.iter().map(Option::as_deref))?,
+            Col::flags("batch", &self.batch),
+        ]);
+        cols.push(Col::money_or_none("billed_cost", take(&mut self.billed)));
         // Every scenario starts at the actual cost; only the changes are scaled again.
-        let mut per_scenario: Vec<Vec<i128>> = vec![actual; self.scenarios];
-        for (n, k) in rows.clone().enumerate() {
-            for &(i, cost) in self.changes_of(k) {
+        let mut per_scenario: Vec<Vec<i128>> = vec![self.actual.clone(); self.scenarios];
+        for k in 0..n {
+            let start = if k == 0 { 0 } else { self.change_ends[k - 1] };
+            for &(i, cost) in &self.changes[start..self.change_ends[k]] {
                 if let Some(col) = per_scenario.get_mut(usize::from(i)) {
-                    col[n] = scaled(cost)?;
+                    col[k] = scaled(cost)?;
                 }
             }
         }
-        for (sc, ints) in cx.set.scenarios.iter().zip(per_scenario) {
-            cols.push(scaled_column(&format!("cost_{}", sc.name), ints)?);
+        cols.push(Col::money("actual_cost", take(&mut self.actual)));
+        cols.push(Col::money_or_none("list_cost", take(&mut self.list)));
+        for (sc, costs) in cx.set.scenarios.iter().zip(per_scenario) {
+            cols.push(Col::money(&format!("cost_{}", sc.name), costs));
         }
-        DataFrame::new(self.len(), cols).map_err(err)
+        Ok(cols)
     }
 }

@@ -3,6 +3,7 @@ use crate::dedup;
 use crate::generate::generate;
 use crate::ingest::{Format, Options, parse_bytes};
 use crate::reprice::reprice;
+use polars::prelude::{ParquetReader, SerReader};
 use proptest::prelude::*;
 
 #[test]
