@@ -56,3 +56,53 @@ fn records_parquet_reads_back_with_exact_totals() {
         "keys are masked: {keys:?}"
     );
 }
+
+/// A record no catalog price and no billed cost covers has no actual cost: null in
+/// records.parquet, with the reason beside it, and null under every scenario, where a $0
+/// would add up to a total that silently leaves it out.
+#[test]
+fn an_unpriced_record_costs_null_not_zero() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let log = d.path().join("api.jsonl");
+    std::fs::write(
+        &log,
+        concat!(
+            r#"{"timestamp":"2026-11-30T09:05:00Z","api_key":"sk-live-ops-1","request":{"model":"gpt-5.1"},"status":200,"response":{"model":"gpt-5.1","usage":{"prompt_tokens":1000,"completion_tokens":2000,"total_tokens":3000}},"id":"a2"}"#,
+            "\n",
+            r#"{"timestamp":"2026-11-30T09:06:00Z","api_key":"sk-live-ops-2","request":{"model":"mystery-model-9"},"status":200,"response":{"usage":{"prompt_tokens":10,"completion_tokens":10}},"id":"a3"}"#,
+            "\n",
+        ),
+    )
+    .expect("log");
+    let log = log.to_str().expect("utf-8 path");
+    let r = run_to(&d.path().join("r"), &[log, "--quiet", "--records"]);
+    assert_eq!(r.code, 7, "{}", r.stderr);
+    let file = std::fs::File::open(d.path().join("r/records.parquet")).expect("parquet");
+    let df = ParquetReader::new(file).finish().expect("reads");
+    let text = |name: &str| -> Vec<Option<String>> {
+        let c = df.column(name).expect(name);
+        let c = c.str().expect("text");
+        (0..c.len()).map(|i| c.get(i).map(str::to_string)).collect()
+    };
+    let money = |name: &str| -> Vec<Option<String>> {
+        let c = df.column(name).expect(name);
+        let c = c.decimal().expect("decimal");
+        let scale = c.scale() as u32;
+        let phys = c.physical();
+        (0..phys.len())
+            .map(|i| {
+                phys.get(i)
+                    .map(|v| Decimal::from_i128_with_scale(v, scale).normalize().to_string())
+            })
+            .collect()
+    };
+    assert_eq!(text("id"), [Some("a2".to_string()), Some("a3".to_string())]);
+    assert_eq!(
+        text("unpriced"),
+        [None, Some("unknown model mystery-model-9".to_string())]
+    );
+    assert_eq!(money("actual_cost"), [Some("0.02125".to_string()), None]);
+    assert_eq!(money("list_cost"), [Some("0.02125".to_string()), None]);
+    assert_eq!(money("cost_batch"), [Some("0.010625".to_string()), None]);
+    assert_eq!(money("cost_cheapest")[1], None);
+}

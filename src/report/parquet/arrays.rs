@@ -6,7 +6,7 @@
 
 use polars::prelude::PlSmallStr;
 use polars_arrow::array::{Array, BooleanArray, DictionaryArray, PrimitiveArray, Utf8ViewArray};
-use polars_arrow::bitmap::MutableBitmap;
+use polars_arrow::bitmap::{Bitmap, MutableBitmap};
 use polars_arrow::datatypes::{ArrowDataType, IntegerType};
 use polars_parquet::write::Encoding;
 use rustc_hash::FxHashMap as HashMap;
@@ -126,12 +126,13 @@ impl Col {
         )
     }
 
-    /// Money scaled to DECIMAL(38, 18), written plain: amounts seldom repeat.
-    pub fn money(name: &str, values: Vec<i128>) -> Col {
+    /// Money scaled to DECIMAL(38, 18), written plain: amounts seldom repeat. Null where
+    /// `valid` says so.
+    pub fn money(name: &str, values: Vec<i128>, valid: Option<Bitmap>) -> Col {
         Col::new(
             name,
             Encoding::Plain,
-            PrimitiveArray::new(decimal(), values.into(), None).boxed(),
+            PrimitiveArray::new(decimal(), values.into(), valid).boxed(),
         )
     }
 

@@ -1,6 +1,7 @@
 //! The rows of records.parquet waiting to be written, held as columns: text that repeats
 //! across records is shared or numbered, money stays exact until a row group is built, and a
-//! scenario's cost is kept only where it differs from the actual one.
+//! scenario's cost is kept only where it differs from the actual one. A cost nothing could
+//! price is null, not $0.
 
 use super::arrays::Col;
 use super::{rfc3339, scaled};
@@ -12,6 +13,7 @@ use crate::reprice::Priced;
 use crate::scenario::ScenarioSet;
 use crate::text::Text;
 use chrono::{DateTime, NaiveDate, Utc};
+use polars_arrow::bitmap::{Bitmap, MutableBitmap};
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
 use std::io;
@@ -85,6 +87,12 @@ pub struct Rows {
     /// columns are then these vectors themselves.
     billed: Vec<Option<i128>>,
     actual: Vec<i128>,
+    /// The rows whose actual cost is unknown (no cost in the log and none in the catalog),
+    /// by their place in the buffer: null there, never $0, and null under every scenario
+    /// that did not price the record either.
+    unknown: Vec<usize>,
+    /// Why the catalog could not price a row.
+    unpriced: Vec<Option<String>>,
     list: Vec<Option<i128>>,
     /// (scenario, cost) where a scenario's cost differs from the actual one; a row's changes
     /// end at `change_ends`. Equal amounts are written the same, so nothing is lost.
@@ -119,6 +127,8 @@ impl Rows {
             batch: Vec::new(),
             billed: Vec::new(),
             actual: Vec::new(),
+            unknown: Vec::new(),
+            unpriced: Vec::new(),
             list: Vec::new(),
             changes: Vec::new(),
             change_ends: Vec::new(),
@@ -161,6 +171,8 @@ impl Rows {
         self.batch.clear();
         self.billed.clear();
         self.actual.clear();
+        self.unknown.clear();
+        self.unpriced.clear();
         self.list.clear();
         self.changes.clear();
         self.change_ends.clear();
@@ -208,9 +220,14 @@ impl Rows {
             self.batch.push(r.batch);
             self.billed.push(billed);
             self.list.push(list);
+            let known = p.billed_in_log || p.list.is_some();
+            if !known {
+                self.unknown.push(self.actual.len());
+            }
             self.actual.push(actual);
+            self.unpriced.push(p.unpriced.clone());
             for (i, cost, _) in p.changes() {
-                if cost != p.actual {
+                if cost != p.actual || !known {
                     self.changes.push((i as u16, cost));
                 }
             }
@@ -316,18 +333,55 @@ impl Rows {
         cols.push(Col::money_or_none("billed_cost", take(&mut self.billed)));
         // Every scenario starts at the actual cost; only the changes are scaled again.
         let mut per_scenario: Vec<Vec<i128>> = vec![self.actual.clone(); self.scenarios];
+        // Where the actual cost is unknown, so is a scenario's, unless the scenario priced
+        // the record itself.
+        let mut priced_unknown: Vec<Vec<usize>> = vec![Vec::new(); self.scenarios];
+        let mut unknown = self.unknown.iter().peekable();
         for k in 0..n {
             let start = if k == 0 { 0 } else { self.change_ends[k - 1] };
+            let is_unknown = unknown.next_if(|&&u| u == k).is_some();
             for &(i, cost) in &self.changes[start..self.change_ends[k]] {
                 if let Some(col) = per_scenario.get_mut(usize::from(i)) {
                     col[k] = scaled(cost)?;
+                    if is_unknown {
+                        priced_unknown[usize::from(i)].push(k);
+                    }
                 }
             }
         }
-        cols.push(Col::money("actual_cost", take(&mut self.actual)));
+        let nulls = |except: &[usize]| -> Option<Bitmap> {
+            if self.unknown.len() == except.len() {
+                return None;
+            }
+            let mut valid = MutableBitmap::from_len_set(n);
+            let mut except = except.iter().peekable();
+            for &u in &self.unknown {
+                if except.next_if(|&&e| e == u).is_none() {
+                    valid.set(u, false);
+                }
+            }
+            Some(valid.into())
+        };
+        let actual_valid = nulls(&[]);
+        let scenario_valid: Vec<Option<Bitmap>> = priced_unknown.iter().map(|p| nulls(p)).collect();
+        cols.push(Col::money(
+            "actual_cost",
+            take(&mut self.actual),
+            actual_valid,
+        ));
         cols.push(Col::money_or_none("list_cost", take(&mut self.list)));
-        for (sc, costs) in cx.set.scenarios.iter().zip(per_scenario) {
-            cols.push(Col::money(&format!("cost_{}", sc.name), costs));
+        cols.push(Col::few_texts(
+            "unpriced",
+            self.unpriced.iter().map(Option::as_deref),
+        )?);
+        for ((sc, costs), valid) in cx
+            .set
+            .scenarios
+            .iter()
+            .zip(per_scenario)
+            .zip(scenario_valid)
+        {
+            cols.push(Col::money(&format!("cost_{}", sc.name), costs, valid));
         }
         Ok(cols)
     }

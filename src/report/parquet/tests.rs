@@ -180,7 +180,7 @@ fn no_records_still_give_the_columns() {
         .finish()
         .expect("reads");
     assert_eq!(df.height(), 0);
-    assert_eq!(df.width(), 26 + set.scenarios.len());
+    assert_eq!(df.width(), 27 + set.scenarios.len());
     assert!(df.column("provider_source").is_ok());
     assert!(df.column("priced_at_provider").is_ok());
     assert!(df.column("image_count").is_ok());
