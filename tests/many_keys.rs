@@ -102,7 +102,7 @@ fn fifty_thousand_keys_keep_the_reports_small() {
 
     // The CSV tables hold every key: a header and one line per key.
     assert_eq!(r.file("by_key.csv").lines().count() as u64, KEYS + 1);
-    assert!(r.file("by_key.csv").contains("\nk49999,2,0.100000\n"));
+    assert!(r.file("by_key.csv").contains("\nk49999,2,0.100000,0\n"));
     assert_eq!(
         r.file("reconciliation.csv").lines().count() as u64,
         KEYS + 1

@@ -91,8 +91,11 @@ fn an_unpriced_record_costs_null_not_zero() {
         let phys = c.physical();
         (0..phys.len())
             .map(|i| {
-                phys.get(i)
-                    .map(|v| Decimal::from_i128_with_scale(v, scale).normalize().to_string())
+                phys.get(i).map(|v| {
+                    Decimal::from_i128_with_scale(v, scale)
+                        .normalize()
+                        .to_string()
+                })
             })
             .collect()
     };

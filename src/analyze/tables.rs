@@ -20,7 +20,10 @@ pub struct ModelRow {
     pub input_tokens: u64,
     pub output_tokens: u64,
     pub thinking_tokens: u64,
+    /// What the records cost; those nothing could price (`unpriced_records`) are not in it.
     pub cost: Money,
+    /// Records with no cost in the log and none in the catalog.
+    pub unpriced_records: u64,
 }
 
 impl ModelRow {
@@ -33,6 +36,7 @@ impl ModelRow {
             output_tokens: 0,
             thinking_tokens: 0,
             cost: Money::ZERO,
+            unpriced_records: 0,
         }
     }
 
@@ -43,6 +47,7 @@ impl ModelRow {
         self.output_tokens += o.output_tokens;
         self.thinking_tokens += o.thinking_tokens;
         self.cost += o.cost;
+        self.unpriced_records += o.unpriced_records;
     }
 }
 
@@ -51,7 +56,10 @@ pub struct KeyRow {
     /// Label or last four characters; never the whole key.
     pub key: String,
     pub records: u64,
+    /// What the records cost; those nothing could price (`unpriced_records`) are not in it.
     pub cost: Money,
+    /// Records with no cost in the log and none in the catalog.
+    pub unpriced_records: u64,
 }
 
 /// Summed on the records' shared keys; names and labels are made once per model and key, when
@@ -60,12 +68,14 @@ pub struct KeyRow {
 pub struct ModelsAndKeys {
     /// Catalog model, or the logged name of a model the catalog does not know.
     by_model: HashMap<Result<usize, Text>, ModelRow>,
-    by_key: HashMap<Option<Text>, (u64, Money)>,
+    /// Records, cost and records nothing could price, per key.
+    by_key: HashMap<Option<Text>, (u64, Money, u64)>,
 }
 
 impl ModelsAndKeys {
     pub fn add(&mut self, records: &[UsageRecord], priced: &[Priced]) {
         for (r, p) in records.iter().zip(priced) {
+            let unpriced = u64::from(!p.billed_in_log && p.list.is_none());
             let m = self
                 .by_model
                 .entry(p.model.ok_or_else(|| r.model.clone()))
@@ -78,16 +88,18 @@ impl ModelsAndKeys {
                 output_tokens: r.tokens.output,
                 thinking_tokens: r.tokens.thinking,
                 cost: p.actual,
+                unpriced_records: unpriced,
             });
             let k = match self.by_key.get_mut(&r.api_key) {
                 Some(k) => k,
                 None => self
                     .by_key
                     .entry(r.api_key.clone())
-                    .or_insert((0, Money::ZERO)),
+                    .or_insert((0, Money::ZERO, 0)),
             };
             k.0 += 1;
             k.1 += p.actual;
+            k.2 += unpriced;
         }
     }
 
@@ -109,15 +121,17 @@ impl ModelsAndKeys {
                 .add(&row);
         }
         let mut keys: BTreeMap<String, KeyRow> = BTreeMap::new();
-        for (key, (n, cost)) in self.by_key {
+        for (key, (n, cost, unpriced)) in self.by_key {
             let label = key_label(key.as_deref(), names);
             let k = keys.entry(label.clone()).or_insert_with(|| KeyRow {
                 key: label,
                 records: 0,
                 cost: Money::ZERO,
+                unpriced_records: 0,
             });
             k.records += n;
             k.cost += cost;
+            k.unpriced_records += unpriced;
         }
         let mut models: Vec<ModelRow> = models.into_values().collect();
         models.sort_by(|a, b| b.cost.cmp(&a.cost).then_with(|| a.model.cmp(&b.model)));

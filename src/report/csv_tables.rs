@@ -158,9 +158,14 @@ impl Writer for CsvTables {
         w.flush()?;
 
         let mut w = csv::Writer::from_path(dir.join("by_key.csv"))?;
-        w.write_record(["key", "records", "cost"])?;
+        w.write_record(["key", "records", "cost", "unpriced_records"])?;
         for k in &a.all_keys {
-            w.write_record([csv_text(&k.key), k.records.to_string(), m(k.cost)])?;
+            w.write_record([
+                csv_text(&k.key),
+                k.records.to_string(),
+                m(k.cost),
+                k.unpriced_records.to_string(),
+            ])?;
         }
         w.flush()?;
 

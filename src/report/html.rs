@@ -272,6 +272,7 @@ mod tests {
             output_tokens: 20,
             thinking_tokens: 0,
             cost: m(cost),
+            unpriced_records: 0,
         }
     }
 
@@ -291,6 +292,7 @@ mod tests {
             key: "...9f12".to_string(),
             records: 2,
             cost: m("1.5"),
+            unpriced_records: 0,
         }];
         for d in &mut a.by_day {
             d.scenarios.truncate(2);

@@ -23,8 +23,9 @@ const CHECKPOINT_NEXT: &str = "checkpoint.next.bin";
 const IDS: &str = "ids.bin";
 const IDS_NEXT: &str = "ids.next.bin";
 /// Raised whenever the sums' shape or the hashes they hold change: an older checkpoint is then
-/// not read. 2: ids and requests are hashed with XXH3.
-pub const VERSION: u32 = 2;
+/// not read. 2: ids and requests are hashed with XXH3. 3: models and keys count the records
+/// nothing could price.
+pub const VERSION: u32 = 3;
 
 /// What decides every figure of a record's analysis, besides the record: a checkpoint made
 /// under other settings is not gone on from.

@@ -80,6 +80,7 @@ fn thinking_share_divides_by_the_model_cost_shown() {
         output_tokens: 6807,
         thinking_tokens: 2155,
         cost: m("0.104607"),
+        unpriced_records: 0,
     }];
     // A list price of the model's records that differs from the cost shown must not be used.
     s.waste.thinking_by_model = vec![ThinkingShare {
