@@ -9,8 +9,8 @@ use super::lines::{parse_lines, reject_lines, split_lines, split_tail};
 use super::recent::RecentCopies;
 use super::wording::overlong;
 use super::{
-    FileResult, LineOutcome, Options, RAW_KEPT, absorb, cut, detect, document, gemini_batch,
-    parse_file, source,
+    FileResult, LineOutcome, Options, RAW_KEPT, absorb_kept, cut, detach, detect, document,
+    gemini_batch, parse_file, source,
 };
 use crate::error::RunError;
 use crate::outcome::{FileReport, Quarantined};
@@ -199,6 +199,8 @@ fn parse_input_in(
     let mut settled = None;
     // The next block is read while this one is parsed: reading (and gunzipping) is serial.
     let mut next = Vec::new();
+    // The previous part's outcomes: absorbed while this part is parsed.
+    let mut pending: Vec<LineOutcome> = Vec::new();
     loop {
         if !eof {
             eof = stream.fill(&mut buf, block)?;
@@ -257,8 +259,6 @@ fn parse_input_in(
         };
         let base = out.report.bytes;
         let lines_before = out.report.lines;
-        // The previous block's records are handed over while this block is parsed.
-        let previous = std::mem::take(&mut out.records);
         let tail = &buf[cut..];
         let (outcomes, (handed, prefix, read)) = rayon::join(
             || {
@@ -292,7 +292,10 @@ fn parse_input_in(
                     hasher.update(&part[end..]);
                     (end, h)
                 });
-                let handed = emit(previous);
+                // The previous block's records are absorbed and handed over while this
+                // block is parsed.
+                absorb_kept(&mut out, std::mem::take(&mut pending), recent.as_mut());
+                let handed = emit(std::mem::take(&mut out.records));
                 next.clear();
                 next.extend_from_slice(tail);
                 let read = if eof {
@@ -313,7 +316,7 @@ fn parse_input_in(
                 prefix_blake3: h.finalize(),
             });
         }
-        absorb(&mut out, display, outcomes, recent.as_mut());
+        pending = detach(&mut out, display, outcomes);
         out.report.bytes += cut as u64;
         tick(cut as u64);
         eof = read?;
@@ -322,6 +325,7 @@ fn parse_input_in(
             break;
         }
     }
+    absorb_kept(&mut out, pending, recent.as_mut());
     emit(std::mem::take(&mut out.records))?;
     out.settled = Some(settled.unwrap_or_else(|| Settled {
         offset: out.report.bytes,

@@ -132,13 +132,45 @@ fn absorb(
     out: &mut FileResult,
     display: &str,
     outcomes: Outcomes<'_>,
+    recent: Option<&mut RecentCopies>,
+) {
+    let kept = detach(out, display, outcomes);
+    absorb_kept(out, kept, recent);
+}
+
+/// Counts a part's lines and quarantines its bad ones, which keep their bytes as text; gives
+/// the other outcomes, which keep nothing of the part's bytes: they can be absorbed while the
+/// next part is parsed, once the buffer holding this one is read into again.
+fn detach(out: &mut FileResult, display: &str, outcomes: Outcomes<'_>) -> Vec<LineOutcome> {
+    out.report.lines += outcomes.len() as u64;
+    let mut kept = Vec::with_capacity(outcomes.len());
+    for (src, raw, o) in outcomes {
+        match o {
+            LineOutcome::Bad(reason) => {
+                out.report.quarantined += 1;
+                out.quarantine.push(Quarantined {
+                    file: display.to_string(),
+                    line: src.line,
+                    byte: src.byte,
+                    reason,
+                    raw: cut(&String::from_utf8_lossy(raw), 4096),
+                });
+            }
+            o => kept.push(o),
+        }
+    }
+    kept
+}
+
+/// The records and counts of a part's outcomes, in line order.
+fn absorb_kept(
+    out: &mut FileResult,
+    kept: Vec<LineOutcome>,
     mut recent: Option<&mut RecentCopies>,
 ) {
-    out.report.lines += outcomes.len() as u64;
-    // Absorbing is the serial step between two blocks' parallel parsing: growing the vector
-    // record by record copied each block's records again.
-    out.records.reserve(outcomes.len());
-    for (src, raw, o) in outcomes {
+    // Growing the vector record by record copied each part's records again.
+    out.records.reserve(kept.len());
+    for o in kept {
         match o {
             LineOutcome::Record(r) => {
                 out.report.records += 1;
@@ -159,16 +191,8 @@ fn absorb(
                 out.report.skipped += 1;
                 out.report.billed.push(*b);
             }
-            LineOutcome::Bad(reason) => {
-                out.report.quarantined += 1;
-                out.quarantine.push(Quarantined {
-                    file: display.to_string(),
-                    line: src.line,
-                    byte: src.byte,
-                    reason,
-                    raw: cut(&String::from_utf8_lossy(raw), 4096),
-                });
-            }
+            // Quarantined by `detach`.
+            LineOutcome::Bad(_) => {}
         }
     }
 }
