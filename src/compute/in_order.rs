@@ -18,6 +18,7 @@ use crate::report;
 use crate::spill::Order;
 use crate::state;
 use chrono::{DateTime, Utc};
+use rayon::prelude::*;
 use std::io::{Read, Seek};
 use std::path::Path;
 use std::sync::Mutex;
@@ -137,9 +138,12 @@ pub(super) fn in_sequence(inputs: &[Input], opts: &ingest::Options<'_>) -> bool 
     if inputs.len() > PIECES_AT_MOST {
         return false;
     }
+    // Each input's ends are read and parsed at once, on every core: one after the other,
+    // this came before any of the reading and kept one core waiting.
+    let spans: Vec<_> = inputs.par_iter().map(|input| ends(input, opts)).collect();
     let mut ended: Option<DateTime<Utc>> = None;
-    for input in inputs {
-        let Some((first, last)) = ends(input, opts) else {
+    for span in spans {
+        let Some((first, last)) = span else {
             return false;
         };
         if ended.is_some_and(|e| first + LATE_BY < e) {
