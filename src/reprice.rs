@@ -89,6 +89,12 @@ impl Change {
 }
 
 impl Priced {
+    /// Nothing priced the record: no cost in the log and none in the catalog. Its `actual`
+    /// is then a zero that stands for an unknown, not a cost.
+    pub fn cost_unknown(&self) -> bool {
+        !self.billed_in_log && self.list.is_none()
+    }
+
     /// (cost, via) under each of the first `n` scenarios, in order: one walk for all of them.
     #[cfg(test)]
     pub fn each(&self, n: usize) -> impl Iterator<Item = (Money, Option<usize>)> + '_ {

@@ -75,7 +75,7 @@ pub struct ModelsAndKeys {
 impl ModelsAndKeys {
     pub fn add(&mut self, records: &[UsageRecord], priced: &[Priced]) {
         for (r, p) in records.iter().zip(priced) {
-            let unpriced = u64::from(!p.billed_in_log && p.list.is_none());
+            let unpriced = u64::from(p.cost_unknown());
             let m = self
                 .by_model
                 .entry(p.model.ok_or_else(|| r.model.clone()))

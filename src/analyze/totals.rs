@@ -88,11 +88,11 @@ impl Totals {
                             self.unknown.insert(r.model.clone(), 1);
                         }
                     }
-                    if !p.billed_in_log {
+                    if p.cost_unknown() {
                         *self.unknown_unbilled.entry(r.model.clone()).or_default() += 1;
                     }
                 }
-                (Some(m), Some(reason)) if !p.billed_in_log => {
+                (Some(m), Some(reason)) if p.cost_unknown() => {
                     // The reason is copied once per group, not per record.
                     let reasons = self.unpriced.entry(m).or_default();
                     match reasons.get_mut(reason.as_str()) {

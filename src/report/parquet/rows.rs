@@ -220,7 +220,7 @@ impl Rows {
             self.batch.push(r.batch);
             self.billed.push(billed);
             self.list.push(list);
-            let known = p.billed_in_log || p.list.is_some();
+            let known = !p.cost_unknown();
             if !known {
                 self.unknown.push(self.actual.len());
             }
