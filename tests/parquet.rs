@@ -7,14 +7,21 @@ use common::*;
 use polars::prelude::*;
 use rust_decimal::Decimal;
 
-fn decimal_sum(df: &DataFrame, name: &str) -> Decimal {
+/// A DECIMAL column's values, None where the column is null.
+fn decimals(df: &DataFrame, name: &str) -> Vec<Option<Decimal>> {
     let col = df.column(name).expect(name);
     let dec = col.decimal().expect("decimal column");
     let scale = dec.scale() as u32;
     let phys = dec.physical();
     (0..phys.len())
-        .filter_map(|i| phys.get(i))
-        .map(|v| Decimal::from_i128_with_scale(v, scale))
+        .map(|i| phys.get(i).map(|v| Decimal::from_i128_with_scale(v, scale)))
+        .collect()
+}
+
+fn decimal_sum(df: &DataFrame, name: &str) -> Decimal {
+    decimals(df, name)
+        .into_iter()
+        .flatten()
         .sum::<Decimal>()
         .normalize()
 }
@@ -85,18 +92,9 @@ fn an_unpriced_record_costs_null_not_zero() {
         (0..c.len()).map(|i| c.get(i).map(str::to_string)).collect()
     };
     let money = |name: &str| -> Vec<Option<String>> {
-        let c = df.column(name).expect(name);
-        let c = c.decimal().expect("decimal");
-        let scale = c.scale() as u32;
-        let phys = c.physical();
-        (0..phys.len())
-            .map(|i| {
-                phys.get(i).map(|v| {
-                    Decimal::from_i128_with_scale(v, scale)
-                        .normalize()
-                        .to_string()
-                })
-            })
+        decimals(&df, name)
+            .into_iter()
+            .map(|v| v.map(|v| v.normalize().to_string()))
             .collect()
     };
     assert_eq!(text("id"), [Some("a2".to_string()), Some("a3".to_string())]);
