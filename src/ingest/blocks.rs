@@ -252,16 +252,18 @@ fn parse_input_in(
             continue;
         };
         let part = &buf[..cut];
-        let lines = if out.report.bytes == 0 {
-            split_lines(part)
-        } else {
-            split_tail(part)
-        };
         let base = out.report.bytes;
         let lines_before = out.report.lines;
         let tail = &buf[cut..];
         let (outcomes, (handed, prefix, read)) = rayon::join(
             || {
+                // Split here, beside the hash and the next read: a block's first scan was
+                // the one serial step left between two blocks.
+                let lines = if base == 0 {
+                    split_lines(part)
+                } else {
+                    split_tail(part)
+                };
                 let mut o = match reject {
                     Some(reason) => reject_lines(&file, lines, base, lines_before, reason),
                     None => parse_lines(
