@@ -190,12 +190,7 @@ fn weekday_only_teams_waste_two_sevenths_of_the_quota() {
         (280, 200, 80)
     );
     assert_eq!(str_at(q, "unused_share"), "0.285714");
-    let sat = q["by_weekday"]
-        .as_array()
-        .expect("weekdays")
-        .iter()
-        .find(|w| w["weekday"] == "Sat")
-        .expect("Sat");
+    let sat = row_where(q, "by_weekday", "weekday", "Sat");
     assert_eq!(str_at(sat, "share_of_quota"), "0.142857");
     // Every image was covered: the plan costs its fee for 28 of March's 31 days.
     let p = scenario(&s, "one-a-day");

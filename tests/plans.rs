@@ -75,12 +75,7 @@ fn a_plan_is_paid_and_used_per_seat() {
     let s = r.summary();
     assert_eq!(str_at(&s, "actual.cost"), "0.8064");
     let quota = |name: &str| {
-        let q = s["waste"]["unused_quota"]
-            .as_array()
-            .expect("unused quota")
-            .iter()
-            .find(|q| q["scenario"] == name)
-            .unwrap_or_else(|| panic!("{name}"));
+        let q = row_where(&s, "waste.unused_quota", "scenario", name);
         (
             u64_at(q, "seats"),
             u64_at(q, "quota_units"),

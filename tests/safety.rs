@@ -244,12 +244,7 @@ fn unpriced_records_are_named_and_exit_7_unless_accepted() {
     assert_eq!(u64_at(&s1, "unpriced.0.records"), 3);
     assert_eq!(str_at(&s1, "actual.cost"), "1.25");
     // The model's and the key's cost leave them out, and say how many they leave out.
-    let mj_row = s1["models"]
-        .as_array()
-        .expect("models")
-        .iter()
-        .find(|m| m["model"] == "midjourney-v9")
-        .expect("the unknown model's row");
+    let mj_row = row_where(&s1, "models", "model", "midjourney-v9");
     assert_eq!(str_at(mj_row, "cost"), "0");
     assert_eq!(u64_at(mj_row, "records"), 3);
     assert_eq!(u64_at(mj_row, "unpriced_records"), 3);

@@ -75,13 +75,18 @@ pub fn u64_at(v: &Value, path: &str) -> u64 {
         .unwrap_or_else(|| panic!("{path} is not a count: {cur}"))
 }
 
-pub fn scenario<'a>(v: &'a Value, name: &str) -> &'a Value {
-    v["scenarios"]
+/// The element of the array at `path` whose `field` is `value`.
+pub fn row_where<'a>(v: &'a Value, path: &str, field: &str, value: &str) -> &'a Value {
+    at(v, path)
         .as_array()
-        .expect("scenarios")
+        .unwrap_or_else(|| panic!("{path} is not an array"))
         .iter()
-        .find(|s| s["name"] == name)
-        .unwrap_or_else(|| panic!("scenario {name}"))
+        .find(|r| r[field] == value)
+        .unwrap_or_else(|| panic!("no element of {path} has {field} {value}"))
+}
+
+pub fn scenario<'a>(v: &'a Value, name: &str) -> &'a Value {
+    row_where(v, "scenarios", "name", name)
 }
 
 /// input.lines == records + duplicates + quarantined + skipped + out_of_period.
