@@ -15,16 +15,21 @@
 # does, with either parser. Last, reprice's own reading alone (its reader and parsers, every
 # field of every record, the records dropped): how much of a run is reading.
 # Prints wall time, throughput and peak memory (/usr/bin/time -v) of each tool, and the ratios.
+# Each tool runs once there, and on a shared machine two tools timed once each may meet slow
+# spells of different length; so the ratios that matter are also taken in turns
+# (benches/paired.py: A B A B ..., the median ratio pair by pair and its range).
 #
 # Environment: E2E_DIR (work dir, default /tmp/reprice-e2e), E2E_RECORDS (default 2000000),
-# E2E_CC_RECORDS (default 400000), REPRICE_BIN (a reprice binary to use instead of building the
-# `dist` one). Generated files are reused when present. Exit status 1 when totals differ.
+# E2E_CC_RECORDS (default 400000), E2E_PAIRS (pairs per paired ratio, default 5; 0 leaves them
+# out), REPRICE_BIN (a reprice binary to use instead of building the `dist` one). Generated
+# files are reused when present. Exit status 1 when totals differ.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 E2E_DIR=${E2E_DIR:-/tmp/reprice-e2e}
 RECORDS=${E2E_RECORDS:-2000000}
 CC_RECORDS=${E2E_CC_RECORDS:-400000}
+PAIRS=${E2E_PAIRS:-5}
 DUCKDB_VERSION=1.5.6
 CCUSAGE_VERSION=20.0.24
 SEED=2026
@@ -33,6 +38,8 @@ FAIL=0
 mkdir -p "$E2E_DIR"
 E2E_DIR=$(cd "$E2E_DIR" && pwd)
 RESULTS=$E2E_DIR/results.txt
+# The outputs of an earlier run (of other variants, too) would be printed as this run's.
+rm -f "$E2E_DIR"/floor-*.out "$E2E_DIR"/floor-*.err "$E2E_DIR"/floor-*.time
 say() { echo "$*" | tee -a "$RESULTS"; }
 : >"$RESULTS"
 
@@ -94,7 +101,7 @@ floors() {
     local label=$1 variant p s name
     shift
     FLOOR_WALL=
-    for variant in "serde_json --blake3" "serde_json --sha256" "sonic-rs --sha256" "sonic-rs" "reprice"; do
+    for variant in "serde_json --blake3" "serde_json --sha256" "sonic-rs --blake3" "sonic-rs" "reprice"; do
         read -r p s <<<"$variant"
         name=floor-$label-$p${s:+-${s#--}}
         warm "$@"
@@ -109,6 +116,13 @@ floors() {
     done
 }
 ratio() { awk -v a="$2" -v b="$3" -v l="$1" 'BEGIN { printf "  %-40s %.2fx\n", l, a / b }' | tee -a "$RESULTS"; }
+# paired LABEL A-CMD... -- B-CMD...: the ratio of A's time to B's, taken in turns.
+paired() {
+    local label=$1
+    shift
+    [ "$PAIRS" -gt 0 ] || return 0
+    python3 "$ROOT/benches/paired.py" "$label" "$PAIRS" "$@" | tee -a "$RESULTS"
+}
 
 # ---------------------------------------------------------------- 1. reprice vs DuckDB
 ENV=$E2E_DIR/envelope-$RECORDS-s$SEED.jsonl
@@ -148,6 +162,14 @@ ratio "time: parse-only floor / reprice" "$FLOOR_WALL" "$R_WALL"
 ratio "time: reprice's reading / reprice" "$READ_WALL" "$R_WALL"
 sed 's/^/  /' "$E2E_DIR/duckdb.out" "$E2E_DIR/duckdb-floor.out" "$E2E_DIR"/floor-envelope-*.out |
     tee -a "$RESULTS"
+say "  taken in turns:"
+R_CMD=("$BIN" run "$ENV" --scenarios "$SCEN" --out "$E2E_DIR/reprice-out-paired" --quiet)
+paired "time: reprice / duckdb read+group" "${R_CMD[@]}" -- \
+    python3 "$ROOT/benches/e2e_duckdb.py" floor --envelope "$ENV"
+paired "time: reprice / parse floor (serde_json+blake3)" "${R_CMD[@]}" -- "$FLOOR" serde_json --blake3 "$ENV"
+paired "time: reprice / reprice's reading" "${R_CMD[@]}" -- "$FLOOR" reprice "$ENV"
+paired "time: reprice's reading / duckdb read+group" "$FLOOR" reprice "$ENV" -- \
+    python3 "$ROOT/benches/e2e_duckdb.py" floor --envelope "$ENV"
 
 # ---------------------------------------------------------------- 2. reprice vs ccusage
 CC=$E2E_DIR/claude-code-$CC_RECORDS-s$SEED.jsonl
@@ -188,6 +210,15 @@ ratio "peak memory: ccusage / reprice" "$C_RSS" "$RC_RSS"
 ratio "time: parse-only floor / reprice" "$FLOOR_WALL" "$RC_WALL"
 ratio "time: reprice's reading / reprice" "$READ_WALL" "$RC_WALL"
 sed 's/^/  /' "$E2E_DIR"/floor-claude-*.out | tee -a "$RESULTS"
+say "  taken in turns:"
+C_CMD=(env HOME="$E2E_DIR/home" CLAUDE_CONFIG_DIR="$E2E_DIR/claude" TZ=UTC
+    "$CCUSAGE" daily --json --offline --timezone UTC)
+paired "time: ccusage / reprice" "${C_CMD[@]}" -- \
+    "$BIN" run "$E2E_DIR/claude/projects" --out "$E2E_DIR/cc-out-paired" --quiet
+paired "time: ccusage / parse floor (serde_json+blake3)" "${C_CMD[@]}" -- \
+    "$FLOOR" serde_json --blake3 "$PROJ"/*.jsonl
+paired "time: ccusage / parse floor (sonic-rs+blake3)" "${C_CMD[@]}" -- \
+    "$FLOOR" sonic-rs --blake3 "$PROJ"/*.jsonl
 # The daily tokens per model come from records.parquet, which only `--records` writes: a
 # second, untimed run writes it for the check.
 "$BIN" run "$E2E_DIR/claude/projects" --out "$E2E_DIR/cc-records" --records --quiet
