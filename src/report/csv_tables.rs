@@ -3,7 +3,8 @@
 //! places (summary.json keeps the exact sums); text cells are neutralized against formula
 //! injection.
 
-use super::{ReportInput, Writer, csv_text};
+use super::safe_text::csv_text;
+use super::{ReportInput, Writer};
 use crate::analyze::report_model::shown;
 use crate::money::Money;
 use std::io;

@@ -5,7 +5,8 @@
 //! `actual.cost`. Plan rows are what-if rows of the subscription scenarios: `x_Scenario` names
 //! the scenario and is empty on every row of the actual bill.
 
-use super::{ReportInput, Writer, csv_text};
+use super::safe_text::csv_text;
+use super::{ReportInput, Writer};
 use crate::analyze::{FocusCharge, FocusRow, FocusUnit, focus_rows};
 use crate::catalog::PlanUnit;
 use crate::money::Money;

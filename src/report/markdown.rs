@@ -1,7 +1,8 @@
 //! report.md: the report model as Markdown. Findings first, then the tables behind them;
 //! charts are left to report.html (their figures are in the tables and CSV files).
 
-use super::{ReportInput, Writer, clean_text};
+use super::safe_text::clean_text;
+use super::{ReportInput, Writer};
 use crate::analyze::report_model::{Block, Cell, Report, TABLE_PLACES, Table, percent};
 use std::fmt::Write as _;
 use std::io;

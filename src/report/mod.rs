@@ -9,6 +9,7 @@ mod markdown;
 #[cfg(feature = "parquet")]
 mod parquet;
 mod quarantine;
+mod safe_text;
 mod summary;
 mod svg;
 
@@ -93,23 +94,6 @@ pub fn writers() -> Vec<Box<dyn Writer>> {
         Box::new(html::Html),
         Box::new(quarantine::QuarantineJsonl),
     ]
-}
-
-/// `=`, `+`, `-`, `@` (and tab/CR) at the start of a text cell make spreadsheets run it as a
-/// formula; a leading apostrophe keeps it text. Numbers are written by the writers themselves
-/// and never pass through here.
-pub fn csv_text(s: &str) -> String {
-    match s.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}"),
-        _ => s.to_string(),
-    }
-}
-
-/// Removes control characters from text that came from logs before it reaches a report.
-pub fn clean_text(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
-        .collect()
 }
 
 #[cfg(test)]
@@ -210,14 +194,5 @@ mod tests {
             ]
         );
         assert_eq!(md[7].0, 3);
-    }
-
-    #[test]
-    fn neutralizes_formulas() {
-        assert_eq!(csv_text("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(csv_text("-home-dev"), "'-home-dev");
-        assert_eq!(csv_text("@sum"), "'@sum");
-        assert_eq!(csv_text("gpt-image-1"), "gpt-image-1");
-        assert_eq!(clean_text("a\u{1b}[31mb\n"), "a\u{fffd}[31mb\u{fffd}");
     }
 }

@@ -3,8 +3,7 @@
 //! (`data-marks`) so tests can check that each value was drawn. Text is placed inside the
 //! chart's box, so no label is cut at its edges.
 
-use super::clean_text;
-use super::html::{escape, text};
+use super::safe_text::{clean_text, escape, text};
 use crate::analyze::report_model::{
     Bar, BarChart, Chart, LineChart, QuotaGrid, Tone, dollars, percent,
 };
