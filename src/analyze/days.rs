@@ -2,7 +2,7 @@
 //! the model or tier records were re-priced on. Summed per day with records; every day of the
 //! period (known only at the end) is filled in, with the plan fees, when finished.
 
-use super::{Period, Swaps, days, plan_of, plans::seat_fee};
+use super::{Period, Swaps, calendar_days, plan_of, plans::seat_fee};
 use crate::catalog::Catalog;
 use crate::money::Money;
 use crate::record::UsageRecord;
@@ -96,7 +96,7 @@ impl ByDay {
                 (day, row)
             })
             .collect();
-        for d in days(period) {
+        for d in calendar_days(period) {
             rows.entry(d).or_insert_with(|| empty_day(d, n));
         }
         for (i, &n) in seats.iter().enumerate() {
@@ -260,7 +260,7 @@ impl Savings {
             e.1 += actual;
             e.2 += cost;
         }
-        let all = days(period);
+        let all = calendar_days(period);
         for (i, &n) in seats.iter().enumerate() {
             if let Some(plan) = plan_of(set, i) {
                 for d in &all {

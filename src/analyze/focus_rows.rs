@@ -4,7 +4,7 @@
 //! used or left unused). Plan rows are what-if rows: they carry the scenario's name so they are
 //! never mistaken for the bill.
 
-use super::{Analysis, Summary, days, plan_of, plans::seat_fee};
+use super::{Analysis, Summary, calendar_days, plan_of, plans::seat_fee};
 use crate::catalog::{PlanEntry, PlanUnit};
 use crate::money::Money;
 use crate::scenario::ScenarioSet;
@@ -157,7 +157,7 @@ fn plan_rows(set: &ScenarioSet, summary: &Summary, tz: Tz) -> Vec<FocusRow> {
             .find(|x| x.name == scenario)
             .and_then(|x| x.seats)
             .unwrap_or(1);
-        for day in days(&summary.period) {
+        for day in calendar_days(&summary.period) {
             let fee = seat_fee(plan.monthly_fee, seats, &[day]);
             let (start, end) = day_bounds(day, tz);
             let (billing_start, billing_end) = month_bounds(day, tz);

@@ -441,7 +441,7 @@ fn aggregate_notes(a: &totals::Aggregates, catalog: &Catalog, tz: &str) -> Vec<S
 }
 
 /// Every calendar day of the period.
-pub fn days(period: &Period) -> Vec<NaiveDate> {
+pub fn calendar_days(period: &Period) -> Vec<NaiveDate> {
     match period.start {
         Some(s) => s.iter_days().take(period.days as usize).collect(),
         None => Vec::new(),

@@ -1,6 +1,6 @@
 //! Subscription plans: prorated fees, unused daily quota, and break-even volumes.
 
-use super::{Period, days, plan_of};
+use super::{Period, calendar_days, plan_of};
 use crate::catalog::{Catalog, PlanUnit};
 use crate::money::{Money, share_text};
 use crate::record::{ImageSize, Kind, Status, UsageRecord};
@@ -121,7 +121,7 @@ pub fn seat_counts(set: &ScenarioSet, plan_days: &[PlanUse]) -> Vec<u32> {
 
 /// Prorated plan fees of every seat per scenario (zero for the others).
 pub fn fees(set: &ScenarioSet, period: &Period, seats: &[u32]) -> Vec<Money> {
-    let all = days(period);
+    let all = calendar_days(period);
     (0..set.scenarios.len())
         .map(|i| {
             plan_of(set, i).map_or(Money::ZERO, |p| {
@@ -210,7 +210,7 @@ impl BreakEvens {
         period: &Period,
         plan_days: &[PlanUse],
     ) -> PlanReport {
-        let all = days(period);
+        let all = calendar_days(period);
         let none = PlanUse::default();
         let mut unused = Vec::new();
         for (i, s) in set.scenarios.iter().enumerate() {

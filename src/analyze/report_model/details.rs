@@ -1,7 +1,7 @@
 //! Sections of detail: break-even, balance reconciliation, budgets, what the catalog could not
 //! price, price changes, cost per day, warnings.
 
-use super::sections::{money, section, table, text};
+use super::blocks::{money, section, table, text};
 use super::{Block, Cell, Section, dollars, plural, shown};
 use crate::analyze::{Analysis, TOP_ROWS};
 use crate::money::Money;

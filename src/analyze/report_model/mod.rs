@@ -6,6 +6,7 @@
 //! or "rest" row shown beside it is derived from those rounded figures, so shown rows add up;
 //! summary.json keeps the exact sums.
 
+mod blocks;
 mod counting;
 mod details;
 mod findings;

@@ -1,7 +1,7 @@
 //! The providers section: records priced at the maker's price because the seller could not be
 //! told or has no offer, and the savings of each provider switch per model and pair.
 
-use super::sections::{money, section, table, text};
+use super::blocks::{money, section, table, text};
 use super::{Block, Cell, Section, plural};
 use crate::analyze::Analysis;
 

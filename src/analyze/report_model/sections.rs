@@ -3,10 +3,11 @@
 //! section (and the parts under it), or nothing when it has nothing to say; adding a section
 //! is adding it to [`SECTIONS`].
 
+use super::blocks::{money, section, table, text};
 use super::findings::{cost_parts, findings, shown_savings};
 use super::{
-    Bar, BarChart, Block, Card, Cell, Chart, Column, LineChart, Section, Series, Table, Tone,
-    details, dollars, plural, providers, share, shown, spend,
+    Bar, BarChart, Block, Card, Cell, Chart, LineChart, Section, Series, Tone, details, dollars,
+    plural, providers, shown, spend,
 };
 use crate::analyze::{Analysis, Summary};
 use crate::money::Money;
@@ -35,39 +36,6 @@ pub const SECTIONS: &[Build] = &[
 
 /// Rows of "Top savings" per scenario.
 const TOP_SAVINGS: usize = 3;
-
-pub(super) fn section(level: u8, title: &str, blocks: Vec<Block>) -> Section {
-    Section {
-        level,
-        title: title.to_string(),
-        blocks,
-    }
-}
-
-pub(super) fn table(columns: &[(&str, bool)], rows: Vec<Vec<Cell>>) -> Block {
-    Block::Table(Table {
-        columns: columns
-            .iter()
-            .map(|(name, numeric)| Column {
-                name: (*name).to_string(),
-                numeric: *numeric,
-            })
-            .collect(),
-        rows,
-    })
-}
-
-pub(super) fn text(s: &str) -> Cell {
-    Cell::Text(s.to_string())
-}
-
-pub(super) fn money(m: Money) -> Cell {
-    Cell::Money(shown(m))
-}
-
-pub(super) fn share_cell(part: Money, whole: Money) -> Cell {
-    share(part, whole).map_or(Cell::Empty, Cell::Share)
-}
 
 pub fn intro(s: &Summary) -> String {
     let period = match (s.period.start, s.period.end) {

@@ -1,7 +1,7 @@
 //! Sections on where the money went: cost by model and key, waste, unused quota.
 
+use super::blocks::{money, section, share_cell, table, text};
 use super::findings::units_share;
-use super::sections::{money, section, share_cell, table, text};
 use super::{
     Bar, BarChart, Block, Cell, Chart, QuotaCell, QuotaGrid, Section, Tone, dollars, plural, shown,
 };
