@@ -7,9 +7,9 @@
 //! a request count of 0 (unknown), and the report says so.
 
 use super::build::{LineCtx, finish, payload_hash};
+use super::entries::Span;
 use super::fields::{count, string};
 use super::response::Draft;
-use super::usage_pages::Span;
 use crate::record::{Kind, UsageRecord};
 use serde::Deserialize;
 use serde_json::value::RawValue;

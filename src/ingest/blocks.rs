@@ -4,14 +4,16 @@
 //! settled (`--state`).
 
 use super::csv_file::read_csv;
-use super::document::read_document;
+use super::detect::DocKind;
+use super::detect::HEAD;
+use super::document::{SIZE_FACTOR, format_name, limit};
 use super::lines::{parse_lines, reject_lines, split_lines, split_tail};
+use super::options::Options;
 use super::recent::RecentCopies;
-use super::wording::overlong;
-use super::{
-    FileResult, LineOutcome, Options, RAW_KEPT, absorb_kept, cut, detach, detect, document,
-    gemini_batch, parse_file, source,
-};
+use super::results::{FileResult, LineOutcome, RAW_KEPT, Settled, absorb_kept, cut, detach};
+use super::whole::parse_file;
+use super::wording::{overlong, size_text};
+use super::{detect, gemini_batch, source};
 use crate::error::RunError;
 use crate::outcome::{FileReport, Quarantined};
 use crate::record::UsageRecord;
@@ -24,8 +26,6 @@ pub(super) type Emit<'e> = dyn FnMut(Vec<UsageRecord>) -> Result<(), RunError> +
 
 /// JSON lines are read and parsed in blocks of this size, so an input is never held whole.
 pub(super) const BLOCK: usize = 8 << 20;
-/// What file-kind detection looks at.
-pub(super) const HEAD: usize = 64 << 10;
 
 /// Reads one input in blocks cut at line ends; each block's lines are parsed in parallel and
 /// the block is dropped before the next is read. CSV files, JSON arrays and unknown formats
@@ -59,15 +59,6 @@ pub enum Start {
 pub struct Prefix {
     pub hasher: blake3::Hasher,
     stream: source::Stream,
-}
-
-/// The part of a JSON-lines file up to its last line end: what a later run can skip.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Settled {
-    pub offset: u64,
-    pub lines: u64,
-    /// BLAKE3 of those bytes (decompressed, for gzip: the ones the offset counts).
-    pub prefix_blake3: blake3::Hash,
 }
 
 /// One input read with `start`, its records handed to `emit`.
@@ -159,7 +150,7 @@ fn parse_input_in(
         _ => "json-lines",
     };
     let doc = match opts.format {
-        None => document::detect(&buf[..buf.len().min(HEAD)]),
+        None => detect::document_kind(&buf[..buf.len().min(HEAD)]),
         Some(f) => f.document(),
     };
     if resume.is_none()
@@ -402,6 +393,74 @@ fn skip_overlong(
         }
         *eof = stream.fill(buf, block)?;
     }
+}
+
+/// An export document read whole, up to [`limit`]; a larger one is one quarantined
+/// line, streamed past without being held.
+#[allow(clippy::too_many_arguments)]
+fn read_document(
+    display: &str,
+    mut stream: source::Stream,
+    mut buf: Vec<u8>,
+    mut eof: bool,
+    doc: DocKind,
+    opts: &Options<'_>,
+    tick: &(dyn Fn(u64) + Sync),
+    emit: &mut Emit<'_>,
+) -> Result<FileResult, RunError> {
+    let limit = limit(opts.max_line);
+    while !eof && buf.len() <= limit {
+        let want = (buf.len() + BLOCK).min(limit + 1);
+        eof = stream.fill(&mut buf, want)?;
+    }
+    if buf.len() <= limit {
+        tick(buf.len() as u64);
+        let mut r = parse_file(display, &buf, opts);
+        if let Some(h) = stream.compressed_blake3() {
+            r.report.blake3 = h;
+        }
+        emit(std::mem::take(&mut r.records))?;
+        return Ok(r);
+    }
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(&buf);
+    let mut total = buf.len() as u64;
+    let head = cut(
+        &String::from_utf8_lossy(&buf[..buf.len().min(RAW_KEPT)]),
+        RAW_KEPT,
+    );
+    drop(buf);
+    let mut chunk = Vec::new();
+    while !eof {
+        chunk.clear();
+        eof = stream.fill(&mut chunk, BLOCK)?;
+        hasher.update(&chunk);
+        total += chunk.len() as u64;
+    }
+    tick(total);
+    let mut r = FileResult::new(
+        display,
+        format_name(doc).to_string(),
+        total,
+        stream
+            .compressed_blake3()
+            .unwrap_or_else(|| hasher.finalize().to_hex().to_string()),
+    );
+    r.report.lines = 1;
+    r.report.quarantined = 1;
+    r.quarantine.push(Quarantined {
+        file: display.to_string(),
+        line: 1,
+        byte: 0,
+        reason: format!(
+            "an export document of {total} bytes, over {} ({}x --max-line-size): such a \
+             document is read whole; save it as smaller pages or raise --max-line-size",
+            size_text(limit),
+            SIZE_FACTOR
+        ),
+        raw: head,
+    });
+    Ok(r)
 }
 
 #[cfg(test)]

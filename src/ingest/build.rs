@@ -3,7 +3,17 @@
 use super::response::Draft;
 use crate::provider::ProviderFrom;
 use crate::record::{ImageCount, Kind, SourceRef, Status, Text, UsageRecord};
+use chrono::{DateTime, Utc};
 use std::fmt::Write as _;
+
+/// What the lines of one output file take from their batch job.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BatchJob {
+    /// `batches/{id}`: keys are unique within a batch only.
+    pub name: Option<String>,
+    pub model: Option<String>,
+    pub time: Option<DateTime<Utc>>,
+}
 
 /// Where a line is, and what the file around it tells.
 /// Borrowed, so a line costs no copies of the file name or project: only its record holds one.
@@ -13,7 +23,7 @@ pub struct LineCtx<'c> {
     /// Claude Code: the project folder the session file lives in.
     pub project: Option<&'c str>,
     /// Gemini Batch API output: the batch job the file's lines belong to.
-    pub batch_job: Option<&'c super::gemini_batch::BatchJob>,
+    pub batch_job: Option<&'c BatchJob>,
 }
 
 pub fn finish(

@@ -11,11 +11,11 @@
 //! `customer_type` "subscription" nothing is billed per token): the records are priced at the
 //! catalog like any usage without a cost.
 
-use super::LineOutcome;
 use super::build::{finish, payload_hash};
-use super::document::{Entry, Locator};
+use super::entries::{Entry, Locator};
 use super::fields::{count, string, time};
 use super::response::Draft;
+use super::results::LineOutcome;
 use crate::record::{Kind, UsageRecord};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -141,7 +141,7 @@ fn model_use(
         text(day.terminal_type),
         d.model.as_deref().unwrap_or("")
     ));
-    let ctx = super::document::ctx(source);
+    let ctx = super::entries::ctx(source);
     let mut rec = finish(d, &ctx, actor.as_deref(), false, None)?;
     // The report counts sessions, not requests.
     rec.requests = 0;

@@ -3,8 +3,9 @@
 
 use super::build::LineCtx;
 use super::csv_export::{self, CsvMapping};
+use super::results::{FileResult, LineOutcome, Outcomes, RAW_KEPT, cut};
 use super::wording::overlong;
-use super::{FileResult, LineOutcome, Outcomes, RAW_KEPT, cut, fields, source};
+use super::{fields, source};
 use crate::error::RunError;
 use crate::outcome::Quarantined;
 use crate::record::SourceRef;

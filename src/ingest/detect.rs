@@ -45,8 +45,7 @@ impl Format {
     }
 
     /// The export document a whole-file format is, if it is one.
-    pub fn document(self) -> Option<super::document::DocKind> {
-        use super::document::DocKind;
+    pub fn document(self) -> Option<DocKind> {
         match self {
             Format::OpenaiUsage | Format::AnthropicUsage => Some(DocKind::Pages),
             Format::LitellmSpend => Some(DocKind::SpendLogs),
@@ -186,6 +185,63 @@ impl<B> Probe<'_, B> {
     }
 }
 
+/// What file-kind detection looks at.
+pub(super) const HEAD: usize = 64 << 10;
+
+/// The export documents reprice recognizes from the first bytes of a file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DocKind {
+    /// `{"object": "page", "data": [buckets]}` (OpenAI) or `{"data": [buckets with results]}`
+    /// (Anthropic).
+    Pages,
+    /// A JSON array of LiteLLM spend log rows.
+    SpendLogs,
+    /// A Gemini batch job record (`batches.get` JSON) saved beside its output file: it gives
+    /// the output's lines their time and carries no usage itself.
+    BatchJob,
+}
+
+/// The kind of export document `head` (a file's first bytes) starts, if any. Only the first
+/// key of an object is looked at (and the members of a bucket's results in the head), so a
+/// JSON-lines file is never mistaken for one.
+pub fn document_kind(head: &[u8]) -> Option<DocKind> {
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let text = match std::str::from_utf8(head) {
+        Ok(t) => t,
+        // The head may end inside a character.
+        Err(e) => std::str::from_utf8(&head[..e.valid_up_to()]).ok()?,
+    };
+    let t = text.trim_start();
+    if let Some(rest) = t.strip_prefix('[') {
+        // An array is never JSON lines: the members of its rows, anywhere in the head, tell.
+        let obj = rest.trim_start().strip_prefix('{')?;
+        return (obj.contains("\"request_id\"")
+            && obj.contains("\"spend\"")
+            && (obj.contains("\"startTime\"") || obj.contains("\"call_type\"")))
+        .then_some(DocKind::SpendLogs);
+    }
+    let rest = t.strip_prefix('{')?.trim_start();
+    let key = rest.strip_prefix('"')?;
+    let key = &key[..key.find('"')?];
+    match key {
+        "object" => {
+            let after = rest[key.len() + 2..].trim_start().strip_prefix(':')?;
+            after
+                .trim_start()
+                .starts_with("\"page\"")
+                .then_some(DocKind::Pages)
+        }
+        "name" => (text.contains("\"batches/")
+            && (text.contains("\"endTime\"") || text.contains("\"end_time\"")))
+        .then_some(DocKind::BatchJob),
+        "data" => ((text.contains("\"results\"")
+            && (text.contains("\"starting_at\"") || text.contains("\"start_time\"")))
+            || (text.contains("\"model_breakdown\"") && text.contains("\"actor\"")))
+        .then_some(DocKind::Pages),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,5 +298,35 @@ mod tests {
         );
         assert_eq!(file_kind(b"hello\n\n  {\"a\":1}\n"), FileKind::JsonLines);
         assert_eq!(file_kind(b"hello\nworld\n{\"a\":1}\n"), FileKind::Unknown);
+    }
+
+    #[test]
+    fn documents_are_told_by_their_first_key() {
+        assert_eq!(
+            document_kind(b"{\n  \"object\": \"page\",\n  \"data\": []"),
+            Some(DocKind::Pages)
+        );
+        assert_eq!(
+            document_kind(br#"{"data":[{"starting_at":"2026-01-01T00:00:00Z","results":[]}]}"#),
+            Some(DocKind::Pages)
+        );
+        assert_eq!(
+            document_kind(br#"[{"request_id":"r","call_type":"acompletion","spend":0.1}]"#),
+            Some(DocKind::SpendLogs)
+        );
+        // An images response logged bare, envelopes and plain arrays are not documents.
+        assert_eq!(
+            document_kind(br#"{"data":[{"b64_json":""}],"created":1}"#),
+            None
+        );
+        assert_eq!(document_kind(br#"{"timestamp":"x","object":"page"}"#), None);
+        assert_eq!(document_kind(br#"[{"a":1}]"#), None);
+        assert_eq!(
+            document_kind(
+                br#"{"name": "batches/123", "metadata": {"endTime": "2026-03-10T03:15:00Z"}}"#
+            ),
+            Some(DocKind::BatchJob)
+        );
+        assert_eq!(document_kind(b""), None);
     }
 }

@@ -5,7 +5,7 @@
 //! `metadata`), or from `--default-day`; without either the lines are quarantined with a
 //! reason that says how to give it.
 
-use super::build::{LineCtx, finish};
+use super::build::{BatchJob, LineCtx, finish};
 use super::detect::Probe;
 use super::fields::string;
 use super::response::{BodyField, require_usage};
@@ -13,15 +13,6 @@ use crate::record::{Status, UsageRecord};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use std::path::Path;
-
-/// What the lines of one output file take from their batch job.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct BatchJob {
-    /// `batches/{id}`: keys are unique within a batch only.
-    pub name: Option<String>,
-    pub model: Option<String>,
-    pub time: Option<DateTime<Utc>>,
-}
 
 #[derive(Deserialize, Default)]
 #[serde(default, rename_all = "camelCase")]

@@ -1,12 +1,13 @@
 //! JSON lines: splitting a block into lines, and each line's outcome by its shape (envelope,
 //! batch, Gemini batch, Claude Code); files that are not JSON lines are rejected line by line.
 
-use super::build::LineCtx;
+use super::build::{BatchJob, LineCtx};
 use super::detect::{Format, Probe};
 use super::members::InPlace;
 use super::response::{Body, BodyField};
+use super::results::{LineOutcome, Outcomes};
 use super::wording::{byte_problem, clean_json_error, line_json_error, not_an_object};
-use super::{LineOutcome, Outcomes, batch, claude_code, envelope, gemini_batch};
+use super::{batch, claude_code, envelope, gemini_batch};
 use crate::record::SourceRef;
 use crate::text::Text;
 use rayon::prelude::*;
@@ -67,7 +68,7 @@ pub(super) fn json_lines<'b>(
     bytes: &'b [u8],
     forced: Option<Format>,
     project: &Option<String>,
-    job: Option<&gemini_batch::BatchJob>,
+    job: Option<&BatchJob>,
 ) -> Outcomes<'b> {
     parse_lines(file, split_lines(bytes), 0, 0, forced, project, job)
 }
@@ -80,7 +81,7 @@ pub(super) fn parse_lines<'b>(
     lines_before: u64,
     forced: Option<Format>,
     project: &Option<String>,
-    job: Option<&gemini_batch::BatchJob>,
+    job: Option<&BatchJob>,
 ) -> Outcomes<'b> {
     lines
         .into_par_iter()

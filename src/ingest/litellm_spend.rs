@@ -8,11 +8,11 @@
 //! request served from the cache, and is no provider usage.
 //! The table exported as CSV is read by the built-in `litellm-spend-logs` CSV mapping.
 
-use super::LineOutcome;
 use super::build::finish;
-use super::document::{Entry, Locator, ctx};
+use super::entries::{Entry, Locator, ctx};
 use super::fields::{count, money, string, time};
 use super::response::Draft;
+use super::results::LineOutcome;
 use crate::record::{Kind, Status};
 use serde::Deserialize;
 use serde_json::value::RawValue;

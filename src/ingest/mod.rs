@@ -1,9 +1,9 @@
 //! Ingest: every input line ends as a record, a skipped non-usage line, or a quarantined line.
 //!
 //! `blocks` reads an input in blocks and `lines` gives each JSON line its outcome by shape;
-//! `csv_file` and `document` read the formats that are read whole. Records go to the sink the
-//! caller gives; what else a file tells (its report, its quarantined lines) is in
-//! `crate::outcome`.
+//! `whole` parses the formats that are read whole (`csv_file`, `document`). Each line's
+//! outcome is absorbed into its file's result (`results`). Records go to the sink the caller
+//! gives; what else a file tells (its report, its quarantined lines) is in `crate::outcome`.
 
 mod anthropic_usage;
 mod batch;
@@ -15,6 +15,7 @@ pub mod csv_export;
 mod csv_file;
 pub mod detect;
 mod document;
+mod entries;
 mod envelope;
 pub mod fields;
 pub mod gemini_batch;
@@ -22,29 +23,29 @@ mod lines;
 mod litellm_spend;
 mod members;
 mod openai_usage;
+mod options;
 mod read_ahead;
 mod recent;
 mod request;
 pub mod response;
+mod results;
 pub mod source;
 mod usage_pages;
+mod whole;
 mod wording;
 
-pub use blocks::{Prefix, Settled, Start, hash_prefix, read_input};
+pub use blocks::{Prefix, Start, hash_prefix, read_input};
 pub use build::hash_bytes;
 pub use detect::Format;
+pub use options::{MAX_LINE, Options};
+pub use results::Settled;
 
 use crate::error::RunError;
-use crate::outcome::{BilledCost, FileReport, Quarantined};
-use crate::record::{SourceRef, UsageRecord};
-use crate::text::Text;
-use blocks::{HEAD, parse_input};
-use csv_export::CsvMapping;
-use csv_file::csv_lines;
-use detect::FileKind;
-use lines::{json_lines, reject_all};
+use crate::outcome::{FileReport, Quarantined};
+use crate::record::UsageRecord;
+use blocks::parse_input;
 use rayon::prelude::*;
-use recent::RecentCopies;
+use results::FileResult;
 use source::Input;
 
 #[derive(Debug, Default)]
@@ -57,46 +58,6 @@ pub struct Ingested {
     /// they were read; deduplication counts them with the rest.
     pub duplicates: u64,
     pub warnings: Vec<String>,
-}
-
-pub struct Options<'a> {
-    pub format: Option<Format>,
-    pub csv_mappings: &'a [CsvMapping],
-    /// Longer lines are quarantined and skipped without being held (`--max-line-size`).
-    pub max_line: usize,
-    /// The day of lines that carry no time and have no batch job record beside their file
-    /// (Gemini Batch API output; `--default-day`).
-    pub default_day: Option<chrono::NaiveDate>,
-}
-
-impl<'a> Options<'a> {
-    /// Detection on, the default line limit, no default day: what a run without flags uses.
-    pub fn new(csv_mappings: &'a [CsvMapping]) -> Options<'a> {
-        Options {
-            format: None,
-            csv_mappings,
-            max_line: MAX_LINE,
-            default_day: None,
-        }
-    }
-}
-
-/// The default `--max-line-size`: far above any real log line (a response with a 4K image
-/// inlined as base64 is about 30 MB), far below what a run can afford to hold.
-pub const MAX_LINE: usize = 64 << 20;
-
-/// What is kept of an overlong line, as of any quarantined line.
-const RAW_KEPT: usize = 4096;
-
-#[derive(Debug, PartialEq)]
-enum LineOutcome {
-    Record(Box<UsageRecord>),
-    Skip,
-    /// A request a gateway answered from its own cache: skipped, and counted apart.
-    ProxyCacheHit,
-    /// What a provider's cost export says was billed: no usage, kept for reconciliation.
-    Billed(Box<BilledCost>),
-    Bad(String),
 }
 
 /// Where every parsing thread hands its records, a part at a time (a run hands them to the
@@ -128,192 +89,15 @@ pub fn ingest(
     Ok(out)
 }
 
-fn absorb(
-    out: &mut FileResult,
-    display: &str,
-    outcomes: Outcomes<'_>,
-    recent: Option<&mut RecentCopies>,
-) {
-    let kept = detach(out, display, outcomes);
-    absorb_kept(out, kept, recent);
-}
-
-/// Counts a part's lines and quarantines its bad ones, which keep their bytes as text; gives
-/// the other outcomes, which keep nothing of the part's bytes: they can be absorbed while the
-/// next part is parsed, once the buffer holding this one is read into again.
-fn detach(out: &mut FileResult, display: &str, outcomes: Outcomes<'_>) -> Vec<LineOutcome> {
-    out.report.lines += outcomes.len() as u64;
-    let mut kept = Vec::with_capacity(outcomes.len());
-    for (src, raw, o) in outcomes {
-        match o {
-            LineOutcome::Bad(reason) => {
-                out.report.quarantined += 1;
-                out.quarantine.push(Quarantined {
-                    file: display.to_string(),
-                    line: src.line,
-                    byte: src.byte,
-                    reason,
-                    raw: cut(&String::from_utf8_lossy(raw), 4096),
-                });
-            }
-            o => kept.push(o),
-        }
-    }
-    kept
-}
-
-/// The records and counts of a part's outcomes, in line order.
-fn absorb_kept(
-    out: &mut FileResult,
-    kept: Vec<LineOutcome>,
-    mut recent: Option<&mut RecentCopies>,
-) {
-    // Growing the vector record by record copied each part's records again.
-    out.records.reserve(kept.len());
-    for o in kept {
-        match o {
-            LineOutcome::Record(r) => {
-                out.report.records += 1;
-                if let Some(f) = recent.as_deref_mut()
-                    && f.is_copy(&r)
-                {
-                    out.duplicates += 1;
-                } else {
-                    out.records.push(*r);
-                }
-            }
-            LineOutcome::Skip => out.report.skipped += 1,
-            LineOutcome::ProxyCacheHit => {
-                out.report.skipped += 1;
-                out.report.served_from_cache += 1;
-            }
-            LineOutcome::Billed(b) => {
-                out.report.skipped += 1;
-                out.report.billed.push(*b);
-            }
-            // Quarantined by `detach`.
-            LineOutcome::Bad(_) => {}
-        }
-    }
-}
-
-struct FileResult {
-    report: FileReport,
-    records: Vec<UsageRecord>,
-    quarantine: Vec<Quarantined>,
-    /// Records dropped as exact copies of an earlier one in this file.
-    duplicates: u64,
-    /// JSON lines only.
-    settled: Option<Settled>,
-}
-
-impl FileResult {
-    /// Nothing counted yet: `absorb` adds each part's lines.
-    fn new(display: &str, format: String, bytes: u64, blake3: String) -> FileResult {
-        FileResult {
-            report: FileReport {
-                path: display.to_string(),
-                format,
-                bytes,
-                blake3,
-                lines: 0,
-                records: 0,
-                skipped: 0,
-                quarantined: 0,
-                served_from_cache: 0,
-                billed: Vec::new(),
-            },
-            records: Vec::new(),
-            quarantine: Vec::new(),
-            duplicates: 0,
-            settled: None,
-        }
-    }
-}
-
 /// Parses one file's bytes. Public for benches and fuzzing: it never panics on any input.
 pub fn parse_bytes(
     display: &str,
     bytes: &[u8],
     opts: &Options<'_>,
 ) -> (FileReport, Vec<UsageRecord>, Vec<Quarantined>) {
-    let r = parse_file(display, bytes, opts);
+    let r = whole::parse_file(display, bytes, opts);
     (r.report, r.records, r.quarantine)
 }
-
-fn parse_file(display: &str, bytes: &[u8], opts: &Options<'_>) -> FileResult {
-    let file: Text = Text::from(display);
-    let project = source::claude_project(display);
-    let head = &bytes[..bytes.len().min(HEAD)];
-    let kind = match opts.format {
-        Some(Format::Csv) => FileKind::Csv,
-        Some(_) => FileKind::JsonLines,
-        None => detect::file_kind(head),
-    };
-    let doc = match opts.format {
-        None => document::detect(head),
-        Some(f) => f.document(),
-    };
-    let (format, outcomes) = match (doc, kind) {
-        (Some(doc), _) => (
-            document::format_name(doc).to_string(),
-            document::parse(&file, bytes, doc),
-        ),
-        (None, kind) => match kind {
-            FileKind::Csv => (
-                "csv".to_string(),
-                csv_lines(&file, bytes, opts.csv_mappings, &project),
-            ),
-            FileKind::JsonLines => (
-                "json-lines".to_string(),
-                json_lines(
-                    &file,
-                    bytes,
-                    opts.format,
-                    &project,
-                    gemini_batch::job_for(None, opts.default_day).as_ref(),
-                ),
-            ),
-            FileKind::JsonArray => (
-                "json-array".to_string(),
-                reject_all(
-                    &file,
-                    bytes,
-                    "a JSON array, not JSON lines: write one object per line",
-                ),
-            ),
-            FileKind::Unknown => (
-                "unknown".to_string(),
-                reject_all(
-                    &file,
-                    bytes,
-                    "unrecognized format: neither JSON lines nor a CSV with a header",
-                ),
-            ),
-        },
-    };
-    let mut out = FileResult::new(
-        display,
-        format,
-        bytes.len() as u64,
-        blake3::hash(bytes).to_hex().to_string(),
-    );
-    absorb(&mut out, display, outcomes, None);
-    out
-}
-
-fn cut(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s[..end].to_string()
-}
-
-type Outcomes<'b> = Vec<(SourceRef, &'b [u8], LineOutcome)>;
 
 #[cfg(test)]
 mod tests {

@@ -7,9 +7,9 @@
 //! model's default quality, and the report says the cost is estimated.
 
 use super::build::{LineCtx, finish, payload_hash};
+use super::entries::Span;
 use super::fields::{count, string};
 use super::response::Draft;
-use super::usage_pages::Span;
 use crate::record::{ImageSize, Kind, UsageRecord};
 use serde::Deserialize;
 use serde_json::value::RawValue;

@@ -6,12 +6,11 @@
 //! report rows) are what was billed, not usage: skipped entries whose amounts the report
 //! reconciles the usage rows against.
 
-use super::LineOutcome;
-use super::document::{Entry, Locator};
+use super::entries::{Entry, Locator, Span};
 use super::fields::{money, string, time};
+use super::results::LineOutcome;
 use crate::outcome::BilledCost;
 use crate::text::Text;
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -33,14 +32,6 @@ struct Bucket<'a> {
     ending_at: Option<&'a RawValue>,
     #[serde(borrow)]
     results: Option<Vec<&'a RawValue>>,
-}
-
-/// A bucket's time range, which every result in it shares.
-pub struct Span {
-    pub start: DateTime<Utc>,
-    /// The range as the export wrote it, for ids: the same bucket read from two pages gives
-    /// the same text.
-    pub key: String,
 }
 
 /// Which provider a result comes from, from its members.
@@ -125,7 +116,7 @@ fn result(raw: &RawValue, span: &Span, source: &crate::record::SourceRef) -> Lin
         Err(e) => return LineOutcome::Bad(format!("result: {e}")),
     };
     let object = super::fields::string(shape.object).unwrap_or_default();
-    let ctx = super::document::ctx(source);
+    let ctx = super::entries::ctx(source);
     let parsed = if object.starts_with("organization.usage.") {
         super::openai_usage::parse(raw, &object, span, &ctx)
     } else if object == "organization.costs.result" {
