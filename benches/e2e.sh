@@ -6,6 +6,7 @@
 #      That SQL re-implements every rule of reprice's pricing, which makes it slow; beside it, the
 #      least any DuckDB query over the log does (read it into typed columns, sum tokens by day and
 #      model) is timed as a reference for plain SQL.
+#      The same run with `--records` (records.parquet as well) is timed beside the default run.
 #   2. `reprice run` against `ccusage daily --json --offline` (the native binary) on Claude Code
 #      logs of about 400,000 records; the daily token totals must be equal.
 # Beside both, examples/parse_floor times the least a line-by-line parse of the same files does
@@ -154,7 +155,14 @@ say "  records: $N"
 row "reprice run" "$R_WALL" "$N" "$ENV_BYTES" "$R_RSS"
 row "duckdb $DUCKDB_VERSION (SQL+compare)" "$D_WALL" "$N" "$ENV_BYTES" "$D_RSS"
 row "duckdb read+group, no pricing" "$F_WALL" "$N" "$ENV_BYTES" "$F_RSS"
+warm "$ENV"
+rm -rf "$E2E_DIR/reprice-out-records"
+measure reprice-records "$BIN" run "$ENV" --scenarios "$SCEN" --out "$E2E_DIR/reprice-out-records" --quiet --records
+row "reprice run --records" "$WALL" "$N" "$ENV_BYTES" "$RSS_MB"
+say "  records.parquet: $(stat -c %s "$E2E_DIR/reprice-out-records/records.parquet") bytes"
+RR_WALL=$WALL
 FLOOR_N=$N FLOOR_BYTES=$ENV_BYTES floors envelope "$ENV"
+ratio "time: reprice --records / reprice" "$RR_WALL" "$R_WALL"
 ratio "time: duckdb / reprice" "$D_WALL" "$R_WALL"
 ratio "peak memory: duckdb / reprice" "$D_RSS" "$R_RSS"
 ratio "time: duckdb read+group / reprice" "$F_WALL" "$R_WALL"
@@ -164,6 +172,8 @@ sed 's/^/  /' "$E2E_DIR/duckdb.out" "$E2E_DIR/duckdb-floor.out" "$E2E_DIR"/floor
     tee -a "$RESULTS"
 say "  taken in turns:"
 R_CMD=("$BIN" run "$ENV" --scenarios "$SCEN" --out "$E2E_DIR/reprice-out-paired" --quiet)
+paired "time: reprice --records / reprice" "$BIN" run "$ENV" --scenarios "$SCEN" \
+    --out "$E2E_DIR/reprice-out-records" --quiet --records -- "${R_CMD[@]}"
 paired "time: reprice / duckdb read+group" "${R_CMD[@]}" -- \
     python3 "$ROOT/benches/e2e_duckdb.py" floor --envelope "$ENV"
 paired "time: reprice / parse floor (serde_json+blake3)" "${R_CMD[@]}" -- "$FLOOR" serde_json --blake3 "$ENV"
