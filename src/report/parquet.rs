@@ -25,7 +25,7 @@ use polars_parquet::write::{
 use rows::{Context, Rows, Texts};
 use rust_decimal::RoundingStrategy;
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
 
 const ROW_GROUP: usize = 16_384;
@@ -186,11 +186,10 @@ impl<'a> RecordsSink<'a> {
             self.flush()?;
         }
         if let Some(mut w) = self.writer {
-            // With the Arrow schema in the footer, as polars writes it.
+            // With the Arrow schema in the footer, as polars writes it. `end` also flushes the
+            // buffer, so an error writing what was still buffered is reported here, not lost
+            // when the BufWriter is dropped.
             w.end(None).map_err(err)?;
-            // What is still buffered is written here, where an error can be reported; a
-            // BufWriter dropped with it would lose that error.
-            w.into_inner().flush()?;
         }
         Ok(())
     }
