@@ -4,8 +4,7 @@
 //! settled (`--state`).
 
 use super::csv_file::read_csv;
-use super::detect::DocKind;
-use super::detect::HEAD;
+use super::detect::{DocKind, HEAD};
 use super::document::{SIZE_FACTOR, format_name, limit};
 use super::lines::{parse_lines, reject_lines, split_lines, split_tail};
 use super::options::Options;
@@ -18,7 +17,7 @@ use crate::error::RunError;
 use crate::outcome::{FileReport, Quarantined};
 use crate::record::UsageRecord;
 use crate::text::Text;
-use detect::{FileKind, Format};
+use detect::FileKind;
 use source::Input;
 
 /// Where a file's records go as each block is parsed.
@@ -127,11 +126,7 @@ fn parse_input_in(
         Start::Fresh | Start::EveryLine => {
             let mut stream = source::open(input)?;
             let eof = stream.fill(&mut buf, HEAD)?;
-            let kind = match opts.format {
-                Some(Format::Csv) => FileKind::Csv,
-                Some(_) => FileKind::JsonLines,
-                None => detect::file_kind(&buf[..buf.len().min(HEAD)]),
-            };
+            let kind = detect::kind_of(opts.format, &buf[..buf.len().min(HEAD)]);
             (stream, eof, kind, None)
         }
     };
@@ -149,10 +144,7 @@ fn parse_input_in(
         FileKind::Unknown => "unknown",
         _ => "json-lines",
     };
-    let doc = match opts.format {
-        None => detect::document_kind(&buf[..buf.len().min(HEAD)]),
-        Some(f) => f.document(),
-    };
+    let doc = detect::document_of(opts.format, &buf[..buf.len().min(HEAD)]);
     if resume.is_none()
         && let Some(doc) = doc
     {

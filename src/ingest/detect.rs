@@ -63,6 +63,25 @@ pub enum FileKind {
     Unknown,
 }
 
+/// A file's kind: as `--format` says where it is given, else detected from `head`, the
+/// file's first bytes.
+pub(super) fn kind_of(format: Option<Format>, head: &[u8]) -> FileKind {
+    match format {
+        Some(Format::Csv) => FileKind::Csv,
+        Some(_) => FileKind::JsonLines,
+        None => file_kind(head),
+    }
+}
+
+/// The export document a file is, if any: as `--format` says where it is given, else
+/// detected from `head`, the file's first bytes.
+pub(super) fn document_of(format: Option<Format>, head: &[u8]) -> Option<DocKind> {
+    match format {
+        None => document_kind(head),
+        Some(f) => f.document(),
+    }
+}
+
 pub fn file_kind(head: &[u8]) -> FileKind {
     let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     // NUL bytes are what a crash leaves in preallocated log blocks, not a format: skipping them

@@ -2,7 +2,7 @@
 //! which are read whole, and `parse_bytes` for benches and fuzzing.
 
 use super::csv_file::csv_lines;
-use super::detect::{FileKind, Format, HEAD};
+use super::detect::{FileKind, HEAD};
 use super::lines::{json_lines, reject_all};
 use super::options::Options;
 use super::results::{FileResult, absorb};
@@ -13,15 +13,8 @@ pub(super) fn parse_file(display: &str, bytes: &[u8], opts: &Options<'_>) -> Fil
     let file: Text = Text::from(display);
     let project = source::claude_project(display);
     let head = &bytes[..bytes.len().min(HEAD)];
-    let kind = match opts.format {
-        Some(Format::Csv) => FileKind::Csv,
-        Some(_) => FileKind::JsonLines,
-        None => detect::file_kind(head),
-    };
-    let doc = match opts.format {
-        None => detect::document_kind(head),
-        Some(f) => f.document(),
-    };
+    let kind = detect::kind_of(opts.format, head);
+    let doc = detect::document_of(opts.format, head);
     let (format, outcomes) = match (doc, kind) {
         (Some(doc), _) => (
             document::format_name(doc).to_string(),
