@@ -41,8 +41,10 @@ pub struct Priced {
     /// Why the catalog could not price the record (unknown model, missing size...).
     pub unpriced: Option<String>,
     /// The scenarios that priced this record, in scenario order; every other scenario leaves
-    /// it at `actual`. Sparse because most scenarios concern few records.
-    changes: Box<[Change]>,
+    /// it at `actual`. Sparse because most scenarios concern few records. Made with room for a
+    /// change per subscription scenario, which the quota walk sets after the parallel pricing:
+    /// a reallocation per record and plan was a visible part of re-pricing.
+    changes: Vec<Change>,
     pub day: NaiveDate,
     pub hour: u32,
 }
@@ -132,12 +134,13 @@ impl Priced {
 
     fn set(&mut self, i: usize, cost: Money, via: Option<usize>) {
         let c = Change::new(i, cost, via);
-        let mut v = std::mem::take(&mut self.changes).into_vec();
-        match v.binary_search_by_key(&c.scenario, |x| x.scenario) {
-            Ok(k) => v[k] = c,
-            Err(k) => v.insert(k, c),
+        match self
+            .changes
+            .binary_search_by_key(&c.scenario, |x| x.scenario)
+        {
+            Ok(k) => self.changes[k] = c,
+            Err(k) => self.changes.insert(k, c),
         }
-        self.changes = v.into_boxed_slice();
     }
 }
 
@@ -395,6 +398,11 @@ impl<'a> Pricer<'a> {
         // copied once more at the peak); each worker counts its misses and adds them up when
         // done.
         let shared: Mutex<HashMap<MissKey<'_>, u64>> = Mutex::new(HashMap::default());
+        let plans = set
+            .scenarios
+            .iter()
+            .filter(|s| matches!(s.action, Action::Subscription(_)))
+            .count();
         let mut priced: Vec<Priced> = records
             .par_iter()
             .map_init(
@@ -408,9 +416,10 @@ impl<'a> Pricer<'a> {
                 |m, r| {
                     let idx = resolved.get(&*r.model).copied().flatten();
                     let mut p = price_one(r, idx, catalog, set, prepared, tz, m);
-                    // Exactly sized: a chunk is held until records.parquet has taken it.
-                    p.changes = m.scratch.as_slice().into();
-                    m.scratch.clear();
+                    // Sized to what it will hold: a chunk is held until records.parquet has
+                    // taken it.
+                    p.changes = Vec::with_capacity(m.scratch.len() + plans);
+                    p.changes.append(&mut m.scratch);
                     p
                 },
             )
@@ -545,7 +554,7 @@ fn price_one<'a>(
             .unwrap_or(Money::ZERO),
         extras_cost: catalog.extras_cost(&r.extras, price_day),
         unpriced,
-        changes: Box::default(),
+        changes: Vec::new(),
         day,
         hour: local.hour(),
     };
