@@ -213,6 +213,9 @@ type MissKey<'a> = (usize, Result<usize, &'a str>, Why<'a>);
 struct Prepared {
     /// Catalog models the filter admits; None: all.
     models: Option<Vec<bool>>,
+    /// Bit h: the filter admits local hour h (every bit when it names none). Asked for every
+    /// record under every scenario, so a test of a bit, not a search of the list.
+    hours: u32,
     /// Substitute: per catalog model, its target (Err: the target is not in the catalog).
     substitute: Vec<Option<Result<usize, ()>>>,
     /// Cheapest: per original catalog model, its allowed candidates in catalog order.
@@ -231,6 +234,15 @@ fn prepare(s: &Scenario, catalog: &Catalog) -> Prepared {
                 .map(|m| s.filter.models.contains(&m.id))
                 .collect()
         }),
+        hours: if s.filter.hours.is_empty() {
+            u32::MAX
+        } else {
+            s.filter
+                .hours
+                .iter()
+                .filter(|&&h| h < 32)
+                .fold(0, |bits, h| bits | 1 << h)
+        },
         substitute: match &s.action {
             Action::Substitute(map) => models
                 .iter()

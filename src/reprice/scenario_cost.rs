@@ -44,12 +44,12 @@ pub(super) fn matches(
     model: usize,
     hour: u32,
 ) -> bool {
-    (f.keys.is_empty()
-        || r.api_key
-            .as_deref()
-            .is_some_and(|k| f.keys.iter().any(|x| x == k)))
+    prep.hours & 1u32.checked_shl(hour).unwrap_or(0) != 0
         && prep.models.as_ref().is_none_or(|ok| ok[model])
-        && (f.hours.is_empty() || f.hours.contains(&hour))
+        && (f.keys.is_empty()
+            || r.api_key
+                .as_deref()
+                .is_some_and(|k| f.keys.iter().any(|x| x == k)))
 }
 
 /// A record under one scenario: on a catalog model (None: no model), or at an offer of its
