@@ -46,7 +46,7 @@ impl Money {
         let err = || MoneyParseError {
             text: text.to_string(),
         };
-        let t = text.trim();
+        let t = crate::text::trimmed(text);
         let t = t.strip_prefix('+').unwrap_or(t);
         if t.is_empty() || t.len() > 64 {
             return Err(err());

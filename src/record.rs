@@ -105,7 +105,7 @@ pub enum ImageSize {
 impl ImageSize {
     /// Parses "1K"/"2K"/"4K" and "WIDTHxHEIGHT". Returns None for "auto" and other words.
     pub fn parse(text: &str) -> Option<ImageSize> {
-        let t = text.trim();
+        let t = crate::text::trimmed(text);
         for (word, size) in [
             ("1K", ImageSize::K1),
             ("2K", ImageSize::K2),

@@ -36,7 +36,7 @@ pub fn finish(
     settle_image_count(&mut d);
     let model = d
         .model
-        .filter(|m| !m.trim().is_empty())
+        .filter(|m| !crate::text::trimmed(m).is_empty())
         .ok_or_else(|| "field model: missing".to_string())?;
     let (time, time_assumed_utc) = d
         .time

@@ -30,11 +30,11 @@ pub fn count<P: Display + ?Sized>(raw: Option<&RawValue>, path: &P) -> FieldResu
     if text == "null" {
         return Ok(0);
     }
-    let t = text
-        .strip_prefix('"')
-        .and_then(|s| s.strip_suffix('"'))
-        .unwrap_or(text)
-        .trim();
+    let t = crate::text::trimmed(
+        text.strip_prefix('"')
+            .and_then(|s| s.strip_suffix('"'))
+            .unwrap_or(text),
+    );
     if let Ok(n) = t.parse::<u64>() {
         return within_limit(n, t, path);
     }
@@ -181,7 +181,7 @@ pub fn time<P: Display + ?Sized>(
 }
 
 pub fn time_text<P: Display + ?Sized>(s: &str, path: &P) -> FieldResult<(DateTime<Utc>, bool)> {
-    let s = s.trim();
+    let s = crate::text::trimmed(s);
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok((t.with_timezone(&Utc), false));
     }
