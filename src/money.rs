@@ -76,6 +76,60 @@ impl Money {
         Money((Decimal::from(units) * p) / MILLION)
     }
 
+    /// The sum of `per_million` over `terms` (units, price per million), added from zero in
+    /// order: the same value, at the same scale. A token cost adds up to six such terms per
+    /// model priced, and each `Decimal` addition aligns scales first; here the terms are
+    /// added as integers at the largest scale when every one is non-negative and the sum fits,
+    /// which is when the additions are exact.
+    pub fn sum_per_million(terms: &[(u64, Money)]) -> Money {
+        // 10^0 to 10^28: a term is brought to the largest scale by one multiplication.
+        const POW10: [u128; 29] = {
+            let mut t = [1u128; 29];
+            let mut i = 1;
+            while i < t.len() {
+                t[i] = t[i - 1] * 10;
+                i += 1;
+            }
+            t
+        };
+        let mut scale = 0;
+        let mut exact = true;
+        for &(n, p) in terms {
+            if n > 0 && !p.0.is_zero() {
+                exact &= p.0.is_sign_positive();
+                scale = scale.max(p.0.scale() + 6);
+            }
+        }
+        if exact && scale <= Decimal::MAX_SCALE {
+            let mut total: Option<u128> = Some(0);
+            for &(n, p) in terms {
+                if n > 0 && !p.0.is_zero() {
+                    // Both scales are at most MAX_SCALE here, so the power is in the table.
+                    let f = POW10[(scale - (p.0.scale() + 6)) as usize];
+                    total = total.and_then(|t| {
+                        u128::from(n)
+                            .checked_mul(p.0.mantissa().unsigned_abs())?
+                            .checked_mul(f)?
+                            .checked_add(t)
+                    });
+                }
+            }
+            if let Some(d) = total
+                .and_then(|t| i128::try_from(t).ok())
+                .and_then(|t| Decimal::try_from_i128_with_scale(t, scale).ok())
+            {
+                return Money(d);
+            }
+        }
+        terms.iter().fold(Money::ZERO, |acc, &(n, p)| {
+            if n > 0 {
+                acc + Money::per_million(n, p)
+            } else {
+                acc
+            }
+        })
+    }
+
     pub fn times(self, units: u64) -> Money {
         Money(self.0 * Decimal::from(units))
     }
@@ -379,6 +433,33 @@ mod tests {
             let price = Money(Decimal::new(cents, 2));
             let cost = Money::per_million(units, price);
             prop_assert_eq!(cost.0 * Decimal::from(1_000_000), Decimal::from(units) * price.0);
+        }
+
+        #[test]
+        /// Same value and same scale (so the same text) as adding each term in turn.
+        fn sum_per_million_is_the_sum_of_terms(
+            terms in proptest::collection::vec(
+                (
+                    prop_oneof![Just(0u64), 1u64..1_000_000_000_000, Just(u64::MAX)],
+                    prop_oneof![Just(0i64), any::<i64>(), 0i64..100_000_000],
+                    0u32..=28,
+                ),
+                0..7,
+            ),
+        ) {
+            let terms: Vec<(u64, Money)> = terms
+                .into_iter()
+                .map(|(n, m, s)| (n, Money(Decimal::new(m, s))))
+                .collect();
+            let added = std::panic::catch_unwind(|| {
+                terms.iter().fold(Money::ZERO, |acc, &(n, p)| {
+                    if n > 0 { acc + Money::per_million(n, p) } else { acc }
+                })
+            });
+            if let Ok(want) = added {
+                let got = Money::sum_per_million(&terms);
+                prop_assert_eq!(got.0.to_string(), want.0.to_string());
+            }
         }
 
         #[test]

@@ -267,20 +267,23 @@ fn token_cost<'a>(
     let thinking = p.thinking_per_m.or(output);
     let cache_write_1h = p.cache_write_1h_per_m.or(cache_write);
 
-    let mut cost = Money::ZERO;
-    for (n, price, what) in [
+    let mut terms = [(0, Money::ZERO); 6];
+    for ((n, price, what), term) in [
         (t.input, input, "input token"),
         (t.output, output, "output token"),
         (t.thinking, thinking, "thinking token"),
         (t.cache_read, cache_read, "cache read"),
         (t.cache_write, cache_write, "cache write"),
         (t.cache_write_1h, cache_write_1h, "1-hour cache write"),
-    ] {
+    ]
+    .into_iter()
+    .zip(&mut terms)
+    {
         if n > 0 {
-            cost += Money::per_million(n, price.ok_or(Missing::TokenPrice(what))?);
+            *term = (n, price.ok_or(Missing::TokenPrice(what))?);
         }
     }
-    Ok(cost)
+    Ok(Money::sum_per_million(&terms))
 }
 
 #[cfg(test)]
