@@ -214,14 +214,21 @@ pub fn time_text<P: Display + ?Sized>(s: &str, path: &P) -> FieldResult<(DateTim
 
 fn epoch<P: Display + ?Sized>(text: &str, path: &P) -> FieldResult<(DateTime<Utc>, bool)> {
     let bad = || format!("field {path}: '{}' is not a time", shorten(text));
-    let m = Money::parse(text).map_err(|_| bad())?.decimal();
-    if m.is_sign_negative() {
-        return Err(bad());
-    }
-    let secs = m.trunc();
-    let nanos = ((m - secs) * rust_decimal::Decimal::from(1_000_000_000)).trunc();
-    let secs: i64 = secs.try_into().map_err(|_| bad())?;
-    let nanos: u32 = nanos.try_into().map_err(|_| bad())?;
+    // Whole seconds, as most logs write them, without a decimal parse.
+    let (secs, nanos) = match text.parse::<u64>() {
+        Ok(n) => (i64::try_from(n).map_err(|_| bad())?, 0),
+        Err(_) => {
+            let m = Money::parse(text).map_err(|_| bad())?.decimal();
+            if m.is_sign_negative() {
+                return Err(bad());
+            }
+            let secs = m.trunc();
+            let nanos = ((m - secs) * rust_decimal::Decimal::from(1_000_000_000)).trunc();
+            let secs: i64 = secs.try_into().map_err(|_| bad())?;
+            let nanos: u32 = nanos.try_into().map_err(|_| bad())?;
+            (secs, nanos)
+        }
+    };
     // Numbers past the year 5000 in seconds are milliseconds.
     let t = if secs > 95_617_584_000 {
         Utc.timestamp_millis_opt(secs).single()
@@ -358,6 +365,23 @@ mod tests {
         assert_eq!(
             t("\"yesterday\""),
             Err("field timestamp: 'yesterday' is not a time".into())
+        );
+        // Whole seconds are read as integers, anything else as a decimal: the same times.
+        assert_eq!(
+            t("1772951400.25"),
+            Ok(Some(("2026-03-08T06:30:00.250+00:00".into(), false)))
+        );
+        assert_eq!(
+            t("\"1772951400\""),
+            Ok(Some(("2026-03-08T06:30:00+00:00".into(), false)))
+        );
+        assert_eq!(
+            t("18446744073709551615"),
+            Err("field timestamp: '18446744073709551615' is not a time".into())
+        );
+        assert_eq!(
+            t("-1"),
+            Err("field timestamp: '-1' is not a time".into())
         );
     }
 
