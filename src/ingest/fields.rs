@@ -379,10 +379,7 @@ mod tests {
             t("18446744073709551615"),
             Err("field timestamp: '18446744073709551615' is not a time".into())
         );
-        assert_eq!(
-            t("-1"),
-            Err("field timestamp: '-1' is not a time".into())
-        );
+        assert_eq!(t("-1"), Err("field timestamp: '-1' is not a time".into()));
     }
 
     proptest! {
