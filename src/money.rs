@@ -17,6 +17,18 @@ pub struct MoneyParseError {
     pub text: String,
 }
 
+/// 10^0 to 10^28, the largest scale a `Decimal` has: bringing a mantissa to another scale is
+/// one multiplication, not a loop of them.
+pub const POW10: [i128; Decimal::MAX_SCALE as usize + 1] = {
+    let mut t = [1i128; Decimal::MAX_SCALE as usize + 1];
+    let mut i = 1;
+    while i < t.len() {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
+
 const MILLION: Decimal = Decimal::from_parts(1_000_000, 0, 0, false, 0);
 
 impl Money {
@@ -82,38 +94,18 @@ impl Money {
     /// added as integers at the largest scale when every one is non-negative and the sum fits,
     /// which is when the additions are exact.
     pub fn sum_per_million(terms: &[(u64, Money)]) -> Money {
-        // 10^0 to 10^28: a term is brought to the largest scale by one multiplication.
-        const POW10: [u128; 29] = {
-            let mut t = [1u128; 29];
-            let mut i = 1;
-            while i < t.len() {
-                t[i] = t[i - 1] * 10;
-                i += 1;
-            }
-            t
-        };
-        let mut scale = 0;
-        let mut exact = true;
-        for &(n, p) in terms {
-            if n > 0 && !p.0.is_zero() {
-                exact &= p.0.is_sign_positive();
-                scale = scale.max(p.0.scale() + 6);
-            }
-        }
+        let priced = || terms.iter().filter(|(n, p)| *n > 0 && !p.0.is_zero());
+        let exact = priced().all(|(_, p)| p.0.is_sign_positive());
+        let scale = priced().map(|(_, p)| p.0.scale() + 6).max().unwrap_or(0);
         if exact && scale <= Decimal::MAX_SCALE {
-            let mut total: Option<u128> = Some(0);
-            for &(n, p) in terms {
-                if n > 0 && !p.0.is_zero() {
-                    // Both scales are at most MAX_SCALE here, so the power is in the table.
-                    let f = POW10[(scale - (p.0.scale() + 6)) as usize];
-                    total = total.and_then(|t| {
-                        u128::from(n)
-                            .checked_mul(p.0.mantissa().unsigned_abs())?
-                            .checked_mul(f)?
-                            .checked_add(t)
-                    });
-                }
-            }
+            let total = priced().try_fold(0u128, |t, &(n, p)| {
+                // Both scales are at most MAX_SCALE here, so the power is in the table.
+                let f = POW10[(scale - (p.0.scale() + 6)) as usize].unsigned_abs();
+                u128::from(n)
+                    .checked_mul(p.0.mantissa().unsigned_abs())?
+                    .checked_mul(f)?
+                    .checked_add(t)
+            });
             if let Some(d) = total
                 .and_then(|t| i128::try_from(t).ok())
                 .and_then(|t| Decimal::try_from_i128_with_scale(t, scale).ok())

@@ -10,7 +10,7 @@ mod arrays;
 mod rows;
 
 use crate::catalog::Catalog;
-use crate::money::Money;
+use crate::money::{Money, POW10};
 use crate::record::UsageRecord;
 use crate::reprice::Priced;
 use crate::scenario::ScenarioSet;
@@ -30,16 +30,6 @@ use std::path::{Path, PathBuf};
 
 const ROW_GROUP: usize = 16_384;
 const SCALE: u32 = arrays::SCALE as u32;
-/// 10^0 to 10^SCALE: scaling a value is one multiplication, not a loop of them per value.
-const POW10: [i128; SCALE as usize + 1] = {
-    let mut t = [1i128; SCALE as usize + 1];
-    let mut i = 1;
-    while i < t.len() {
-        t[i] = t[i - 1] * 10;
-        i += 1;
-    }
-    t
-};
 /// 10^38: DECIMAL(38, 18) holds fewer digits.
 const MAX_DIGITS_38: u128 = 10u128.pow(38);
 
