@@ -81,6 +81,9 @@ fn offer_cost<'a>(
 }
 
 /// Ok(None): the scenario does not concern this record. Err: it does, but cannot apply.
+// Asked for every record under every scenario from reprice.rs: without the hint the release
+// build (16 codegen units) called it out of line, 1.2% more instructions in a run.
+#[inline]
 pub(super) fn scenario_cost<'a>(
     s: &'a Scenario,
     prep: &Prepared,
