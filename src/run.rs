@@ -149,8 +149,11 @@ fn nothing_to_report(
     let shown = shown.join(" ");
     if i.lines == 0 {
         let why = if c.files.is_empty() {
+            // Here the walk's warnings (a log saved under another extension, a dangling
+            // symlink) say why nothing was found.
+            let seen: String = s.warnings.iter().map(|w| format!("; {w}")).collect();
             format!(
-                "no input lines: no log file (.jsonl, .ndjson, .json, .log, .csv, .gz) in {shown}"
+                "no input lines: no log file (.jsonl, .ndjson, .json, .log, .csv, .gz) in {shown}{seen}"
             )
         } else {
             format!(

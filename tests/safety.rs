@@ -186,6 +186,24 @@ fn nothing_to_report_exits_8_and_keeps_the_last_reports() {
     assert_eq!(r.code, 8, "{}", r.stderr);
     assert_eq!(snapshot(&out), kept);
 
+    // A log saved under another extension is named in the reason.
+    let saved = d.path().join("saved");
+    let export = log(&saved, "export.txt", &[line("2026-03-10T09:00:00Z", "a")]);
+    let r = run_to(&out, &[s(&saved), "--quiet"]);
+    assert_eq!(r.code, 8, "{}", r.stderr);
+    assert_eq!(
+        r.stderr.trim(),
+        format!(
+            "reprice: no input lines: no log file (.jsonl, .ndjson, .json, .log, .csv, .gz) in {}; \
+             {} looks like a JSON-lines or gzip log but was not read: in a directory only files \
+             ending in .jsonl, .ndjson, .json, .log, .csv or .gz are read; name it on the command \
+             line to read it; nothing was published",
+            saved.display(),
+            export.display()
+        )
+    );
+    assert_eq!(snapshot(&out), kept);
+
     let r = run_to(&out, &[s(&logs), "--since", "2026-04-01"]);
     assert_eq!(r.code, 8);
     assert_eq!(
@@ -206,6 +224,53 @@ fn nothing_to_report_exits_8_and_keeps_the_last_reports() {
         String::from_utf8_lossy(&v.stderr).lines().last(),
         Some(format!("reprice: no input lines in {}", empty.display()).as_str())
     );
+}
+
+/// A walk reads files by their extension; one it passes over that starts as JSON lines or gzip
+/// is named in a warning (stderr and summary.json), so a log saved as `.txt` or with no
+/// extension is not missing from the figures without a word. Other files pass in silence.
+#[test]
+fn a_log_under_another_extension_is_named_not_lost() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let logs = d.path().join("logs");
+    log(&logs, "a.jsonl", &[line("2026-03-10T09:00:00Z", "a")]);
+    let txt = log(&logs, "export.txt", &[line("2026-03-10T10:00:00Z", "b")]);
+    std::fs::write(logs.join("notes.txt"), "month-end notes\n").expect("write");
+    std::fs::write(logs.join("photo.png"), b"\x89PNG\r\n\x1a\n").expect("write");
+    std::fs::write(logs.join(".hidden"), "{}\n").expect("write");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, line("2026-03-10T11:00:00Z", "c").as_bytes()).expect("gzip");
+    let sub = logs.join("sub");
+    std::fs::create_dir(&sub).expect("mkdir");
+    let gzip = sub.join("export-2026-03-10");
+    std::fs::write(&gzip, gz.finish().expect("gzip")).expect("write");
+    let out = d.path().join("out");
+
+    let r = run_to(&out, &[s(&logs)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let warning = format!(
+        "2 files look like JSON-lines or gzip logs but were not read ({}, {}): in a directory \
+         only files ending in .jsonl, .ndjson, .json, .log, .csv or .gz are read; name them on \
+         the command line to read them",
+        txt.display(),
+        gzip.display()
+    );
+    assert!(
+        r.stderr.contains(&format!("reprice: warning: {warning}\n")),
+        "{}",
+        r.stderr
+    );
+    let summary = r.summary();
+    assert_eq!(summary["warnings"], serde_json::json!([warning]));
+    assert_eq!(summary["input"]["records"], 1);
+
+    // Named on the command line, both are read, and nothing is left to name.
+    let r = run_to(&out, &[s(&logs), s(&txt), s(&gzip)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stderr.contains("were not read"), "{}", r.stderr);
+    let summary = r.summary();
+    assert_eq!(summary["warnings"], serde_json::json!([]));
+    assert_eq!(summary["input"]["records"], 3);
 }
 
 #[test]

@@ -44,6 +44,7 @@ pub fn expand_skipping(
         warnings,
         skip,
         skipped: 0,
+        unread: Vec::new(),
     };
     for p in paths {
         if p.as_os_str() == "-" {
@@ -61,10 +62,75 @@ pub fn expand_skipping(
             walk.out.push(file(p));
         }
     }
+    // A file named on the command line is read even where a walk passed over it.
+    let mut unread = std::mem::take(&mut walk.unread);
+    unread.retain(|u| {
+        !walk
+            .out
+            .iter()
+            .any(|i| matches!(i, Input::File { path, .. } if path == u))
+    });
+    // In path order, whatever the order of the paths given.
+    unread.sort_unstable();
+    unread.dedup();
+    if let Some(w) = unread_warning(&unread) {
+        walk.warnings.push(w);
+    }
     // Sorted once at the end: a set kept sorted while 20,000 files were added cost more.
     walk.out.sort_unstable();
     walk.out.dedup();
     Ok((walk.out, walk.skipped))
+}
+
+/// Paths an unread-file warning names; the rest are counted.
+const UNREAD_SHOWN: usize = 5;
+
+/// Names the files a walk left out that look like logs: an export saved as `.txt` or with no
+/// extension at all would otherwise be missing from every figure without a word.
+fn unread_warning(unread: &[PathBuf]) -> Option<String> {
+    let (first, n) = (unread.first()?, unread.len());
+    let extensions = ".jsonl, .ndjson, .json, .log, .csv or .gz";
+    if n == 1 {
+        return Some(format!(
+            "{} looks like a JSON-lines or gzip log but was not read: in a directory only files \
+             ending in {extensions} are read; name it on the command line to read it",
+            first.display()
+        ));
+    }
+    let mut shown: Vec<String> = unread
+        .iter()
+        .take(UNREAD_SHOWN)
+        .map(|p| p.display().to_string())
+        .collect();
+    if n > UNREAD_SHOWN {
+        shown.push(format!("and {} more", n - UNREAD_SHOWN));
+    }
+    Some(format!(
+        "{n} files look like JSON-lines or gzip logs but were not read ({}): in a directory \
+         only files ending in {extensions} are read; name them on the command line to read them",
+        shown.join(", ")
+    ))
+}
+
+/// Whether a file starts as a JSON-lines log (a `{` after any white space or byte order mark)
+/// or a gzip stream does. Only regular files are opened (a named pipe would wait for a
+/// writer); one that cannot be opened is not a log: it would not be read.
+fn looks_like_log(p: &Path) -> bool {
+    if !std::fs::metadata(p).is_ok_and(|m| m.is_file()) {
+        return false;
+    }
+    let mut head = [0u8; 256];
+    let n = std::fs::File::open(p)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    let head = &head[..n];
+    if head.starts_with(&[0x1f, 0x8b]) {
+        return true;
+    }
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    head.iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|&b| b == b'{')
 }
 
 struct Walk<'a> {
@@ -73,6 +139,8 @@ struct Walk<'a> {
     warnings: &'a mut Vec<String>,
     skip: &'a dyn Fn(&Path) -> bool,
     skipped: u64,
+    /// Files left out for their extension that look like logs, in walk order.
+    unread: Vec<PathBuf>,
 }
 
 fn file(p: &Path) -> Input {
@@ -158,6 +226,8 @@ impl Walk<'_> {
                 .is_some_and(|(_, ext)| LOG_EXTENSIONS.contains(&ext))
             {
                 self.out.push(file(&p));
+            } else if looks_like_log(&p) {
+                self.unread.push(p);
             }
         }
         Ok(())
@@ -390,6 +460,61 @@ pub fn claude_project(display: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_looks_like_a_log() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let cases: [(&str, &[u8], bool); 8] = [
+            ("object", b"{\"a\":1}\n", true),
+            ("indented", b"\n  \t{\"a\":1}\n", true),
+            ("bom", b"\xEF\xBB\xBF{\"a\":1}\n", true),
+            ("gzip", &[0x1f, 0x8b, 0x08, 0x00], true),
+            ("array", b"[{\"a\":1}]\n", false),
+            ("text", b"hello {\n", false),
+            ("empty", b"", false),
+            ("spaces", b"   \n", false),
+        ];
+        for (name, bytes, log) in cases {
+            let p = d.path().join(name);
+            std::fs::write(&p, bytes).expect("write");
+            assert_eq!(looks_like_log(&p), log, "{name}");
+        }
+        assert!(!looks_like_log(d.path()));
+        assert!(!looks_like_log(&d.path().join("missing")));
+    }
+
+    #[test]
+    fn unread_logs_are_named_in_path_order() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let names = [
+            "a.txt", "b.txt", "c.txt", "d.txt", "e.txt", "f.txt", "g.txt", "h.txt",
+        ];
+        for n in names {
+            std::fs::write(d.path().join(n), "{}\n").expect("write");
+        }
+        let mut warnings = Vec::new();
+        // g.txt is named, so read; a.txt given twice counts once.
+        let paths = [
+            d.path().join("g.txt"),
+            d.path().to_path_buf(),
+            d.path().join("a.txt"),
+        ];
+        let inputs = expand(&paths, &mut warnings).expect("expand");
+        assert_eq!(inputs.len(), 2);
+        let shown: Vec<String> = names[1..6]
+            .iter()
+            .map(|n| d.path().join(n).display().to_string())
+            .collect();
+        assert_eq!(
+            warnings,
+            [format!(
+                "6 files look like JSON-lines or gzip logs but were not read ({}, and 1 more): in a \
+                 directory only files ending in .jsonl, .ndjson, .json, .log, .csv or .gz are \
+                 read; name them on the command line to read them",
+                shown.join(", ")
+            )]
+        );
+    }
 
     /// Two gzip members (as `cat a.gz b.gz` makes), 3 MB of text that compresses poorly
     /// enough to take many 64 KB reads: the hash covers every compressed byte, headers and
