@@ -458,7 +458,7 @@ fn day_boundaries_count_each_record_once_and_naive_times_are_utc() {
     assert_eq!(u64_at(&all, "input.assumed_utc"), 1);
     assert_eq!(
         str_at(&all, "warnings.0"),
-        "1 records had timestamps without an offset and were read as UTC"
+        "1 record had a timestamp without an offset and was read as UTC"
     );
 }
 

@@ -431,11 +431,13 @@ impl<'c> Analyzing<'c> {
         mut warnings: Vec<String>,
     ) -> Analysis {
         let (not_applied, plan_days) = self.pricer.finish();
-        if period.assumed_utc > 0 {
-            warnings.push(format!(
-                "{} records had timestamps without an offset and were read as UTC",
-                period.assumed_utc
-            ));
+        match period.assumed_utc {
+            0 => {}
+            1 => warnings
+                .push("1 record had a timestamp without an offset and was read as UTC".into()),
+            n => warnings.push(format!(
+                "{n} records had timestamps without an offset and were read as UTC"
+            )),
         }
         let counts = InputCounts {
             files: ing.files.len() as u64,

@@ -258,9 +258,12 @@ fn quarantined(s: &Summary) -> Vec<String> {
     if s.input.quarantined == 0 {
         return Vec::new();
     }
+    let (lines, were) = match s.input.quarantined {
+        1 => ("1 line".to_string(), "was"),
+        n => (format!("{n} lines"), "were"),
+    };
     vec![format!(
-        "{} lines were quarantined (see quarantine.jsonl).",
-        s.input.quarantined
+        "{lines} {were} quarantined (see quarantine.jsonl)."
     )]
 }
 
