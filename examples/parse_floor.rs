@@ -322,7 +322,7 @@ fn reprice_reading(files: &[String]) -> ExitCode {
     let opts = ingest::Options::new(&maps);
     let paths: Vec<std::path::PathBuf> = files.iter().map(Into::into).collect();
     let mut warnings = Vec::new();
-    let inputs = match ingest::source::expand(&paths, &mut warnings) {
+    let inputs = match ingest::walk::expand(&paths, &mut warnings) {
         Ok(i) => i,
         Err(e) => {
             eprintln!("{e}");

@@ -6,7 +6,7 @@ use crate::analyze;
 use crate::cli::{CatalogCommand, RunArgs, ValidateArgs};
 use crate::config::{config, load_catalog, mappings};
 use crate::error::{RunError, exit};
-use crate::ingest::{self, source};
+use crate::ingest::{self, walk};
 use crate::progress::{Progress, Timings};
 use crate::report::{self, ReportInput};
 use crate::spill::Spill;
@@ -238,7 +238,7 @@ fn final_line(
 pub fn validate(args: &ValidateArgs) -> Result<i32, RunError> {
     let maps = mappings(&args.csv_map)?;
     let mut warnings = Vec::new();
-    let (inputs, _) = source::expand_skipping(&args.paths, &mut warnings, &|d: &Path| {
+    let (inputs, _) = walk::expand_skipping(&args.paths, &mut warnings, &|d: &Path| {
         state::is_report_folder(d) || state::is_state_folder(d)
     })?;
     for w in &warnings {

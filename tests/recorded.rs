@@ -4,7 +4,7 @@
 
 use reprice::catalog::{Catalog, PricingInput, Tier};
 use reprice::dedup;
-use reprice::ingest::{self, csv_export, source};
+use reprice::ingest::{self, csv_export, walk};
 use reprice::record::{ImageCount, Tokens, UsageRecord};
 use std::path::PathBuf;
 
@@ -14,7 +14,7 @@ fn records() -> Vec<UsageRecord> {
         "/tests/fixtures/recorded"
     ));
     let mut warnings = Vec::new();
-    let inputs = source::expand(&[dir], &mut warnings).expect("inputs");
+    let inputs = walk::expand(&[dir], &mut warnings).expect("inputs");
     let maps = csv_export::builtin_mappings();
     let opts = ingest::Options::new(&maps);
     let (ing, d) = dedup::read_all(&inputs, &opts).expect("reads");

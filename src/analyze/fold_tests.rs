@@ -4,7 +4,7 @@
 use super::*;
 use crate::catalog::Catalog;
 use crate::dedup;
-use crate::ingest::{self, source};
+use crate::ingest::{self, walk};
 use crate::reprice::reprice;
 use crate::text::Text;
 use chrono::{DateTime, Duration, Utc};
@@ -18,7 +18,7 @@ fn root() -> &'static Path {
 /// The shipped sample logs, deduplicated into canonical order.
 fn sample_records() -> Vec<UsageRecord> {
     let mut warnings = Vec::new();
-    let inputs = source::expand(&[root().join("sample_logs")], &mut warnings).expect("inputs");
+    let inputs = walk::expand(&[root().join("sample_logs")], &mut warnings).expect("inputs");
     let maps = ingest::csv_export::builtin_mappings();
     let opts = ingest::Options::new(&maps);
     dedup::read_all(&inputs, &opts).expect("reads").1.records

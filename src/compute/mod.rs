@@ -6,7 +6,7 @@
 use crate::analyze::{self, Analysis, Context, InputCounts};
 use crate::config::Config;
 use crate::error::RunError;
-use crate::ingest::{self, source};
+use crate::ingest::{self, source, walk};
 use crate::outcome::{FileReport, Quarantined};
 use crate::progress::{Progress, Timings};
 use crate::record::UsageRecord;
@@ -483,7 +483,7 @@ fn expand_inputs(
             || state::is_state_folder(dir)
             || own.contains(&state::resolve(dir))
     };
-    source::expand_skipping(paths, warnings, &skip)
+    walk::expand_skipping(paths, warnings, &skip)
 }
 
 /// Conflicts are found after parsing, when the raw lines are gone; they are rare, so their

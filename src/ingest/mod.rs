@@ -31,6 +31,7 @@ pub mod response;
 mod results;
 pub mod source;
 mod usage_pages;
+pub mod walk;
 mod whole;
 mod wording;
 

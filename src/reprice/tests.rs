@@ -1,6 +1,6 @@
 use super::*;
 use crate::dedup;
-use crate::ingest::{Options, csv_export, source};
+use crate::ingest::{Options, csv_export, walk};
 use crate::record::{ImageSize, SourceRef, Status, Tokens};
 use crate::text::Text;
 use chrono::TimeZone;
@@ -31,7 +31,7 @@ fn gemini(id: &str, time: DateTime<Utc>, images: u32) -> UsageRecord {
 fn records() -> Vec<UsageRecord> {
     let mut warnings = Vec::new();
     let dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/sample_logs"));
-    let inputs = source::expand(&[dir], &mut warnings).expect("inputs");
+    let inputs = walk::expand(&[dir], &mut warnings).expect("inputs");
     let maps = csv_export::builtin_mappings();
     let opts = Options::new(&maps);
     let mut recs = dedup::read_all(&inputs, &opts).expect("reads").1.records;
