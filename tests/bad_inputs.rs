@@ -251,6 +251,14 @@ const CASES: &[Case] = &[
     case!("duplicates/conflict_logged_twice.jsonl", QUARANTINED, [4 = 1 + 2 + 1 + 0],
         &[(3, "conflict: id req-1 has another time or usage than {file}:1, which was kept")]),
     case!("duplicates/claude_code_repeat.jsonl", OK, [3 = 1 + 2 + 0 + 0], &[]),
+    // Claude Code writes a message's content blocks (thinking, text, tool use) on lines of their
+    // own, milliseconds apart, each with the message's usage: one request, logged three times.
+    case!("duplicates/claude_code_blocks.jsonl", OK, [3 = 1 + 2 + 0 + 0], &[]),
+    // Without a request id (newer logs, gateways) the message id alone names the message.
+    case!("duplicates/claude_code_blocks_no_request_id.jsonl", OK, [2 = 1 + 1 + 0 + 0], &[]),
+    // Lines of one message with other usage are a conflict, as for any other source.
+    case!("duplicates/claude_code_blocks_other_usage.jsonl", QUARANTINED, [2 = 1 + 0 + 1 + 0],
+        &[(2, "conflict: id msg_01XyZ:req_011CVa1 has another time or usage than {file}:1, which was kept")]),
 
     case!("gzip/valid.jsonl.gz", OK, [2 = 2 + 0 + 0 + 0], &[]),
 

@@ -34,6 +34,7 @@ pub fn finish(
     request_hash: Option<u64>,
 ) -> Result<UsageRecord, String> {
     settle_image_count(&mut d);
+    let with_time = !d.written_per_block;
     let model = d
         .model
         .filter(|m| !crate::text::trimmed(m).is_empty())
@@ -77,7 +78,7 @@ pub fn finish(
         requests: 1,
         project: None,
     };
-    r.payload_hash = payload_hash(&r);
+    r.payload_hash = payload(&r, with_time);
     Ok(r)
 }
 
@@ -101,9 +102,16 @@ fn settle_image_count(d: &mut Draft) {
 /// A hash of the fields that make a record's price. Two lines with the same id and the same
 /// hash are one request logged twice; with different hashes, a conflict.
 pub fn payload_hash(r: &UsageRecord) -> u64 {
+    payload(r, true)
+}
+
+/// The payload hash, with the record's time or without it (see `Draft::written_per_block`).
+fn payload(r: &UsageRecord, with_time: bool) -> u64 {
     let mut h = Canon::default();
     h.str(&r.model);
-    h.num(r.time.timestamp_micros() as u64);
+    if with_time {
+        h.num(r.time.timestamp_micros() as u64);
+    }
     h.str(r.api_key.as_deref().unwrap_or(""));
     h.num(r.kind as u64);
     h.num(r.status as u64);

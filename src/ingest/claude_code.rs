@@ -1,6 +1,7 @@
 //! Claude Code session logs (`~/.claude/projects/<project>/<session>.jsonl`). Only assistant
-//! messages carry usage; one message is often written on several lines, so records are keyed
-//! by message id + request id.
+//! messages carry usage; one message is often written on several lines (one per content block,
+//! each with its own time and the message's usage), so records are keyed by message id +
+//! request id, and the lines of one message are one request logged several times.
 
 use super::build::{LineCtx, finish};
 use super::detect::Probe;
@@ -29,6 +30,8 @@ pub fn parse_claude_code<B>(
         return Ok(Outcome::NotUsage);
     }
     d.time = time(p.timestamp, "timestamp")?;
+    // A message's content blocks are written on lines of their own, milliseconds apart.
+    d.written_per_block = true;
     let mid = d.id.take().ok_or("field message.id: missing")?;
     let rid = string(p.request_id).unwrap_or_default();
     d.id = Some(format!("{mid}:{rid}"));

@@ -14,8 +14,9 @@ use crate::state::unchanged::{Look, Unchanged};
 /// The first bytes of every ledger: a state folder is recognized by them alone.
 pub(super) const MAGIC: &[u8; 16] = b"reprice-ledger\n\0";
 // 5: binary (`ledger.bin`); versions up to 4 were `ledger.json`. 6: the record files beside
-// it hold XXH3 hashes of ids, requests and payloads.
-const VERSION: u64 = 6;
+// it hold XXH3 hashes of ids, requests and payloads. 7: a Claude Code record's payload hash
+// leaves out its time.
+const VERSION: u64 = 7;
 
 #[derive(Default)]
 pub(super) struct Ledger {
