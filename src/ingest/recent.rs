@@ -3,10 +3,11 @@
 use crate::record::UsageRecord;
 
 /// Recent records of a file by id, to drop exact copies as they are read: Claude Code writes
-/// one message on several consecutive lines. A line with the id, time and payload of an
-/// earlier line of the same file is a copy deduplication would drop too: it sorts after that
-/// line (same time and id, later in the file), and a copy of a kept or of a conflicting
-/// payload is a duplicate. Forgetting ids only lets copies through to deduplication, so the
+/// one message on several consecutive lines. A line with the id and payload of an earlier line
+/// of the same file, and a time no earlier, is a copy deduplication would drop too: it sorts
+/// after that line (a later time, or the same time and id later in the file), and a copy of a
+/// kept or of a conflicting payload is a duplicate. (Only Claude Code's payloads leave the
+/// time out; for every other source the same payload is the same time.) Forgetting ids only lets copies through to deduplication, so the
 /// table is emptied when full and stays small whatever the file's size.
 ///
 /// Every record passes through here on the one thread between two blocks' parsing, so the
@@ -44,7 +45,8 @@ impl RecentCopies {
         BuildHasherDefault::<rustc_hash::FxHasher>::default().hash_one(id)
     }
 
-    /// Whether `id` was seen with this payload and time; remembers it when it was not seen.
+    /// Whether `id` was seen with this payload at this time or an earlier one; remembers it
+    /// when it was not seen.
     fn remember(
         &mut self,
         hash: u64,
@@ -55,7 +57,7 @@ impl RecentCopies {
         if let Some(seen) = self.by_hash.get(&hash)
             && self.ids.get(seen.at.clone()) == Some(id)
         {
-            return (seen.payload_hash, seen.time) == (payload_hash, time);
+            return seen.payload_hash == payload_hash && seen.time <= time;
         }
         if self.by_hash.len() >= RECENT_IDS || self.ids.len() >= RECENT_ID_BYTES {
             self.by_hash.clear();
@@ -87,9 +89,11 @@ mod tests {
         let mut recent = RecentCopies::default();
         assert!(!recent.remember(7, "r1", 1, t));
         assert!(recent.remember(7, "r1", 1, t));
-        // Another payload or time under a remembered id is not a copy, and is not remembered.
+        // Another payload, or an earlier time, under a remembered id is not a copy, and is not
+        // remembered; the same payload later is one (it sorts after the remembered line).
         assert!(!recent.remember(7, "r1", 2, t));
-        assert!(!recent.remember(7, "r1", 1, t + chrono::Duration::seconds(1)));
+        assert!(!recent.remember(7, "r1", 1, t - chrono::Duration::seconds(1)));
+        assert!(recent.remember(7, "r1", 1, t + chrono::Duration::milliseconds(700)));
         assert!(recent.remember(7, "r1", 1, t));
         // Another id with the same hash is no copy of r1; it takes the entry over.
         assert!(!recent.remember(7, "r2", 1, t));
