@@ -98,9 +98,15 @@ fn unread_warning(unread: &[PathBuf]) -> Option<String> {
 
 /// Whether a file starts as a JSON-lines log (a `{` after any white space or byte order mark)
 /// or a gzip stream does. Only regular files are opened (a named pipe would wait for a
-/// writer); one that cannot be opened is not a log: it would not be read.
-fn looks_like_log(p: &Path) -> bool {
-    if !std::fs::metadata(p).is_ok_and(|m| m.is_file()) {
+/// writer); one that cannot be opened is not a log: it would not be read. `kind` is the type
+/// the directory listing gave, so only a symlink costs a look at what it points to.
+fn looks_like_log(p: &Path, kind: std::fs::FileType) -> bool {
+    let regular = if kind.is_symlink() {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file())
+    } else {
+        kind.is_file()
+    };
+    if !regular {
         return false;
     }
     let mut head = [0u8; 256];
@@ -210,7 +216,7 @@ impl Walk<'_> {
                 .is_some_and(|(_, ext)| LOG_EXTENSIONS.contains(&ext))
             {
                 self.out.push(file(&p));
-            } else if looks_like_log(&p) {
+            } else if looks_like_log(&p, kind) {
                 self.unread.push(p);
             }
         }
@@ -221,6 +227,10 @@ impl Walk<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn kind_of(p: &Path) -> std::fs::FileType {
+        std::fs::symlink_metadata(p).expect("metadata").file_type()
+    }
 
     #[test]
     fn what_looks_like_a_log() {
@@ -238,10 +248,16 @@ mod tests {
         for (name, bytes, log) in cases {
             let p = d.path().join(name);
             std::fs::write(&p, bytes).expect("write");
-            assert_eq!(looks_like_log(&p), log, "{name}");
+            assert_eq!(looks_like_log(&p, kind_of(&p)), log, "{name}");
+            // Through a symlink, what it points to is looked at.
+            let link = d.path().join(format!("{name}.link"));
+            std::os::unix::fs::symlink(&p, &link).expect("symlink");
+            assert_eq!(looks_like_log(&link, kind_of(&link)), log, "{name}.link");
         }
-        assert!(!looks_like_log(d.path()));
-        assert!(!looks_like_log(&d.path().join("missing")));
+        assert!(!looks_like_log(d.path(), kind_of(d.path())));
+        let dangling = d.path().join("dangling");
+        std::os::unix::fs::symlink(d.path().join("missing"), &dangling).expect("symlink");
+        assert!(!looks_like_log(&dangling, kind_of(&dangling)));
     }
 
     #[test]
