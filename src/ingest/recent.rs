@@ -7,8 +7,9 @@ use crate::record::UsageRecord;
 /// of the same file, and a time no earlier, is a copy deduplication would drop too: it sorts
 /// after that line (a later time, or the same time and id later in the file), and a copy of a
 /// kept or of a conflicting payload is a duplicate. (Only Claude Code's payloads leave the
-/// time out; for every other source the same payload is the same time.) Forgetting ids only lets copies through to deduplication, so the
-/// table is emptied when full and stays small whatever the file's size.
+/// time out; for every other source the same payload is the same time.) Forgetting ids only
+/// lets copies through to deduplication, so the table is emptied when full and stays small
+/// whatever the file's size.
 ///
 /// Every record passes through here on the one thread between two blocks' parsing, so the
 /// ids are kept end to end in one text rather than one allocation each; an entry is found by
