@@ -153,7 +153,8 @@ fn nothing_to_report(
             // symlink) say why nothing was found.
             let seen: String = s.warnings.iter().map(|w| format!("; {w}")).collect();
             format!(
-                "no input lines: no log file (.jsonl, .ndjson, .json, .log, .csv, .gz) in {shown}{seen}"
+                "no input lines: no log file ({}) in {shown}{seen}",
+                walk::extensions(", ")
             )
         } else {
             format!(

@@ -9,6 +9,15 @@ use std::path::{Path, PathBuf};
 /// Extensions read when walking a directory; files named on the command line are always read.
 const LOG_EXTENSIONS: [&str; 6] = ["jsonl", "ndjson", "json", "log", "csv", "gz"];
 
+/// The extensions a walk reads, as messages name them: ".jsonl, .ndjson, ..., .csv{last}.gz".
+pub fn extensions(last: &str) -> String {
+    let dotted: Vec<String> = LOG_EXTENSIONS.iter().map(|e| format!(".{e}")).collect();
+    match dotted.split_last() {
+        Some((end, rest)) => format!("{}{last}{end}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
 /// Expands paths into a sorted, de-duplicated list of inputs. Directories are walked
 /// recursively; symlinked directories are followed once (loops are cut, with a warning).
 pub fn expand(paths: &[PathBuf], warnings: &mut Vec<String>) -> Result<Vec<Input>, RunError> {
@@ -30,6 +39,8 @@ pub fn expand_skipping(
         skipped: 0,
         unread: Vec::new(),
     };
+    // Files named on the command line are read even where a walk passed over them.
+    let mut named: Vec<&Path> = Vec::new();
     for p in paths {
         if p.as_os_str() == "-" {
             walk.out.push(Input::Stdin);
@@ -44,16 +55,11 @@ pub fn expand_skipping(
             walk.dir(p)?;
         } else {
             walk.out.push(file(p));
+            named.push(p);
         }
     }
-    // A file named on the command line is read even where a walk passed over it.
     let mut unread = std::mem::take(&mut walk.unread);
-    unread.retain(|u| {
-        !walk
-            .out
-            .iter()
-            .any(|i| matches!(i, Input::File { path, .. } if path == u))
-    });
+    unread.retain(|u| !named.contains(&u.as_path()));
     // In path order, whatever the order of the paths given.
     unread.sort_unstable();
     unread.dedup();
@@ -73,7 +79,7 @@ const UNREAD_SHOWN: usize = 5;
 /// extension at all would otherwise be missing from every figure without a word.
 fn unread_warning(unread: &[PathBuf]) -> Option<String> {
     let (first, n) = (unread.first()?, unread.len());
-    let extensions = ".jsonl, .ndjson, .json, .log, .csv or .gz";
+    let extensions = extensions(" or ");
     if n == 1 {
         return Some(format!(
             "{} looks like a JSON-lines or gzip log but was not read: in a directory only files \
@@ -96,19 +102,10 @@ fn unread_warning(unread: &[PathBuf]) -> Option<String> {
     ))
 }
 
-/// Whether a file starts as a JSON-lines log (a `{` after any white space or byte order mark)
-/// or a gzip stream does. Only regular files are opened (a named pipe would wait for a
-/// writer); one that cannot be opened is not a log: it would not be read. `kind` is the type
-/// the directory listing gave, so only a symlink costs a look at what it points to.
-fn looks_like_log(p: &Path, kind: std::fs::FileType) -> bool {
-    let regular = if kind.is_symlink() {
-        std::fs::metadata(p).is_ok_and(|m| m.is_file())
-    } else {
-        kind.is_file()
-    };
-    if !regular {
-        return false;
-    }
+/// Whether a regular file starts as a JSON-lines log (a `{` after any white space or byte
+/// order mark) or a gzip stream does; one that cannot be read is not a log: it would not be
+/// read either. The walk asks only of regular files, as a named pipe would wait for a writer.
+fn looks_like_log(p: &Path) -> bool {
     let mut head = [0u8; 256];
     let n = std::fs::File::open(p)
         .and_then(|mut f| f.read(&mut head))
@@ -184,11 +181,11 @@ impl Walk<'_> {
                 continue;
             }
             // Only a symlink is followed to what it is; the listing says what anything else is.
-            let is_dir = if !kind.is_symlink() {
-                kind.is_dir()
+            let kind = if !kind.is_symlink() {
+                kind
             } else {
                 match std::fs::metadata(&p) {
-                    Ok(m) => m.is_dir(),
+                    Ok(m) => m.file_type(),
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                         self.warnings
                             .push(format!("{}: dangling symlink; skipped", p.display()));
@@ -209,14 +206,14 @@ impl Walk<'_> {
                     }
                 }
             };
-            if is_dir {
+            if kind.is_dir() {
                 self.dir(&p)?;
             } else if name
                 .rsplit_once('.')
                 .is_some_and(|(_, ext)| LOG_EXTENSIONS.contains(&ext))
             {
                 self.out.push(file(&p));
-            } else if looks_like_log(&p, kind) {
+            } else if kind.is_file() && looks_like_log(&p) {
                 self.unread.push(p);
             }
         }
@@ -227,10 +224,6 @@ impl Walk<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn kind_of(p: &Path) -> std::fs::FileType {
-        std::fs::symlink_metadata(p).expect("metadata").file_type()
-    }
 
     #[test]
     fn what_looks_like_a_log() {
@@ -248,16 +241,16 @@ mod tests {
         for (name, bytes, log) in cases {
             let p = d.path().join(name);
             std::fs::write(&p, bytes).expect("write");
-            assert_eq!(looks_like_log(&p, kind_of(&p)), log, "{name}");
+            assert_eq!(looks_like_log(&p), log, "{name}");
             // Through a symlink, what it points to is looked at.
             let link = d.path().join(format!("{name}.link"));
             std::os::unix::fs::symlink(&p, &link).expect("symlink");
-            assert_eq!(looks_like_log(&link, kind_of(&link)), log, "{name}.link");
+            assert_eq!(looks_like_log(&link), log, "{name}.link");
         }
-        assert!(!looks_like_log(d.path(), kind_of(d.path())));
+        assert!(!looks_like_log(d.path()));
         let dangling = d.path().join("dangling");
         std::os::unix::fs::symlink(d.path().join("missing"), &dangling).expect("symlink");
-        assert!(!looks_like_log(&dangling, kind_of(&dangling)));
+        assert!(!looks_like_log(&dangling));
     }
 
     #[test]
@@ -269,6 +262,12 @@ mod tests {
         for n in names {
             std::fs::write(d.path().join(n), "{}\n").expect("write");
         }
+        // A named pipe is not opened to be looked at: with no writer, that would wait forever.
+        let fifo = std::process::Command::new("mkfifo")
+            .arg(d.path().join("pipe.txt"))
+            .status()
+            .expect("mkfifo runs");
+        assert!(fifo.success());
         let mut warnings = Vec::new();
         // g.txt is named, so read; a.txt given twice counts once.
         let paths = [
