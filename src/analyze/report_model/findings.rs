@@ -258,12 +258,11 @@ fn quarantined(s: &Summary) -> Vec<String> {
     if s.input.quarantined == 0 {
         return Vec::new();
     }
-    let (lines, were) = match s.input.quarantined {
-        1 => ("1 line".to_string(), "was"),
-        n => (format!("{n} lines"), "were"),
-    };
+    let n = s.input.quarantined;
+    let were = if n == 1 { "was" } else { "were" };
     vec![format!(
-        "{lines} {were} quarantined (see quarantine.jsonl)."
+        "{} {were} quarantined (see quarantine.jsonl).",
+        plural(n, "line")
     )]
 }
 

@@ -187,3 +187,16 @@ fn percentages_round_once_half_even() {
     assert_eq!(dollars(m("-1234.565")), "-$1,234.56");
     assert_eq!(cents(m("0.4896")), m("0.49"));
 }
+
+#[test]
+fn quarantined_lines_are_counted_in_words() {
+    let mut a = analysis();
+    for (n, said) in [
+        (1, "1 line was quarantined (see quarantine.jsonl)."),
+        (3, "3 lines were quarantined (see quarantine.jsonl)."),
+    ] {
+        a.summary.input.quarantined = n;
+        let f = findings(&a.summary);
+        assert_eq!(f.last().map(String::as_str), Some(said), "{f:?}");
+    }
+}
