@@ -9,7 +9,7 @@ use super::document::{SIZE_FACTOR, format_name, limit};
 use super::lines::{parse_lines, reject_lines, split_lines, split_tail};
 use super::options::Options;
 use super::recent::RecentCopies;
-use super::results::{FileResult, LineOutcome, RAW_KEPT, Settled, absorb_kept, cut, detach};
+use super::results::{FileResult, LineOutcome, Settled, absorb_kept, detach, raw_head};
 use super::whole::parse_file;
 use super::wording::{overlong, size_text};
 use super::{detect, gemini_batch, source};
@@ -350,10 +350,7 @@ fn skip_overlong(
     block: usize,
 ) -> Result<Overlong, RunError> {
     let before = hasher.clone();
-    let head = cut(
-        &String::from_utf8_lossy(&buf[..buf.len().min(RAW_KEPT)]),
-        RAW_KEPT,
-    );
+    let head = raw_head(buf);
     let mut length = 0u64;
     loop {
         if let Some(p) = memchr::memchr(b'\n', buf) {
@@ -417,10 +414,7 @@ fn read_document(
     let mut hasher = blake3::Hasher::new();
     hasher.update(&buf);
     let mut total = buf.len() as u64;
-    let head = cut(
-        &String::from_utf8_lossy(&buf[..buf.len().min(RAW_KEPT)]),
-        RAW_KEPT,
-    );
+    let head = raw_head(&buf);
     drop(buf);
     let mut chunk = Vec::new();
     while !eof {

@@ -3,7 +3,7 @@
 
 use super::build::LineCtx;
 use super::csv_export::{self, CsvMapping};
-use super::results::{FileResult, LineOutcome, Outcomes, RAW_KEPT, cut};
+use super::results::{FileResult, LineOutcome, Outcomes, raw_head};
 use super::wording::overlong;
 use super::{fields, source};
 use crate::error::RunError;
@@ -48,11 +48,7 @@ pub(super) fn read_csv(
     let mut removed = 0u64;
     loop {
         if buf.len() - line_start > max_line {
-            let head_end = (line_start + RAW_KEPT).min(buf.len());
-            let head = self::cut(
-                &String::from_utf8_lossy(&buf[line_start..head_end]),
-                RAW_KEPT,
-            );
+            let head = raw_head(&buf[line_start..]);
             let mut length = (buf.len() - line_start) as u64;
             let line = memchr::memchr_iter(b'\n', &buf[..line_start]).count() as u64 + 1;
             buf.truncate(line_start);

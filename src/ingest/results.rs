@@ -20,6 +20,14 @@ pub(super) enum LineOutcome {
     Bad(String),
 }
 
+/// The first [`RAW_KEPT`] bytes of a line or input too long to keep, as text.
+pub(super) fn raw_head(bytes: &[u8]) -> String {
+    cut(
+        &String::from_utf8_lossy(&bytes[..bytes.len().min(RAW_KEPT)]),
+        RAW_KEPT,
+    )
+}
+
 /// At most `max` bytes of `s`, cut where a character ends.
 pub(super) fn cut(s: &str, max: usize) -> String {
     if s.len() <= max {
