@@ -202,7 +202,7 @@ pub fn open(input: &Input) -> Result<Stream, RunError> {
         path: path.clone(),
         message: io_reason(&e),
     })?;
-    let gzip = head.starts_with(&[0x1f, 0x8b]);
+    let gzip = is_gzip(head);
     let mut compressed = None;
     let inner: Box<dyn Read + Send> = if gzip {
         let hasher = Arc::new(Mutex::new(blake3::Hasher::new()));
@@ -221,6 +221,12 @@ pub fn open(input: &Input) -> Result<Stream, RunError> {
         ahead,
         compressed,
     })
+}
+
+/// Whether `head`, a file's first bytes, starts a gzip stream: inputs are recognized as gzip
+/// by these bytes, not by their name.
+pub(super) fn is_gzip(head: &[u8]) -> bool {
+    head.starts_with(&[0x1f, 0x8b])
 }
 
 pub(super) fn io_reason(e: &std::io::Error) -> String {

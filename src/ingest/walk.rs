@@ -1,6 +1,6 @@
 //! Finding input files: paths and directories walked in path order, `-` for stdin.
 
-use super::source::{Input, io_reason, is_loop};
+use super::source::{Input, io_reason, is_gzip, is_loop};
 use crate::error::RunError;
 use std::collections::BTreeSet;
 use std::io::Read;
@@ -111,7 +111,7 @@ fn looks_like_log(p: &Path) -> bool {
         .and_then(|mut f| f.read(&mut head))
         .unwrap_or(0);
     let head = &head[..n];
-    if head.starts_with(&[0x1f, 0x8b]) {
+    if is_gzip(head) {
         return true;
     }
     let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
