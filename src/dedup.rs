@@ -168,3 +168,109 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod streamed {
+    use super::*;
+    use crate::ingest::{csv_export, parse_bytes};
+    use crate::spill::Order;
+
+    /// Claude Code lines of messages logged as they streamed: each message's output grows
+    /// over its lines (some repeat a count), a few lines carry other input (conflicts), and
+    /// times tie across messages.
+    fn lines() -> String {
+        let mut text = String::new();
+        for k in 0..60u32 {
+            let message = k % 9;
+            let input = if k % 17 == 5 { 4 } else { 3 };
+            let output = [2, 9, 9, 159, 40][(k as usize * 7) % 5] + message;
+            text.push_str(&format!(
+                r#"{{"type":"assistant","timestamp":"2026-03-06T08:00:0{}.{}Z","message":{{"id":"msg_{message}","model":"claude-sonnet-4-5","usage":{{"input_tokens":{input},"output_tokens":{output}}}}},"requestId":"req_{message}"}}"#,
+                k % 4,
+                k % 3,
+            ));
+            text.push('\n');
+        }
+        text
+    }
+
+    #[test]
+    fn the_line_with_the_most_output_is_kept_for_any_input_order() {
+        let maps = csv_export::builtin_mappings();
+        let opts = Options::new(&maps);
+        let text = lines();
+        let (_, records, bad) = parse_bytes("f.jsonl", text.as_bytes(), &opts);
+        assert!(bad.is_empty(), "{bad:?}");
+        assert_eq!(records.len(), 60);
+        let mut expected = records.clone();
+        expected.sort_by(|a, b| Order::Time.cmp(a, b));
+        // By id, in canonical order: the first payload is the one kept; among its lines the
+        // most output wins, the first of equals; another payload is a conflict once.
+        let mut by_id: std::collections::BTreeMap<&str, Vec<&UsageRecord>> = Default::default();
+        for r in &expected {
+            by_id
+                .entry(r.id.as_deref().expect("id"))
+                .or_default()
+                .push(r);
+        }
+        let (mut kept, mut duplicates, mut conflicts) = (Vec::new(), 0, 0);
+        for rs in by_id.values() {
+            let payload = rs[0].payload_hash;
+            let mut best = rs[0];
+            let mut other = std::collections::HashSet::new();
+            for r in &rs[1..] {
+                if r.payload_hash != payload {
+                    if other.insert(r.payload_hash) {
+                        conflicts += 1;
+                    } else {
+                        duplicates += 1;
+                    }
+                } else {
+                    duplicates += 1;
+                    if r.tokens.output > best.tokens.output {
+                        best = r;
+                    }
+                }
+            }
+            kept.push(best.clone());
+        }
+        kept.sort_by(|a, b| Order::Time.cmp(a, b));
+        let outputs: Vec<_> = kept
+            .iter()
+            .map(|r| (r.id.clone().unwrap_or_default(), r.tokens.output))
+            .collect();
+        let mut sorted_outputs = outputs.clone();
+        sorted_outputs.sort();
+        // Message 3's line with 159 + 3 carries other input: it is a conflict, and 40 + 3 is
+        // the most its kept payload reached. Four messages have one conflicting line each.
+        let want: Vec<_> = [159, 160, 161, 43, 163, 164, 165, 166, 167]
+            .into_iter()
+            .enumerate()
+            .map(|(m, n)| (format!("msg_{m}:req_{m}"), n))
+            .collect();
+        assert_eq!(sorted_outputs, want);
+        assert_eq!((kept.len(), duplicates, conflicts), (9, 47, 4));
+        for shift in [0, 1, 13, 59] {
+            for spill in [
+                Spill::default(),
+                Spill::with_limits(0, 1),
+                Spill::with_limits(0, 3),
+            ] {
+                let mut r = records.clone();
+                r.rotate_left(shift);
+                if shift == 13 {
+                    r.reverse();
+                }
+                for part in r.chunks(7) {
+                    spill.push(part.to_vec()).unwrap();
+                }
+                let mut sorted = spill.finish().unwrap();
+                let got: Vec<UsageRecord> = sorted.by_ref().map(Result::unwrap).collect();
+                assert_eq!(got, kept, "shift {shift}");
+                assert_eq!(sorted.duplicates, duplicates);
+                assert_eq!(sorted.conflicts.len(), conflicts);
+                assert_eq!(sorted.records, 9);
+            }
+        }
+    }
+}

@@ -256,7 +256,8 @@ const CASES: &[Case] = &[
     case!("duplicates/claude_code_blocks.jsonl", OK, [3 = 1 + 2 + 0 + 0], &[]),
     // Without a request id (newer logs, gateways) the message id alone names the message.
     case!("duplicates/claude_code_blocks_no_request_id.jsonl", OK, [2 = 1 + 1 + 0 + 0], &[]),
-    // Lines of one message with other usage are a conflict, as for any other source.
+    // Lines of one message with other input are a conflict, as for any other source (more
+    // output on a later line is the message as it streamed: tests/formats.rs).
     case!("duplicates/claude_code_blocks_other_usage.jsonl", QUARANTINED, [2 = 1 + 0 + 1 + 0],
         &[(2, "conflict: id msg_01XyZ:req_011CVa1 has another time or usage than {file}:1, which was kept")]),
 

@@ -247,3 +247,44 @@ fn a_rerun_with_nothing_new_leaves_the_state_as_it_was() {
         r4.stderr
     );
 }
+
+#[test]
+fn a_message_still_streaming_at_a_nightly_run_is_counted_whole_the_next_night() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let d = d.path();
+    std::fs::create_dir(d.join("logs")).expect("mkdir");
+    let log = d.join("logs/session.jsonl");
+    let cc = |time: &str, output: u32| {
+        format!(
+            r#"{{"type":"assistant","timestamp":"{time}","requestId":"req_1","message":{{"id":"msg_1","model":"claude-sonnet-4-5-20250929","usage":{{"input_tokens":10,"output_tokens":{output}}}}}}}"#
+        )
+    };
+    // The run reads the session while Claude Code is still writing the answer.
+    append(
+        &log,
+        &[
+            cc("2026-03-02T23:59:58.000Z", 4),
+            cc("2026-03-02T23:59:59.000Z", 4),
+        ],
+    );
+    let r1 = night(d, "n1", &[]);
+    assert_eq!(r1.summary()["actual"]["tokens"]["output"].as_u64(), Some(4));
+    append(&log, &[cc("2026-03-03T00:00:07.000Z", 1200)]);
+    let r2 = night(d, "n2", &[]);
+    assert!(
+        r2.stderr.contains(&format!(
+            "session.jsonl:3 may repeat a record analyzed before: {AGAIN}"
+        )),
+        "{}",
+        r2.stderr
+    );
+    let s = r2.summary();
+    assert_eq!(u64_at(&s, "input.records"), 1);
+    assert_eq!(u64_at(&s, "input.duplicates"), 2);
+    assert_eq!(s["actual"]["tokens"]["output"].as_u64(), Some(1200));
+    // 10 x $3 + 1,200 x $15 per million, on the day of the line kept.
+    assert_eq!(str_at(&s, "actual.cost"), "0.01803");
+    let by_day = r2.file("by_day.csv");
+    assert!(by_day.contains("2026-03-03,"), "{by_day}");
+    assert!(!by_day.contains("2026-03-02,"), "{by_day}");
+}

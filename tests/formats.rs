@@ -105,6 +105,19 @@ const CASES: &[Case] = &[
         tokens: [10, 100, 0, 2000, 1000],
         images: 0,
     },
+    // One message logged as it streamed (output 3, 3, then 159), and again in a resumed
+    // session: the line with the whole output is kept, from either file.
+    // (10 x 3 + 1,000 x 3.75 + 2,000 x 0.30 + 159 x 15) / 10^6.
+    Case {
+        file: "claude_streamed",
+        records: 1,
+        duplicates: 4,
+        skipped: 1,
+        cost: "0.006765",
+        batch_cost: "0.0033825",
+        tokens: [10, 159, 0, 2000, 1000],
+        images: 0,
+    },
     // flux-1.1-pro 4 x $0.04 + SD3 10 x $0.002; the header line is skipped.
     Case {
         file: "formats/export.csv",

@@ -213,3 +213,32 @@ fn repeats_within_the_hour_are_judged_in_the_pass_as_the_sort_judges_them() {
         "{q}"
     );
 }
+
+#[test]
+fn a_message_logged_as_it_streamed_is_kept_whole_in_the_pass_as_in_the_sort() {
+    let d = tempfile::tempdir().expect("tmp");
+    let cc = |time: &str, message: u32, output: u32| {
+        format!(
+            r#"{{"type":"assistant","timestamp":"{time}","requestId":"req_{message}","message":{{"id":"msg_{message}","model":"claude-sonnet-4-5-20250929","usage":{{"input_tokens":10,"cache_read_input_tokens":2000,"output_tokens":{output}}}}}}}"#
+        )
+    };
+    // Two messages streamed side by side (a subagent's beside the main one), each ending
+    // with its whole output; the second repeats its last count once.
+    let lines = [
+        cc("2026-03-02T10:00:00.100Z", 1, 2),
+        cc("2026-03-02T10:00:00.900Z", 2, 5),
+        cc("2026-03-02T10:00:01.300Z", 1, 2),
+        cc("2026-03-02T10:00:04.000Z", 2, 80),
+        cc("2026-03-02T10:00:06.500Z", 1, 412),
+        cc("2026-03-02T10:00:06.600Z", 2, 80),
+    ];
+    let err = both_ways(d.path(), "streamed", &lines, &[]);
+    assert!(err.contains(ONE_PASS) && !err.contains(GAVE_UP), "{err}");
+    let s = summary_in(&d.path().join("streamed-one"));
+    assert_eq!(u64_at(&s, "input.records"), 2);
+    assert_eq!(u64_at(&s, "input.duplicates"), 4);
+    assert_eq!(u64_at(&s, "input.conflicts"), 0);
+    assert_eq!(s["actual"]["tokens"]["output"].as_u64(), Some(492));
+    // (2 x 10 x 3 + 2 x 2,000 x 0.30 + 492 x 15) / 10^6.
+    assert_eq!(str_at(&s, "actual.cost"), "0.00864");
+}

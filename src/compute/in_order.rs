@@ -87,7 +87,7 @@ pub(super) fn single_pass(
             mut seen,
             ..
         } = pass;
-        let (duplicates, mut conflicts) = (seen.duplicates, std::mem::take(&mut seen.conflicts));
+        let (duplicates, mut conflicts) = (seen.duplicates, seen.conflicts());
         if seen.kept_twice().map_err(temp_err)? {
             return Ok(Err("an id may come twice"));
         }
@@ -226,26 +226,21 @@ impl Pass<'_, '_> {
         if records.is_empty() {
             return Ok(());
         }
-        let mut unsure = false;
-        let mut failed = None;
-        records.retain(|r| match self.seen.judge(r) {
-            Ok(Judged::Keep) => true,
-            Ok(Judged::Drop) => false,
-            Ok(Judged::Unsure) => {
-                unsure = true;
-                false
+        self.seen.next_part();
+        let mut keep = vec![false; records.len()];
+        for (i, r) in records.iter().enumerate() {
+            match self.seen.judge(r, i).map_err(temp_err)? {
+                Judged::Keep => keep[i] = true,
+                Judged::Drop => {}
+                Judged::Replaces(earlier) => {
+                    keep[earlier] = false;
+                    keep[i] = true;
+                }
+                Judged::Unsure => return self.give_up("an id may come twice"),
             }
-            Err(e) => {
-                failed = Some(e);
-                false
-            }
-        });
-        if let Some(e) = failed {
-            return Err(temp_err(e));
         }
-        if unsure {
-            return self.give_up("an id may come twice");
-        }
+        let mut kept = keep.into_iter();
+        records.retain(|_| kept.next().unwrap_or(false));
         let records = self.period.admit_all(records, cfg);
         if records.is_empty() {
             return Ok(());

@@ -1,12 +1,13 @@
-//! Deduplication in the single pass. Records come in canonical order, so the first record of
-//! an id is the one a sort would keep, and a later one is judged against it by the sort's own
-//! `spill::First`. The ids of the last hour are kept whole, with what judging a repeat needs;
+//! Deduplication in the single pass. Records come in canonical order, as the sort gives them
+//! to deduplication, and a later record of an id is judged against the one kept by the sort's
+//! own `spill::First`; one that replaces a record the pass has already folded ends the pass.
+//! The ids of the last hour are kept whole, with what judging a repeat needs;
 //! older ids only as 64-bit hashes in sorted runs, and a repeat among those ends the pass (the
 //! caller then sorts).
 
 use crate::outcome::Quarantined;
 use crate::record::UsageRecord;
-use crate::spill::First;
+use crate::spill::{First, Later};
 use chrono::{DateTime, Utc};
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
@@ -26,52 +27,94 @@ const RECENT_FOR: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 #[derive(Default)]
 pub(super) struct Seen {
     /// One text per id, shared by the table and the order it is forgotten in.
-    recent: FxHashMap<Arc<str>, First>,
+    recent: FxHashMap<Arc<str>, Recent>,
     /// The recent ids by the time of their first record, oldest first.
     order: VecDeque<(DateTime<Utc>, Arc<str>)>,
     older: IdRuns,
+    /// The part being judged: a record kept in it can still be replaced, not one folded.
+    part: u64,
     pub duplicates: u64,
-    pub conflicts: Vec<Quarantined>,
+    conflicts: Vec<Quarantined>,
+}
+
+/// A recent id: the record kept for it, and where that record is.
+struct Recent {
+    first: First,
+    part: u64,
+    index: usize,
 }
 
 /// The verdict on a record.
+#[derive(Debug, PartialEq, Eq)]
 pub(super) enum Judged {
     Keep,
     Drop,
-    /// An id kept before may come again after it was forgotten: the pass cannot judge it.
+    /// Kept in place of the record at this index of the same part, which is dropped.
+    Replaces(usize),
+    /// An id kept before may come again after it was forgotten, or replace a record already
+    /// folded: the pass cannot judge it.
     Unsure,
 }
 
 impl Seen {
-    /// Judges the next record in canonical order.
-    pub fn judge(&mut self, r: &UsageRecord) -> std::io::Result<Judged> {
+    /// The records judged from here on are the next part.
+    pub fn next_part(&mut self) {
+        self.part += 1;
+    }
+
+    /// Judges the next record in canonical order, at `index` in its part.
+    pub fn judge(&mut self, r: &UsageRecord, index: usize) -> std::io::Result<Judged> {
         let Some(id) = r.id.as_deref() else {
             return Ok(Judged::Keep);
         };
         if let Some(kept) = self.recent.get_mut(id) {
-            match kept.later(id, r.payload_hash, || r.source.clone()) {
-                Some(conflict) => self.conflicts.push(conflict),
-                None => self.duplicates += 1,
-            }
-            return Ok(Judged::Drop);
+            // The kept record's output tokens were at hand when it was kept.
+            let later = kept.first.later(
+                r.payload_hash,
+                || r.tokens.output,
+                || 0,
+                || r.source.clone(),
+            );
+            return Ok(match later {
+                Later::Conflict => Judged::Drop,
+                Later::Duplicate => {
+                    self.duplicates += 1;
+                    Judged::Drop
+                }
+                Later::Replaces if kept.part == self.part => {
+                    self.duplicates += 1;
+                    Judged::Replaces(std::mem::replace(&mut kept.index, index))
+                }
+                Later::Replaces => Judged::Unsure,
+            });
         }
         while let Some((t, _)) = self.order.front()
             && (*t + RECENT_FOR < r.time || self.order.len() >= RECENT_AT_MOST)
         {
             if let Some((_, old)) = self.order.pop_front() {
-                self.recent.remove(&*old);
+                if let Some(gone) = self.recent.remove(&*old) {
+                    self.conflicts.extend(gone.first.conflicts(&old));
+                }
                 if self.older.push(crate::state::checkpoint::id_hash(&old))? {
                     return Ok(Judged::Unsure);
                 }
             }
         }
         let id: Arc<str> = Arc::from(id);
-        self.recent.insert(
-            Arc::clone(&id),
-            First::new(r.payload_hash, r.source.clone()),
-        );
+        let first = First::new(r.payload_hash, Some(r.tokens.output), r.source.clone());
+        let part = self.part;
+        self.recent
+            .insert(Arc::clone(&id), Recent { first, part, index });
         self.order.push_back((r.time, id));
         Ok(Judged::Keep)
+    }
+
+    /// The conflicts found, once every record has been judged.
+    pub fn conflicts(&mut self) -> Vec<Quarantined> {
+        for (id, kept) in self.recent.drain() {
+            self.conflicts.extend(kept.first.conflicts(&id));
+        }
+        std::mem::take(&mut self.conflicts)
     }
 
     /// True when an id was kept twice: once before it was forgotten, once after.
@@ -213,13 +256,16 @@ mod tests {
         r
     }
 
-    fn verdicts(seen: &mut Seen, records: &[UsageRecord]) -> Vec<&'static str> {
+    fn verdicts(seen: &mut Seen, records: &[UsageRecord]) -> Vec<String> {
+        seen.next_part();
         records
             .iter()
-            .map(|r| match seen.judge(r).expect("judge") {
-                Judged::Keep => "keep",
-                Judged::Drop => "drop",
-                Judged::Unsure => "unsure",
+            .enumerate()
+            .map(|(i, r)| match seen.judge(r, i).expect("judge") {
+                Judged::Keep => "keep".to_string(),
+                Judged::Drop => "drop".to_string(),
+                Judged::Replaces(at) => format!("replaces {at}"),
+                Judged::Unsure => "unsure".to_string(),
             })
             .collect()
     }
@@ -241,7 +287,7 @@ mod tests {
         assert_eq!(got, ["keep", "drop", "drop", "drop", "keep", "drop"]);
         assert_eq!(seen.duplicates, 2);
         let reasons: Vec<_> = seen
-            .conflicts
+            .conflicts()
             .iter()
             .map(|q| (q.line, q.reason.clone()))
             .collect();
@@ -259,6 +305,50 @@ mod tests {
             ]
         );
         assert!(!seen.kept_twice().expect("runs"));
+    }
+
+    #[test]
+    fn a_repeat_with_more_output_replaces_the_kept_record_in_its_part_only() {
+        let output = |mut r: UsageRecord, n: u64| {
+            r.tokens.output = n;
+            r
+        };
+        let mut seen = Seen::default();
+        let part = [
+            output(record(0, "a", 1, 1), 3),
+            output(record(0, "a", 1, 2), 3),
+            output(record(1, "b", 1, 3), 5),
+            output(record(1, "a", 1, 4), 159),
+            output(record(2, "a", 1, 5), 20),
+            output(record(2, "a", 2, 6), 900),
+        ];
+        let got = verdicts(&mut seen, &part);
+        assert_eq!(got, ["keep", "drop", "keep", "replaces 0", "drop", "drop"]);
+        assert_eq!(seen.duplicates, 3);
+        let reasons: Vec<_> = seen
+            .conflicts()
+            .into_iter()
+            .map(|q| (q.line, q.reason))
+            .collect();
+        assert_eq!(
+            reasons,
+            [(
+                6,
+                "conflict: id a has another time or usage than f:4, which was kept".to_string()
+            )]
+        );
+        // In the next part the record kept for "a" has been folded: more output cannot be
+        // taken back into it.
+        let mut seen = Seen::default();
+        verdicts(&mut seen, &part);
+        let got = verdicts(
+            &mut seen,
+            &[
+                output(record(3, "a", 1, 7), 159),
+                output(record(3, "a", 1, 8), 160),
+            ],
+        );
+        assert_eq!(got, ["drop", "unsure"]);
     }
 
     #[test]

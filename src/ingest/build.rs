@@ -34,7 +34,7 @@ pub fn finish(
     request_hash: Option<u64>,
 ) -> Result<UsageRecord, String> {
     settle_image_count(&mut d);
-    let with_time = !d.written_per_block;
+    let whole = !d.written_per_block;
     let model = d
         .model
         .filter(|m| !crate::text::trimmed(m).is_empty())
@@ -78,7 +78,7 @@ pub fn finish(
         requests: 1,
         project: None,
     };
-    r.payload_hash = payload(&r, with_time);
+    r.payload_hash = payload(&r, whole);
     Ok(r)
 }
 
@@ -105,18 +105,23 @@ pub fn payload_hash(r: &UsageRecord) -> u64 {
     payload(r, true)
 }
 
-/// The payload hash, with the record's time or without it (see `Draft::written_per_block`).
-fn payload(r: &UsageRecord, with_time: bool) -> u64 {
+/// The payload hash, of the whole record or without what a line written as the response
+/// streamed leaves unsettled: its time, its output tokens and its cost (see
+/// `Draft::written_per_block`).
+fn payload(r: &UsageRecord, whole: bool) -> u64 {
     let mut h = Canon::default();
     h.str(&r.model);
-    if with_time {
+    if whole {
         h.num(r.time.timestamp_micros() as u64);
     }
     h.str(r.api_key.as_deref().unwrap_or(""));
     h.num(r.kind as u64);
     h.num(r.status as u64);
-    for n in r.tokens.counts() {
-        h.num(n);
+    for (k, n) in r.tokens.counts().into_iter().enumerate() {
+        // The second count is the output.
+        if whole || k != 1 {
+            h.num(n);
+        }
     }
     h.num(u64::from(r.images));
     // The size as it is written, without making a String per record.
@@ -130,7 +135,8 @@ fn payload(r: &UsageRecord, with_time: bool) -> u64 {
     h.num(u64::from(r.extras.search_standard));
     h.num(u64::from(r.extras.search_deep));
     h.num(u64::from(r.extras.web_search));
-    for m in [r.billed_cost, r.remaining_balance] {
+    let billed = if whole { r.billed_cost } else { None };
+    for m in [billed, r.remaining_balance] {
         match m {
             Some(m) => h.money(m),
             None => h.bytes(&[0]),
@@ -333,6 +339,26 @@ mod tests {
         assert_eq!(payload_hash(&record()), 12_529_574_197_545_641_922);
         assert_eq!(hash_bytes(b"req-7ea-00000000"), 6_853_842_950_671_433_836);
         assert_eq!(hash_bytes(b""), 0x2d06_8005_38d3_94c2);
+    }
+
+    #[test]
+    fn a_line_written_as_the_response_streamed_hashes_without_time_output_or_cost() {
+        let a = record();
+        let mut b = record();
+        b.time += chrono::TimeDelta::milliseconds(700);
+        b.tokens.output = 1500;
+        b.billed_cost = Some(Money::parse("0.2").expect("money"));
+        assert_eq!(payload(&a, false), payload(&b, false));
+        assert_ne!(payload(&a, true), payload(&b, true));
+        for change in [
+            |r: &mut UsageRecord| r.tokens.input = 11,
+            |r: &mut UsageRecord| r.tokens.cache_read = 1,
+            |r: &mut UsageRecord| r.model = Text::from("claude-opus-4-5"),
+        ] {
+            let mut c = record();
+            change(&mut c);
+            assert_ne!(payload(&a, false), payload(&c, false));
+        }
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Claude Code session logs (`~/.claude/projects/<project>/<session>.jsonl`). Only assistant
-//! messages carry usage; one message is often written on several lines (one per content block,
-//! each with its own time and the message's usage), so records are keyed by message id +
-//! request id, and the lines of one message are one request logged several times.
+//! messages carry usage; one message is often written on several lines as it streams (one per
+//! content block, each with its own time and the usage so far, whose output count grows), so
+//! records are keyed by message id + request id, and the lines of one message are one request
+//! logged several times, of which deduplication keeps the one with the most output.
 
 use super::build::{LineCtx, finish};
 use super::detect::Probe;
@@ -30,7 +31,7 @@ pub fn parse_claude_code<B>(
         return Ok(Outcome::NotUsage);
     }
     d.time = time(p.timestamp, "timestamp")?;
-    // A message's content blocks are written on lines of their own, milliseconds apart.
+    // A message's content blocks are written on lines of their own as it streams.
     d.written_per_block = true;
     let mid = d.id.take().ok_or("field message.id: missing")?;
     let rid = string(p.request_id).unwrap_or_default();

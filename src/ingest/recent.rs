@@ -2,12 +2,14 @@
 
 use crate::record::UsageRecord;
 
-/// Recent records of a file by id, to drop exact copies as they are read: Claude Code writes
-/// one message on several consecutive lines. A line with the id and payload of an earlier line
-/// of the same file, and a time no earlier, is a copy deduplication would drop too: it sorts
-/// after that line (a later time, or the same time and id later in the file), and a copy of a
-/// kept or of a conflicting payload is a duplicate. (Only Claude Code's payloads leave the
-/// time out; for every other source the same payload is the same time.) Forgetting ids only
+/// Recent records of a file by id, to drop copies as they are read: Claude Code writes one
+/// message on several consecutive lines. A line with the id and payload of an earlier line of
+/// the same file, a time no earlier and no more output tokens is a copy deduplication would
+/// drop too: it sorts after that line (a later time, or the same time and id later in the
+/// file), which it does not outgrow, and a copy of a conflicting payload is a duplicate. (Only
+/// Claude Code's payloads leave time and output out; for every other source the same payload
+/// is the same time and output.) A line with more output is passed on, and remembered in the
+/// earlier one's place. Forgetting ids only
 /// lets copies through to deduplication, so the table is emptied when full and stays small
 /// whatever the file's size.
 ///
@@ -26,6 +28,7 @@ struct Recent {
     at: std::ops::Range<usize>,
     payload_hash: u64,
     time: chrono::DateTime<chrono::Utc>,
+    output: u64,
 }
 
 const RECENT_IDS: usize = 4096;
@@ -38,7 +41,12 @@ impl RecentCopies {
         let Some(id) = r.id.as_deref() else {
             return false;
         };
-        self.remember(Self::hash(id), id, r.payload_hash, r.time)
+        let seen = Seen {
+            payload_hash: r.payload_hash,
+            time: r.time,
+            output: r.tokens.output,
+        };
+        self.remember(Self::hash(id), id, seen)
     }
 
     fn hash(id: &str) -> u64 {
@@ -46,19 +54,20 @@ impl RecentCopies {
         BuildHasherDefault::<rustc_hash::FxHasher>::default().hash_one(id)
     }
 
-    /// Whether `id` was seen with this payload at this time or an earlier one; remembers it
-    /// when it was not seen.
-    fn remember(
-        &mut self,
-        hash: u64,
-        id: &str,
-        payload_hash: u64,
-        time: chrono::DateTime<chrono::Utc>,
-    ) -> bool {
-        if let Some(seen) = self.by_hash.get(&hash)
+    /// Whether `id` was seen with this payload at this time or an earlier one, with as much
+    /// output or more; remembers it when it was not seen, or in place of a line it outgrows.
+    fn remember(&mut self, hash: u64, id: &str, line: Seen) -> bool {
+        if let Some(seen) = self.by_hash.get_mut(&hash)
             && self.ids.get(seen.at.clone()) == Some(id)
         {
-            return seen.payload_hash == payload_hash && seen.time <= time;
+            if seen.payload_hash != line.payload_hash || seen.time > line.time {
+                return false;
+            }
+            if line.output > seen.output {
+                (seen.time, seen.output) = (line.time, line.output);
+                return false;
+            }
+            return true;
         }
         if self.by_hash.len() >= RECENT_IDS || self.ids.len() >= RECENT_ID_BYTES {
             self.by_hash.clear();
@@ -71,41 +80,71 @@ impl RecentCopies {
             hash,
             Recent {
                 at,
-                payload_hash,
-                time,
+                payload_hash: line.payload_hash,
+                time: line.time,
+                output: line.output,
             },
         );
         false
     }
 }
 
+/// What a line is judged by.
+#[derive(Clone, Copy)]
+struct Seen {
+    payload_hash: u64,
+    time: chrono::DateTime<chrono::Utc>,
+    output: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn recent_copies_check_the_id_behind_a_hash() {
+    fn line(payload_hash: u64, seconds: i64, output: u64) -> Seen {
         use chrono::TimeZone;
         let t = chrono::Utc.with_ymd_and_hms(2026, 3, 6, 8, 0, 0).unwrap();
+        Seen {
+            payload_hash,
+            time: t + chrono::TimeDelta::milliseconds(seconds * 1000),
+            output,
+        }
+    }
+
+    #[test]
+    fn recent_copies_check_the_id_behind_a_hash() {
         let mut recent = RecentCopies::default();
-        assert!(!recent.remember(7, "r1", 1, t));
-        assert!(recent.remember(7, "r1", 1, t));
+        assert!(!recent.remember(7, "r1", line(1, 0, 5)));
+        assert!(recent.remember(7, "r1", line(1, 0, 5)));
         // Another payload, or an earlier time, under a remembered id is not a copy, and is not
         // remembered; the same payload later is one (it sorts after the remembered line).
-        assert!(!recent.remember(7, "r1", 2, t));
-        assert!(!recent.remember(7, "r1", 1, t - chrono::Duration::seconds(1)));
-        assert!(recent.remember(7, "r1", 1, t + chrono::Duration::milliseconds(700)));
-        assert!(recent.remember(7, "r1", 1, t));
+        assert!(!recent.remember(7, "r1", line(2, 0, 5)));
+        assert!(!recent.remember(7, "r1", line(1, -1, 5)));
+        assert!(recent.remember(7, "r1", line(1, 1, 5)));
+        assert!(recent.remember(7, "r1", line(1, 0, 5)));
         // Another id with the same hash is no copy of r1; it takes the entry over.
-        assert!(!recent.remember(7, "r2", 1, t));
-        assert!(recent.remember(7, "r2", 1, t));
-        assert!(!recent.remember(7, "r1", 1, t));
+        assert!(!recent.remember(7, "r2", line(1, 0, 5)));
+        assert!(recent.remember(7, "r2", line(1, 0, 5)));
+        assert!(!recent.remember(7, "r1", line(1, 0, 5)));
         assert_eq!(recent.by_hash.len(), 1);
         // Full, the table starts again: a copy of a forgotten id goes on to deduplication.
         for n in 0..RECENT_IDS as u64 {
-            assert!(!recent.remember(100 + n, &format!("x{n}"), 1, t));
+            assert!(!recent.remember(100 + n, &format!("x{n}"), line(1, 0, 5)));
         }
         assert_eq!(recent.by_hash.len(), 1);
         assert_eq!(recent.ids, format!("x{}", RECENT_IDS - 1));
+    }
+
+    #[test]
+    fn a_line_that_outgrows_the_remembered_one_is_passed_on_and_remembered() {
+        let mut recent = RecentCopies::default();
+        assert!(!recent.remember(7, "m", line(1, 0, 3)));
+        assert!(recent.remember(7, "m", line(1, 1, 3)));
+        assert!(!recent.remember(7, "m", line(1, 2, 159)));
+        // Less output than the line now remembered, or as much later: copies.
+        assert!(recent.remember(7, "m", line(1, 3, 20)));
+        assert!(recent.remember(7, "m", line(1, 3, 159)));
+        // Earlier than it: passed on, whatever the output.
+        assert!(!recent.remember(7, "m", line(1, 1, 3)));
     }
 }

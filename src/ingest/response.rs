@@ -210,10 +210,11 @@ pub struct Draft {
     pub remaining_balance: Option<Money>,
     /// The body carried at least one token count (even 0); absent or all-null usage is not that.
     pub has_usage: bool,
-    /// The source writes one request on several lines, each at the moment it wrote it (Claude
-    /// Code: a line per content block of a message, each with the message's usage). Its time
-    /// is then left out of the payload hash: such lines are one request logged several times,
-    /// not conflicts.
+    /// The source writes one request on several lines as the response streams, each at the
+    /// moment it wrote it (Claude Code: a line per content block of a message, each with the
+    /// usage so far). Its time, output tokens and cost are then left out of the payload hash:
+    /// such lines are one request logged several times, not conflicts, and deduplication keeps
+    /// the one with the most output.
     pub written_per_block: bool,
 }
 

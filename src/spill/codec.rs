@@ -188,6 +188,25 @@ pub fn decode(b: &[u8], files: &[Text]) -> Option<UsageRecord> {
     })
 }
 
+/// The output tokens of the record a frame holds, read without decoding the rest: judging
+/// the lines of one response logged as it streamed needs them. None when the bytes are not a
+/// frame.
+pub fn output_tokens(b: &[u8]) -> Option<u64> {
+    let mut c = Cursor { b, at: 0 };
+    c.opt_str()?;
+    c.varint()?;
+    c.varint()?;
+    c.varint()?;
+    let _: [u8; 8 + 4 + 1] = c.take()?;
+    c.opt_str()?;
+    c.opt_str()?;
+    c.opt_str()?;
+    let _: [u8; 1] = c.take()?;
+    c.str()?;
+    c.varint()?;
+    c.varint()
+}
+
 /// The fields runs are ordered and judged by, read from the front of a frame (id, file, line,
 /// byte, time) and from its last 8 bytes (the payload hash), without decoding the rest: the
 /// deduplication pass moves frames as they are.
@@ -469,6 +488,7 @@ mod tests {
                 (k.file, k.line, k.byte, k.secs, k.nanos, k.payload),
                 (1, r.source.line, r.source.byte, secs, nanos, r.payload_hash)
             );
+            prop_assert_eq!(output_tokens(&out), Some(r.tokens.output));
             // A cut record is never read as a record.
             for cut in 0..out.len() {
                 prop_assert_eq!(decode(&out[..cut], &files), None);

@@ -13,7 +13,7 @@ mod decide;
 mod kept;
 mod run;
 
-pub use decide::First;
+pub use decide::{First, Later};
 pub use kept::{KeptWriter, read_kept, sync_folder};
 pub use run::Order;
 
@@ -22,7 +22,6 @@ use crate::outcome::Quarantined;
 use crate::record::{SourceRef, UsageRecord};
 use crate::text::Text;
 use codec::Key;
-use decide::{Decider, Verdict};
 use rayon::slice::ParallelSliceMut;
 use run::{FileIndex, Frames, Merge, Run, Store};
 use std::sync::{Arc, Mutex};
@@ -282,30 +281,59 @@ impl Kept {
 #[derive(Default)]
 struct Judged {
     files: FileTable,
-    decider: Decider,
+    /// The id whose records are being judged, and the record kept for it so far.
+    id: String,
+    first: Option<First>,
+    /// Where the frame kept for that id is in the part being filled.
+    kept_at: Option<usize>,
+    /// The last frame kept when a part was full: it starts an id whose later records, which
+    /// may replace it, are in the next part.
+    carried: Option<(Key, u32, Vec<u8>)>,
     records: u64,
     duplicates: u64,
     conflicts: Vec<Quarantined>,
 }
 
 impl Judged {
-    /// The next `n` kept frames from the merge by id, in `part`; empty at the end.
+    /// The next `n` kept frames from the merge by id, in `part`; empty at the end. A part
+    /// ends where an id's records end, so a frame can still be replaced while it is in `part`.
     fn fill(
         &mut self,
         by_id: &mut Frames,
         mut part: KeptFrames,
         n: usize,
     ) -> Result<KeptFrames, RunError> {
-        while part.at.len() < n {
+        if let Some((key, rank, frame)) = self.carried.take() {
+            put(&mut part, key, rank, &frame);
+        }
+        loop {
             let judged = by_id
                 .next_with(|k| self.judge(k, &mut part))
                 .map_err(io_err)?;
             match judged {
                 Some(judged) => judged.map_err(io_err)?,
-                None => break,
+                None => {
+                    self.end_id();
+                    break;
+                }
+            }
+            // The frame just kept starts an id (or has none): every one before it is settled.
+            if part.at.len() > n
+                && let Some(last) = part.at.pop()
+            {
+                let frame = part.bytes[last.start..last.start + last.len].to_vec();
+                self.kept_at = self.kept_at.map(|_| 0);
+                self.carried = Some((last.key, last.rank, frame));
+                break;
             }
         }
         Ok(part)
+    }
+
+    /// The id's records have all been judged: its conflicts can name the line kept.
+    fn end_id(&mut self) {
+        end_id(&mut self.first, &self.id, &mut self.conflicts);
+        self.kept_at = None;
     }
 
     /// Judges one frame from the merge by id; a kept one goes into `part`.
@@ -325,21 +353,77 @@ impl Judged {
             line: k.key.line,
             byte: k.key.byte,
         };
-        match self.decider.judge(id, k.key.payload, source) {
-            Verdict::Keep => {
-                self.records += 1;
+        let same_id = self.first.is_some() && id == Some(self.id.as_str());
+        if !same_id {
+            end_id(&mut self.first, &self.id, &mut self.conflicts);
+            self.records += 1;
+            let at = put(part, *k.key, k.rank, k.frame);
+            self.kept_at = None;
+            if let Some(id) = id {
+                self.id.clear();
+                self.id.push_str(id);
+                self.first = Some(First::new(k.key.payload, None, source()));
+                self.kept_at = Some(at);
+            }
+            return Ok(());
+        }
+        let (Some(first), Some(at)) = (self.first.as_mut(), self.kept_at) else {
+            return Err(run::damaged());
+        };
+        let kept = part.at.get(at).ok_or_else(run::damaged)?;
+        let kept_frame = &part.bytes[kept.start..kept.start + kept.len];
+        // Output tokens are read from a frame only when an id repeats its payload.
+        let damaged = std::cell::Cell::new(false);
+        let tokens = |frame: &[u8]| {
+            codec::output_tokens(frame).unwrap_or_else(|| {
+                damaged.set(true);
+                0
+            })
+        };
+        let later = first.later(
+            k.key.payload,
+            || tokens(k.frame),
+            || tokens(kept_frame),
+            source,
+        );
+        if damaged.get() {
+            return Err(run::damaged());
+        }
+        match later {
+            Later::Duplicate => self.duplicates += 1,
+            Later::Conflict => {}
+            Later::Replaces => {
+                self.duplicates += 1;
+                // The replaced frame's bytes stay behind, unread: only `at` is written out.
                 run::put_frame(&mut part.bytes, k.frame);
-                part.at.push(Kept {
+                part.at[at] = Kept {
                     key: *k.key,
                     rank: k.rank,
                     start: part.bytes.len() - k.frame.len(),
                     len: k.frame.len(),
-                });
+                };
             }
-            Verdict::Duplicate => self.duplicates += 1,
-            Verdict::Conflict(q) => self.conflicts.push(q),
         }
         Ok(())
+    }
+}
+
+/// Keeps a frame in `part`; its place there.
+fn put(part: &mut KeptFrames, key: Key, rank: u32, frame: &[u8]) -> usize {
+    run::put_frame(&mut part.bytes, frame);
+    part.at.push(Kept {
+        key,
+        rank,
+        start: part.bytes.len() - frame.len(),
+        len: frame.len(),
+    });
+    part.at.len() - 1
+}
+
+/// Ends the records of `id`: its conflicts, if any, name the line kept.
+fn end_id(first: &mut Option<First>, id: &str, conflicts: &mut Vec<Quarantined>) {
+    if let Some(first) = first.take() {
+        conflicts.extend(first.conflicts(id));
     }
 }
 

@@ -15,8 +15,8 @@ use crate::state::unchanged::{Look, Unchanged};
 pub(super) const MAGIC: &[u8; 16] = b"reprice-ledger\n\0";
 // 5: binary (`ledger.bin`); versions up to 4 were `ledger.json`. 6: the record files beside
 // it hold XXH3 hashes of ids, requests and payloads. 7: a Claude Code record's payload hash
-// leaves out its time.
-const VERSION: u64 = 7;
+// leaves out its time. 8: and its output tokens and cost.
+const VERSION: u64 = 8;
 
 #[derive(Default)]
 pub(super) struct Ledger {
