@@ -6,7 +6,7 @@
 //! deduplicates as for any other input. The reports are the same either way.
 
 use super::period::InPeriod;
-use super::seen::{Judged, Seen};
+use super::seen::{Judged, Kept, Seen};
 use super::{Analyzing, Chunk, Found, fill_raw_lines, writing};
 use crate::analyze::Analysis;
 use crate::config::Config;
@@ -51,6 +51,7 @@ pub(super) fn single_pass(
         let pass = Mutex::new(Pass {
             ties: Ties::default(),
             seen: Seen::default(),
+            judged: None,
             period: InPeriod::default(),
             analyzing: Analyzing::new(cfg),
             tx,
@@ -76,6 +77,7 @@ pub(super) fn single_pass(
         state::failpoint("ingested");
         let rest = pass.ties.rest();
         pass.release(rest, cfg)?;
+        pass.flush(cfg)?;
         if let Some(why) = pass.gave_up {
             return Ok(Err(why));
         }
@@ -203,6 +205,8 @@ fn temp_err(e: std::io::Error) -> RunError {
 struct Pass<'c, 's> {
     ties: Ties,
     seen: Seen,
+    /// The last part judged, with which of its records are kept, not yet folded.
+    judged: Option<(Vec<UsageRecord>, Vec<bool>)>,
     period: InPeriod<'c>,
     analyzing: Analyzing<'c>,
     tx: &'s SyncSender<Chunk>,
@@ -221,8 +225,10 @@ impl Pass<'_, '_> {
         }
     }
 
-    /// Prices and folds records whose place in canonical order is settled.
-    fn release(&mut self, mut records: Vec<UsageRecord>, cfg: &Config) -> Result<(), RunError> {
+    /// Judges records whose place in canonical order is settled. They are priced and folded
+    /// one part later: a message logged as it streamed may end in the next part, with more
+    /// output than the line kept, which then replaces it.
+    fn release(&mut self, records: Vec<UsageRecord>, cfg: &Config) -> Result<(), RunError> {
         if records.is_empty() {
             return Ok(());
         }
@@ -232,13 +238,40 @@ impl Pass<'_, '_> {
             match self.seen.judge(r, i).map_err(temp_err)? {
                 Judged::Keep => keep[i] = true,
                 Judged::Drop => {}
-                Judged::Replaces(earlier) => {
-                    keep[earlier] = false;
+                Judged::Replaces(Kept::ThisPart(at)) => {
+                    keep[at] = false;
+                    keep[i] = true;
+                }
+                Judged::Replaces(Kept::PartBefore(at)) => {
+                    if let Some((_, before)) = &mut self.judged {
+                        before[at] = false;
+                    }
                     keep[i] = true;
                 }
                 Judged::Unsure => return self.give_up("an id may come twice"),
             }
         }
+        match self.judged.replace((records, keep)) {
+            Some((records, keep)) => self.fold(records, keep, cfg),
+            None => Ok(()),
+        }
+    }
+
+    /// Prices and folds the last part judged.
+    fn flush(&mut self, cfg: &Config) -> Result<(), RunError> {
+        match self.judged.take() {
+            Some((records, keep)) => self.fold(records, keep, cfg),
+            None => Ok(()),
+        }
+    }
+
+    /// Prices and folds the records of a part that are kept.
+    fn fold(
+        &mut self,
+        mut records: Vec<UsageRecord>,
+        keep: Vec<bool>,
+        cfg: &Config,
+    ) -> Result<(), RunError> {
         let mut kept = keep.into_iter();
         records.retain(|_| kept.next().unwrap_or(false));
         let records = self.period.admit_all(records, cfg);

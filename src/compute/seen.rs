@@ -1,6 +1,6 @@
 //! Deduplication in the single pass. Records come in canonical order, as the sort gives them
 //! to deduplication, and a later record of an id is judged against the one kept by the sort's
-//! own `spill::First`; one that replaces a record the pass has already folded ends the pass.
+//! own `spill::First`; one that replaces a record of a part already folded ends the pass.
 //! The ids of the last hour are kept whole, with what judging a repeat needs;
 //! older ids only as 64-bit hashes in sorted runs, and a repeat among those ends the pass (the
 //! caller then sorts).
@@ -31,7 +31,8 @@ pub(super) struct Seen {
     /// The recent ids by the time of their first record, oldest first.
     order: VecDeque<(DateTime<Utc>, Arc<str>)>,
     older: IdRuns,
-    /// The part being judged: a record kept in it can still be replaced, not one folded.
+    /// The part being judged: a record kept in it or in the part before can still be
+    /// replaced, not one folded.
     part: u64,
     pub duplicates: u64,
     conflicts: Vec<Quarantined>,
@@ -49,11 +50,18 @@ struct Recent {
 pub(super) enum Judged {
     Keep,
     Drop,
-    /// Kept in place of the record at this index of the same part, which is dropped.
-    Replaces(usize),
-    /// An id kept before may come again after it was forgotten, or replace a record already
-    /// folded: the pass cannot judge it.
+    /// Kept in place of the record kept before, which is dropped.
+    Replaces(Kept),
+    /// An id kept before may come again after it was forgotten, or replace a record of a
+    /// part already folded: the pass cannot judge it.
     Unsure,
+}
+
+/// Where the record a later one replaces is: at an index of this part or the one before.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Kept {
+    ThisPart(usize),
+    PartBefore(usize),
 }
 
 impl Seen {
@@ -81,9 +89,15 @@ impl Seen {
                     self.duplicates += 1;
                     Judged::Drop
                 }
-                Later::Replaces if kept.part == self.part => {
+                Later::Replaces if kept.part + 1 >= self.part => {
                     self.duplicates += 1;
-                    Judged::Replaces(std::mem::replace(&mut kept.index, index))
+                    let at = std::mem::replace(&mut kept.index, index);
+                    let before = std::mem::replace(&mut kept.part, self.part) < self.part;
+                    Judged::Replaces(if before {
+                        Kept::PartBefore(at)
+                    } else {
+                        Kept::ThisPart(at)
+                    })
                 }
                 Later::Replaces => Judged::Unsure,
             });
@@ -264,7 +278,8 @@ mod tests {
             .map(|(i, r)| match seen.judge(r, i).expect("judge") {
                 Judged::Keep => "keep".to_string(),
                 Judged::Drop => "drop".to_string(),
-                Judged::Replaces(at) => format!("replaces {at}"),
+                Judged::Replaces(Kept::ThisPart(at)) => format!("replaces {at}"),
+                Judged::Replaces(Kept::PartBefore(at)) => format!("replaces {at} before"),
                 Judged::Unsure => "unsure".to_string(),
             })
             .collect()
@@ -308,7 +323,7 @@ mod tests {
     }
 
     #[test]
-    fn a_repeat_with_more_output_replaces_the_kept_record_in_its_part_only() {
+    fn a_repeat_with_more_output_replaces_the_kept_record_in_its_part_or_the_one_before() {
         let output = |mut r: UsageRecord, n: u64| {
             r.tokens.output = n;
             r
@@ -337,8 +352,8 @@ mod tests {
                 "conflict: id a has another time or usage than f:4, which was kept".to_string()
             )]
         );
-        // In the next part the record kept for "a" has been folded: more output cannot be
-        // taken back into it.
+        // In the next part the record kept for "a" can still be replaced; two parts on it has
+        // been folded, and more output cannot be taken back into it.
         let mut seen = Seen::default();
         verdicts(&mut seen, &part);
         let got = verdicts(
@@ -346,9 +361,15 @@ mod tests {
             &[
                 output(record(3, "a", 1, 7), 159),
                 output(record(3, "a", 1, 8), 160),
+                output(record(3, "a", 1, 9), 161),
             ],
         );
-        assert_eq!(got, ["drop", "unsure"]);
+        assert_eq!(got, ["drop", "replaces 3 before", "replaces 1"]);
+        let got = verdicts(&mut seen, &[output(record(4, "a", 1, 10), 162)]);
+        assert_eq!(got, ["replaces 2 before"]);
+        verdicts(&mut seen, &[output(record(4, "c", 1, 11), 1)]);
+        let got = verdicts(&mut seen, &[output(record(5, "a", 1, 12), 163)]);
+        assert_eq!(got, ["unsure"]);
     }
 
     #[test]
