@@ -180,17 +180,38 @@ fn claude_lines(rng: &mut Rng, i: u64, t: i64, out: &mut Vec<Value>) {
         .cycle()
         .take(body_len)
         .collect();
-    let usage = json!({"input_tokens": 3 + rng.below(40), "cache_creation_input_tokens": rng.below(20_000),
-        "cache_read_input_tokens": rng.below(120_000), "output_tokens": 1 + rng.below(2_000), "service_tier": "standard"});
-    let line = json!({"parentUuid": format!("u-{i}"), "isSidechain": false, "userType": "external", "cwd": "/home/dev/shop",
-        "sessionId": session, "version": "2.0.14", "type": "assistant", "uuid": format!("a-{i}"), "timestamp": ts(t + 2),
-        "requestId": format!("req_011C{i:016x}"),
-        "message": {"id": format!("msg_01{i:020x}"), "type": "message", "role": "assistant", "model": model,
-            "content": [{"type": "text", "text": text}], "stop_reason": "end_turn", "usage": usage}});
-    // Claude Code writes one message on several lines as its content streams in.
-    let copies = 1 + rng.below(3);
-    for _ in 0..copies {
-        out.push(line.clone());
+    let input = 3 + rng.below(40);
+    let cache_write = rng.below(20_000);
+    let cache_read = rng.below(120_000);
+    let output = 1 + rng.below(2_000);
+    // Claude Code writes a message as its content streams in: a line per content block, each
+    // with the usage so far, whose output count grows until the last line's.
+    let lines = 1 + rng.below(3);
+    let streamed = 1 + rng.below(8).min(output - 1);
+    for k in 0..lines {
+        let last = k + 1 == lines;
+        let (block, so_far, stop) = if last {
+            (
+                json!({"type": "text", "text": text}),
+                output,
+                json!("end_turn"),
+            )
+        } else {
+            let block = if k == 0 {
+                json!({"type": "thinking", "thinking": "plan the change", "signature": "sig"})
+            } else {
+                json!({"type": "text", "text": "Reading the module first."})
+            };
+            (block, streamed, Value::Null)
+        };
+        out.push(json!({"parentUuid": format!("u-{i}"), "isSidechain": false, "userType": "external",
+            "cwd": "/home/dev/shop", "sessionId": session, "version": "2.0.14", "type": "assistant",
+            "uuid": format!("a-{i}-{k}"), "timestamp": ts(t + 2 + k as i64),
+            "requestId": format!("req_011C{i:016x}"),
+            "message": {"id": format!("msg_01{i:020x}"), "type": "message", "role": "assistant", "model": model,
+                "content": [block], "stop_reason": stop,
+                "usage": {"input_tokens": input, "cache_creation_input_tokens": cache_write,
+                    "cache_read_input_tokens": cache_read, "output_tokens": so_far, "service_tier": "standard"}}}));
     }
 }
 

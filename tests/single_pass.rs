@@ -242,3 +242,21 @@ fn a_message_logged_as_it_streamed_is_kept_whole_in_the_pass_as_in_the_sort() {
     // (2 x 10 x 3 + 2 x 2,000 x 0.30 + 492 x 15) / 10^6.
     assert_eq!(str_at(&s, "actual.cost"), "0.00864");
 }
+
+#[test]
+fn generated_claude_code_logs_streamed_line_by_line_take_one_pass_and_report_the_same() {
+    let d = tempfile::tempdir().expect("tmp");
+    let text = String::from_utf8(generated("claude-code", 3000, 5)).expect("utf-8");
+    let lines: Vec<String> = text.lines().map(str::to_string).collect();
+    // Some messages stream over three lines, their output growing to the last.
+    assert!(lines.iter().any(|l| l.contains(r#"-2","timestamp""#)));
+    let err = both_ways(d.path(), "cc", &lines, &[]);
+    assert!(err.contains(ONE_PASS) && !err.contains(GAVE_UP), "{err}");
+    let s = summary_in(&d.path().join("cc-one"));
+    assert_eq!(u64_at(&s, "input.records"), 3000);
+    assert_eq!(u64_at(&s, "input.conflicts"), 0);
+    assert_eq!(
+        u64_at(&s, "input.duplicates"),
+        lines.len() as u64 - 2 * 3000
+    );
+}

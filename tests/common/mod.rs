@@ -130,6 +130,11 @@ pub fn assert_same_reports(a: &Path, b: &Path) {
 
 /// `reprice gen --format envelope`: generated envelope lines.
 pub fn gen_envelope(records: u64, seed: u64) -> Vec<u8> {
+    generated("envelope", records, seed)
+}
+
+/// `reprice gen` output of `format`.
+pub fn generated(format: &str, records: u64, seed: u64) -> Vec<u8> {
     let o = bin()
         .args([
             "gen",
@@ -138,7 +143,7 @@ pub fn gen_envelope(records: u64, seed: u64) -> Vec<u8> {
             "--seed",
             &seed.to_string(),
             "--format",
-            "envelope",
+            format,
         ])
         .output()
         .expect("gen");
