@@ -1,6 +1,6 @@
 //! Deduplication of inputs held in memory, for tests, benches and other small inputs: ingest
-//! hands its records to a [`Spill`], whose sort keeps the first record of each id (the rule is
-//! in `spill::decide`).
+//! hands its records to a [`Spill`], whose sort keeps one record of each id (the rule is in
+//! `spill::decide`).
 
 use crate::error::RunError;
 use crate::ingest::{self, Ingested, Options, source::Input};
@@ -15,9 +15,9 @@ pub struct Deduped {
     pub conflicts: Vec<Quarantined>,
 }
 
-/// Keeps the first record of each id in canonical order (time, id, source, payload), which
-/// makes the choice independent of file order and thread count, and returns the kept records
-/// in that order. For inputs already in memory; runs go through [`Spill`] directly.
+/// Keeps one record of each id, judged in canonical order (time, id, source, payload): the
+/// first, or a later one with its payload and more output tokens. The choice is independent
+/// of file order and thread count; the kept records are returned in canonical order. For inputs already in memory; runs go through [`Spill`] directly.
 pub fn dedup(records: Vec<UsageRecord>) -> Result<Deduped, RunError> {
     let spill = Spill::default();
     spill.push(records)?;
