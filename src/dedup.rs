@@ -146,24 +146,37 @@ mod tests {
             }
         }
         assert_eq!((kept.len(), duplicates, conflicts), (12, 9, 29));
-        // Rotations and a reversal of the input, in one run or spilled to files in runs of
-        // three records, give the same records in the same order.
-        for shift in [0, 1, 13, 39] {
-            for spill in [Spill::default(), Spill::with_limits(0, 3)] {
-                let mut r = records.clone();
+        in_any_order(&records, &kept, duplicates, conflicts);
+    }
+
+    /// Rotations and a reversal of `records`, in one run or spilled to files in runs of one
+    /// or three records, give `kept` in the same order, with these counts.
+    pub(super) fn in_any_order(
+        records: &[UsageRecord],
+        kept: &[UsageRecord],
+        duplicates: u64,
+        conflicts: usize,
+    ) {
+        for shift in [0, 1, 13, records.len() - 1] {
+            for spill in [
+                Spill::default(),
+                Spill::with_limits(0, 1),
+                Spill::with_limits(0, 3),
+            ] {
+                let mut r = records.to_vec();
                 r.rotate_left(shift);
                 if shift == 13 {
                     r.reverse();
                 }
                 for part in r.chunks(7) {
-                    spill.push(part.to_vec()).unwrap();
+                    spill.push(part.to_vec()).expect("push");
                 }
-                let mut sorted = spill.finish().unwrap();
-                let got: Vec<UsageRecord> = sorted.by_ref().map(Result::unwrap).collect();
+                let mut sorted = spill.finish().expect("finish");
+                let got: Vec<UsageRecord> = sorted.by_ref().map(|r| r.expect("record")).collect();
                 assert_eq!(got, kept, "shift {shift}");
                 assert_eq!(sorted.duplicates, duplicates);
                 assert_eq!(sorted.conflicts.len(), conflicts);
-                assert_eq!(sorted.records, 12);
+                assert_eq!(sorted.records, kept.len() as u64);
             }
         }
     }
@@ -250,27 +263,6 @@ mod streamed {
             .collect();
         assert_eq!(sorted_outputs, want);
         assert_eq!((kept.len(), duplicates, conflicts), (9, 47, 4));
-        for shift in [0, 1, 13, 59] {
-            for spill in [
-                Spill::default(),
-                Spill::with_limits(0, 1),
-                Spill::with_limits(0, 3),
-            ] {
-                let mut r = records.clone();
-                r.rotate_left(shift);
-                if shift == 13 {
-                    r.reverse();
-                }
-                for part in r.chunks(7) {
-                    spill.push(part.to_vec()).unwrap();
-                }
-                let mut sorted = spill.finish().unwrap();
-                let got: Vec<UsageRecord> = sorted.by_ref().map(Result::unwrap).collect();
-                assert_eq!(got, kept, "shift {shift}");
-                assert_eq!(sorted.duplicates, duplicates);
-                assert_eq!(sorted.conflicts.len(), conflicts);
-                assert_eq!(sorted.records, 9);
-            }
-        }
+        super::tests::in_any_order(&records, &kept, duplicates, conflicts);
     }
 }

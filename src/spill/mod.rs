@@ -395,13 +395,7 @@ impl Judged {
             Later::Replaces => {
                 self.duplicates += 1;
                 // The replaced frame's bytes stay behind, unread: only `at` is written out.
-                run::put_frame(&mut part.bytes, k.frame);
-                part.at[at] = Kept {
-                    key: *k.key,
-                    rank: k.rank,
-                    start: part.bytes.len() - k.frame.len(),
-                    len: k.frame.len(),
-                };
+                part.at[at] = place(part, *k.key, k.rank, k.frame);
             }
         }
         Ok(())
@@ -410,14 +404,20 @@ impl Judged {
 
 /// Keeps a frame in `part`; its place there.
 fn put(part: &mut KeptFrames, key: Key, rank: u32, frame: &[u8]) -> usize {
+    let kept = place(part, key, rank, frame);
+    part.at.push(kept);
+    part.at.len() - 1
+}
+
+/// Appends a frame to `part`'s bytes; where it is.
+fn place(part: &mut KeptFrames, key: Key, rank: u32, frame: &[u8]) -> Kept {
     run::put_frame(&mut part.bytes, frame);
-    part.at.push(Kept {
+    Kept {
         key,
         rank,
         start: part.bytes.len() - frame.len(),
         len: frame.len(),
-    });
-    part.at.len() - 1
+    }
 }
 
 /// Ends the records of `id`: its conflicts, if any, name the line kept.
