@@ -28,7 +28,8 @@ pub enum RunError {
     )]
     Locked { path: PathBuf, pid: String },
     #[error(
-        "{count} line(s) quarantined and --strict is set; nothing was published ({out} still holds the previous reports; the lines are listed above, or run `reprice validate`)"
+        "{} quarantined and --strict is set; nothing was published ({out} still holds the previous reports; the lines are listed above, or run `reprice validate`)",
+        crate::wording::plural(*count, "line")
     )]
     Strict { count: u64, out: PathBuf },
     /// Nothing to report: no input line at all, or no record in the period.

@@ -27,6 +27,7 @@ pub mod schema;
 pub mod spill;
 pub mod state;
 pub mod text;
+pub mod wording;
 
 #[cfg(not(target_env = "msvc"))]
 #[doc(hidden)]

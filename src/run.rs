@@ -113,8 +113,8 @@ pub fn run(args: &RunArgs) -> Result<i32, RunError> {
         );
     } else if code == exit::QUARANTINED {
         eprintln!(
-            "reprice: {} line(s) quarantined; see {}",
-            s.input.quarantined,
+            "reprice: {} quarantined; see {}",
+            crate::wording::plural(s.input.quarantined, "line"),
             args.out.join("quarantine.jsonl").display()
         );
     } else if code == exit::BUDGET {
@@ -157,10 +157,10 @@ fn nothing_to_report(
                 walk::extensions(", ")
             )
         } else {
-            format!(
-                "no input lines: the {} input file(s) in {shown} are empty",
-                c.files.len()
-            )
+            match c.files.len() {
+                1 => format!("no input lines: the one input file in {shown} is empty"),
+                n => format!("no input lines: the {n} input files in {shown} are empty"),
+            }
         };
         return Err(RunError::Nothing(format!("{why}; nothing was published")));
     }
@@ -175,9 +175,13 @@ fn nothing_to_report(
                 ),
             }
         } else {
+            let plural = crate::wording::plural;
             format!(
-                "no record to report: {} lines read from {shown} ({} duplicates, {} quarantined, {} without usage)",
-                i.lines, i.duplicates, i.quarantined, i.skipped
+                "no record to report: {} read from {shown} ({}, {} quarantined, {} without usage)",
+                plural(i.lines, "line"),
+                plural(i.duplicates, "duplicate"),
+                i.quarantined,
+                i.skipped
             )
         };
         let list = if i.quarantined > 0 {
@@ -274,12 +278,13 @@ pub fn validate(args: &ValidateArgs) -> Result<i32, RunError> {
                 .join(" ")
         )));
     }
+    let plural = crate::wording::plural;
     eprintln!(
-        "reprice: {} files, {} lines: {} records, {} duplicates, {} bad, {} without usage",
-        ing.files.len(),
-        ing.lines,
-        d.records,
-        d.duplicates + ing.duplicates,
+        "reprice: {}, {}: {}, {}, {} bad, {} without usage",
+        plural(ing.files.len() as u64, "file"),
+        plural(ing.lines, "line"),
+        plural(d.records, "record"),
+        plural(d.duplicates + ing.duplicates, "duplicate"),
         bad.len(),
         ing.skipped
     );

@@ -441,13 +441,13 @@ fn check(case: &Case) -> Vec<String> {
     if case.exit == NOTHING {
         let want = if case.lines == 0 {
             format!(
-                "reprice: no input lines: the 1 input file(s) in {shown} are empty; nothing was published\n"
+                "reprice: no input lines: the one input file in {shown} is empty; nothing was published\n"
             )
         } else {
             format!(
-                "reprice: no record to report: {} lines read from {shown} ({} duplicates, {} quarantined, {} without usage); nothing was published{}\n",
-                case.lines,
-                case.duplicates,
+                "reprice: no record to report: {} read from {shown} ({}, {} quarantined, {} without usage); nothing was published{}\n",
+                plural(case.lines, "line"),
+                plural(case.duplicates, "duplicate"),
                 case.quarantined,
                 case.skipped,
                 if case.quarantined > 0 {
@@ -787,4 +787,12 @@ fn symlink_loops_are_cut_with_warnings_and_nothing_is_read_twice() {
         String::from_utf8_lossy(&o.stderr),
         format!("reprice: {l}/self.jsonl: symlink loop (too many levels of symbolic links)\n")
     );
+}
+
+/// "1 line", "2 lines", as reprice words a count.
+fn plural(n: impl Into<u64>, word: &str) -> String {
+    match n.into() {
+        1 => format!("1 {word}"),
+        n => format!("{n} {word}s"),
+    }
 }

@@ -275,3 +275,17 @@ fn unknown_models_are_named_not_priced_at_zero() {
             .contains("- unknown model mystery-xl: 2 records")
     );
 }
+
+#[test]
+fn validate_counts_a_streamed_message_once_in_words() {
+    let o = bin()
+        .args(["validate"])
+        .arg(fixture("claude_streamed"))
+        .output()
+        .expect("validate");
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "reprice: 2 files, 6 lines: 1 record, 4 duplicates, 0 bad, 1 without usage\n"
+    );
+}

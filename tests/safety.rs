@@ -378,7 +378,7 @@ fn each_error_is_one_clear_line() {
         r.stderr.lines().last(),
         Some(
             format!(
-                "reprice: 1 line(s) quarantined and --strict is set; nothing was published ({} still holds the previous reports; the lines are listed above, or run `reprice validate`)",
+                "reprice: 1 line quarantined and --strict is set; nothing was published ({} still holds the previous reports; the lines are listed above, or run `reprice validate`)",
                 out.display()
             )
             .as_str()

@@ -16,6 +16,7 @@ mod spend;
 
 use super::Analysis;
 use crate::money::Money;
+pub use crate::wording::plural;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
 
@@ -226,15 +227,6 @@ pub fn percent(share: Decimal) -> String {
 /// `part / whole` of two shown figures; `None` when the whole is zero.
 pub fn share(part: Money, whole: Money) -> Option<Decimal> {
     part.share_of(whole)
-}
-
-/// "1 request", "2 requests".
-pub fn plural(n: u64, word: &str) -> String {
-    if n == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{n} {word}s")
-    }
 }
 
 #[cfg(test)]
