@@ -243,9 +243,10 @@ impl Pass<'_, '_> {
                     keep[i] = true;
                 }
                 Judged::Replaces(Kept::PartBefore(at)) => {
-                    if let Some((_, before)) = &mut self.judged {
-                        before[at] = false;
-                    }
+                    let Some(before) = self.judged.as_mut().and_then(|(_, k)| k.get_mut(at)) else {
+                        return self.give_up("an id may come twice");
+                    };
+                    *before = false;
                     keep[i] = true;
                 }
                 Judged::Unsure => return self.give_up("an id may come twice"),
