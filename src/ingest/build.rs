@@ -117,11 +117,12 @@ fn payload(r: &UsageRecord, whole: bool) -> u64 {
     h.str(r.api_key.as_deref().unwrap_or(""));
     h.num(r.kind as u64);
     h.num(r.status as u64);
-    for (k, n) in r.tokens.counts().into_iter().enumerate() {
-        // The second count is the output.
-        if whole || k != 1 {
-            h.num(n);
-        }
+    let mut tokens = r.tokens;
+    if !whole {
+        tokens.output = 0;
+    }
+    for n in tokens.counts() {
+        h.num(n);
     }
     h.num(u64::from(r.images));
     // The size as it is written, without making a String per record.
