@@ -11,6 +11,7 @@ use crate::progress::{Progress, Timings};
 use crate::report::{self, ReportInput};
 use crate::spill::Spill;
 use crate::state;
+use crate::wording::plural;
 use std::path::{Path, PathBuf};
 
 pub fn run(args: &RunArgs) -> Result<i32, RunError> {
@@ -114,7 +115,7 @@ pub fn run(args: &RunArgs) -> Result<i32, RunError> {
     } else if code == exit::QUARANTINED {
         eprintln!(
             "reprice: {} quarantined; see {}",
-            crate::wording::plural(s.input.quarantined, "line"),
+            plural(s.input.quarantined, "line"),
             args.out.join("quarantine.jsonl").display()
         );
     } else if code == exit::BUDGET {
@@ -175,7 +176,6 @@ fn nothing_to_report(
                 ),
             }
         } else {
-            let plural = crate::wording::plural;
             format!(
                 "no record to report: {} read from {shown} ({}, {} quarantined, {} without usage)",
                 plural(i.lines, "line"),
@@ -278,7 +278,6 @@ pub fn validate(args: &ValidateArgs) -> Result<i32, RunError> {
                 .join(" ")
         )));
     }
-    let plural = crate::wording::plural;
     eprintln!(
         "reprice: {}, {}: {}, {}, {} bad, {} without usage",
         plural(ing.files.len() as u64, "file"),
