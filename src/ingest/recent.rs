@@ -26,9 +26,8 @@ pub(super) struct RecentCopies {
 struct Recent {
     /// Where the id is in `ids`.
     at: std::ops::Range<usize>,
-    payload_hash: u64,
-    time: chrono::DateTime<chrono::Utc>,
-    output: u64,
+    /// The line remembered for it: the first, or the last that outgrew it.
+    line: Line,
 }
 
 const RECENT_IDS: usize = 4096;
@@ -41,12 +40,12 @@ impl RecentCopies {
         let Some(id) = r.id.as_deref() else {
             return false;
         };
-        let seen = Seen {
+        let line = Line {
             payload_hash: r.payload_hash,
             time: r.time,
             output: r.tokens.output,
         };
-        self.remember(Self::hash(id), id, seen)
+        self.remember(Self::hash(id), id, line)
     }
 
     fn hash(id: &str) -> u64 {
@@ -56,15 +55,16 @@ impl RecentCopies {
 
     /// Whether `id` was seen with this payload at this time or an earlier one, with as much
     /// output or more; remembers it when it was not seen, or in place of a line it outgrows.
-    fn remember(&mut self, hash: u64, id: &str, line: Seen) -> bool {
-        if let Some(seen) = self.by_hash.get_mut(&hash)
-            && self.ids.get(seen.at.clone()) == Some(id)
+    fn remember(&mut self, hash: u64, id: &str, line: Line) -> bool {
+        if let Some(recent) = self.by_hash.get_mut(&hash)
+            && self.ids.get(recent.at.clone()) == Some(id)
         {
+            let seen = &mut recent.line;
             if seen.payload_hash != line.payload_hash || seen.time > line.time {
                 return false;
             }
             if line.output > seen.output {
-                (seen.time, seen.output) = (line.time, line.output);
+                *seen = line;
                 return false;
             }
             return true;
@@ -76,22 +76,14 @@ impl RecentCopies {
         let start = self.ids.len();
         self.ids.push_str(id);
         let at = start..self.ids.len();
-        self.by_hash.insert(
-            hash,
-            Recent {
-                at,
-                payload_hash: line.payload_hash,
-                time: line.time,
-                output: line.output,
-            },
-        );
+        self.by_hash.insert(hash, Recent { at, line });
         false
     }
 }
 
 /// What a line is judged by.
 #[derive(Clone, Copy)]
-struct Seen {
+struct Line {
     payload_hash: u64,
     time: chrono::DateTime<chrono::Utc>,
     output: u64,
@@ -101,10 +93,10 @@ struct Seen {
 mod tests {
     use super::*;
 
-    fn line(payload_hash: u64, seconds: i64, output: u64) -> Seen {
+    fn line(payload_hash: u64, seconds: i64, output: u64) -> Line {
         use chrono::TimeZone;
         let t = chrono::Utc.with_ymd_and_hms(2026, 3, 6, 8, 0, 0).unwrap();
-        Seen {
+        Line {
             payload_hash,
             time: t + chrono::TimeDelta::milliseconds(seconds * 1000),
             output,
